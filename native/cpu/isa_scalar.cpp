@@ -1,0 +1,57 @@
+// Portable scan kernels (any CPU): one query row per "vector". The same algorithm as the SIMD
+// kernels, and bit-identical scores: std::fma rounds exactly as the vector FMA instructions.
+#include <cmath>
+#include <cstdint>
+
+#include "scan.h"
+
+namespace regen::detail {
+namespace {
+
+struct V {
+  static constexpr int L = 1;
+  using F = float;
+  using I = int32_t;
+  using M = bool;
+  static F zero() { return 0.0f; }
+  static F set1(float x) { return x; }
+  static I set1_i(int32_t x) { return x; }
+  static F load(const float* p) { return *p; }
+  static void store(float* p, F v) { *p = v; }
+  static I load_i(const int32_t* p) { return *p; }
+  static void store_i(int32_t* p, I v) { *p = v; }
+  static F bcast(const float* p) { return *p; }
+  static F fma(F a, F b, F c) { return std::fma(a, b, c); }
+  static F add(F a, F b) { return a + b; }
+  static F sub(F a, F b) { return a - b; }
+  static F mul(F a, F b) { return a * b; }
+  static F max(F a, F b) { return a > b ? a : b; }  // NaN in a: returns b
+  static F min(F a, F b) { return a < b ? a : b; }
+  static M cmp_gt(F a, F b) { return a > b; }
+  static M cmp_ge(F a, F b) { return a >= b; }
+  static M lt_i(I a, I b) { return a < b; }
+  static M and_(M a, M b) { return a && b; }
+  static M or_(M a, M b) { return a || b; }
+  static bool any(M m) { return m; }
+  static uint32_t bits(M m) { return m ? 1u : 0u; }
+  static M from_bits(uint32_t b) { return (b & 1u) != 0; }
+  static F blend(M m, F a, F b) { return m ? b : a; }
+  static I count(I c, M m) { return c + (m ? 1 : 0); }
+  static F exp(F x) { return std::exp(x); }
+};
+
+#include "scan_kernel.inl"
+
+}  // namespace
+
+ScanKernel scan_kernel_scalar(int64_t rows) {
+  return rows <= 1 ? make_kernel<1, 8>() : make_kernel<4, 4>();
+}
+
+float reference_score(const float* query, const float* item, int32_t dim, const float* bias) {
+  float acc = 0.0f;
+  for (int32_t j = 0; j < dim; ++j) acc = std::fma(query[j], item[j], acc);
+  return bias ? acc + *bias : acc;
+}
+
+}  // namespace regen::detail

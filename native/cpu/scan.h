@@ -1,0 +1,79 @@
+// Internal contract between the search driver (search.cpp) and the per-ISA scan kernels
+// (isa_*.cpp). Plain structs over raw pointers: the ISA files are compiled for instruction sets
+// the host may lack, so they must not share inline library code with the rest of the binary.
+#pragma once
+
+#include <cstdint>
+
+#include "regen/search.h"
+
+namespace regen::detail {
+
+// One history exclusion inside a row block: the item and the row's position in the block.
+struct Exclusion {
+  int32_t item;
+  int32_t slot;
+};
+
+// Per-row top-k kept by one thread: a min-heap whose root is the worst kept item
+// (lowest score; among equal scores, the highest id).
+struct TopKHeaps {
+  float* scores;   // rows_padded x k
+  int32_t* ids;    // rows_padded x k
+  int32_t* sizes;  // rows_padded
+  int32_t k;
+};
+
+// Offers (score, id) to a row's heap; returns the row's new admission threshold: the root's score
+// once the heap is full, -Infinity before. Defined out of line in search.cpp (the rare path).
+float topk_offer(TopKHeaps& heaps, int64_t row, float score, int32_t id);
+
+// One batch of query rows, laid out for the kernels; read-only while threads scan.
+struct ScanBatch {
+  const float* items;   // count x dim, row-major
+  int64_t count;
+  int32_t dim;
+  const float* bias;    // count values, or null
+  // Queries packed per block of `block_rows` rows: block b, dimension j, row slot s is at
+  // packed_queries[(b * dim + j) * block_rows + s]; padding slots are zero.
+  const float* packed_queries;
+  int32_t block_rows;
+  int64_t row_blocks;
+  int64_t rows;                   // live rows; slots at or beyond are padding
+  const float* target_score;      // rows_padded: +Infinity where there is no target
+  const int32_t* target_id;       // rows_padded: -1 where there is no target
+  const Exclusion* exclusions;    // per row block, sorted by (item, slot), no duplicates
+  const int64_t* exclusion_offsets;  // row_blocks + 1
+  int64_t chunk_items;            // items scanned per row block before moving to the next block
+};
+
+// What one thread accumulates. shift/sum are the online log-sum-exp of the current unit:
+// sum = sum over scanned items of exp(score - shift).
+struct ScanState {
+  TopKHeaps heaps;
+  float* threshold;       // rows_padded
+  int32_t* rank_count;    // rows_padded: items that beat the target so far
+  float* shift;           // rows_padded
+  float* sum;             // rows_padded
+  int64_t* exclusion_cursor;  // row_blocks: next exclusion to meet in the current unit
+};
+
+// Scans items [begin, end) for every row of the batch, updating state.
+using ScanFn = void (*)(const ScanBatch& batch, ScanState& state, int64_t begin, int64_t end);
+
+struct ScanKernel {
+  ScanFn scan;
+  int32_t block_rows;
+  int32_t tile_items;
+};
+
+// Picks the register tiling for the number of rows (fewer rows: a narrower block).
+ScanKernel scan_kernel_scalar(int64_t rows);
+ScanKernel scan_kernel_avx2(int64_t rows);
+ScanKernel scan_kernel_avx512(int64_t rows);
+
+// Bit-identical to the score the kernels compute: fused multiply-adds in dimension order, then the
+// bias when there is one.
+float reference_score(const float* query, const float* item, int32_t dim, const float* bias);
+
+}  // namespace regen::detail

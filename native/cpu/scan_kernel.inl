@@ -1,0 +1,188 @@
+// The fused scan, written once over a SIMD traits struct `V` and included, inside an anonymous
+// namespace, by each isa_*.cpp after it defines `V`. Query rows sit in vector lanes (one lane per
+// row), so each item's score for L rows is one vector and every per-row statistic (running
+// log-sum-exp, top-k admission threshold, target-rank counter) is lane-wise: no horizontal work.
+//
+// V provides: L (lanes); F, I, M (float, int32 and mask vectors); zero, set1, set1_i, load,
+// store, load_i, store_i, bcast, fma, add, sub, mul, max (returns its second argument when the
+// first is NaN), min, cmp_gt, cmp_ge (false on NaN), lt_i, and_, or_, any, bits, from_bits,
+// blend (m ? b : a), count (adds 1 where m) and exp (lane-wise, NaN-propagating, +Inf for +Inf,
+// 0 below e^-86).
+
+constexpr float kInf = __builtin_inff();
+constexpr float kFloatMax = 3.40282346638528859812e+38f;
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Lanes of a vector whose rows exist: slot base + lane < rows.
+inline uint32_t live_lanes(int64_t rows, int64_t base) {
+  const int64_t n = rows - base;
+  if (n >= V::L) return V::L == 32 ? 0xFFFFFFFFu : ((1u << V::L) - 1u);
+  return n <= 0 ? 0u : ((1u << n) - 1u);
+}
+
+// R x C register tile: C consecutive items against R vectors of rows, over every dimension in
+// order, one fused multiply-add per dimension (the order reference_score reproduces).
+// Also prefetches the next tile's item rows (C * dim floats from `next`), a few cache lines per
+// dimension: the C rows are read as C interleaved streams, which hardware prefetchers follow poorly.
+template <int R, int C>
+inline void multiply_tile(const float* q, int32_t dim, const float* e, const float* next,
+                          typename V::F (&acc)[R][C]) {
+  constexpr int kLinesPerStep = (C + 15) / 16;  // C * dim floats = C * dim / 16 lines over dim steps
+  const char* prefetch = reinterpret_cast<const char*>(next);
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
+  for (int32_t j = 0; j < dim; ++j) {
+    for (int p = 0; p < kLinesPerStep; ++p)
+      __builtin_prefetch(prefetch + (static_cast<int64_t>(j) * kLinesPerStep + p) * 64);
+    typename V::F qv[R];
+    for (int r = 0; r < R; ++r) qv[r] = V::load(q + (static_cast<int64_t>(j) * R + r) * V::L);
+    for (int c = 0; c < C; ++c) {
+      const typename V::F b = V::bcast(e + static_cast<int64_t>(c) * dim + j);
+      for (int r = 0; r < R; ++r) acc[r][c] = V::fma(qv[r], b, acc[r][c]);
+    }
+  }
+}
+
+// Scores items [n0, n0 + C) for one row block and folds them into the running statistics.
+template <int R, int C>
+inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t n0) {
+  using F = typename V::F;
+  using I = typename V::I;
+  using M = typename V::M;
+  const int32_t dim = bt.dim;
+  F acc[R][C];
+  multiply_tile<R, C>(bt.packed_queries + block * dim * bt.block_rows, dim, bt.items + n0 * dim,
+                      bt.items + (n0 + C < bt.count ? n0 + C : n0) * dim, acc);
+
+  // History exclusions that fall in this tile (the list is sorted by item, then slot).
+  uint32_t excluded[R][C];
+  bool any_excluded = false;
+  {
+    int64_t& cursor = st.exclusion_cursor[block];
+    const int64_t end = bt.exclusion_offsets[block + 1];
+    if (cursor < end && bt.exclusions[cursor].item < n0 + C) {
+      for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) excluded[r][c] = 0;
+      for (; cursor < end && bt.exclusions[cursor].item < n0 + C; ++cursor) {
+        const Exclusion x = bt.exclusions[cursor];
+        if (x.item < n0) continue;
+        excluded[x.slot / V::L][x.item - n0] |= 1u << (x.slot % V::L);
+        any_excluded = true;
+      }
+    }
+  }
+
+  const bool has_targets = bt.target_id != nullptr;
+  for (int r = 0; r < R; ++r) {
+    const int64_t base = block * bt.block_rows + static_cast<int64_t>(r) * V::L;
+    const uint32_t live = live_lanes(bt.rows, base);
+    if (live == 0) continue;
+    const M live_mask = V::from_bits(live);
+
+    F s[C];
+    for (int c = 0; c < C; ++c) {
+      s[c] = acc[r][c];
+      if (bt.bias) s[c] = V::add(s[c], V::bcast(bt.bias + n0 + c));
+    }
+    bool special = false;  // some lane needs the exact per-lane path below
+    if (any_excluded) {
+      for (int c = 0; c < C; ++c) {
+        if (excluded[r][c] == 0) continue;
+        // -Infinity adds nothing to log-sum-exp; the per-lane paths skip these lanes outright.
+        s[c] = V::blend(V::from_bits(excluded[r][c]), s[c], V::set1(-kInf));
+        special = true;
+      }
+    }
+
+    // Online log-sum-exp: rescale only when a lane's maximum grows. shift starts at -FLT_MAX
+    // (not -Infinity, so exp(-Inf - shift) is 0, not NaN) and is capped at FLT_MAX (a +Infinity
+    // score makes the sum +Infinity). A NaN score makes the sum NaN.
+    F tile_max = V::set1(-kInf);
+    for (int c = 0; c < C; ++c) tile_max = V::max(s[c], tile_max);
+    {
+      F shift = V::load(st.shift + base);
+      F sum = V::load(st.sum + base);
+      const F capped = V::min(tile_max, V::set1(kFloatMax));
+      const M grows = V::cmp_gt(capped, shift);
+      if (V::any(grows)) {
+        const F next = V::blend(grows, shift, capped);
+        sum = V::mul(sum, V::exp(V::sub(shift, next)));
+        shift = next;
+        V::store(st.shift + base, shift);
+      }
+      F part = V::zero();
+      for (int c = 0; c < C; ++c) part = V::add(part, V::exp(V::sub(s[c], shift)));
+      V::store(st.sum + base, V::add(sum, part));
+    }
+
+    alignas(64) float lane_scores[C][V::L];
+    bool stored = false;
+    auto store_scores = [&] {
+      if (stored) return;
+      for (int c = 0; c < C; ++c) V::store(lane_scores[c], s[c]);
+      stored = true;
+    };
+
+    // Target rank: count items that beat the target, (score, -id) greater than the target's.
+    if (has_targets) {
+      const F ts = V::load(bt.target_score + base);
+      const I tid = V::load_i(bt.target_id + base);
+      const M before_first = V::lt_i(V::set1_i(static_cast<int32_t>(n0)), tid);
+      const M before_last = V::lt_i(V::set1_i(static_cast<int32_t>(n0 + C - 1)), tid);
+      if (!special && V::bits(before_first) == V::bits(before_last)) {
+        // Every item of the tile lies on one side of each lane's target: an equal score beats
+        // the target exactly when the item comes before it.
+        I count = V::load_i(st.rank_count + base);
+        for (int c = 0; c < C; ++c) {
+          const M beats = V::or_(V::cmp_gt(s[c], ts), V::and_(before_first, V::cmp_ge(s[c], ts)));
+          count = V::count(count, V::and_(beats, live_mask));
+        }
+        V::store_i(st.rank_count + base, count);
+      } else {
+        store_scores();
+        for (int c = 0; c < C; ++c) {
+          const int32_t id = static_cast<int32_t>(n0 + c);
+          for (uint32_t lanes = live & ~(any_excluded ? excluded[r][c] : 0u); lanes; lanes &= lanes - 1) {
+            const int lane = __builtin_ctz(lanes);
+            const float x = lane_scores[c][lane];
+            const float t = bt.target_score[base + lane];
+            if (x > t || (x == t && id < bt.target_id[base + lane])) ++st.rank_count[base + lane];
+          }
+        }
+      }
+    }
+
+    // Top-k: most tiles hold no candidate for any lane; those that do take the per-lane path.
+    const F threshold = V::load(st.threshold + base);
+    if (V::any(V::and_(V::cmp_ge(tile_max, threshold), live_mask))) {
+      store_scores();
+      for (int c = 0; c < C; ++c) {
+        const int32_t id = static_cast<int32_t>(n0 + c);
+        for (uint32_t lanes = live & ~(any_excluded ? excluded[r][c] : 0u); lanes; lanes &= lanes - 1) {
+          const int lane = __builtin_ctz(lanes);
+          const float x = lane_scores[c][lane];
+          // Equal scores go to topk_offer, which breaks the tie by id (units may arrive out of order).
+          if (x >= st.threshold[base + lane]) st.threshold[base + lane] = topk_offer(st.heaps, base + lane, x, id);
+        }
+      }
+    }
+  }
+}
+
+template <int R, int C>
+void scan_items(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) {
+  for (int64_t c0 = begin; c0 < end; c0 += bt.chunk_items) {
+    const int64_t c1 = min64(end, c0 + bt.chunk_items);
+    for (int64_t block = 0; block < bt.row_blocks; ++block) {
+      int64_t n = c0;
+      for (; n + C <= c1; n += C) scan_tile<R, C>(bt, st, block, n);
+      for (; n < c1; ++n) scan_tile<R, 1>(bt, st, block, n);
+    }
+  }
+}
+
+template <int R, int C>
+ScanKernel make_kernel() {
+  return ScanKernel{&scan_items<R, C>, R * V::L, C};
+}

@@ -1,0 +1,359 @@
+// The search driver: splits queries into batches and the item table into fixed units, runs the
+// per-ISA scan kernels on all threads, then merges the per-thread and per-unit states.
+//
+// Results do not depend on the thread count: top-k and rank merge exactly (a total order and a
+// sum), and the log-sum-exp is accumulated per fixed unit of items and combined in unit order.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "regen/search.h"
+#include "scan.h"
+
+namespace regen {
+
+namespace {
+constexpr int64_t kUnitItems = 8192;             // log-sum-exp partials are kept per unit
+constexpr int64_t kChunkBytes = 256 << 10;       // item rows re-read from L2 across row blocks
+constexpr int64_t kQueryBatchBytes = 512 << 10;  // packed queries per batch
+constexpr int64_t kHeapBatchBytes = 256 << 20;   // per-thread top-k heaps per batch, all threads
+constexpr int64_t kSerialWork = 1 << 21;         // multiply-adds below which one thread is faster
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kFloatMax = std::numeric_limits<float>::max();
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+bool isa_supported(Isa isa, const CpuFeatures& f) {
+  switch (isa) {
+    case Isa::Scalar: return true;
+    case Isa::Avx2: return f.avx2 && f.fma;
+    case Isa::Avx512: return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.fma;
+  }
+  return false;
+}
+
+Isa best_isa(const CpuFeatures& f) {
+  if (isa_supported(Isa::Avx512, f)) return Isa::Avx512;
+  if (isa_supported(Isa::Avx2, f)) return Isa::Avx2;
+  return Isa::Scalar;
+}
+
+void ItemMatrix::FreeAligned::operator()(float* p) const { std::free(p); }
+
+ItemMatrix::ItemMatrix(const float* items, int64_t count, int32_t dim) : count_(count), dim_(dim) {
+  const size_t bytes = static_cast<size_t>(count) * static_cast<size_t>(dim) * sizeof(float);
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  float* p = static_cast<float*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+  if (!p) throw std::bad_alloc();
+  data_.reset(p);
+  if (bytes) std::memcpy(p, items, bytes);
+}
+
+namespace detail {
+
+namespace {
+// a is worse than b: lower score, or the same score and a higher id.
+inline bool worse(float sa, int32_t ia, float sb, int32_t ib) { return sa < sb || (sa == sb && ia > ib); }
+}  // namespace
+
+float topk_offer(TopKHeaps& h, int64_t row, float score, int32_t id) {
+  const int32_t k = h.k;
+  float* s = h.scores + row * k;
+  int32_t* ids = h.ids + row * k;
+  int32_t& size = h.sizes[row];
+  if (size < k) {
+    int32_t i = size++;
+    while (i > 0) {  // sift up
+      const int32_t parent = (i - 1) / 2;
+      if (!worse(score, id, s[parent], ids[parent])) break;
+      s[i] = s[parent];
+      ids[i] = ids[parent];
+      i = parent;
+    }
+    s[i] = score;
+    ids[i] = id;
+    return size == k ? s[0] : -kInf;
+  }
+  if (!worse(s[0], ids[0], score, id)) return s[0];
+  int32_t i = 0;
+  for (;;) {  // sift down from the root
+    const int32_t l = 2 * i + 1;
+    if (l >= k) break;
+    int32_t w = l;
+    if (l + 1 < k && worse(s[l + 1], ids[l + 1], s[l], ids[l])) w = l + 1;
+    if (!worse(s[w], ids[w], score, id)) break;
+    s[i] = s[w];
+    ids[i] = ids[w];
+    i = w;
+  }
+  s[i] = score;
+  ids[i] = id;
+  return s[0];
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::Exclusion;
+using detail::ScanBatch;
+using detail::ScanKernel;
+using detail::ScanState;
+
+ScanKernel pick_kernel(Isa isa, int64_t rows) {
+  switch (isa) {
+    case Isa::Avx512: return detail::scan_kernel_avx512(rows);
+    case Isa::Avx2: return detail::scan_kernel_avx2(rows);
+    case Isa::Scalar: break;
+  }
+  return detail::scan_kernel_scalar(rows);
+}
+
+struct ThreadBuffers {
+  std::vector<float> heap_scores, threshold, shift, sum;
+  std::vector<int32_t> heap_ids, heap_sizes, rank_count;
+  std::vector<int64_t> cursor;
+  ScanState state{};
+
+  ThreadBuffers(int64_t rows_padded, int64_t row_blocks, int32_t k)
+      : heap_scores(static_cast<size_t>(rows_padded * k)),
+        threshold(static_cast<size_t>(rows_padded), -kInf),
+        shift(static_cast<size_t>(rows_padded)),
+        sum(static_cast<size_t>(rows_padded)),
+        heap_ids(static_cast<size_t>(rows_padded * k)),
+        heap_sizes(static_cast<size_t>(rows_padded), 0),
+        rank_count(static_cast<size_t>(rows_padded), 0),
+        cursor(static_cast<size_t>(row_blocks)) {
+    state.heaps = detail::TopKHeaps{heap_scores.data(), heap_ids.data(), heap_sizes.data(), k};
+    state.threshold = threshold.data();
+    state.rank_count = rank_count.data();
+    state.shift = shift.data();
+    state.sum = sum.data();
+    state.exclusion_cursor = cursor.data();
+  }
+};
+
+struct LsePartial {
+  float shift;
+  float sum;
+};
+
+// Queries [first, first + rows) of the request, as one batch.
+void search_batch(const ItemMatrix& items, const SearchRequest& req, const SearchResult& res,
+                  const ScanKernel& kernel, int threads, int64_t first, int64_t rows) {
+  const int64_t count = items.count();
+  const int32_t dim = items.dim();
+  const int32_t k = req.k;
+  const int32_t heap_k = static_cast<int32_t>(std::min<int64_t>(k, count));  // no row has more candidates
+  const int64_t block_rows = kernel.block_rows;
+  const int64_t row_blocks = (rows + block_rows - 1) / block_rows;
+  const int64_t rows_padded = row_blocks * block_rows;
+
+  // Pack the queries so that one dimension of a block of rows is one contiguous run of lanes.
+  std::vector<float> packed(static_cast<size_t>(rows_padded * dim), 0.0f);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* q = req.queries + (first + i) * dim;
+    float* out = packed.data() + (i / block_rows) * dim * block_rows + i % block_rows;
+    for (int32_t j = 0; j < dim; ++j) out[j * block_rows] = q[j];
+  }
+
+  // Exclusions per row block, sorted by item so the scan meets them in order.
+  std::vector<Exclusion> exclusions;
+  std::vector<int64_t> exclusion_offsets(static_cast<size_t>(row_blocks + 1), 0);
+  if (req.exclude_offsets) {
+    for (int64_t b = 0; b < row_blocks; ++b) {
+      const size_t start = exclusions.size();
+      for (int64_t i = b * block_rows; i < std::min(rows, (b + 1) * block_rows); ++i) {
+        const int64_t g = first + i;
+        for (int32_t p = req.exclude_offsets[g]; p < req.exclude_offsets[g + 1]; ++p)
+          exclusions.push_back(Exclusion{req.exclude_ids[p], static_cast<int32_t>(i - b * block_rows)});
+      }
+      auto begin = exclusions.begin() + static_cast<std::ptrdiff_t>(start);
+      std::sort(begin, exclusions.end(), [](const Exclusion& a, const Exclusion& b) {
+        return a.item != b.item ? a.item < b.item : a.slot < b.slot;
+      });
+      exclusions.erase(std::unique(begin, exclusions.end(),
+                                   [](const Exclusion& a, const Exclusion& b) {
+                                     return a.item == b.item && a.slot == b.slot;
+                                   }),
+                       exclusions.end());
+      exclusion_offsets[static_cast<size_t>(b + 1)] = static_cast<int64_t>(exclusions.size());
+    }
+  }
+
+  // Target scores, computed exactly as the kernels compute them so the target ties with itself.
+  std::vector<float> target_score, true_target_score;
+  std::vector<int32_t> target_id;
+  if (req.targets) {
+    target_score.assign(static_cast<size_t>(rows_padded), kInf);
+    true_target_score.assign(static_cast<size_t>(rows), std::numeric_limits<float>::quiet_NaN());
+    target_id.assign(static_cast<size_t>(rows_padded), -1);
+    for (int64_t i = 0; i < rows; ++i) {
+      const int32_t t = req.targets[first + i];
+      if (t < 0) continue;
+      const float s = detail::reference_score(req.queries + (first + i) * dim, items.data() + int64_t{t} * dim,
+                                              dim, req.bias ? req.bias + t : nullptr);
+      true_target_score[static_cast<size_t>(i)] = s;
+      if (std::isnan(s)) {
+        // A NaN target is beaten by every non-NaN item: compare as -Infinity placed after all ids.
+        target_score[static_cast<size_t>(i)] = -kInf;
+        target_id[static_cast<size_t>(i)] = std::numeric_limits<int32_t>::max();
+      } else {
+        target_score[static_cast<size_t>(i)] = s;
+        target_id[static_cast<size_t>(i)] = t;
+      }
+    }
+  }
+
+  ScanBatch batch{};
+  batch.items = items.data();
+  batch.count = count;
+  batch.dim = dim;
+  batch.bias = req.bias;
+  batch.packed_queries = packed.data();
+  batch.block_rows = static_cast<int32_t>(block_rows);
+  batch.row_blocks = row_blocks;
+  batch.rows = rows;
+  batch.target_score = req.targets ? target_score.data() : nullptr;
+  batch.target_id = req.targets ? target_id.data() : nullptr;
+  batch.exclusions = exclusions.data();
+  batch.exclusion_offsets = exclusion_offsets.data();
+  const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (int64_t{dim} * 4) / kernel.tile_items) * kernel.tile_items;
+  batch.chunk_items = chunk;
+
+  const int64_t units = (count + kUnitItems - 1) / kUnitItems;
+  std::vector<LsePartial> partials(static_cast<size_t>(units * rows_padded));
+  const int used_threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, units)));
+  std::vector<ThreadBuffers> buffers;
+  buffers.reserve(static_cast<size_t>(used_threads));
+  for (int t = 0; t < used_threads; ++t) buffers.emplace_back(rows_padded, row_blocks, heap_k);
+
+  std::atomic<int64_t> next_unit{0};
+  auto work = [&](int t) {
+    ScanState& st = buffers[static_cast<size_t>(t)].state;
+    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < units;) {
+      const int64_t begin = u * kUnitItems, end = std::min(count, begin + kUnitItems);
+      std::fill(st.shift, st.shift + rows_padded, -kFloatMax);
+      std::fill(st.sum, st.sum + rows_padded, 0.0f);
+      for (int64_t b = 0; b < row_blocks; ++b) {
+        const Exclusion* lo = exclusions.data() + exclusion_offsets[static_cast<size_t>(b)];
+        const Exclusion* hi = exclusions.data() + exclusion_offsets[static_cast<size_t>(b + 1)];
+        st.exclusion_cursor[b] =
+            std::lower_bound(lo, hi, begin, [](const Exclusion& x, int64_t v) { return x.item < v; }) -
+            exclusions.data();
+      }
+      kernel.scan(batch, st, begin, end);
+      LsePartial* out = partials.data() + u * rows_padded;
+      for (int64_t i = 0; i < rows_padded; ++i) out[i] = LsePartial{st.shift[i], st.sum[i]};
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < used_threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+
+  // Merge.
+  std::vector<std::pair<float, int32_t>> candidates;
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t g = first + i;
+
+    // log-sum-exp over units, in unit order, in double precision.
+    bool nan = false;
+    double acc_shift = -std::numeric_limits<double>::infinity(), acc_sum = 0.0;
+    for (int64_t u = 0; u < units; ++u) {
+      const LsePartial p = partials[static_cast<size_t>(u * rows_padded + i)];
+      if (std::isnan(p.sum)) nan = true;
+      if (nan || p.sum == 0.0f) continue;
+      if (p.shift > acc_shift) {
+        acc_sum = acc_sum * std::exp(acc_shift - p.shift) + p.sum;
+        acc_shift = p.shift;
+      } else {
+        acc_sum += p.sum * std::exp(static_cast<double>(p.shift) - acc_shift);
+      }
+    }
+    const double log_z = nan ? std::numeric_limits<double>::quiet_NaN()
+                             : acc_sum == 0.0 ? -std::numeric_limits<double>::infinity()
+                                              : acc_shift + std::log(acc_sum);
+    res.log_z[g] = static_cast<float>(log_z);
+
+    candidates.clear();
+    for (const ThreadBuffers& tb : buffers) {
+      const int32_t n = tb.heap_sizes[static_cast<size_t>(i)];
+      for (int32_t j = 0; j < n; ++j)
+        candidates.emplace_back(tb.heap_scores[static_cast<size_t>(i * heap_k + j)],
+                                tb.heap_ids[static_cast<size_t>(i * heap_k + j)]);
+    }
+    const size_t kept = std::min(candidates.size(), static_cast<size_t>(k));
+    std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(kept), candidates.end(),
+                      [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+                        return a.first > b.first || (a.first == b.first && a.second < b.second);
+                      });
+    for (int32_t j = 0; j < k; ++j) {
+      const bool have = static_cast<size_t>(j) < kept;
+      res.ids[g * k + j] = have ? candidates[static_cast<size_t>(j)].second : -1;
+      res.scores[g * k + j] = have ? candidates[static_cast<size_t>(j)].first : -kInf;
+    }
+
+    if (req.targets) {
+      const int32_t t = req.targets[g];
+      bool excluded = false;
+      if (t >= 0 && req.exclude_offsets)
+        for (int32_t p = req.exclude_offsets[g]; p < req.exclude_offsets[g + 1] && !excluded; ++p)
+          excluded = req.exclude_ids[p] == t;
+      if (t < 0) {
+        res.target_rank[g] = -1;
+        res.target_log_prob[g] = std::numeric_limits<float>::quiet_NaN();
+      } else if (excluded) {
+        res.target_rank[g] = -1;
+        res.target_log_prob[g] = -kInf;
+      } else {
+        int64_t beaten_by = 0;
+        for (const ThreadBuffers& tb : buffers) beaten_by += tb.rank_count[static_cast<size_t>(i)];
+        res.target_rank[g] = static_cast<int32_t>(beaten_by);
+        res.target_log_prob[g] = static_cast<float>(static_cast<double>(true_target_score[static_cast<size_t>(i)]) - log_z);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void search(const ItemMatrix& items, const SearchRequest& req, const SearchResult& res, const SearchConfig& cfg) {
+  if (req.rows <= 0) return;
+  if (req.k < 1) throw std::invalid_argument("k must be at least 1");
+  if (!isa_supported(cfg.isa, cpu_features()))
+    throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(cfg.isa) + " kernels");
+  const int64_t dim = items.dim();
+  int threads = std::max(1, cfg.threads);
+  if (static_cast<double>(req.rows) * static_cast<double>(items.count()) * static_cast<double>(dim) < kSerialWork)
+    threads = 1;
+
+  // Batch size: packed queries stay cache-sized and per-thread heaps stay bounded.
+  const ScanKernel widest = pick_kernel(cfg.isa, req.rows);
+  const int64_t block = widest.block_rows;
+  int64_t batch = std::max<int64_t>(1, kQueryBatchBytes / (dim * 4) / block) * block;
+  const int64_t heap_k = std::max<int64_t>(1, std::min<int64_t>(req.k, items.count()));
+  batch = std::min(batch, std::max<int64_t>(block, kHeapBatchBytes / (int64_t{threads} * heap_k * 8) / block * block));
+  for (int64_t first = 0; first < req.rows; first += batch) {
+    const int64_t rows = std::min(batch, req.rows - first);
+    search_batch(items, req, res, pick_kernel(cfg.isa, rows), threads, first, rows);
+  }
+}
+
+}  // namespace regen

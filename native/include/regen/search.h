@@ -1,0 +1,80 @@
+// The fused scoring engine: one streaming pass over an item table per batch of queries.
+//
+// For each query row b it computes scores s[b][n] = dot(q_b, e_n) (+ bias[n]) for every item n
+// and, without ever storing the rows x items score matrix, returns
+//   - the top-k items (score descending, ties broken by the lower item id),
+//   - logZ = log sum_n exp(s[b][n]) over the items not excluded for that row,
+//   - the target's rank: the number of non-excluded items that beat the target
+//     (a higher score, or an equal score and a lower id).
+//
+// Plain C++ over raw pointers: callers validate their inputs (see the preconditions below).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "regen/cpu_features.h"
+
+namespace regen {
+
+// Kernel variants chosen at run time. Every variant computes bit-identical scores, ids and ranks:
+// each score is the same sequence of fused multiply-adds over the dimensions, in order.
+enum class Isa : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+const char* isa_name(Isa isa);
+bool isa_supported(Isa isa, const CpuFeatures& features);
+Isa best_isa(const CpuFeatures& features);
+
+// A row-major count x dim float32 matrix that the table owns (copied in once).
+class ItemMatrix {
+ public:
+  ItemMatrix(const float* items, int64_t count, int32_t dim);
+  const float* data() const { return data_.get(); }
+  int64_t count() const { return count_; }
+  int32_t dim() const { return dim_; }
+
+ private:
+  struct FreeAligned { void operator()(float* p) const; };
+  std::unique_ptr<float, FreeAligned> data_;
+  int64_t count_;
+  int32_t dim_;
+};
+
+// Preconditions (checked by the caller): rows >= 0; k >= 1; exclude_offsets, when given, holds
+// rows + 1 non-decreasing values indexing exclude_ids; every id in [0, count); every target in
+// [0, count) or -1; bias, when given, holds count values.
+struct SearchRequest {
+  const float* queries = nullptr;          // rows x dim, row-major
+  int64_t rows = 0;
+  int32_t k = 1;
+  const int32_t* exclude_offsets = nullptr;  // rows + 1 offsets into exclude_ids, or null
+  const int32_t* exclude_ids = nullptr;      // duplicates allowed
+  const int32_t* targets = nullptr;          // rows ids, -1 for none; or null
+  const float* bias = nullptr;               // count values, or null
+};
+
+// Caller-owned outputs. ids/scores: rows x k, padded with id -1 and score -Infinity when fewer
+// than k items are candidates. target_rank/target_log_prob are written only when targets are given.
+//
+// Special values: a NaN score never enters the top-k and never beats the target; a NaN target
+// score is beaten by every non-NaN item (the worst rank). logZ is NaN when any non-excluded score
+// is NaN, +Infinity when one is +Infinity, and -Infinity when no item is left. target_rank is -1
+// when the target is -1 or excluded; target_log_prob is NaN for no target and -Infinity for an
+// excluded one (its probability among the remaining items is zero).
+struct SearchResult {
+  int32_t* ids = nullptr;
+  float* scores = nullptr;
+  float* log_z = nullptr;
+  int32_t* target_rank = nullptr;
+  float* target_log_prob = nullptr;
+};
+
+struct SearchConfig {
+  Isa isa = Isa::Scalar;
+  int threads = 1;  // worker threads, including the calling thread
+};
+
+void search(const ItemMatrix& items, const SearchRequest& request, const SearchResult& result,
+            const SearchConfig& config);
+
+}  // namespace regen

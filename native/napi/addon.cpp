@@ -1,0 +1,275 @@
+// The N-API glue: the only file that knows N-API. It unwraps typed arrays without copying, runs
+// every long call on a worker thread (Napi::AsyncWorker, settling a promise) and turns C++
+// exceptions into JS errors. Argument validation lives in TypeScript (src/engine/validate.ts);
+// here only the shapes that would otherwise crash the process are checked.
+#include <napi.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "regen/cpu_features.h"
+#include "regen/search.h"
+
+namespace {
+
+struct AddonData {
+  Napi::FunctionReference table_constructor;
+};
+
+template <typename T>
+T* typed_array_data(const Napi::Value& value, napi_typedarray_type type, const char* name, size_t* length) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw Napi::TypeError::New(value.Env(), std::string("native binding: ") + name + " has the wrong array type");
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  *length = array.ElementLength();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+}
+
+regen::Isa parse_isa(Napi::Env env, const std::string& name) {
+  if (name == "scalar") return regen::Isa::Scalar;
+  if (name == "avx2") return regen::Isa::Avx2;
+  if (name == "avx512") return regen::Isa::Avx512;
+  throw Napi::TypeError::New(env, "native binding: unknown isa '" + name + "'");
+}
+
+// Keeps the JS arrays a worker reads or writes alive until it settles.
+class Pins {
+ public:
+  void add(const Napi::Value& v) {
+    if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+
+ private:
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env, const char* name)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() final {
+    try {
+      Run();
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  virtual void Run() = 0;
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  Napi::Promise::Deferred deferred_;
+};
+
+class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeItemTable",
+                       {InstanceMethod<&NativeItemTable::Search>("search"),
+                        InstanceMethod<&NativeItemTable::Dispose>("dispose")});
+  }
+
+  explicit NativeItemTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeItemTable>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal())
+      throw Napi::TypeError::New(info.Env(), "NativeItemTable is made by createTable(), not by new");
+    matrix_ = *info[0].As<Napi::External<std::shared_ptr<const regen::ItemMatrix>>>().Data();
+    external_bytes_ = static_cast<int64_t>(matrix_->count()) * matrix_->dim() * 4;
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
+  }
+
+  ~NativeItemTable() override { Release(Env()); }
+
+ private:
+  class SearchWorker : public PromiseWorker {
+   public:
+    SearchWorker(Napi::Env env, std::shared_ptr<const regen::ItemMatrix> matrix)
+        : PromiseWorker(env, "regen-bench:search"), matrix_(std::move(matrix)) {}
+    regen::SearchRequest request;
+    regen::SearchResult result;
+    regen::SearchConfig config;
+    Pins pins;
+
+   private:
+    void Run() override { regen::search(*matrix_, request, result, config); }
+    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+    std::shared_ptr<const regen::ItemMatrix> matrix_;
+  };
+
+  // search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, isa, threads,
+  //         ids, scores, logZ, targetRank, targetLogProb}) -> Promise<void>; outputs filled in place.
+  Napi::Value Search(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: search(options)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    const int64_t n = matrix_->count();
+    const int64_t dim = matrix_->dim();
+    const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+    const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
+    if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
+
+    auto* worker = new SearchWorker(env, matrix_);
+    std::unique_ptr<SearchWorker> guard(worker);
+    regen::SearchRequest& req = worker->request;
+    regen::SearchResult& res = worker->result;
+    size_t len = 0;
+    auto need = [&](bool ok, const char* what) {
+      if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
+    };
+    auto optional = [&](const char* key) { Napi::Value v = o.Get(key); return v.IsNull() || v.IsUndefined() ? Napi::Value() : v; };
+
+    Napi::Value queries = o.Get("queries");
+    req.queries = typed_array_data<const float>(queries, napi_float32_array, "queries", &len);
+    need(static_cast<int64_t>(len) == rows * dim, "queries");
+    worker->pins.add(queries);
+    req.rows = rows;
+    req.k = k;
+    if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
+      req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
+      need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
+      Napi::Value ids = o.Get("excludeIds");
+      req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
+      worker->pins.add(offsets);
+      worker->pins.add(ids);
+    }
+    if (Napi::Value targets = optional("targets"); !targets.IsEmpty()) {
+      req.targets = typed_array_data<const int32_t>(targets, napi_int32_array, "targets", &len);
+      need(static_cast<int64_t>(len) == rows, "targets");
+      worker->pins.add(targets);
+      Napi::Value rank = o.Get("targetRank"), log_prob = o.Get("targetLogProb");
+      res.target_rank = typed_array_data<int32_t>(rank, napi_int32_array, "targetRank", &len);
+      need(static_cast<int64_t>(len) == rows, "targetRank");
+      res.target_log_prob = typed_array_data<float>(log_prob, napi_float32_array, "targetLogProb", &len);
+      need(static_cast<int64_t>(len) == rows, "targetLogProb");
+      worker->pins.add(rank);
+      worker->pins.add(log_prob);
+    }
+    if (Napi::Value bias = optional("bias"); !bias.IsEmpty()) {
+      req.bias = typed_array_data<const float>(bias, napi_float32_array, "bias", &len);
+      need(static_cast<int64_t>(len) == n, "bias");
+      worker->pins.add(bias);
+    }
+    Napi::Value ids = o.Get("ids"), scores = o.Get("scores"), log_z = o.Get("logZ");
+    res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
+    need(static_cast<int64_t>(len) == rows * k, "ids");
+    res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
+    need(static_cast<int64_t>(len) == rows * k, "scores");
+    res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
+    need(static_cast<int64_t>(len) == rows, "logZ");
+    worker->pins.add(ids);
+    worker->pins.add(scores);
+    worker->pins.add(log_z);
+
+    worker->config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
+    worker->config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    if (!regen::isa_supported(worker->config.isa, regen::cpu_features()))
+      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(worker->config.isa) + " kernels");
+
+    Napi::Promise promise = worker->promise();
+    guard.release()->Queue();
+    return promise;
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Release(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // In-flight searches hold their own reference, so the memory goes when the last one settles.
+  void Release(Napi::Env env) {
+    if (!matrix_) return;
+    matrix_.reset();
+    Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
+  }
+
+  std::shared_ptr<const regen::ItemMatrix> matrix_;
+  int64_t external_bytes_ = 0;
+};
+
+class CreateTableWorker : public PromiseWorker {
+ public:
+  CreateTableWorker(Napi::Env env, const float* items, int64_t count, int32_t dim)
+      : PromiseWorker(env, "regen-bench:createTable"), items_(items), count_(count), dim_(dim) {}
+  Pins pins;
+
+ private:
+  void Run() override { matrix_ = std::make_shared<const regen::ItemMatrix>(items_, count_, dim_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    auto* data = env.GetInstanceData<AddonData>();
+    std::shared_ptr<const regen::ItemMatrix> matrix = std::move(matrix_);
+    auto external = Napi::External<std::shared_ptr<const regen::ItemMatrix>>::New(env, &matrix);
+    deferred_.Resolve(data->table_constructor.New({external}));
+  }
+  const float* items_;
+  int64_t count_;
+  int32_t dim_;
+  std::shared_ptr<const regen::ItemMatrix> matrix_;
+};
+
+// createTable(items: Float32Array, count, dim) -> Promise<NativeItemTable>; the table copies items.
+Napi::Value CreateTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len = 0;
+  const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
+  const int64_t count = info[1].As<Napi::Number>().Int64Value();
+  const int64_t dim = info[2].As<Napi::Number>().Int64Value();
+  if (count < 0 || dim < 1 || dim > INT32_MAX || static_cast<int64_t>(len) != count * dim)
+    throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
+  auto* worker = new CreateTableWorker(env, items, count, static_cast<int32_t>(dim));
+  worker->pins.add(info[0]);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
+  const regen::CpuFeatures& f = regen::cpu_features();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("x86_64", f.x86_64);
+  o.Set("fma", f.fma);
+  o.Set("avx2", f.avx2);
+  o.Set("avx512f", f.avx512f);
+  o.Set("avx512bw", f.avx512bw);
+  o.Set("avx512dq", f.avx512dq);
+  o.Set("avx512vl", f.avx512vl);
+  o.Set("avx512bf16", f.avx512bf16);
+  o.Set("amxTile", f.amx_tile);
+  o.Set("amxBf16", f.amx_bf16);
+  return o;
+}
+
+Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+  for (regen::Isa isa : {regen::Isa::Avx512, regen::Isa::Avx2, regen::Isa::Scalar})
+    if (regen::isa_supported(isa, regen::cpu_features())) a.Set(i++, regen::isa_name(isa));
+  return a;  // best first
+}
+
+Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->table_constructor = Napi::Persistent(NativeItemTable::Define(env));
+  env.SetInstanceData(data);  // one per environment: the addon works in worker threads
+  exports.Set("backend", "cpu");
+  exports.Set("createTable", Napi::Function::New(env, CreateTable));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
+  exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
+  exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(regen_cpu, Init)

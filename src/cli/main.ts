@@ -1,0 +1,67 @@
+// The command line: parses with commander and calls into the library; no logic of its own.
+import { Command, Option } from 'commander';
+
+import { runSelftest } from '../engine/selftest.js';
+import { VERSION } from '../version.js';
+import { collectInfo, formatInfo } from './info.js';
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new Error(`--seed expects an integer in [0, 2^32) but received '${value}'`);
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('regen-bench')
+    .description('Reference toolkit for the REGEN benchmark (conversational recommendation with critiques and narratives)')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError();
+
+  program
+    .command('info')
+    .description('show the backend, CPU features, kernels, threads and CUDA availability')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const info = await collectInfo();
+      console.log(opts.json ? JSON.stringify(info, null, 2) : formatInfo(info));
+    });
+
+  program
+    .command('selftest')
+    .description('check the native engine against a float64 reference on every kernel this CPU runs, and time it')
+    .addOption(new Option('--seed <n>', 'seed for the random inputs (default: random)').argParser(parseSeed))
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { seed?: number; json?: boolean }) => {
+      const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
+      const report = await runSelftest(seed, opts.json ? undefined : (line) => console.log(line));
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      else {
+        const t = report.timing;
+        console.log(
+          `\n${t.rows} queries x ${t.items.toLocaleString('en-US')} items (d = ${t.dim}, k = ${t.k}): ` +
+            `${t.ms.toFixed(2)} ms, ${t.gflops.toFixed(1)} GFLOP/s (${t.isa}, ${t.threads} threads)`,
+        );
+        const failed = report.checks.filter((c) => !c.ok).length;
+        console.log(
+          failed === 0
+            ? `selftest passed: ${report.checks.length} checks (seed ${seed})`
+            : `selftest FAILED: ${failed} of ${report.checks.length} checks (rerun with --seed ${seed})`,
+        );
+      }
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    const err = e as Error;
+    console.error(`regen-bench: ${process.env.REGEN_DEBUG ? err.stack : err.message}`);
+    process.exitCode = 1;
+  }
+}

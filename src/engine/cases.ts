@@ -1,0 +1,97 @@
+// Seeded inputs for checking the engine: random, tied, special-valued, awkwardly sized.
+// `regen-bench selftest` and the test suite both draw from here.
+import type { SearchOptions } from './item-table.js';
+
+/** mulberry32: small, fast, seedable; plenty for test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface CaseSpec {
+  name: string;
+  count: number;
+  dim: number;
+  rows: number;
+  k: number;
+  /** Excluded ids per row (0: no exclusion), or 'all' to exclude every item from every row. */
+  exclude?: number | 'all';
+  targets?: boolean;
+  bias?: boolean;
+  /**
+   * 'float': uniform in [-1, 1); 'ints': integers in [-3, 3] and 'bits': 0 or 1, so float32
+   * arithmetic is exact and ties abound ('bits': nearly every score ties with many others).
+   */
+  values?: 'float' | 'ints' | 'bits';
+  /** Plant +-Infinity and NaN in the data (with 'ints'). */
+  special?: boolean;
+}
+
+export interface Case {
+  spec: CaseSpec;
+  items: Float32Array;
+  queries: Float32Array;
+  options: SearchOptions;
+  /** Whether float32 results must equal the float64 reference exactly. */
+  exact: boolean;
+}
+
+export function makeCase(spec: CaseSpec, seed: number): Case {
+  const r = rng(seed);
+  const ints = spec.values === 'ints' || spec.values === 'bits';
+  const value =
+    spec.values === 'bits' ? () => (r() < 0.5 ? 0 : 1) : ints ? () => Math.floor(r() * 7) - 3 : () => r() * 2 - 1;
+  const items = Float32Array.from({ length: spec.count * spec.dim }, value);
+  const queries = Float32Array.from({ length: spec.rows * spec.dim }, value);
+  const options: SearchOptions = { k: spec.k };
+  if (spec.bias) options.bias = Float32Array.from({ length: spec.count }, ints ? () => Math.floor(r() * 5) - 2 : () => r() - 0.5);
+  if (spec.special) {
+    // An item of all +Infinity, one NaN item value, a query of -Infinity entries, a NaN bias.
+    const inf = Math.floor(r() * spec.count);
+    items.fill(Infinity, inf * spec.dim, inf * spec.dim + 1);
+    items[Math.floor(r() * items.length)] = NaN;
+    if (spec.rows > 1) queries.fill(-Infinity, spec.dim, spec.dim + 1);
+    if (options.bias) options.bias[Math.floor(r() * spec.count)] = -Infinity;
+    if (options.bias && spec.count > 2) options.bias[Math.floor(r() * spec.count)] = NaN;
+  }
+  if (spec.exclude) {
+    const offsets = new Int32Array(spec.rows + 1);
+    const ids: number[] = [];
+    for (let b = 0; b < spec.rows; b++) {
+      if (spec.exclude === 'all') for (let n = 0; n < spec.count; n++) ids.push(n);
+      else for (let j = 0; j < spec.exclude; j++) ids.push(Math.floor(r() * spec.count)); // duplicates allowed
+      offsets[b + 1] = ids.length;
+    }
+    options.exclude = { offsets, ids: Int32Array.from(ids) };
+  }
+  if (spec.targets) {
+    options.targets = Int32Array.from({ length: spec.rows }, (_, b) => {
+      if (b % 7 === 3) return -1; // some rows without a target
+      if (b % 5 === 2 && options.exclude && options.exclude.offsets[b + 1] > options.exclude.offsets[b])
+        return options.exclude.ids[options.exclude.offsets[b]]; // an excluded target
+      return Math.floor(r() * spec.count);
+    });
+  }
+  return { spec, items, queries, options, exact: ints };
+}
+
+/** Inputs with sizes chosen to hit every tiling edge: below, at and past tile and block sizes. */
+export const CHECK_CASES: CaseSpec[] = [
+  { name: 'random, exclusions, targets, bias', count: 1000, dim: 64, rows: 40, k: 10, exclude: 50, targets: true, bias: true },
+  { name: 'one item', count: 1, dim: 8, rows: 3, k: 1, targets: true },
+  { name: 'k > items', count: 5, dim: 3, rows: 4, k: 9, exclude: 2, targets: true },
+  { name: 'dim 1', count: 777, dim: 1, rows: 17, k: 5, targets: true },
+  { name: 'dim 257, items not a multiple of any tile', count: 1037, dim: 257, rows: 33, k: 12, exclude: 20, targets: true },
+  { name: 'one query row', count: 2003, dim: 31, rows: 1, k: 25, exclude: 10, targets: true, bias: true },
+  { name: 'many ties (small integers)', count: 901, dim: 5, rows: 50, k: 20, exclude: 30, targets: true, bias: true, values: 'ints' },
+  { name: 'nearly all scores tied (0/1 values)', count: 3001, dim: 2, rows: 35, k: 40, exclude: 30, targets: true, values: 'bits' },
+  { name: 'infinities and NaN', count: 300, dim: 4, rows: 21, k: 8, exclude: 5, targets: true, bias: true, values: 'ints', special: true },
+  { name: 'every item excluded', count: 40, dim: 6, rows: 9, k: 3, exclude: 'all', targets: true },
+  { name: 'spans several units and threads', count: 20000, dim: 8, rows: 18, k: 30, exclude: 40, targets: true, values: 'ints' },
+];

@@ -1,0 +1,218 @@
+// ItemTable: an item embedding table held by the native engine, searched in one fused pass per
+// batch of queries (scores, top-k, log-sum-exp, target rank; no rows x items matrix is stored).
+import os from 'node:os';
+
+import { ISA_NAMES, loadCpuBinding, type IsaName, type NativeTable } from '../native/binding.js';
+import {
+  describe,
+  expectIds,
+  expectInteger,
+  expectLength,
+  expectOffsets,
+  expectTypedArray,
+} from './validate.js';
+
+export type Device = 'cpu' | { gpu: number };
+
+export interface ItemTableOptions {
+  /** Embedding dimension: items.length must be a multiple of it. */
+  dim: number;
+  device?: Device;
+  /** CPU kernel: 'auto' (default; or the REGEN_ISA environment variable) picks the best this CPU runs. */
+  isa?: IsaName | 'auto';
+  /** Threads per search, the calling worker included (default: REGEN_THREADS, or every core). */
+  threads?: number;
+}
+
+export interface SearchOptions {
+  /** Items to return per row, best first; rows with fewer candidates are padded with id -1. */
+  k: number;
+  /** Per-row items to skip (CSR): ids[offsets[b]..offsets[b+1]) are excluded for row b. */
+  exclude?: { offsets: Int32Array; ids: Int32Array };
+  /** One item id per row, or -1 for none: its rank and log-probability are returned. */
+  targets?: Int32Array;
+  /** Per-item additive score (length = number of items). */
+  bias?: Float32Array;
+}
+
+export interface SearchResult {
+  /** rows x k item ids, best first; ties broken by the lower id; -1 pads. */
+  ids: Int32Array;
+  /** rows x k scores matching ids; -Infinity pads. */
+  scores: Float32Array;
+  /** Per row: log sum exp(score) over the non-excluded items. */
+  logZ: Float32Array;
+  /** Per row (when targets are given): non-excluded items that beat the target; -1 for none or excluded. */
+  targetRank?: Int32Array;
+  /** Per row (when targets are given): score(target) - logZ; NaN for no target, -Infinity if excluded. */
+  targetLogProb?: Float32Array;
+}
+
+export type SearchResultWithTargets = SearchResult & { targetRank: Int32Array; targetLogProb: Float32Array };
+
+/** The largest typed array the engine fills (rows x k). */
+const MAX_OUTPUT = 2 ** 31 - 1;
+
+function resolveIsa(requested: unknown, supported: IsaName[]): IsaName {
+  const fromEnv = requested === undefined && process.env.REGEN_ISA !== undefined && process.env.REGEN_ISA !== '';
+  const value = requested ?? (fromEnv ? process.env.REGEN_ISA : 'auto');
+  const source = fromEnv ? 'the REGEN_ISA environment variable' : 'options.isa';
+  if (value === 'auto') return supported[0];
+  if (typeof value !== 'string' || !(ISA_NAMES as readonly string[]).includes(value))
+    throw new TypeError(`Expected ${source} to be one of auto, ${ISA_NAMES.join(', ')} but received ${describe(value)}`);
+  if (!supported.includes(value as IsaName))
+    throw new RangeError(
+      `${source} asks for the ${value} kernels, but this CPU runs only: ${supported.join(', ')}. ` +
+        `Use one of those, or 'auto'.`,
+    );
+  return value as IsaName;
+}
+
+function resolveThreads(requested: unknown): number {
+  if (requested !== undefined) return expectInteger(requested, 'options.threads', 1, 1024);
+  const env = process.env.REGEN_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > 1024)
+      throw new RangeError(`Expected the REGEN_THREADS environment variable to be an integer in [1, 1024] but received ${JSON.stringify(env)}`);
+    return n;
+  }
+  return os.availableParallelism();
+}
+
+export class ItemTable {
+  /** Number of items. */
+  readonly count: number;
+  readonly dim: number;
+  readonly backend = 'cpu' as const;
+  /** The CPU kernel this table's searches run. */
+  readonly isa: IsaName;
+  readonly threads: number;
+  #native: NativeTable | null;
+
+  private constructor(native: NativeTable, count: number, dim: number, isa: IsaName, threads: number) {
+    this.#native = native;
+    this.count = count;
+    this.dim = dim;
+    this.isa = isa;
+    this.threads = threads;
+  }
+
+  /**
+   * Copies `items` (count x dim float32, row-major) into the native engine. The array can be reused
+   * or changed afterwards; the table keeps its own copy until dispose().
+   */
+  static async create(items: Float32Array, options: ItemTableOptions): Promise<ItemTable> {
+    expectTypedArray(items, Float32Array, 'items');
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError(`Expected an options object { dim } for ItemTable.create but received ${describe(options)}`);
+    const dim = expectInteger(options.dim, 'options.dim', 1, 2 ** 31 - 1);
+    if (items.length === 0) throw new RangeError('Expected items to hold at least one item but received an empty Float32Array');
+    if (items.length % dim !== 0)
+      throw new RangeError(
+        `Expected items.length to be a multiple of options.dim (${dim}) but received length ${items.length} ` +
+          `(${Math.floor(items.length / dim)} items and ${items.length % dim} values over)`,
+      );
+    const count = items.length / dim;
+    if (count > 2 ** 31 - 1) throw new RangeError(`Expected at most 2^31 - 1 items (int32 ids) but received ${count}`);
+    const device = options.device ?? 'cpu';
+    if (device !== 'cpu') {
+      if (typeof device !== 'object' || device === null)
+        throw new TypeError(`Expected options.device to be 'cpu' or { gpu: N } but received ${describe(device)}`);
+      const gpu = expectInteger(device.gpu, 'options.device.gpu', 0, 1024);
+      throw new Error(
+        `options.device asks for GPU ${gpu}, but this build of regen-bench has no CUDA backend ` +
+          `(regen_cuda.node was not built). Use device: 'cpu'.`,
+      );
+    }
+    const binding = loadCpuBinding();
+    const isa = resolveIsa(options.isa, binding.supportedIsas());
+    const threads = resolveThreads(options.threads);
+    const native = await binding.createTable(items, count, dim);
+    return new ItemTable(native, count, dim, isa, threads);
+  }
+
+  /** Whether dispose() has been called. */
+  get disposed(): boolean {
+    return this.#native === null;
+  }
+
+  /**
+   * Scores every row of `queries` (rows x dim float32, row-major) against every item, on worker
+   * threads. Resolves with the top-k, logZ and (with targets) the target's rank and log-probability.
+   */
+  search(queries: Float32Array, options: SearchOptions & { targets: Int32Array }): Promise<SearchResultWithTargets>;
+  search(queries: Float32Array, options: SearchOptions): Promise<SearchResult>;
+  async search(queries: Float32Array, options: SearchOptions): Promise<SearchResult> {
+    const native = this.#native;
+    if (native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    expectTypedArray(queries, Float32Array, 'queries');
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError(`Expected an options object { k } for search but received ${describe(options)}`);
+    if (queries.length % this.dim !== 0)
+      throw new RangeError(
+        `Expected queries.length to be a multiple of the table's dim (${this.dim}) but received length ${queries.length}`,
+      );
+    const rows = queries.length / this.dim;
+    const k = expectInteger(options.k, 'options.k', 1, MAX_OUTPUT);
+    if (rows * k > MAX_OUTPUT)
+      throw new RangeError(`Expected rows x k <= ${MAX_OUTPUT} but received ${rows} x ${k}: search fewer rows at a time`);
+
+    let excludeOffsets: Int32Array | null = null;
+    let excludeIds: Int32Array | null = null;
+    if (options.exclude !== undefined) {
+      const ex = options.exclude;
+      if (typeof ex !== 'object' || ex === null)
+        throw new TypeError(`Expected options.exclude to be { offsets: Int32Array, ids: Int32Array } but received ${describe(ex)}`);
+      excludeOffsets = expectTypedArray(ex.offsets, Int32Array, 'options.exclude.offsets');
+      excludeIds = expectTypedArray(ex.ids, Int32Array, 'options.exclude.ids');
+      expectOffsets(excludeOffsets, rows, excludeIds.length, 'options.exclude.offsets');
+      expectIds(excludeIds, this.count, 'options.exclude.ids', false);
+    }
+    let targets: Int32Array | null = null;
+    if (options.targets !== undefined) {
+      targets = expectTypedArray(options.targets, Int32Array, 'options.targets');
+      expectLength(targets, rows, 'options.targets', 'one per query row');
+      expectIds(targets, this.count, 'options.targets', true);
+    }
+    let bias: Float32Array | null = null;
+    if (options.bias !== undefined) {
+      bias = expectTypedArray(options.bias, Float32Array, 'options.bias');
+      expectLength(bias, this.count, 'options.bias', 'one per item');
+    }
+
+    const result: SearchResult = {
+      ids: new Int32Array(rows * k),
+      scores: new Float32Array(rows * k),
+      logZ: new Float32Array(rows),
+    };
+    if (targets) {
+      result.targetRank = new Int32Array(rows);
+      result.targetLogProb = new Float32Array(rows);
+    }
+    if (rows === 0) return result;
+    await native.search({
+      queries,
+      rows,
+      k,
+      excludeOffsets,
+      excludeIds,
+      targets,
+      bias,
+      isa: this.isa,
+      threads: this.threads,
+      ids: result.ids,
+      scores: result.scores,
+      logZ: result.logZ,
+      targetRank: result.targetRank ?? null,
+      targetLogProb: result.targetLogProb ?? null,
+    });
+    return result;
+  }
+
+  /** Frees the native table (searches already running finish first). Further searches throw. */
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = null;
+  }
+}

@@ -1,0 +1,107 @@
+// A plain float64 implementation of ItemTable.search, the yardstick the native kernels are
+// checked against (tests and `regen-bench selftest`). Same semantics, no speed.
+import type { SearchOptions } from './item-table.js';
+
+export interface ReferenceResult {
+  ids: Int32Array;
+  scores: Float64Array;
+  logZ: Float64Array;
+  targetRank: Int32Array;
+  targetLogProb: Float64Array;
+}
+
+/** Row `row`'s score for every item, in float64 (NaN and infinities as IEEE arithmetic gives them). */
+export function referenceScores(
+  items: Float32Array,
+  dim: number,
+  queries: Float32Array,
+  row: number,
+  bias?: Float32Array,
+): Float64Array {
+  const count = items.length / dim;
+  const out = new Float64Array(count);
+  const q = queries.subarray(row * dim, (row + 1) * dim);
+  for (let n = 0; n < count; n++) {
+    let s = 0;
+    const base = n * dim;
+    for (let j = 0; j < dim; j++) s += q[j] * items[base + j];
+    out[n] = bias ? s + bias[n] : s;
+  }
+  return out;
+}
+
+/** True when (sa, ia) ranks before (sb, ib): a higher score, or the same score and a lower id. */
+export function ranksBefore(sa: number, ia: number, sb: number, ib: number): boolean {
+  return sa > sb || (sa === sb && ia < ib);
+}
+
+export function referenceSearch(
+  items: Float32Array,
+  dim: number,
+  queries: Float32Array,
+  options: SearchOptions,
+): ReferenceResult {
+  const rows = queries.length / dim;
+  const k = options.k;
+  const out: ReferenceResult = {
+    ids: new Int32Array(rows * k).fill(-1),
+    scores: new Float64Array(rows * k).fill(-Infinity),
+    logZ: new Float64Array(rows),
+    targetRank: new Int32Array(rows),
+    targetLogProb: new Float64Array(rows),
+  };
+  for (let b = 0; b < rows; b++) {
+    const scores = referenceScores(items, dim, queries, b, options.bias);
+    const excluded = new Set<number>();
+    if (options.exclude) {
+      const { offsets, ids } = options.exclude;
+      for (let p = offsets[b]; p < offsets[b + 1]; p++) excluded.add(ids[p]);
+    }
+    const live: number[] = [];
+    let nan = false;
+    let max = -Infinity;
+    for (let n = 0; n < scores.length; n++) {
+      if (excluded.has(n)) continue;
+      if (Number.isNaN(scores[n])) {
+        nan = true;
+        continue;
+      }
+      live.push(n);
+      if (scores[n] > max) max = scores[n];
+    }
+
+    live.sort((x, y) => (ranksBefore(scores[x], x, scores[y], y) ? -1 : 1));
+    for (let j = 0; j < Math.min(k, live.length); j++) {
+      out.ids[b * k + j] = live[j];
+      out.scores[b * k + j] = scores[live[j]];
+    }
+
+    let logZ: number;
+    if (nan) logZ = NaN;
+    else if (max === Infinity) logZ = Infinity;
+    else if (max === -Infinity) logZ = -Infinity;
+    else {
+      let sum = 0;
+      for (const n of live) sum += Math.exp(scores[n] - max);
+      logZ = max + Math.log(sum);
+    }
+    out.logZ[b] = logZ;
+
+    const t = options.targets ? options.targets[b] : -1;
+    if (t < 0) {
+      out.targetRank[b] = -1;
+      out.targetLogProb[b] = NaN;
+    } else if (excluded.has(t)) {
+      out.targetRank[b] = -1;
+      out.targetLogProb[b] = -Infinity;
+    } else {
+      const ts = scores[t];
+      let rank = 0;
+      // A NaN target is beaten by every non-NaN item; a NaN item never beats the target.
+      for (const n of live) if (Number.isNaN(ts) || ranksBefore(scores[n], n, ts, t)) rank++;
+      out.targetRank[b] = rank;
+      out.targetLogProb[b] = ts - logZ;
+    }
+  }
+  return out;
+}

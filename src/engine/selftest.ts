@@ -1,0 +1,78 @@
+// `regen-bench selftest`: proves the installed engine computes what the float64 reference does,
+// on every kernel this CPU runs, then times one realistic search.
+import { loadCpuBinding, type IsaName } from '../native/binding.js';
+import { CHECK_CASES, makeCase, rng } from './cases.js';
+import { checkSearch } from './check.js';
+import { ItemTable, type SearchResult } from './item-table.js';
+
+export interface SelftestCheck {
+  isa: IsaName | 'all';
+  name: string;
+  ok: boolean;
+  problems: string[];
+}
+
+export interface SelftestReport {
+  ok: boolean;
+  seed: number;
+  checks: SelftestCheck[];
+  timing: { isa: IsaName; threads: number; items: number; dim: number; rows: number; k: number; ms: number; gflops: number };
+}
+
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+export async function runSelftest(seed: number, log: (line: string) => void = () => {}): Promise<SelftestReport> {
+  const isas = loadCpuBinding().supportedIsas();
+  const checks: SelftestCheck[] = [];
+  const record = (check: SelftestCheck) => {
+    checks.push(check);
+    log(`${check.ok ? 'ok  ' : 'FAIL'} ${check.isa.padEnd(7)} ${check.name}`);
+    for (const p of check.problems.slice(0, 5)) log(`       ${p}`);
+  };
+
+  for (const [i, spec] of CHECK_CASES.entries()) {
+    const c = makeCase(spec, seed + i);
+    const byIsa: SearchResult[] = [];
+    for (const isa of isas) {
+      const table = await ItemTable.create(c.items, { dim: spec.dim, isa });
+      const result = await table.search(c.queries, c.options);
+      const problems = checkSearch(c.items, spec.dim, c.queries, c.options, result, { exact: c.exact });
+      // The result must not depend on how many threads split the items.
+      const serial = await ItemTable.create(c.items, { dim: spec.dim, isa, threads: 1 });
+      const single = await serial.search(c.queries, c.options);
+      serial.dispose();
+      for (const key of ['ids', 'scores', 'logZ', 'targetRank', 'targetLogProb'] as const)
+        if (result[key] && !sameBits(result[key]!, single[key]!)) problems.push(`${key} differ between 1 and ${table.threads} threads`);
+      table.dispose();
+      byIsa.push(result);
+      record({ isa, name: spec.name, ok: problems.length === 0, problems });
+    }
+    // Every kernel computes the same fused multiply-adds in the same order: identical scores and ranks.
+    const problems: string[] = [];
+    for (let j = 1; j < byIsa.length; j++)
+      for (const key of ['ids', 'scores', 'targetRank'] as const)
+        if (byIsa[j][key] && !sameBits(byIsa[j][key]!, byIsa[0][key]!)) problems.push(`${key} differ between ${isas[0]} and ${isas[j]}`);
+    if (isas.length > 1) record({ isa: 'all', name: `${spec.name}: kernels agree bit for bit`, ok: problems.length === 0, problems });
+  }
+
+  // Timing at the Office shape.
+  const r = rng(seed);
+  const items = 27887;
+  const dim = 64;
+  const rows = 256;
+  const k = 10;
+  const table = await ItemTable.create(Float32Array.from({ length: items * dim }, () => r() * 2 - 1), { dim });
+  const queries = Float32Array.from({ length: rows * dim }, () => r() * 2 - 1);
+  await table.search(queries, { k });
+  const start = performance.now();
+  const reps = 5;
+  for (let i = 0; i < reps; i++) await table.search(queries, { k });
+  const ms = (performance.now() - start) / reps;
+  const timing = { isa: table.isa, threads: table.threads, items, dim, rows, k, ms, gflops: (2 * rows * items * dim) / ms / 1e6 };
+  table.dispose();
+  return { ok: checks.every((c) => c.ok), seed, checks, timing };
+}

@@ -1,0 +1,93 @@
+// The one place that knows how the native addon is found and what it exports: the JS <-> C++
+// contract, readable in one file (native/napi/addon.cpp is the other side).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type IsaName = 'scalar' | 'avx2' | 'avx512';
+export const ISA_NAMES: readonly IsaName[] = ['scalar', 'avx2', 'avx512'];
+
+export interface CpuFeatures {
+  x86_64: boolean;
+  fma: boolean;
+  avx2: boolean;
+  avx512f: boolean;
+  avx512bw: boolean;
+  avx512dq: boolean;
+  avx512vl: boolean;
+  avx512bf16: boolean;
+  amxTile: boolean;
+  amxBf16: boolean;
+}
+
+/** Arguments of NativeTable.search; outputs are filled in place. Validated by the caller. */
+export interface NativeSearchArgs {
+  queries: Float32Array;
+  rows: number;
+  k: number;
+  excludeOffsets: Int32Array | null;
+  excludeIds: Int32Array | null;
+  targets: Int32Array | null;
+  bias: Float32Array | null;
+  isa: IsaName;
+  threads: number;
+  ids: Int32Array;
+  scores: Float32Array;
+  logZ: Float32Array;
+  targetRank: Int32Array | null;
+  targetLogProb: Float32Array | null;
+}
+
+export interface NativeTable {
+  search(args: NativeSearchArgs): Promise<void>;
+  dispose(): void;
+}
+
+export interface NativeCpuBinding {
+  backend: 'cpu';
+  /** Copies items (count x dim, row-major) into a table the addon owns, on a worker thread. */
+  createTable(items: Float32Array, count: number, dim: number): Promise<NativeTable>;
+  cpuFeatures(): CpuFeatures;
+  /** The kernels this CPU can run, best first. */
+  supportedIsas(): IsaName[];
+  hardwareThreads(): number;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Where a binary may be, in the order they are tried. */
+export function cpuBinaryCandidates(): string[] {
+  return [path.join(packageRoot, 'build', 'Release', 'regen_cpu.node')];
+}
+
+export function cudaBinaryPath(): string {
+  return path.join(packageRoot, 'build', 'Release', 'regen_cuda.node');
+}
+
+let cached: NativeCpuBinding | undefined;
+
+/** Loads the CPU addon once (lazily, so `--help` works without it). */
+export function loadCpuBinding(): NativeCpuBinding {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const file of cpuBinaryCandidates()) {
+    if (!existsSync(file)) {
+      tried.push(`${file} (not found)`);
+      continue;
+    }
+    try {
+      cached = require(file) as NativeCpuBinding;
+      return cached;
+    } catch (e) {
+      tried.push(`${file} (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  throw new Error(
+    'regen-bench: the native CPU addon could not be loaded.\n' +
+      `  Tried: ${tried.join('; ')}\n` +
+      '  Fixes: install cmake (3.15+) and a C++17 compiler, then run `npm rebuild regen-bench`\n' +
+      '  (or `npm run build:native` in a checkout of regen-bench).',
+  );
+}

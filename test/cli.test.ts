@@ -1,0 +1,58 @@
+// The command line as a user runs it: the compiled CLI (dist/) through bin/regen-bench.js.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'regen-bench.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+describe('regen-bench CLI', () => {
+  it('--version prints the package version', () => {
+    const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(version);
+  });
+
+  it('--help lists the commands', () => {
+    const out = run('--help').stdout;
+    expect(out).toMatch(/info/);
+    expect(out).toMatch(/selftest/);
+  });
+
+  it('info --json reports the backend, CPU features, kernels, threads and CUDA', () => {
+    const r = run('info', '--json');
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.backend).toBe('cpu');
+    expect(info.supportedIsas).toContain('scalar');
+    expect(info.supportedIsas).toContain(info.isa);
+    expect(typeof info.cpu.features.avx2).toBe('boolean');
+    expect(typeof info.cpu.features.amxTile).toBe('boolean');
+    expect(info.threads.perSearch).toBeGreaterThanOrEqual(1);
+    expect(info.cuda).toHaveProperty('binary');
+    expect(run('info').stdout).toMatch(/AVX-512/);
+  });
+
+  it('info honours REGEN_ISA and REGEN_THREADS', () => {
+    const r = spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, REGEN_ISA: 'scalar', REGEN_THREADS: '1' } });
+    const info = JSON.parse(r.stdout);
+    expect(info.isa).toBe('scalar');
+    expect(info.threads.perSearch).toBe(1);
+  });
+
+  it('selftest passes and says so', () => {
+    const r = run('selftest', '--seed', '7');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/selftest passed: \d+ checks \(seed 7\)/);
+  });
+
+  it('a bad flag value is a one-line error and a non-zero exit', () => {
+    const r = run('selftest', '--seed', 'abc');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--seed expects an integer/);
+  });
+});

@@ -1,0 +1,146 @@
+// The native engine against the float64 reference, on fresh random inputs every run (the seed is
+// in each test's name, to replay a failure), on every kernel this CPU can run.
+import { describe, expect, it } from 'vitest';
+
+import { CHECK_CASES, makeCase, rng } from '../src/engine/cases.js';
+import { checkSearch } from '../src/engine/check.js';
+import { ItemTable, type SearchOptions, type SearchResult } from '../src/engine/item-table.js';
+import { referenceSearch } from '../src/engine/reference.js';
+import { loadCpuBinding } from '../src/native/binding.js';
+
+const ISAS = loadCpuBinding().supportedIsas();
+const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+// Creates a table, searches once, disposes. (Target fields are read only where targets were given.)
+async function search(items: Float32Array, dim: number, queries: Float32Array, options: SearchOptions, init: Partial<Parameters<typeof ItemTable.create>[1]> = {}) {
+  const table = await ItemTable.create(items, { dim, ...init });
+  try {
+    return (await table.search(queries, options)) as Required<SearchResult>;
+  } finally {
+    table.dispose();
+  }
+}
+
+describe.each(ISAS)(`kernel %s (seed ${SEED})`, (isa) => {
+  // Tolerances: checkSearch allows the float32 dot-product error bound (dim + 2) u sum|q e| on
+  // scores (twice that where two scores are compared), and 1e-5 + 1e-6 |logZ| more on logZ for the
+  // exp polynomial (2.1e-7 relative) and float32 partial sums. Integer inputs must match exactly.
+  it.each(CHECK_CASES.map((spec, i) => [spec.name, i] as const))('%s', async (_name, i) => {
+    const c = makeCase(CHECK_CASES[i], SEED + i);
+    const result = await search(c.items, c.spec.dim, c.queries, c.options, { isa });
+    expect(checkSearch(c.items, c.spec.dim, c.queries, c.options, result, { exact: c.exact })).toEqual([]);
+  });
+
+  it('1000 query rows', async () => {
+    const c = makeCase({ name: 'B=1000', count: 613, dim: 24, rows: 1000, k: 10, exclude: 15, targets: true, bias: true }, SEED + 100);
+    const result = await search(c.items, 24, c.queries, c.options, { isa });
+    expect(checkSearch(c.items, 24, c.queries, c.options, result, { maxProblems: 5 })).toEqual([]);
+  });
+
+  it('zero query rows gives empty results', async () => {
+    const c = makeCase({ name: 'B=0', count: 10, dim: 4, rows: 0, k: 3 }, SEED);
+    const r = await search(c.items, 4, c.queries, { k: 3, targets: new Int32Array(0), exclude: { offsets: new Int32Array(1), ids: new Int32Array(0) } }, { isa });
+    expect([r.ids.length, r.scores.length, r.logZ.length, r.targetRank.length, r.targetLogProb.length]).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('a target in the top-k has the rank of its position, exactly', async () => {
+    const c = makeCase({ name: 'ranks', count: 3001, dim: 16, rows: 48, k: 20, exclude: 10 }, SEED + 200);
+    const first = await search(c.items, 16, c.queries, c.options, { isa });
+    const pos = (b: number) => (b * 7) % 20;
+    const targets = Int32Array.from({ length: 48 }, (_, b) => first.ids[b * 20 + pos(b)]);
+    const second = await search(c.items, 16, c.queries, { ...c.options, targets }, { isa });
+    expect(Array.from(second.targetRank)).toEqual(Array.from({ length: 48 }, (_, b) => pos(b)));
+    for (let b = 0; b < 48; b++) expect(second.targetLogProb[b]).toBeCloseTo(second.scores[b * 20 + pos(b)] - second.logZ[b], 5);
+  });
+
+  it('logZ of equal scores is s + log(N)', async () => {
+    const count = 50_000;
+    const items = new Float32Array(count * 2).fill(0.5); // every score is 0.5 * (q0 + q1)
+    const queries = Float32Array.from([1, 1, -2, 0.5, 40, 40]);
+    const r = await search(items, 2, queries, { k: 3 }, { isa });
+    const expected = [1, -0.75, 40].map((s) => s + Math.log(count));
+    for (let b = 0; b < 3; b++) expect(Math.abs(r.logZ[b] - expected[b])).toBeLessThan(2e-5 * Math.max(1, Math.abs(expected[b])));
+    expect(Array.from(r.ids)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]); // all tied: lowest ids first
+  });
+});
+
+describe(`results do not depend on the kernel or the thread count (seed ${SEED})`, () => {
+  it('ids, scores and ranks are bit-identical across kernels; everything across thread counts', async () => {
+    const c = makeCase({ name: 'bits', count: 40_000, dim: 20, rows: 37, k: 15, exclude: 25, targets: true, bias: true }, SEED + 300);
+    const runs = [];
+    for (const isa of ISAS) for (const threads of [1, 2, 3]) runs.push({ isa, threads, r: await search(c.items, 20, c.queries, c.options, { isa, threads }) });
+    for (const run of runs) {
+      expect(run.r.ids).toEqual(runs[0].r.ids);
+      expect(run.r.scores).toEqual(runs[0].r.scores);
+      expect(run.r.targetRank).toEqual(runs[0].r.targetRank);
+      const sameIsa = runs.find((x) => x.isa === run.isa)!;
+      expect(run.r.logZ).toEqual(sameIsa.r.logZ);
+      expect(run.r.targetLogProb).toEqual(sameIsa.r.targetLogProb);
+    }
+  });
+});
+
+describe('ItemTable behaviour', () => {
+  it('keeps its own copy of the items', async () => {
+    const c = makeCase({ name: 'copy', count: 200, dim: 8, rows: 5, k: 4 }, SEED + 400);
+    const table = await ItemTable.create(c.items, { dim: 8 });
+    const before = await table.search(c.queries, { k: 4 });
+    c.items.fill(0);
+    const after = await table.search(c.queries, { k: 4 });
+    expect(after.ids).toEqual(before.ids);
+    expect(after.scores).toEqual(before.scores);
+    table.dispose();
+  });
+
+  it('runs concurrent searches, lets running ones finish after dispose, then refuses', async () => {
+    const c = makeCase({ name: 'concurrent', count: 30_000, dim: 32, rows: 64, k: 5 }, SEED + 500);
+    const table = await ItemTable.create(c.items, { dim: 32 });
+    const running = [table.search(c.queries, { k: 5 }), table.search(c.queries, { k: 5 }), table.search(c.queries, { k: 5 })];
+    table.dispose();
+    expect(table.disposed).toBe(true);
+    const results = await Promise.all(running);
+    const ref = referenceSearch(c.items, 32, c.queries.subarray(0, 32), { k: 5 });
+    for (const r of results) expect(r.ids).toEqual(results[0].ids);
+    expect(Array.from(results[0].ids.subarray(0, 5))).toEqual(Array.from(ref.ids));
+    await expect(table.search(c.queries, { k: 5 })).rejects.toThrow(TypeError);
+    await expect(table.search(c.queries, { k: 5 })).rejects.toThrow(/disposed/);
+  });
+
+  it('leaves the event loop free while it searches', async () => {
+    const r = rng(SEED + 600);
+    const dim = 64;
+    const items = Float32Array.from({ length: 200_000 * dim }, () => r() - 0.5);
+    const queries = Float32Array.from({ length: 256 * dim }, () => r() - 0.5);
+    const table = await ItemTable.create(items, { dim });
+    let ticks = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      ticks++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await table.search(queries, { k: 10 });
+    done = true;
+    table.dispose();
+    // A search that blocked the loop would let no callback run until it returned.
+    expect(ticks).toBeGreaterThan(1);
+  });
+
+  it('uses the kernel named by REGEN_ISA, and rejects one this CPU lacks', async () => {
+    const saved = process.env.REGEN_ISA;
+    try {
+      process.env.REGEN_ISA = 'scalar';
+      const table = await ItemTable.create(new Float32Array(8), { dim: 2 });
+      expect(table.isa).toBe('scalar');
+      table.dispose();
+      process.env.REGEN_ISA = 'sse9';
+      await expect(ItemTable.create(new Float32Array(8), { dim: 2 })).rejects.toThrow(/REGEN_ISA.*sse9/);
+    } finally {
+      if (saved === undefined) delete process.env.REGEN_ISA;
+      else process.env.REGEN_ISA = saved;
+    }
+    const missing = (['avx512', 'avx2'] as const).find((i) => !ISAS.includes(i));
+    if (missing) await expect(ItemTable.create(new Float32Array(8), { dim: 2, isa: missing })).rejects.toThrow(RangeError);
+  });
+});
