@@ -35,7 +35,10 @@ function nodeGyp() {
   } catch {}
   const bin = candidates.find((p) => p && existsSync(p));
   if (!bin) return false;
-  return run('node-gyp', process.execPath, [bin, 'rebuild']);
+  // Build against the headers installed with this node, when present, so nothing is downloaded.
+  const prefix = path.dirname(path.dirname(process.execPath));
+  const local = existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
+  return run('node-gyp', process.execPath, [bin, 'rebuild', ...local]);
 }
 
 if (!cmakeJs() && !nodeGyp()) {

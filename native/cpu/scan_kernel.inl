@@ -85,13 +85,11 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
       s[c] = acc[r][c];
       if (bt.bias) s[c] = V::add(s[c], V::bcast(bt.bias + n0 + c));
     }
-    bool special = false;  // some lane needs the exact per-lane path below
     if (any_excluded) {
       for (int c = 0; c < C; ++c) {
-        if (excluded[r][c] == 0) continue;
-        // -Infinity adds nothing to log-sum-exp; the per-lane paths skip these lanes outright.
-        s[c] = V::blend(V::from_bits(excluded[r][c]), s[c], V::set1(-kInf));
-        special = true;
+        // -Infinity adds nothing to log-sum-exp and enters no top-k; the per-lane paths skip these
+        // lanes outright, and the vector rank count is corrected below.
+        if (excluded[r][c] != 0) s[c] = V::blend(V::from_bits(excluded[r][c]), s[c], V::set1(-kInf));
       }
     }
 
@@ -130,7 +128,7 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
       const I tid = V::load_i(bt.target_id + base);
       const M before_first = V::lt_i(V::set1_i(static_cast<int32_t>(n0)), tid);
       const M before_last = V::lt_i(V::set1_i(static_cast<int32_t>(n0 + C - 1)), tid);
-      if (!special && V::bits(before_first) == V::bits(before_last)) {
+      if (V::bits(before_first) == V::bits(before_last)) {
         // Every item of the tile lies on one side of each lane's target: an equal score beats
         // the target exactly when the item comes before it.
         I count = V::load_i(st.rank_count + base);
@@ -139,6 +137,14 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
           count = V::count(count, V::and_(beats, live_mask));
         }
         V::store_i(st.rank_count + base, count);
+        // An excluded item (now -Infinity) was counted only against a -Infinity target it precedes.
+        if (any_excluded) {
+          for (int c = 0; c < C; ++c)
+            for (uint32_t lanes = live & excluded[r][c]; lanes; lanes &= lanes - 1) {
+              const int lane = __builtin_ctz(lanes);
+              if (bt.target_score[base + lane] == -kInf && n0 + c < bt.target_id[base + lane]) --st.rank_count[base + lane];
+            }
+        }
       } else {
         store_scores();
         for (int c = 0; c < C; ++c) {
@@ -159,7 +165,8 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
       store_scores();
       for (int c = 0; c < C; ++c) {
         const int32_t id = static_cast<int32_t>(n0 + c);
-        for (uint32_t lanes = live & ~(any_excluded ? excluded[r][c] : 0u); lanes; lanes &= lanes - 1) {
+        const uint32_t candidates = V::bits(V::and_(V::cmp_ge(s[c], threshold), live_mask));
+        for (uint32_t lanes = candidates & ~(any_excluded ? excluded[r][c] : 0u); lanes; lanes &= lanes - 1) {
           const int lane = __builtin_ctz(lanes);
           const float x = lane_scores[c][lane];
           // Equal scores go to topk_offer, which breaks the tie by id (units may arrive out of order).

@@ -1,0 +1,14 @@
+// Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
+import { benchScoring } from './scoring.js';
+
+const suites: Record<string, (args: string[]) => Promise<void>> = {
+  scoring: benchScoring,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const suite = name ? suites[name] : undefined;
+if (!suite) {
+  console.error(`usage: npm run bench -- <suite> [options]\nsuites: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+await suite(args);
