@@ -69,7 +69,7 @@ struct V {
 }  // namespace
 
 ScanKernel scan_kernel_avx2(int64_t rows) {
-  return rows <= V::L ? make_kernel<1, 12>() : make_kernel<2, 6>();
+  return rows <= V::L ? make_kernel<Fp32Products, 1, 12>() : make_kernel<Fp32Products, 2, 6>();
 }
 
 }  // namespace regen::detail
@@ -77,6 +77,6 @@ REGEN_TARGET_END
 
 #else
 namespace regen::detail {
-ScanKernel scan_kernel_avx2(int64_t) { return ScanKernel{nullptr, 0, 0}; }
+ScanKernel scan_kernel_avx2(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 }  // namespace regen::detail
 #endif

@@ -45,13 +45,16 @@ struct V {
 }  // namespace
 
 ScanKernel scan_kernel_scalar(int64_t rows) {
-  return rows <= 1 ? make_kernel<1, 8>() : make_kernel<4, 4>();
+  return rows <= 1 ? make_kernel<Fp32Products, 1, 8>() : make_kernel<Fp32Products, 4, 4>();
 }
 
-float reference_score(const float* query, const float* item, int32_t dim, const float* bias) {
+float fp32_score(const ScanBatch& bt, int64_t slot, int64_t item) {
+  const int64_t block = slot / bt.block_rows;
+  const float* q = bt.packed_queries + block * bt.dim * bt.block_rows + slot % bt.block_rows;
+  const float* e = bt.items + item * bt.dim;
   float acc = 0.0f;
-  for (int32_t j = 0; j < dim; ++j) acc = std::fma(query[j], item[j], acc);
-  return bias ? acc + *bias : acc;
+  for (int32_t j = 0; j < bt.dim; ++j) acc = std::fma(q[static_cast<int64_t>(j) * bt.block_rows], e[j], acc);
+  return bt.bias ? acc + bt.bias[item] : acc;
 }
 
 }  // namespace regen::detail

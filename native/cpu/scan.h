@@ -30,13 +30,18 @@ float topk_offer(TopKHeaps& heaps, int64_t row, float score, int32_t id);
 
 // One batch of query rows, laid out for the kernels; read-only while threads scan.
 struct ScanBatch {
-  const float* items;   // count x dim, row-major
+  const float* items;   // Fp32 tables: count x dim, row-major
+  const uint16_t* items_bf16;  // Bf16 tables: count x (2 * pairs), row-major
   int64_t count;
   int32_t dim;
+  int32_t pairs;        // Bf16: dimensions taken two at a time (dim rounded up to even, over 2)
   const float* bias;    // count values, or null
   // Queries packed per block of `block_rows` rows: block b, dimension j, row slot s is at
   // packed_queries[(b * dim + j) * block_rows + s]; padding slots are zero.
   const float* packed_queries;
+  // Bf16: block b, dimension pair p, slot s holds two bfloat16 at
+  // packed_queries_bf16[((b * pairs + p) * block_rows + s) * 2 + {0, 1}].
+  const uint16_t* packed_queries_bf16;
   int32_t block_rows;
   int64_t row_blocks;
   int64_t rows;                   // live rows; slots at or beyond are padding
@@ -60,9 +65,12 @@ struct ScanState {
 
 // Scans items [begin, end) for every row of the batch, updating state.
 using ScanFn = void (*)(const ScanBatch& batch, ScanState& state, int64_t begin, int64_t end);
+// The score of one (row slot, item) pair, bit-identical to what the scan computes for it.
+using ScoreFn = float (*)(const ScanBatch& batch, int64_t slot, int64_t item);
 
 struct ScanKernel {
   ScanFn scan;
+  ScoreFn score;
   int32_t block_rows;
   int32_t tile_items;
 };
@@ -71,9 +79,10 @@ struct ScanKernel {
 ScanKernel scan_kernel_scalar(int64_t rows);
 ScanKernel scan_kernel_avx2(int64_t rows);
 ScanKernel scan_kernel_avx512(int64_t rows);
+ScanKernel scan_kernel_avx512_bf16(int64_t rows);
 
-// Bit-identical to the score the kernels compute: fused multiply-adds in dimension order, then the
-// bias when there is one.
-float reference_score(const float* query, const float* item, int32_t dim, const float* bias);
+// The Fp32 score every Fp32 kernel computes: fused multiply-adds in dimension order from 0, then
+// the bias when there is one (IEEE FMA rounds identically in every instruction set).
+float fp32_score(const ScanBatch& batch, int64_t slot, int64_t item);
 
 }  // namespace regen::detail

@@ -21,39 +21,41 @@ inline uint32_t live_lanes(int64_t rows, int64_t base) {
   return n <= 0 ? 0u : ((1u << n) - 1u);
 }
 
-// R x C register tile: C consecutive items against R vectors of rows, over every dimension in
-// order, one fused multiply-add per dimension (the order reference_score reproduces).
-// Also prefetches the next tile's item rows (C * dim floats from `next`), a few cache lines per
-// dimension: the C rows are read as C interleaved streams, which hardware prefetchers follow poorly.
-template <int R, int C>
-inline void multiply_tile(const float* q, int32_t dim, const float* e, const float* next,
-                          typename V::F (&acc)[R][C]) {
-  constexpr int kLinesPerStep = (C + 15) / 16;  // C * dim floats = C * dim / 16 lines over dim steps
-  const char* prefetch = reinterpret_cast<const char*>(next);
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
-  for (int32_t j = 0; j < dim; ++j) {
-    for (int p = 0; p < kLinesPerStep; ++p)
-      __builtin_prefetch(prefetch + (static_cast<int64_t>(j) * kLinesPerStep + p) * 64);
-    typename V::F qv[R];
-    for (int r = 0; r < R; ++r) qv[r] = V::load(q + (static_cast<int64_t>(j) * R + r) * V::L);
-    for (int c = 0; c < C; ++c) {
-      const typename V::F b = V::bcast(e + static_cast<int64_t>(c) * dim + j);
-      for (int r = 0; r < R; ++r) acc[r][c] = V::fma(qv[r], b, acc[r][c]);
+// Fp32 products: an R x C register tile, C consecutive items against R vectors of rows, over every
+// dimension in order, one fused multiply-add per dimension (the order fp32_score reproduces). It
+// also prefetches the next tile's item rows, a few cache lines per dimension: the C rows are read
+// as C interleaved streams, which hardware prefetchers follow poorly.
+struct Fp32Products {
+  template <int R, int C>
+  static void tile(const ScanBatch& bt, int64_t block, int64_t n0, typename V::F (&acc)[R][C]) {
+    constexpr int kLinesPerStep = (C + 15) / 16;  // C * dim floats = C * dim / 16 lines over dim steps
+    const int32_t dim = bt.dim;
+    const float* q = bt.packed_queries + block * dim * bt.block_rows;
+    const float* e = bt.items + n0 * dim;
+    const char* next = reinterpret_cast<const char*>(bt.items + (n0 + C < bt.count ? n0 + C : n0) * dim);
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
+    for (int32_t j = 0; j < dim; ++j) {
+      for (int p = 0; p < kLinesPerStep; ++p) __builtin_prefetch(next + (static_cast<int64_t>(j) * kLinesPerStep + p) * 64);
+      typename V::F qv[R];
+      for (int r = 0; r < R; ++r) qv[r] = V::load(q + (static_cast<int64_t>(j) * R + r) * V::L);
+      for (int c = 0; c < C; ++c) {
+        const typename V::F b = V::bcast(e + static_cast<int64_t>(c) * dim + j);
+        for (int r = 0; r < R; ++r) acc[r][c] = V::fma(qv[r], b, acc[r][c]);
+      }
     }
   }
-}
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
+};
 
 // Scores items [n0, n0 + C) for one row block and folds them into the running statistics.
-template <int R, int C>
+template <class Products, int R, int C>
 inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t n0) {
   using F = typename V::F;
   using I = typename V::I;
   using M = typename V::M;
-  const int32_t dim = bt.dim;
   F acc[R][C];
-  multiply_tile<R, C>(bt.packed_queries + block * dim * bt.block_rows, dim, bt.items + n0 * dim,
-                      bt.items + (n0 + C < bt.count ? n0 + C : n0) * dim, acc);
+  Products::template tile<R, C>(bt, block, n0, acc);
 
   // History exclusions that fall in this tile (the list is sorted by item, then slot).
   uint32_t excluded[R][C];
@@ -177,19 +179,19 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
   }
 }
 
-template <int R, int C>
+template <class Products, int R, int C>
 void scan_items(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) {
   for (int64_t c0 = begin; c0 < end; c0 += bt.chunk_items) {
     const int64_t c1 = min64(end, c0 + bt.chunk_items);
     for (int64_t block = 0; block < bt.row_blocks; ++block) {
       int64_t n = c0;
-      for (; n + C <= c1; n += C) scan_tile<R, C>(bt, st, block, n);
-      for (; n < c1; ++n) scan_tile<R, 1>(bt, st, block, n);
+      for (; n + C <= c1; n += C) scan_tile<Products, R, C>(bt, st, block, n);
+      for (; n < c1; ++n) scan_tile<Products, R, 1>(bt, st, block, n);
     }
   }
 }
 
-template <int R, int C>
+template <class Products, int R, int C>
 ScanKernel make_kernel() {
-  return ScanKernel{&scan_items<R, C>, R * V::L, C};
+  return ScanKernel{&scan_items<Products, R, C>, &Products::score, R * V::L, C};
 }

@@ -54,15 +54,45 @@ Isa best_isa(const CpuFeatures& f) {
   return Isa::Scalar;
 }
 
-void ItemMatrix::FreeAligned::operator()(float* p) const { std::free(p); }
+const char* precision_name(Precision precision) {
+  return precision == Precision::Bf16 ? "bf16" : "fp32";
+}
 
-ItemMatrix::ItemMatrix(const float* items, int64_t count, int32_t dim) : count_(count), dim_(dim) {
-  const size_t bytes = static_cast<size_t>(count) * static_cast<size_t>(dim) * sizeof(float);
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  float* p = static_cast<float*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+bool precision_supported(Precision precision, Isa isa, const CpuFeatures& f) {
+  if (!isa_supported(isa, f)) return false;
+  return precision == Precision::Fp32 || (isa == Isa::Avx512 && f.avx512bf16);
+}
+
+uint16_t to_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);  // quiet NaN
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+void ItemMatrix::FreeAligned::operator()(void* p) const { std::free(p); }
+
+ItemMatrix::ItemMatrix(const float* items, int64_t count, int32_t dim, Precision precision)
+    : count_(count), dim_(dim), precision_(precision) {
+  const size_t rounded = (static_cast<size_t>(bytes()) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
   if (!p) throw std::bad_alloc();
   data_.reset(p);
-  if (bytes) std::memcpy(p, items, bytes);
+  if (precision == Precision::Fp32) {
+    if (count) std::memcpy(p, items, static_cast<size_t>(count) * static_cast<size_t>(dim) * sizeof(float));
+    return;
+  }
+  uint16_t* out = static_cast<uint16_t*>(p);
+  const int32_t padded = padded_dim();
+  for (int64_t n = 0; n < count; ++n) {
+    for (int32_t j = 0; j < dim; ++j) out[n * padded + j] = to_bf16(items[n * dim + j]);
+    if (padded != dim) out[n * padded + dim] = 0;
+  }
+}
+
+int64_t ItemMatrix::bytes() const {
+  return count_ * padded_dim() * (precision_ == Precision::Bf16 ? 2 : 4);
 }
 
 namespace detail {
@@ -116,9 +146,13 @@ using detail::ScanBatch;
 using detail::ScanKernel;
 using detail::ScanState;
 
-ScanKernel pick_kernel(Isa isa, int64_t rows) {
+ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows) {
+  if (precision == Precision::Bf16) return detail::scan_kernel_avx512_bf16(rows);
   switch (isa) {
-    case Isa::Avx512: return detail::scan_kernel_avx512(rows);
+    case Isa::Avx512:
+      // With at most 8 rows most lanes would idle; 256-bit instructions issue twice as often on
+      // CPUs that split 512-bit ones, and no slower elsewhere. The scores are the same bits.
+      return rows <= 8 ? detail::scan_kernel_avx2(rows) : detail::scan_kernel_avx512(rows);
     case Isa::Avx2: return detail::scan_kernel_avx2(rows);
     case Isa::Scalar: break;
   }
@@ -165,12 +199,26 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   const int64_t row_blocks = (rows + block_rows - 1) / block_rows;
   const int64_t rows_padded = row_blocks * block_rows;
 
-  // Pack the queries so that one dimension of a block of rows is one contiguous run of lanes.
-  std::vector<float> packed(static_cast<size_t>(rows_padded * dim), 0.0f);
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* q = req.queries + (first + i) * dim;
-    float* out = packed.data() + (i / block_rows) * dim * block_rows + i % block_rows;
-    for (int32_t j = 0; j < dim; ++j) out[j * block_rows] = q[j];
+  // Pack the queries so that one dimension (Bf16: one pair of dimensions) of a block of rows is one
+  // contiguous run of lanes.
+  const bool bf16 = items.precision() == Precision::Bf16;
+  const int32_t pairs = items.padded_dim() / 2;
+  std::vector<float> packed;
+  std::vector<uint16_t> packed_bf16;
+  if (bf16) {
+    packed_bf16.assign(static_cast<size_t>(rows_padded * pairs * 2), 0);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* q = req.queries + (first + i) * dim;
+      uint16_t* out = packed_bf16.data() + ((i / block_rows) * pairs * block_rows + i % block_rows) * 2;
+      for (int32_t j = 0; j < dim; ++j) out[(j / 2) * block_rows * 2 + (j & 1)] = to_bf16(q[j]);
+    }
+  } else {
+    packed.assign(static_cast<size_t>(rows_padded * dim), 0.0f);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* q = req.queries + (first + i) * dim;
+      float* out = packed.data() + (i / block_rows) * dim * block_rows + i % block_rows;
+      for (int32_t j = 0; j < dim; ++j) out[j * block_rows] = q[j];
+    }
   }
 
   // Exclusions per row block, sorted by item so the scan meets them in order.
@@ -197,7 +245,24 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
     }
   }
 
-  // Target scores, computed exactly as the kernels compute them so the target ties with itself.
+  ScanBatch batch{};
+  batch.items = bf16 ? nullptr : items.data();
+  batch.items_bf16 = bf16 ? items.data_bf16() : nullptr;
+  batch.count = count;
+  batch.dim = dim;
+  batch.pairs = pairs;
+  batch.bias = req.bias;
+  batch.packed_queries = bf16 ? nullptr : packed.data();
+  batch.packed_queries_bf16 = bf16 ? packed_bf16.data() : nullptr;
+  batch.block_rows = static_cast<int32_t>(block_rows);
+  batch.row_blocks = row_blocks;
+  batch.rows = rows;
+  batch.exclusions = exclusions.data();
+  batch.exclusion_offsets = exclusion_offsets.data();
+  const int64_t item_bytes = bf16 ? int64_t{pairs} * 4 : int64_t{dim} * 4;
+  batch.chunk_items = std::max<int64_t>(1, kChunkBytes / item_bytes / kernel.tile_items) * kernel.tile_items;
+
+  // Target scores, computed by the kernel's own arithmetic so that the target ties with itself.
   std::vector<float> target_score, true_target_score;
   std::vector<int32_t> target_id;
   if (req.targets) {
@@ -207,8 +272,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
     for (int64_t i = 0; i < rows; ++i) {
       const int32_t t = req.targets[first + i];
       if (t < 0) continue;
-      const float s = detail::reference_score(req.queries + (first + i) * dim, items.data() + int64_t{t} * dim,
-                                              dim, req.bias ? req.bias + t : nullptr);
+      const float s = kernel.score(batch, i, t);
       true_target_score[static_cast<size_t>(i)] = s;
       if (std::isnan(s)) {
         // A NaN target is beaten by every non-NaN item: compare as -Infinity placed after all ids.
@@ -219,23 +283,9 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
         target_id[static_cast<size_t>(i)] = t;
       }
     }
+    batch.target_score = target_score.data();
+    batch.target_id = target_id.data();
   }
-
-  ScanBatch batch{};
-  batch.items = items.data();
-  batch.count = count;
-  batch.dim = dim;
-  batch.bias = req.bias;
-  batch.packed_queries = packed.data();
-  batch.block_rows = static_cast<int32_t>(block_rows);
-  batch.row_blocks = row_blocks;
-  batch.rows = rows;
-  batch.target_score = req.targets ? target_score.data() : nullptr;
-  batch.target_id = req.targets ? target_id.data() : nullptr;
-  batch.exclusions = exclusions.data();
-  batch.exclusion_offsets = exclusion_offsets.data();
-  const int64_t chunk = std::max<int64_t>(1, kChunkBytes / (int64_t{dim} * 4) / kernel.tile_items) * kernel.tile_items;
-  batch.chunk_items = chunk;
 
   const int64_t units = (count + kUnitItems - 1) / kUnitItems;
   std::vector<LsePartial> partials(static_cast<size_t>(units * rows_padded));
@@ -337,22 +387,23 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
 void search(const ItemMatrix& items, const SearchRequest& req, const SearchResult& res, const SearchConfig& cfg) {
   if (req.rows <= 0) return;
   if (req.k < 1) throw std::invalid_argument("k must be at least 1");
-  if (!isa_supported(cfg.isa, cpu_features()))
-    throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(cfg.isa) + " kernels");
+  if (!precision_supported(items.precision(), cfg.isa, cpu_features()))
+    throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(cfg.isa) + " kernels at " +
+                             precision_name(items.precision()) + " precision");
   const int64_t dim = items.dim();
   int threads = std::max(1, cfg.threads);
   if (static_cast<double>(req.rows) * static_cast<double>(items.count()) * static_cast<double>(dim) < kSerialWork)
     threads = 1;
 
   // Batch size: packed queries stay cache-sized and per-thread heaps stay bounded.
-  const ScanKernel widest = pick_kernel(cfg.isa, req.rows);
+  const ScanKernel widest = pick_kernel(cfg.isa, items.precision(), req.rows);
   const int64_t block = widest.block_rows;
   int64_t batch = std::max<int64_t>(1, kQueryBatchBytes / (dim * 4) / block) * block;
   const int64_t heap_k = std::max<int64_t>(1, std::min<int64_t>(req.k, items.count()));
   batch = std::min(batch, std::max<int64_t>(block, kHeapBatchBytes / (int64_t{threads} * heap_k * 8) / block * block));
   for (int64_t first = 0; first < req.rows; first += batch) {
     const int64_t rows = std::min(batch, req.rows - first);
-    search_batch(items, req, res, pick_kernel(cfg.isa, rows), threads, first, rows);
+    search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows), threads, first, rows);
   }
 }
 

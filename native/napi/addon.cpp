@@ -80,7 +80,7 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     if (info.Length() != 1 || !info[0].IsExternal())
       throw Napi::TypeError::New(info.Env(), "NativeItemTable is made by createTable(), not by new");
     matrix_ = *info[0].As<Napi::External<std::shared_ptr<const regen::ItemMatrix>>>().Data();
-    external_bytes_ = static_cast<int64_t>(matrix_->count()) * matrix_->dim() * 4;
+    external_bytes_ = matrix_->bytes();
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
   }
 
@@ -169,8 +169,9 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
 
     worker->config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
     worker->config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-    if (!regen::isa_supported(worker->config.isa, regen::cpu_features()))
-      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(worker->config.isa) + " kernels");
+    if (!regen::precision_supported(matrix_->precision(), worker->config.isa, regen::cpu_features()))
+      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(worker->config.isa) +
+                                      " kernels at " + regen::precision_name(matrix_->precision()) + " precision");
 
     Napi::Promise promise = worker->promise();
     guard.release()->Queue();
@@ -195,12 +196,12 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
 
 class CreateTableWorker : public PromiseWorker {
  public:
-  CreateTableWorker(Napi::Env env, const float* items, int64_t count, int32_t dim)
-      : PromiseWorker(env, "regen-bench:createTable"), items_(items), count_(count), dim_(dim) {}
+  CreateTableWorker(Napi::Env env, const float* items, int64_t count, int32_t dim, regen::Precision precision)
+      : PromiseWorker(env, "regen-bench:createTable"), items_(items), count_(count), dim_(dim), precision_(precision) {}
   Pins pins;
 
  private:
-  void Run() override { matrix_ = std::make_shared<const regen::ItemMatrix>(items_, count_, dim_); }
+  void Run() override { matrix_ = std::make_shared<const regen::ItemMatrix>(items_, count_, dim_, precision_); }
   void OnOK() override {
     Napi::Env env = Env();
     auto* data = env.GetInstanceData<AddonData>();
@@ -211,19 +212,25 @@ class CreateTableWorker : public PromiseWorker {
   const float* items_;
   int64_t count_;
   int32_t dim_;
+  regen::Precision precision_;
   std::shared_ptr<const regen::ItemMatrix> matrix_;
 };
 
-// createTable(items: Float32Array, count, dim) -> Promise<NativeItemTable>; the table copies items.
+// createTable(items: Float32Array, count, dim, precision) -> Promise<NativeItemTable>; the table
+// copies items (rounding them to bfloat16 for 'bf16').
 Napi::Value CreateTable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   size_t len = 0;
   const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
   const int64_t count = info[1].As<Napi::Number>().Int64Value();
   const int64_t dim = info[2].As<Napi::Number>().Int64Value();
+  const std::string precision_name = info[3].As<Napi::String>().Utf8Value();
   if (count < 0 || dim < 1 || dim > INT32_MAX || static_cast<int64_t>(len) != count * dim)
     throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
-  auto* worker = new CreateTableWorker(env, items, count, static_cast<int32_t>(dim));
+  if (precision_name != "fp32" && precision_name != "bf16")
+    throw Napi::TypeError::New(env, "native binding: unknown precision '" + precision_name + "'");
+  const regen::Precision precision = precision_name == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32;
+  auto* worker = new CreateTableWorker(env, items, count, static_cast<int32_t>(dim), precision);
   worker->pins.add(info[0]);
   Napi::Promise promise = worker->promise();
   worker->Queue();
@@ -254,6 +261,11 @@ Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
   return a;  // best first
 }
 
+Napi::Value Bf16Supported(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), regen::precision_supported(regen::Precision::Bf16, regen::Isa::Avx512,
+                                                                   regen::cpu_features()));
+}
+
 Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
 }
@@ -267,6 +279,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads));
+  exports.Set("bf16Supported", Napi::Function::New(env, Bf16Supported));
   return exports;
 }
 

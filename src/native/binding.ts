@@ -8,6 +8,10 @@ import { fileURLToPath } from 'node:url';
 export type IsaName = 'scalar' | 'avx2' | 'avx512';
 export const ISA_NAMES: readonly IsaName[] = ['scalar', 'avx2', 'avx512'];
 
+/** How scores are computed: float32, or bfloat16 inputs with float32 sums (AVX512-BF16 only). */
+export type Precision = 'fp32' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
+
 export interface CpuFeatures {
   x86_64: boolean;
   fma: boolean;
@@ -47,11 +51,13 @@ export interface NativeTable {
 export interface NativeCpuBinding {
   backend: 'cpu';
   /** Copies items (count x dim, row-major) into a table the addon owns, on a worker thread. */
-  createTable(items: Float32Array, count: number, dim: number): Promise<NativeTable>;
+  createTable(items: Float32Array, count: number, dim: number, precision: Precision): Promise<NativeTable>;
   cpuFeatures(): CpuFeatures;
   /** The kernels this CPU can run, best first. */
   supportedIsas(): IsaName[];
   hardwareThreads(): number;
+  /** Whether this CPU runs bf16 tables (AVX-512 with AVX512-BF16). */
+  bf16Supported(): boolean;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -25,19 +25,37 @@ const char* isa_name(Isa isa);
 bool isa_supported(Isa isa, const CpuFeatures& features);
 Isa best_isa(const CpuFeatures& features);
 
-// A row-major count x dim float32 matrix that the table owns (copied in once).
+// How scores are computed. Fp32: float32 inputs, one FMA per dimension. Bf16: queries and items
+// rounded to bfloat16 (round to nearest even), products exact, summed in float32 two dimensions
+// per AVX512-BF16 dot-product instruction; twice the arithmetic rate and half the table memory.
+enum class Precision : int { Fp32 = 0, Bf16 = 1 };
+
+const char* precision_name(Precision precision);
+// Bf16 runs on the AVX-512 kernel of CPUs with AVX512-BF16; Fp32 on every kernel.
+bool precision_supported(Precision precision, Isa isa, const CpuFeatures& features);
+
+// float32 -> bfloat16, round to nearest even (as VCVTNEPS2BF16); NaN stays a (quiet) NaN.
+uint16_t to_bf16(float x);
+
+// The item table the engine owns (copied in once): row-major count x dim float32, or for Bf16
+// row-major count x padded_dim() bfloat16 (dim rounded up to even, zero padded).
 class ItemMatrix {
  public:
-  ItemMatrix(const float* items, int64_t count, int32_t dim);
-  const float* data() const { return data_.get(); }
+  ItemMatrix(const float* items, int64_t count, int32_t dim, Precision precision = Precision::Fp32);
+  Precision precision() const { return precision_; }
+  const float* data() const { return static_cast<const float*>(data_.get()); }
+  const uint16_t* data_bf16() const { return static_cast<const uint16_t*>(data_.get()); }
   int64_t count() const { return count_; }
   int32_t dim() const { return dim_; }
+  int32_t padded_dim() const { return precision_ == Precision::Bf16 ? dim_ + (dim_ & 1) : dim_; }
+  int64_t bytes() const;
 
  private:
-  struct FreeAligned { void operator()(float* p) const; };
-  std::unique_ptr<float, FreeAligned> data_;
+  struct FreeAligned { void operator()(void* p) const; };
+  std::unique_ptr<void, FreeAligned> data_;
   int64_t count_;
   int32_t dim_;
+  Precision precision_;
 };
 
 // Preconditions (checked by the caller): rows >= 0; k >= 1; exclude_offsets, when given, holds

@@ -1,0 +1,50 @@
+// AVX-512 (F, BW, DQ, VL) traits for scan_kernel.inl: 16 query rows per vector. Include inside
+// an anonymous namespace, within a REGEN_TARGET_BEGIN region that enables AVX-512.
+#pragma once
+
+struct V {
+  static constexpr int L = 16;
+  using F = __m512;
+  using I = __m512i;
+  using M = __mmask16;
+  static F zero() { return _mm512_setzero_ps(); }
+  static F set1(float x) { return _mm512_set1_ps(x); }
+  static I set1_i(int32_t x) { return _mm512_set1_epi32(x); }
+  static F load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, F v) { _mm512_storeu_ps(p, v); }
+  static I load_i(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static void store_i(int32_t* p, I v) { _mm512_storeu_si512(p, v); }
+  static F bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }  // NaN in a: returns b
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }
+  static M cmp_gt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static M cmp_ge(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+  static M lt_i(I a, I b) { return _mm512_cmplt_epi32_mask(a, b); }
+  static M and_(M a, M b) { return static_cast<M>(a & b); }
+  static M or_(M a, M b) { return static_cast<M>(a | b); }
+  static bool any(M m) { return m != 0; }
+  static uint32_t bits(M m) { return m; }
+  static M from_bits(uint32_t b) { return static_cast<M>(b); }
+  static F blend(M m, F a, F b) { return _mm512_mask_blend_ps(m, a, b); }
+  static I count(I c, M m) { return _mm512_mask_sub_epi32(c, m, c, _mm512_set1_epi32(-1)); }
+  // e^x = 2^n * 2^f with n = round(x log2 e), |f| <= 1/2; 2^f by a degree-5 minimax polynomial
+  // (relative error 2.1e-7 in float arithmetic); vscalefps applies 2^n with correct overflow.
+  static F exp(F x) {
+    const M keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-86.0f), _CMP_NLT_UQ);
+    F t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
+    t = _mm512_min_ps(_mm512_set1_ps(128.0f), t);
+    const F n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const F f = _mm512_sub_ps(t, n);
+    F p = _mm512_set1_ps(1.327647129073739e-3f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.675540961325169e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550713092088699e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022120237350464e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931469440460205e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000001192092896f));
+    return _mm512_maskz_scalef_ps(keep, p, n);
+  }
+};
