@@ -6,6 +6,7 @@
         "native/napi/addon.cpp",
         "native/cpu/cpu_features.cpp",
         "native/cpu/search.cpp",
+        "native/cpu/thread_pool.cpp",
         "native/cpu/isa_scalar.cpp",
         "native/cpu/isa_avx2.cpp",
         "native/cpu/isa_avx512.cpp",

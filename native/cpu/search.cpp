@@ -11,12 +11,12 @@
 #include <limits>
 #include <new>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "regen/search.h"
 #include "scan.h"
+#include "thread_pool.h"
 
 namespace regen {
 
@@ -313,10 +313,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
       for (int64_t i = 0; i < rows_padded; ++i) out[i] = LsePartial{st.shift[i], st.sum[i]};
     }
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < used_threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& th : pool) th.join();
+  detail::run_parallel(used_threads, work);
 
   // Merge.
   std::vector<std::pair<float, int32_t>> candidates;
