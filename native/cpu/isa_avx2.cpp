@@ -33,6 +33,7 @@ struct V {
   static F min(F a, F b) { return _mm256_min_ps(a, b); }
   static M cmp_gt(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
   static M cmp_ge(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+  static M cmp_eq(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
   static M lt_i(I a, I b) { return _mm256_castsi256_ps(_mm256_cmpgt_epi32(b, a)); }
   static M and_(M a, M b) { return _mm256_and_ps(a, b); }
   static M or_(M a, M b) { return _mm256_or_ps(a, b); }
@@ -45,12 +46,11 @@ struct V {
   }
   static F blend(M m, F a, F b) { return _mm256_blendv_ps(a, b, m); }
   static I count(I c, M m) { return _mm256_sub_epi32(c, _mm256_castps_si256(m)); }
-  // As the AVX-512 version, with 2^n built in the exponent field (n is in [-124, 128] for every
-  // lane kept; 128 gives +Infinity).
-  static F exp(F x) {
-    const F keep = _mm256_cmp_ps(x, _mm256_set1_ps(-86.0f), _CMP_NLT_UQ);
-    F t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-    t = _mm256_min_ps(_mm256_set1_ps(128.0f), t);
+  // As the AVX-512 version, with 2^n built in the exponent field: n is in [-126, 128] for every
+  // lane kept (128 gives +Infinity; larger x is clamped there).
+  static F exp2(F x) {
+    const F keep = _mm256_cmp_ps(x, _mm256_set1_ps(-126.0f), _CMP_NLT_UQ);
+    const F t = _mm256_min_ps(_mm256_set1_ps(128.0f), x);
     const F n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const F f = _mm256_sub_ps(t, n);
     F p = _mm256_set1_ps(1.327647129073739e-3f);

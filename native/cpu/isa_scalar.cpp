@@ -29,6 +29,7 @@ struct V {
   static F min(F a, F b) { return a < b ? a : b; }
   static M cmp_gt(F a, F b) { return a > b; }
   static M cmp_ge(F a, F b) { return a >= b; }
+  static M cmp_eq(F a, F b) { return a == b; }
   static M lt_i(I a, I b) { return a < b; }
   static M and_(M a, M b) { return a && b; }
   static M or_(M a, M b) { return a || b; }
@@ -37,7 +38,7 @@ struct V {
   static M from_bits(uint32_t b) { return (b & 1u) != 0; }
   static F blend(M m, F a, F b) { return m ? b : a; }
   static I count(I c, M m) { return c + (m ? 1 : 0); }
-  static F exp(F x) { return std::exp(x); }
+  static F exp2(F x) { return std::exp2(x); }
 };
 
 #include "scan_kernel.inl"

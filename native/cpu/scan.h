@@ -46,20 +46,23 @@ struct ScanBatch {
   int64_t row_blocks;
   int64_t rows;                   // live rows; slots at or beyond are padding
   const float* target_score;      // rows_padded: +Infinity where there is no target
+  const float* target_score_below;  // rows_padded: the next float below target_score
   const int32_t* target_id;       // rows_padded: -1 where there is no target
   const Exclusion* exclusions;    // per row block, sorted by (item, slot), no duplicates
   const int64_t* exclusion_offsets;  // row_blocks + 1
   int64_t chunk_items;            // items scanned per row block before moving to the next block
 };
 
-// What one thread accumulates. shift/sum are the online log-sum-exp of the current unit:
-// sum = sum over scanned items of exp(score - shift).
+// What one thread accumulates. shift/sum/pos_inf are the online log-sum-exp of the current unit,
+// in base 2: sum = sum over scanned items of 2^(score log2(e) - shift), and pos_inf is set when a
+// score is +Infinity.
 struct ScanState {
   TopKHeaps heaps;
   float* threshold;       // rows_padded
   int32_t* rank_count;    // rows_padded: items that beat the target so far
   float* shift;           // rows_padded
   float* sum;             // rows_padded
+  int32_t* pos_inf;       // rows_padded
   int64_t* exclusion_cursor;  // row_blocks: next exclusion to meet in the current unit
 };
 

@@ -5,12 +5,13 @@
 //
 // V provides: L (lanes); F, I, M (float, int32 and mask vectors); zero, set1, set1_i, load,
 // store, load_i, store_i, bcast, fma, add, sub, mul, max (returns its second argument when the
-// first is NaN), min, cmp_gt, cmp_ge (false on NaN), lt_i, and_, or_, any, bits, from_bits,
-// blend (m ? b : a), count (adds 1 where m) and exp (lane-wise, NaN-propagating, +Inf for +Inf,
-// 0 below e^-86).
+// first is NaN), min, cmp_gt, cmp_ge, cmp_eq (false on NaN), lt_i, and_, or_, any, bits,
+// from_bits, blend (m ? b : a), count (adds 1 where m) and exp2 (lane-wise 2^x, NaN-propagating,
+// 0 below 2^-126; callers keep x below 128).
 
 constexpr float kInf = __builtin_inff();
 constexpr float kFloatMax = 3.40282346638528859812e+38f;
+constexpr float kLog2e = 1.44269504088896341f;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -89,30 +90,46 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
     }
     if (any_excluded) {
       for (int c = 0; c < C; ++c) {
-        // -Infinity adds nothing to log-sum-exp and enters no top-k; the per-lane paths skip these
-        // lanes outright, and the vector rank count is corrected below.
+        // -Infinity adds nothing to log-sum-exp, enters no top-k and beats no target in the vector
+        // rank path (whose threshold is above -Infinity); the per-lane paths skip these lanes.
         if (excluded[r][c] != 0) s[c] = V::blend(V::from_bits(excluded[r][c]), s[c], V::set1(-kInf));
       }
     }
 
-    // Online log-sum-exp: rescale only when a lane's maximum grows. shift starts at -FLT_MAX
-    // (not -Infinity, so exp(-Inf - shift) is 0, not NaN) and is capped at FLT_MAX (a +Infinity
-    // score makes the sum +Infinity). A NaN score makes the sum NaN.
     F tile_max = V::set1(-kInf);
-    for (int c = 0; c < C; ++c) tile_max = V::max(s[c], tile_max);
+    for (int c = 0; c < C; ++c) tile_max = V::max(s[c], tile_max);  // NaN scores are passed over
+
+    // Online log-sum-exp in base 2: per lane, sum = sum of 2^(score log2(e) - shift) over the items
+    // scanned, rescaled only when the lane's maximum grows. shift starts at -FLT_MAX, finite, so
+    // that -Infinity scores add 0, not NaN. A NaN score makes the sum NaN. A +Infinity score sets
+    // the lane's flag instead (a sum cannot hold it beside finite terms) and is left out here.
     {
+      const F* lse_scores = s;
+      F finite_scores[C];
+      F lse_max = tile_max;
+      const M has_inf = V::and_(V::cmp_eq(tile_max, V::set1(kInf)), live_mask);
+      if (V::any(has_inf)) {
+        for (uint32_t lanes = V::bits(has_inf); lanes; lanes &= lanes - 1) st.pos_inf[base + __builtin_ctz(lanes)] = 1;
+        lse_max = V::set1(-kInf);
+        for (int c = 0; c < C; ++c) {
+          finite_scores[c] = V::blend(V::cmp_eq(s[c], V::set1(kInf)), s[c], V::set1(-kInf));
+          lse_max = V::max(finite_scores[c], lse_max);
+        }
+        lse_scores = finite_scores;
+      }
       F shift = V::load(st.shift + base);
       F sum = V::load(st.sum + base);
-      const F capped = V::min(tile_max, V::set1(kFloatMax));
-      const M grows = V::cmp_gt(capped, shift);
+      const F top = V::min(V::mul(lse_max, V::set1(kLog2e)), V::set1(kFloatMax));
+      const M grows = V::cmp_gt(top, shift);
       if (V::any(grows)) {
-        const F next = V::blend(grows, shift, capped);
-        sum = V::mul(sum, V::exp(V::sub(shift, next)));
+        const F next = V::blend(grows, shift, top);
+        sum = V::mul(sum, V::exp2(V::sub(shift, next)));
         shift = next;
         V::store(st.shift + base, shift);
       }
+      const F neg_shift = V::sub(V::zero(), shift);
       F part = V::zero();
-      for (int c = 0; c < C; ++c) part = V::add(part, V::exp(V::sub(s[c], shift)));
+      for (int c = 0; c < C; ++c) part = V::add(part, V::exp2(V::fma(lse_scores[c], V::set1(kLog2e), neg_shift)));
       V::store(st.sum + base, V::add(sum, part));
     }
 
@@ -126,27 +143,19 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
 
     // Target rank: count items that beat the target, (score, -id) greater than the target's.
     if (has_targets) {
-      const F ts = V::load(bt.target_score + base);
       const I tid = V::load_i(bt.target_id + base);
       const M before_first = V::lt_i(V::set1_i(static_cast<int32_t>(n0)), tid);
       const M before_last = V::lt_i(V::set1_i(static_cast<int32_t>(n0 + C - 1)), tid);
-      if (V::bits(before_first) == V::bits(before_last)) {
-        // Every item of the tile lies on one side of each lane's target: an equal score beats
-        // the target exactly when the item comes before it.
+      const F ts = V::load(bt.target_score + base);
+      const F below = V::load(bt.target_score_below + base);
+      if (V::bits(before_first) == V::bits(before_last) && !V::any(V::and_(V::cmp_eq(below, V::set1(-kInf)), live_mask))) {
+        // Every item of the tile lies on one side of each lane's target. After it, an item must
+        // score above the target; before it, an equal score also beats it: above the next float
+        // down. (Lanes where that float is -Infinity take the per-lane path.)
+        const F threshold = V::blend(before_first, ts, below);
         I count = V::load_i(st.rank_count + base);
-        for (int c = 0; c < C; ++c) {
-          const M beats = V::or_(V::cmp_gt(s[c], ts), V::and_(before_first, V::cmp_ge(s[c], ts)));
-          count = V::count(count, V::and_(beats, live_mask));
-        }
+        for (int c = 0; c < C; ++c) count = V::count(count, V::and_(V::cmp_gt(s[c], threshold), live_mask));
         V::store_i(st.rank_count + base, count);
-        // An excluded item (now -Infinity) was counted only against a -Infinity target it precedes.
-        if (any_excluded) {
-          for (int c = 0; c < C; ++c)
-            for (uint32_t lanes = live & excluded[r][c]; lanes; lanes &= lanes - 1) {
-              const int lane = __builtin_ctz(lanes);
-              if (bt.target_score[base + lane] == -kInf && n0 + c < bt.target_id[base + lane]) --st.rank_count[base + lane];
-            }
-        }
       } else {
         store_scores();
         for (int c = 0; c < C; ++c) {

@@ -161,7 +161,7 @@ ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows) {
 
 struct ThreadBuffers {
   std::vector<float> heap_scores, threshold, shift, sum;
-  std::vector<int32_t> heap_ids, heap_sizes, rank_count;
+  std::vector<int32_t> heap_ids, heap_sizes, rank_count, pos_inf;
   std::vector<int64_t> cursor;
   ScanState state{};
 
@@ -173,19 +173,23 @@ struct ThreadBuffers {
         heap_ids(static_cast<size_t>(rows_padded * k)),
         heap_sizes(static_cast<size_t>(rows_padded), 0),
         rank_count(static_cast<size_t>(rows_padded), 0),
+        pos_inf(static_cast<size_t>(rows_padded), 0),
         cursor(static_cast<size_t>(row_blocks)) {
     state.heaps = detail::TopKHeaps{heap_scores.data(), heap_ids.data(), heap_sizes.data(), k};
     state.threshold = threshold.data();
     state.rank_count = rank_count.data();
     state.shift = shift.data();
     state.sum = sum.data();
+    state.pos_inf = pos_inf.data();
     state.exclusion_cursor = cursor.data();
   }
 };
 
+// One unit's log-sum-exp for one row, in base 2 (see ScanState).
 struct LsePartial {
   float shift;
   float sum;
+  bool pos_inf;
 };
 
 // Queries [first, first + rows) of the request, as one batch.
@@ -263,10 +267,11 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   batch.chunk_items = std::max<int64_t>(1, kChunkBytes / item_bytes / kernel.tile_items) * kernel.tile_items;
 
   // Target scores, computed by the kernel's own arithmetic so that the target ties with itself.
-  std::vector<float> target_score, true_target_score;
+  std::vector<float> target_score, target_score_below, true_target_score;
   std::vector<int32_t> target_id;
   if (req.targets) {
     target_score.assign(static_cast<size_t>(rows_padded), kInf);
+    target_score_below.assign(static_cast<size_t>(rows_padded), kFloatMax);
     true_target_score.assign(static_cast<size_t>(rows), std::numeric_limits<float>::quiet_NaN());
     target_id.assign(static_cast<size_t>(rows_padded), -1);
     for (int64_t i = 0; i < rows; ++i) {
@@ -282,8 +287,10 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
         target_score[static_cast<size_t>(i)] = s;
         target_id[static_cast<size_t>(i)] = t;
       }
+      target_score_below[static_cast<size_t>(i)] = std::nextafter(target_score[static_cast<size_t>(i)], -kInf);
     }
     batch.target_score = target_score.data();
+    batch.target_score_below = target_score_below.data();
     batch.target_id = target_id.data();
   }
 
@@ -301,6 +308,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
       const int64_t begin = u * kUnitItems, end = std::min(count, begin + kUnitItems);
       std::fill(st.shift, st.shift + rows_padded, -kFloatMax);
       std::fill(st.sum, st.sum + rows_padded, 0.0f);
+      std::fill(st.pos_inf, st.pos_inf + rows_padded, 0);
       for (int64_t b = 0; b < row_blocks; ++b) {
         const Exclusion* lo = exclusions.data() + exclusion_offsets[static_cast<size_t>(b)];
         const Exclusion* hi = exclusions.data() + exclusion_offsets[static_cast<size_t>(b + 1)];
@@ -310,7 +318,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
       }
       kernel.scan(batch, st, begin, end);
       LsePartial* out = partials.data() + u * rows_padded;
-      for (int64_t i = 0; i < rows_padded; ++i) out[i] = LsePartial{st.shift[i], st.sum[i]};
+      for (int64_t i = 0; i < rows_padded; ++i) out[i] = LsePartial{st.shift[i], st.sum[i], st.pos_inf[i] != 0};
     }
   };
   detail::run_parallel(used_threads, work);
@@ -320,23 +328,26 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t g = first + i;
 
-    // log-sum-exp over units, in unit order, in double precision.
-    bool nan = false;
+    // log-sum-exp over units, in unit order, in double precision, back from base 2.
+    bool nan = false, pos_inf = false;
     double acc_shift = -std::numeric_limits<double>::infinity(), acc_sum = 0.0;
     for (int64_t u = 0; u < units; ++u) {
       const LsePartial p = partials[static_cast<size_t>(u * rows_padded + i)];
-      if (std::isnan(p.sum)) nan = true;
+      nan = nan || std::isnan(p.sum);
+      pos_inf = pos_inf || p.pos_inf;
       if (nan || p.sum == 0.0f) continue;
       if (p.shift > acc_shift) {
-        acc_sum = acc_sum * std::exp(acc_shift - p.shift) + p.sum;
+        acc_sum = acc_sum * std::exp2(acc_shift - p.shift) + p.sum;
         acc_shift = p.shift;
       } else {
-        acc_sum += p.sum * std::exp(static_cast<double>(p.shift) - acc_shift);
+        acc_sum += p.sum * std::exp2(static_cast<double>(p.shift) - acc_shift);
       }
     }
-    const double log_z = nan ? std::numeric_limits<double>::quiet_NaN()
-                             : acc_sum == 0.0 ? -std::numeric_limits<double>::infinity()
-                                              : acc_shift + std::log(acc_sum);
+    constexpr double kLn2 = 0.693147180559945309417232121458;
+    const double log_z = nan       ? std::numeric_limits<double>::quiet_NaN()
+                         : pos_inf ? std::numeric_limits<double>::infinity()
+                         : acc_sum == 0.0 ? -std::numeric_limits<double>::infinity()
+                                          : acc_shift * kLn2 + std::log(acc_sum);
     res.log_z[g] = static_cast<float>(log_z);
 
     candidates.clear();

@@ -23,6 +23,7 @@ struct V {
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static M cmp_gt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
   static M cmp_ge(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+  static M cmp_eq(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
   static M lt_i(I a, I b) { return _mm512_cmplt_epi32_mask(a, b); }
   static M and_(M a, M b) { return static_cast<M>(a & b); }
   static M or_(M a, M b) { return static_cast<M>(a | b); }
@@ -31,14 +32,12 @@ struct V {
   static M from_bits(uint32_t b) { return static_cast<M>(b); }
   static F blend(M m, F a, F b) { return _mm512_mask_blend_ps(m, a, b); }
   static I count(I c, M m) { return _mm512_mask_sub_epi32(c, m, c, _mm512_set1_epi32(-1)); }
-  // e^x = 2^n * 2^f with n = round(x log2 e), |f| <= 1/2; 2^f by a degree-5 minimax polynomial
-  // (relative error 2.1e-7 in float arithmetic); vscalefps applies 2^n with correct overflow.
-  static F exp(F x) {
-    const M keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-86.0f), _CMP_NLT_UQ);
-    F t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
-    t = _mm512_min_ps(_mm512_set1_ps(128.0f), t);
-    const F n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const F f = _mm512_sub_ps(t, n);
+  // 2^x = 2^n * 2^f with n = round(x), |f| <= 1/2; 2^f by a degree-5 minimax polynomial (relative
+  // error 2.1e-7 in float arithmetic); vscalefps applies 2^n. Lanes below 2^-126 (and -Infinity) give 0.
+  static F exp2(F x) {
+    const M keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.0f), _CMP_NLT_UQ);
+    const F n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const F f = _mm512_sub_ps(x, n);
     F p = _mm512_set1_ps(1.327647129073739e-3f);
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.675540961325169e-3f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550713092088699e-2f));
