@@ -1,15 +1,17 @@
 // The scoring benchmark: ItemTable.search at the REGEN shapes (Office: 27,887 items; Clothing:
 // 376,847), against a single-threaded JavaScript implementation run in the same process.
-// Usage: npm run bench -- scoring [--quick] [--isa avx512|avx2|scalar] [--threads N]
+// Runs fp32 tables, and bf16 ones where the CPU has AVX512-BF16.
+// Usage: npm run bench -- scoring [--quick] [--isa avx512|avx2|scalar] [--threads N] [--precision fp32|bf16]
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { rng } from '../src/engine/cases.js';
 import { ItemTable } from '../src/engine/item-table.js';
-import type { IsaName } from '../src/native/binding.js';
+import { loadCpuBinding, type IsaName, type Precision } from '../src/native/binding.js';
 import { jsSearchRow } from './js-baseline.js';
 
 interface Shape {
+  precision: Precision;
   dataset: 'office' | 'clothing';
   items: number;
   dim: number;
@@ -21,16 +23,18 @@ interface Shape {
 const K = 10;
 const EXCLUDED_PER_ROW = 50;
 
-function shapes(quick: boolean): Shape[] {
+function shapes(quick: boolean, precisions: Precision[]): Shape[] {
   const out: Shape[] = [];
   for (const [dataset, items] of [['office', 27_887], ['clothing', 376_847]] as const)
     for (const dim of [64, 256])
-      for (const rows of [1, 32, 256]) {
-        if (quick && (dataset === 'clothing' || rows === 256)) continue;
-        const targetMs =
-          dataset === 'clothing' && dim === 64 && rows === 32 ? 7 : dataset === 'clothing' && dim === 64 && rows === 256 ? 45 : dataset === 'clothing' && dim === 256 && rows === 32 ? 26 : undefined;
-        out.push({ dataset, items, dim, rows, targetMs });
-      }
+      for (const precision of precisions)
+        for (const rows of [1, 32, 256]) {
+          if (quick && (dataset === 'clothing' || rows === 256)) continue;
+          const clothing = dataset === 'clothing';
+          const targetMs =
+            clothing && dim === 64 && rows === 32 ? 7 : clothing && dim === 64 && rows === 256 ? 45 : clothing && dim === 256 && rows === 32 ? 26 : undefined;
+          out.push({ precision, dataset, items, dim, rows, targetMs });
+        }
   return out;
 }
 
@@ -45,6 +49,9 @@ export async function benchScoring(args: string[]): Promise<void> {
   const threadsArg = args.indexOf('--threads');
   const isa = isaArg >= 0 ? (args[isaArg + 1] as IsaName) : undefined;
   const threads = threadsArg >= 0 ? Number(args[threadsArg + 1]) : undefined;
+  const precisionArg = args.indexOf('--precision');
+  const precisions: Precision[] =
+    precisionArg >= 0 ? [args[precisionArg + 1] as Precision] : loadCpuBinding().bf16Supported() && !isa ? ['fp32', 'bf16'] : ['fp32'];
   const r = rng(12345);
   const results = [];
   let tableKey = '';
@@ -52,13 +59,15 @@ export async function benchScoring(args: string[]): Promise<void> {
   let items = new Float32Array(0);
 
   console.log('shape                      rows   native ms   GFLOP/s   JS ms (est.)   speed-up   target');
-  for (const shape of shapes(quick)) {
+  for (const shape of shapes(quick, precisions)) {
     const key = `${shape.items}x${shape.dim}`;
     if (key !== tableKey) {
-      table?.dispose();
       items = Float32Array.from({ length: shape.items * shape.dim }, () => r() * 2 - 1);
-      table = await ItemTable.create(items, { dim: shape.dim, isa, threads });
       tableKey = key;
+    }
+    if (!table || table.count !== shape.items || table.dim !== shape.dim || table.precision !== shape.precision) {
+      table?.dispose();
+      table = await ItemTable.create(items, { dim: shape.dim, isa, threads, precision: shape.precision });
     }
     const t = table!;
     const queries = Float32Array.from({ length: shape.rows * shape.dim }, () => r() * 2 - 1);
@@ -91,7 +100,7 @@ export async function benchScoring(args: string[]): Promise<void> {
 
     const row = { ...shape, isa: t.isa, threads: t.threads, ms, gflops: flops / ms / 1e6, jsMs, jsRowsTimed: jsRows, speedup: jsMs / ms, reps };
     results.push(row);
-    const name = `${shape.dataset} d=${shape.dim}`.padEnd(26);
+    const name = `${shape.dataset} d=${shape.dim} ${shape.precision}`.padEnd(26);
     const target = shape.targetMs ? `<= ${shape.targetMs} ms ${ms <= shape.targetMs ? 'met' : 'MISSED'}` : '';
     console.log(
       `${name} ${String(shape.rows).padStart(4)} ${ms.toFixed(2).padStart(11)} ${row.gflops.toFixed(1).padStart(9)} ${jsMs.toFixed(0).padStart(14)} ${row.speedup.toFixed(0).padStart(9)}x   ${target}`,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CHECK_CASES, makeCase, rng } from '../src/engine/cases.js';
 import { checkSearch } from '../src/engine/check.js';
 import { ItemTable, type SearchOptions, type SearchResult } from '../src/engine/item-table.js';
-import { referenceSearch } from '../src/engine/reference.js';
+import { referenceScores, referenceSearch, roundToBf16 } from '../src/engine/reference.js';
 import { loadCpuBinding } from '../src/native/binding.js';
 
 const ISAS = loadCpuBinding().supportedIsas();
@@ -61,6 +61,38 @@ describe.each(ISAS)(`kernel %s (seed ${SEED})`, (isa) => {
     const expected = [1, -0.75, 40].map((s) => s + Math.log(count));
     for (let b = 0; b < 3; b++) expect(Math.abs(r.logZ[b] - expected[b])).toBeLessThan(2e-5 * Math.max(1, Math.abs(expected[b])));
     expect(Array.from(r.ids)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]); // all tied: lowest ids first
+  });
+});
+
+const BF16 = loadCpuBinding().bf16Supported();
+
+describe.skipIf(!BF16)(`bf16 tables (seed ${SEED})`, () => {
+  // A bf16 search is the float64 search of the bf16-rounded inputs, to float32 summation accuracy.
+  it.each(CHECK_CASES.map((spec, i) => [spec.name, i] as const))('%s', async (_name, i) => {
+    const c = makeCase(CHECK_CASES[i], SEED + i);
+    const result = await search(c.items, c.spec.dim, c.queries, c.options, { precision: 'bf16' });
+    expect(checkSearch(roundToBf16(c.items), c.spec.dim, roundToBf16(c.queries), c.options, result, { exact: c.exact })).toEqual([]);
+  });
+
+  it('scores stay within the documented bound of the fp32 scores: 2^-8 sum_j |q_j e_j|', async () => {
+    const c = makeCase({ name: 'bound', count: 5000, dim: 96, rows: 20, k: 50 }, SEED + 700);
+    const r = await search(c.items, 96, c.queries, { k: 50 }, { precision: 'bf16' });
+    for (let b = 0; b < 20; b++) {
+      const exact = referenceScores(c.items, 96, c.queries, b);
+      for (let j = 0; j < 50; j++) {
+        const id = r.ids[b * 50 + j];
+        let magnitude = 0;
+        for (let d = 0; d < 96; d++) magnitude += Math.abs(c.queries[b * 96 + d] * c.items[id * 96 + d]);
+        expect(Math.abs(r.scores[b * 50 + j] - exact[id])).toBeLessThanOrEqual(2 ** -8 * magnitude);
+      }
+    }
+  });
+
+  it('runs only on the avx512 kernel', async () => {
+    await expect(ItemTable.create(new Float32Array(8), { dim: 2, precision: 'bf16', isa: 'avx2' })).rejects.toThrow(/bf16.*avx512|avx512.*bf16/);
+    const t = await ItemTable.create(new Float32Array(8), { dim: 2, precision: 'bf16' });
+    expect([t.isa, t.precision]).toEqual(['avx512', 'bf16']);
+    t.dispose();
   });
 });
 

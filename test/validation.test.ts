@@ -30,6 +30,7 @@ describe('ItemTable.create', () => {
     ['unknown device', () => ItemTable.create(items, { dim: DIM, device: 'tpu' as unknown as 'cpu' }), TypeError, /options.device/],
     ['unknown isa', () => ItemTable.create(items, { dim: DIM, isa: 'neon' as unknown as 'avx2' }), TypeError, /options.isa.*neon/],
     ['threads 0', () => ItemTable.create(items, { dim: DIM, threads: 0 }), RangeError, /options.threads/],
+    ['unknown precision', () => ItemTable.create(items, { dim: DIM, precision: 'fp16' as unknown as 'fp32' }), TypeError, /options.precision.*fp16/],
   ];
   it.each(cases)('%s', async (_name, call, type, message) => {
     const err = await call().then(

@@ -59,7 +59,8 @@ export type SearchResultWithTargets = SearchResult & { targetRank: Int32Array; t
 /** The largest typed array the engine fills (rows x k). */
 const MAX_OUTPUT = 2 ** 31 - 1;
 
-function resolveIsa(requested: unknown, supported: IsaName[]): IsaName {
+/** The kernel to use: options.isa, else REGEN_ISA, else the best of `supported` (best first). */
+function resolveIsa(requested: unknown, supported: IsaName[], limitedBy: string): IsaName {
   const fromEnv = requested === undefined && process.env.REGEN_ISA !== undefined && process.env.REGEN_ISA !== '';
   const value = requested ?? (fromEnv ? process.env.REGEN_ISA : 'auto');
   const source = fromEnv ? 'the REGEN_ISA environment variable' : 'options.isa';
@@ -68,7 +69,7 @@ function resolveIsa(requested: unknown, supported: IsaName[]): IsaName {
     throw new TypeError(`Expected ${source} to be one of auto, ${ISA_NAMES.join(', ')} but received ${describe(value)}`);
   if (!supported.includes(value as IsaName))
     throw new RangeError(
-      `${source} asks for the ${value} kernels, but this CPU runs only: ${supported.join(', ')}. ` +
+      `${source} asks for the ${value} kernels, but ${limitedBy} runs only: ${supported.join(', ')}. ` +
         `Use one of those, or 'auto'.`,
     );
   return value as IsaName;
@@ -144,8 +145,8 @@ export class ItemTable {
           "options.precision 'bf16' needs a CPU with AVX-512 and AVX512-BF16, which this one lacks " +
             "(see `regen-bench info`). Use precision: 'fp32'.",
         );
-      isa = resolveIsa(options.isa, ['avx512']);
-    } else isa = resolveIsa(options.isa, binding.supportedIsas());
+      isa = resolveIsa(options.isa, ['avx512'], "precision 'bf16'");
+    } else isa = resolveIsa(options.isa, binding.supportedIsas(), 'this CPU');
     const threads = resolveThreads(options.threads);
     const native = await binding.createTable(items, count, dim, precision);
     return new ItemTable(native, count, dim, isa, threads, precision);

@@ -10,6 +10,21 @@ export interface ReferenceResult {
   targetLogProb: Float64Array;
 }
 
+/**
+ * Rounds every value to bfloat16 (round to nearest even, NaN kept), as a 'bf16' table does to its
+ * items and queries: the reference for a bf16 search is the float64 search of the rounded inputs.
+ */
+export function roundToBf16(values: Float32Array): Float32Array {
+  const out = new Float32Array(values);
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < bits.length; i++) {
+    const u = bits[i];
+    if ((u & 0x7fffffff) > 0x7f800000) continue; // NaN
+    bits[i] = (((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16) >>> 0;
+  }
+  return out;
+}
+
 /** Row `row`'s score for every item, in float64 (NaN and infinities as IEEE arithmetic gives them). */
 export function referenceScores(
   items: Float32Array,

@@ -4,6 +4,7 @@ import { loadCpuBinding, type IsaName } from '../native/binding.js';
 import { CHECK_CASES, makeCase, rng } from './cases.js';
 import { checkSearch } from './check.js';
 import { ItemTable, type SearchResult } from './item-table.js';
+import { roundToBf16 } from './reference.js';
 
 export interface SelftestCheck {
   isa: IsaName | 'all';
@@ -57,6 +58,15 @@ export async function runSelftest(seed: number, log: (line: string) => void = ()
       for (const key of ['ids', 'scores', 'targetRank'] as const)
         if (byIsa[j][key] && !sameBits(byIsa[j][key]!, byIsa[0][key]!)) problems.push(`${key} differ between ${isas[0]} and ${isas[j]}`);
     if (isas.length > 1) record({ isa: 'all', name: `${spec.name}: kernels agree bit for bit`, ok: problems.length === 0, problems });
+
+    // bf16 tables: the float64 reference of the bf16-rounded inputs, to float32 summation accuracy.
+    if (loadCpuBinding().bf16Supported()) {
+      const table = await ItemTable.create(c.items, { dim: spec.dim, precision: 'bf16' });
+      const result = await table.search(c.queries, c.options);
+      table.dispose();
+      const bfProblems = checkSearch(roundToBf16(c.items), spec.dim, roundToBf16(c.queries), c.options, result, { exact: c.exact });
+      record({ isa: 'avx512', name: `${spec.name} (bf16)`, ok: bfProblems.length === 0, problems: bfProblems });
+    }
   }
 
   // Timing at the Office shape.
