@@ -2,11 +2,12 @@
 // in each test's name, to replay a failure), on every kernel this CPU can run.
 import { describe, expect, it } from 'vitest';
 
-import { CHECK_CASES, makeCase, rng } from '../src/engine/cases.js';
+import { CHECK_CASES, makeCase } from '../src/engine/cases.js';
 import { checkSearch } from '../src/engine/check.js';
 import { ItemTable, type SearchOptions, type SearchResult } from '../src/engine/item-table.js';
 import { referenceScores, referenceSearch, roundToBf16 } from '../src/engine/reference.js';
 import { loadCpuBinding } from '../src/native/binding.js';
+import { rng } from '../src/util/random.js';
 
 const ISAS = loadCpuBinding().supportedIsas();
 const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
