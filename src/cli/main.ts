@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 
 import { runSelftest } from '../engine/selftest.js';
 import { VERSION } from '../version.js';
+import { registerDataCommands } from './data.js';
 import { collectInfo, formatInfo } from './info.js';
 
 function parseSeed(value: string): number {
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = 1;
     });
 
+  registerDataCommands(program);
   return program;
 }
 
