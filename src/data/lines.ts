@@ -29,8 +29,8 @@ export function isGzipFile(file: string): boolean {
   }
 }
 
-/** The name used in messages: the path as given, else the basename. */
-export const displayName = (file: string) => (file.length <= 80 ? file : path.basename(file));
+/** The name used in file:line messages: the path as the user gave it (so it can be opened as is). */
+export const displayName = (file: string) => file;
 
 /**
  * Calls onLine(line, lineNumber) for every non-blank line (1-based numbers, '\r\n' accepted, a UTF-8
