@@ -273,6 +273,15 @@ async function build(src: ResolvedSource, key: string, files: SourceFile[], opts
   return openDataset(dir);
 }
 
+/** --out may name a new folder, an empty one, or a prepared dataset (replaced): never other files. */
+function guardOutDir(out: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new DataError(`--out ${out} is a file; give a folder (new, empty, or an earlier prepared dataset)`);
+  const entries = readdirSync(out);
+  if (entries.length > 0 && !entries.includes('manifest.json'))
+    throw new DataError(`--out ${out} holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier prepared dataset to replace`);
+}
+
 /** Builds (or reuses) the normalised dataset of a source; writes it to opts.out or the cache. */
 export async function prepareDataset(source: string, opts: PrepareOptions = {}): Promise<PrepareResult> {
   const src = await resolveSource(source, opts);
@@ -291,6 +300,7 @@ export async function prepareDataset(source: string, opts: PrepareOptions = {}):
   if (!useCache) return { dataset: await build(src, key, files, opts, null), dir: null, cached: false };
 
   const dir = opts.out ?? path.join(cacheRoot, 'datasets', `${src.name.replace(/[^\w.-]+/g, '_')}-${key.slice(0, 16)}`);
+  if (opts.out) guardOutDir(opts.out);
   if (!opts.force && existsSync(path.join(dir, 'manifest.json'))) {
     try {
       const m = readManifest(dir);

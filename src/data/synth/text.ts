@@ -17,8 +17,8 @@ export const isPlural = (noun: string) => /[^s]s$/i.test(noun) || /jeans|pants|s
 export function agreement(noun: string): Record<string, string> {
   const p = isPlural(noun);
   return p
-    ? { this: 'these', This: 'These', is: 'are', was: 'were', it: 'they', It: 'They', works: 'work', holds: 'hold', looks: 'look', a: '' }
-    : { this: 'this', This: 'This', is: 'is', was: 'was', it: 'it', It: 'It', works: 'works', holds: 'holds', looks: 'looks', a: 'a ' };
+    ? { this: 'these', This: 'These', is: 'are', was: 'were', it: 'they', It: 'They', obj: 'them', works: 'work', holds: 'hold', looks: 'look', a: '' }
+    : { this: 'this', This: 'This', is: 'is', was: 'was', it: 'it', It: 'It', obj: 'it', works: 'works', holds: 'holds', looks: 'looks', a: 'a ' };
 }
 
 export function itemVars(cat: Catalogue, item: number, r: Rand): Record<string, string> {

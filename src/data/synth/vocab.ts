@@ -286,14 +286,14 @@ export const REVIEW = {
     1: ['Do not buy {this} {noun}.', 'Very poor quality.', '{This} {noun} fell apart almost right away.'],
   } as Record<number, string[]>,
   middle: {
-    good: ['The {dim} is just right.', 'I use {it} for {use} and {it} {works} great.', 'The quality is better than the price suggests.', 'It arrived quickly and well packaged.', 'The {feature} design really makes a difference.', '{brand} has become my go-to brand for these.', 'Looks exactly like the picture.', '{It} {holds} up well after weeks of daily use.'],
+    good: ['The {dim} is just right.', 'I use {obj} for {use} and {it} {works} great.', 'The quality is better than the price suggests.', 'It arrived quickly and well packaged.', 'The {feature} design really makes a difference.', '{brand} has become my go-to brand for these.', 'Looks exactly like the picture.', '{It} {holds} up well after weeks of daily use.'],
     mixed: ['The {dim} is a little different from what I expected.', '{It} {works} for {use}, but the finish could be better.', 'For the price it is acceptable.', 'Shipping took longer than promised.', 'It does the job, though I have seen better from {brand}.'],
     bad: ['The {dim} was wrong for what I needed.', '{It} fell apart after a few uses.', '{It} {looks} nothing like the photos.', 'Customer service was not helpful.', 'I expected better from {brand}.'],
   },
   closing: {
     good: ['Would buy again.', 'Highly recommend.', 'I will be ordering more.', 'Five stars from me.', ''],
     mixed: ['It is okay for now.', 'Might try another brand next time.', ''],
-    bad: ['I returned {it}.', 'Save your money.', 'Will not buy again.', ''],
+    bad: ['I returned {obj}.', 'Save your money.', 'Will not buy again.', ''],
   },
 };
 
@@ -305,7 +305,7 @@ export const NARRATIVE = {
   ],
   why: {
     critique: ['they wanted {critiqueValue} instead of the {oldValue} of their previous {prevNoun}', 'their last {prevNoun} was not quite right and this one is {critiqueValue}'],
-    repeat: ['they had run out of the same {noun} and wanted to restock', 'they were happy with {it} before and bought {it} again'],
+    repeat: ['they had run out of the same {noun} and wanted to restock', 'they were happy with {obj} before and bought {obj} again'],
     related: ['it complements the {prevNoun} they bought before, for {use}', 'they needed {a}{noun} for {use} to go with their recent {prevNoun}'],
     fresh: ['they needed {a}reliable {noun} for {use}', 'it matched their taste for {feature} {category} items'],
   },
