@@ -1,8 +1,10 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
+import { benchData } from './data.js';
 import { benchScoring } from './scoring.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
+  data: benchData,
 };
 
 const [name, ...args] = process.argv.slice(2);
