@@ -7,6 +7,7 @@ import path from 'node:path';
 import { CategoryTreeBuilder, CRITIQUE_MIN_SHARED_LEVELS, sharedLevels } from './categories.js';
 import { NARRATIVE_KINDS, type Dataset, type DatasetMeta, type NarrativeKind } from './dataset.js';
 import { Growable } from './growable.js';
+import type { ProgressFn } from './progress.js';
 import {
   assembleDataset,
   SCORE_PREFIX,
@@ -317,12 +318,14 @@ export class DatasetBuilder {
   }
 
   /** Writes the numeric files, the last shards and the manifest (last) into the folder. */
-  finishToDisk(meta: DatasetMeta): Manifest {
+  finishToDisk(meta: DatasetMeta, progress?: ProgressFn): Manifest {
     if (!this.dir) throw new Error('internal: finishToDisk on an in-memory builder');
     const c = this.columns();
     const files: Record<string, number> = {};
     const tables = {} as Record<TableName, TableEntry>;
-    for (const name of ['items', 'categories', 'users', 'events'] as TableName[]) {
+    const names: TableName[] = ['items', 'categories', 'users', 'events'];
+    for (const [i, name] of names.entries()) {
+      progress?.({ phase: 'writing the dataset', done: i, total: names.length, unit: 'tables' });
       const text = c.texts[name];
       text.finish();
       Object.assign(files, text.fileSizes);
@@ -331,6 +334,7 @@ export class DatasetBuilder {
       files[numericFile] = writeNumericFile(path.join(this.dir, numericFile), name, cols, c.rows[name]);
       tables[name] = { rows: c.rows[name], numeric: numericFile, numericColumns: cols.map((x) => x.name), textColumns: text.columns, shards: text.shards };
     }
+    progress?.({ phase: 'writing the dataset', done: names.length, total: names.length, unit: 'tables' });
     const manifest: Manifest = { format: STORE_FORMAT, version: STORE_VERSION, meta, tables, files };
     writeFileAtomic(path.join(this.dir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
     return manifest;

@@ -224,7 +224,7 @@ export const activeTempDirs = new Set<string>();
 function cleanStaleTemps(parent: string): void {
   if (!existsSync(parent)) return;
   for (const name of readdirSync(parent)) {
-    const m = /^\..*\.tmp-(\d+)-[a-z0-9]+$/.exec(name);
+    const m = /^\..*\.tmp-(\d+)-[a-z0-9]+(\.old)?$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     let alive = pid === process.pid;
@@ -261,9 +261,9 @@ async function build(src: ResolvedSource, key: string, files: SourceFile[], opts
   try {
     const builder = new DatasetBuilder({ dir: tmp });
     const notes = await src.build(builder, issues, tmp, opts.progress);
-    opts.progress?.({ phase: 'writing the dataset', done: 0, total: 1, unit: 'rows' });
-    builder.finishToDisk(finishMeta(notes));
-    publishDir(tmp, dir);
+    builder.finishToDisk(finishMeta(notes), opts.progress);
+    if (!opts.force && sameDatasetAt(dir, key)) rmSync(tmp, { recursive: true, force: true }); // another process finished first: keep its copy (it may be open)
+    else publishDir(tmp, dir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -271,6 +271,16 @@ async function build(src: ResolvedSource, key: string, files: SourceFile[], opts
     activeTempDirs.delete(tmp);
   }
   return openDataset(dir);
+}
+
+/** Whether `dir` holds a complete dataset with this key. */
+function sameDatasetAt(dir: string, key: string): boolean {
+  try {
+    const m = readManifest(dir);
+    return m.meta.key === key && checkFiles(dir, m) === null;
+  } catch {
+    return false;
+  }
 }
 
 /** --out may name a new folder, an empty one, or a prepared dataset (replaced): never other files. */
@@ -301,14 +311,7 @@ export async function prepareDataset(source: string, opts: PrepareOptions = {}):
 
   const dir = opts.out ?? path.join(cacheRoot, 'datasets', `${src.name.replace(/[^\w.-]+/g, '_')}-${key.slice(0, 16)}`);
   if (opts.out) guardOutDir(opts.out);
-  if (!opts.force && existsSync(path.join(dir, 'manifest.json'))) {
-    try {
-      const m = readManifest(dir);
-      if (m.meta.key === key && checkFiles(dir, m) === null) return { dataset: openDataset(dir), dir, cached: true };
-    } catch {
-      // an older format or a damaged folder: rebuild it
-    }
-  }
+  if (!opts.force && sameDatasetAt(dir, key)) return { dataset: openDataset(dir), dir, cached: true }; // else absent, older or damaged: build
   return { dataset: await build(src, key, files, opts, dir), dir, cached: false };
 }
 

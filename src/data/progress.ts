@@ -9,7 +9,7 @@ export interface ProgressEvent {
   done: number;
   /** 0 when unknown. */
   total: number;
-  unit: 'bytes' | 'users' | 'rows';
+  unit: 'bytes' | 'users' | 'rows' | 'tables';
 }
 
 export type ProgressFn = (e: ProgressEvent) => void;

@@ -171,7 +171,18 @@ export function lazyTextColumns(dir: string, entry: TableEntry): Map<string, Utf
   const chunks = new Map<string, TextChunk[]>(entry.textColumns.map((c) => [c, []]));
   for (const shard of entry.shards) {
     let loaded: Map<string, TextChunkData> | null = null;
-    const load = () => (loaded ??= readTextShard(path.join(dir, shard.file)));
+    const load = () => {
+      if (loaded) return loaded;
+      const file = path.join(dir, shard.file);
+      try {
+        return (loaded = readTextShard(file));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EISDIR')
+          throw new DataError(`${file}: gone since the dataset was opened (the folder was replaced or deleted); load the dataset again`);
+        throw e;
+      }
+    };
     for (const name of entry.textColumns)
       chunks.get(name)!.push({
         start: shard.start,
