@@ -17,8 +17,16 @@ export const isPlural = (noun: string) => /[^s]s$/i.test(noun) || /jeans|pants|s
 export function agreement(noun: string): Record<string, string> {
   const p = isPlural(noun);
   return p
-    ? { this: 'these', This: 'These', is: 'are', was: 'were', it: 'they', It: 'They', obj: 'them', works: 'work', holds: 'hold', looks: 'look', a: '' }
-    : { this: 'this', This: 'This', is: 'is', was: 'was', it: 'it', It: 'It', obj: 'it', works: 'works', holds: 'holds', looks: 'looks', a: 'a ' };
+    ? { this: 'these', This: 'These', is: 'are', was: 'were', it: 'they', It: 'They', obj: 'them', Its: 'Their', works: 'work', holds: 'hold', looks: 'look', comes: 'come', makes: 'make', a: '' }
+    : { this: 'this', This: 'This', is: 'is', was: 'was', it: 'it', It: 'It', obj: 'it', Its: 'Its', works: 'works', holds: 'holds', looks: 'looks', comes: 'comes', makes: 'makes', a: 'a ' };
+}
+
+/** "pen" -> "pens", "boots" stays, "accessory" -> "accessories", "watch" -> "watches". */
+export function plural(noun: string): string {
+  if (isPlural(noun)) return noun;
+  if (/(s|x|ch|sh)$/i.test(noun)) return `${noun}es`;
+  if (/[^aeiou]y$/i.test(noun)) return `${noun.slice(0, -1)}ies`;
+  return `${noun}s`;
 }
 
 export function itemVars(cat: Catalogue, item: number, r: Rand): Record<string, string> {
@@ -135,10 +143,12 @@ function topNouns(ctx: NarrativeContext, n: number): string[] {
   return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n).map(([k]) => k);
 }
 
-function topBrand(ctx: NarrativeContext): string {
+/** The brand bought most, or null when none was bought twice. */
+function topBrand(ctx: NarrativeContext): string | null {
   const counts = new Map<string, number>();
   for (const it of ctx.history) counts.set(ctx.cat.brandText(it), (counts.get(ctx.cat.brandText(it)) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0][0];
+  const [name, n] = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+  return n >= 2 ? name : null;
 }
 
 const list = (xs: string[]) => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
@@ -157,13 +167,13 @@ export function narratives(ctx: NarrativeContext, r: Rand): Record<'purchaseReas
   const why = fill(r.pick(NARRATIVE.why[whyKind]), { ...v, critiqueValue: t ? lower(t.newValue) : '', oldValue: t ? lower(t.oldValue) : '' });
   const purchaseReason = fill(r.pick(NARRATIVE.reason), { ...v, why });
 
-  const nouns = topNouns(ctx, 3);
+  const nouns = topNouns(ctx, 3).map(plural);
   const brand = topBrand(ctx);
   const avg = ctx.ratings.reduce((a, b) => a + b, 0) / ctx.ratings.length;
   const mood = avg >= 4.3 ? 'generally happy with what they buy' : avg >= 3.5 ? 'mostly satisfied, with the occasional disappointment' : 'hard to please';
   const lastPrice = cat.price[last];
   const explanation = [
-    `Looking at this user's ${ctx.history.length} purchases, they keep coming back to ${list(nouns)}, with ${brand} showing up more than any other brand.`,
+    `Looking at this user's ${ctx.history.length} purchases, they keep coming back to ${list(nouns)}, ${brand ? `with ${brand} showing up more than any other brand` : 'without sticking to one brand'}.`,
     prev !== null
       ? `Their previous purchase was the ${shortTitle(cat, prev)}, and the ${noun} ${isPlural(noun) ? 'fit' : 'fits'} naturally after it${t ? ': they asked for ' + lower(t.newValue) + ' rather than ' + lower(t.oldValue) + ', and this item is exactly that' : ''}.`
       : `This was their first purchase of this kind.`,
@@ -181,9 +191,9 @@ export function narratives(ctx: NarrativeContext, r: Rand): Record<'purchaseReas
   }
   const endorsement = [
     r.pick([`Meet the ${cat.title[last]}.`, `Looking for ${v.a || 'some '}${noun} that just ${v.works}? Try the ${cat.title[last]}.`, `The ${cat.title[last]} is built for people who care about the details.`]),
-    `Its ${v.feature} design makes it a great fit for ${r.pick(cat.domain.uses)}, and ${cat.brandText(last)} backs it with the quality the brand is known for.`,
-    dims.length ? `It comes in ${list(dims.map(lower))}, so you get exactly the version you need.` : `It is simple, sturdy and ready to use out of the box.`,
-    `Customers keep reordering it because it holds up to daily use without fuss.`,
+    `${v.Its} ${v.feature} design ${v.makes} ${v.obj} a great fit for ${r.pick(cat.domain.uses)}, and ${cat.brandText(last)} backs ${v.obj} with the quality the brand is known for.`,
+    dims.length ? `${v.It} ${v.comes} in ${list(dims.map(lower))}, so you get exactly the version you need.` : `${v.It} ${v.is} simple, sturdy and ready to use out of the box.`,
+    `Customers keep reordering ${v.obj} because ${v.it} ${v.holds} up to daily use without fuss.`,
     `At ${money(lastPrice)}, it is an easy upgrade you will be glad you made.`,
   ]
     .map(articles)
@@ -191,12 +201,14 @@ export function narratives(ctx: NarrativeContext, r: Rand): Record<'purchaseReas
 
   const brief = articles(
     `A ${lower(ctx.profileWords[0])} shopper who mostly buys ${list(nouns.slice(0, 2))} for ${ctx.favoriteUse}` +
-      (r.chance(0.5) ? `, and who tends to stick with ${brand}.` : `. They value ${v.feature} products and fair prices.`),
+      (brand && r.chance(0.5) ? `, and who tends to stick with ${brand}.` : `. They value ${v.feature} products and fair prices.`),
   );
   const long = [
     `This user has made ${ctx.history.length} purchases, mostly ${list(nouns)}.`,
     `They shop with a clear purpose: most of what they buy is for ${ctx.favoriteUse}.`,
-    `${brand} is the brand they return to most, although they are willing to try others when something does not fit their needs.`,
+    brand
+      ? `${brand} is the brand they return to most, although they are willing to try others when something does not fit their needs.`
+      : `They try different brands rather than sticking to one, looking for what fits their needs best.`,
     t ? `They know what they want and say so, for example asking for ${lower(t.newValue)} instead of ${lower(t.oldValue)}.` : `Their choices are consistent from one purchase to the next.`,
     `Their reviews suggest they are ${mood}.`,
     `They pay attention to details such as ${lower(cat.types[cat.type[last]].dims[0]?.name ?? 'size')} and price, and they rarely buy on impulse.`,

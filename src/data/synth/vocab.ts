@@ -56,6 +56,7 @@ export const DIMS: Record<string, Dim> = {
   chain: { name: 'length', values: ['16 Inch', '18 Inch', '20 Inch', '24 Inch'], ask: ['{new}, the {old} is too {oldLen}.', 'A {longer} chain: {new}.'] },
   band: { name: 'band', values: ['Leather Strap', 'Stainless Steel Bracelet', 'Silicone Band', 'Mesh Band', 'Nylon Strap'], ask: ['{new} instead of {old}.', 'One with a {new}.'] },
   lens: { name: 'lens', values: ['Polarized', 'Non-Polarized', 'Mirrored', 'Gradient'], ask: ['{new} lenses, not {old}.', 'I need {new} ones.'] },
+  ringSize: { name: 'ring size', values: ['Size 5', 'Size 6', 'Size 7', 'Size 8', 'Size 9', 'Size 10', 'Size 11', 'Size 12'], ask: ['{new}, the {old} was too {oldIs}.', 'Half a size {up}: {new}.', 'I need a {new}.'] },
   pairs: { name: 'pack size', values: ['1 Pair', '3 Pairs', '6 Pairs', '10 Pairs', '12 Pairs'], ask: ['A {bigger} pack: {new}.', '{new} instead of {old}.'] },
 };
 
@@ -187,7 +188,7 @@ add('Women', 'Jewelry', [
   ['Necklaces', 'Pendants=Pendant Necklace|Chains=Chain Necklace|Chokers=Choker Necklace', 'Necklace', 'metal chain', 28, 'jewelry'],
   ['Earrings', 'Stud=Stud Earrings|Hoop=Hoop Earrings|Drop & Dangle=Drop Earrings', 'Earrings', 'metal', 22, 'jewelry'],
   ['Bracelets', 'Bangle=Bangle Bracelet|Charm=Charm Bracelet|Tennis=Tennis Bracelet', 'Bracelet', 'metal', 25, 'jewelry'],
-  ['Rings', '', 'Ring', 'metal size', 24, 'jewelry'],
+  ['Rings', '', 'Ring', 'metal ringSize', 24, 'jewelry'],
 ]);
 add('Women', 'Watches', [['Wrist Watches', '', 'Watch', 'band apparelColor', 60, 'jewelry']]);
 add('Men', 'Clothing', [
@@ -222,7 +223,7 @@ add('Men', 'Accessories', [
 add('Men', 'Jewelry', [
   ['Necklaces', '', 'Chain Necklace', 'metal chain', 30, 'jewelry'],
   ['Bracelets', '', 'Bracelet', 'metal', 28, 'jewelry'],
-  ['Rings', '', 'Ring', 'metal size', 30, 'jewelry'],
+  ['Rings', '', 'Ring', 'metal ringSize', 30, 'jewelry'],
 ]);
 add('Men', 'Watches', [['Wrist Watches', '', 'Watch', 'band apparelColor', 75, 'jewelry']]);
 for (const kid of ['Girls', 'Boys']) {
