@@ -29,20 +29,32 @@ export function plural(noun: string): string {
   return `${noun}s`;
 }
 
-export function itemVars(cat: Catalogue, item: number, r: Rand): Record<string, string> {
-  const dims: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    const d = cat.dimText(item, k);
-    if (d) dims.push(d);
+/** What an item's texts say about it, whatever the random draws (computed once per item). */
+interface ItemWords {
+  base: Record<string, string>;
+  dims: string[];
+}
+const wordsCache = new WeakMap<Catalogue, (ItemWords | undefined)[]>();
+
+function itemWords(cat: Catalogue, item: number): ItemWords {
+  let cache = wordsCache.get(cat);
+  if (!cache) wordsCache.set(cat, (cache = new Array(cat.count)));
+  let w = cache[item];
+  if (!w) {
+    const dims: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const d = cat.dimText(item, k);
+      if (d) dims.push(lower(d));
+    }
+    const noun = cat.noun(item);
+    w = cache[item] = { base: { ...agreement(noun), noun: lower(noun), brand: cat.brandText(item), feature: lower(cat.featureText(item)) }, dims };
   }
-  return {
-    ...agreement(cat.noun(item)),
-    noun: lower(cat.noun(item)),
-    brand: cat.brandText(item),
-    feature: lower(cat.featureText(item)),
-    dim: dims.length ? lower(r.pick(dims)) : 'size',
-    use: r.pick(cat.domain.uses),
-  };
+  return w;
+}
+
+export function itemVars(cat: Catalogue, item: number, r: Rand): Record<string, string> {
+  const w = itemWords(cat, item);
+  return { ...w.base, dim: w.dims.length ? r.pick(w.dims) : 'size', use: r.pick(cat.domain.uses) };
 }
 
 /** A 1-5 rating: Amazon's skew to 5 stars, moved by the item's quality. */
