@@ -22,16 +22,16 @@ function knownTree(paths: string[]): Known {
   for (const p of paths) {
     const parts = p.split('.');
     let node = root;
-    parts.forEach((part, i) => {
+    for (let i = 0; i < parts.length; i++) {
       if (i === parts.length - 1) {
-        node.set(part, true);
-        return;
+        node.set(parts[i], true);
+        break;
       }
-      let next = node.get(part);
-      if (next === true) return; // already consumed whole
-      if (!next) node.set(part, (next = new Map()));
+      let next = node.get(parts[i]);
+      if (next === true) break; // already consumed whole
+      if (!next) node.set(parts[i], (next = new Map()));
       node = next;
-    });
+    }
   }
   return root;
 }
