@@ -9,6 +9,11 @@ import { afterAll } from 'vitest';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
+// Nothing a test does may write to the user's cache (~/.cache/regen-bench): point it at a scratch folder.
+const testCache = mkdtempSync(path.join(os.tmpdir(), 'regen-bench-test-cache-'));
+process.env.REGEN_BENCH_CACHE = testCache;
+afterAll(() => rmSync(testCache, { recursive: true, force: true }));
+
 /** A scratch folder removed after the file's tests. */
 export function scratch(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'regen-bench-test-'));
