@@ -1,10 +1,9 @@
 // The normalised dataset itself: text columns, the builder (in memory and on disk, which must agree),
 // the Arrow store, the leave-one-out split and its CSR arrays going to the native engine as they are.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { tableFromIPC } from 'apache-arrow';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { DatasetBuilder } from '../src/data/builder.js';
