@@ -230,11 +230,13 @@ export class SyntheticGenerator {
     transitions.push(null);
     for (let k = 1; k < L; k++) {
       const prev = items[k - 1];
-      if (r.chance(cfg.critiqueShare)) {
+      // Divided by the share of pairs whose two items both have a category path (2% of items lack one).
+      if (r.chance(cfg.critiqueShare / 0.98 ** 2)) {
         const s = this.similar(r, prev);
         bought.add(s.item);
         items.push(s.item);
-        transitions.push(s.t);
+        // REGEN writes critiques only where both category paths are known and share 4 levels.
+        transitions.push(cat.noCategory[prev] || cat.noCategory[s.item] ? null : s.t);
         continue;
       }
       // Another product type (shares fewer than four levels with the previous item).
