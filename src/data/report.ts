@@ -8,6 +8,7 @@ export const ISSUE_KINDS = {
   'missing-field': 'a required field is absent or empty',
   'bad-value': 'a field has the wrong type or an impossible value',
   'unknown-item': 'an item id that the item table does not have',
+  'unknown-user': 'a user id that the dataset does not have',
   'duplicate-user': 'a user that already appeared earlier',
   'empty-sequence': 'a user with no usable purchases',
   'truncated-gzip': 'a gzip stream that ends early or is corrupt',

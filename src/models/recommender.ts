@@ -1,0 +1,28 @@
+// What a recommender hands to evaluation: per example, the target's rank and the top-k list.
+import type { Device } from '../engine/item-table.js';
+import type { ProgressFn } from '../data/progress.js';
+import type { ExampleSet } from '../tasks/examples.js';
+
+export interface Ranking {
+  /** 0-based rank of each example's target; Infinity where it was not ranked. */
+  ranks: Float64Array;
+  /** examples x k item ids, best first, -1 padded: what narrators describe and what predictions files hold. */
+  top: Int32Array;
+  k: number;
+  /** Counted oddities of the input ("duplicate ids dropped from lists": 3), for the report. */
+  notes: Record<string, number>;
+}
+
+export interface RecommendOptions {
+  k: number;
+  excludeHistory: boolean;
+  device?: Device;
+  progress?: ProgressFn;
+}
+
+export interface Recommender {
+  readonly name: string;
+  /** Whether the model reads critiques (task 2 and 3); others rank the same with or without. */
+  readonly usesCritique: boolean;
+  recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking>;
+}
