@@ -1,0 +1,92 @@
+// The Piscina pool for text statistics: sized to the machine's cores, fed in chunks; each chunk's
+// statistics land at their pairs' offsets, so the result does not depend on which thread finished
+// first. Small inputs stay in-process (starting threads costs more than it saves).
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Piscina } from 'piscina';
+
+import { BLEU_STATS } from './bleu.js';
+import { computeChunk, type ChunkSettings } from './chunk.js';
+import { ROUGE_STATS } from './pair-stats.js';
+
+/** Below this many pairs the statistics are computed on the calling thread. */
+export const IN_PROCESS_BELOW = 2000;
+
+export interface RunOptions {
+  /** Worker threads; default os.availableParallelism(); 0 or 1 computes in-process. */
+  threads?: number;
+  /** Pairs per chunk (default: about 4 chunks per thread, at most 4,000 pairs). */
+  chunkSize?: number;
+  /** Force the pool even for small inputs (tests) or force in-process ('never'). */
+  pool?: 'auto' | 'always' | 'never';
+  /** Called after each chunk with pairs done so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The compiled worker (Node cannot load a TypeScript worker): dist/metrics/text/worker.js. */
+export function workerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'worker.js');
+  // Running from src/ (tsx, vitest): use the build of the same tree.
+  const root = path.resolve(path.dirname(here), '..', '..', '..');
+  const built = path.join(root, 'dist', 'metrics', 'text', 'worker.js');
+  if (!existsSync(built))
+    throw new Error(`The text-metrics worker ${built} is missing: run \`npm run build\` (or pass { pool: 'never' }) first`);
+  return built;
+}
+
+export interface PairStatsResult {
+  bleu: Int32Array;
+  rouge: Int32Array;
+  /** Where they were computed: 'in-process' or 'pool (N threads)'. */
+  where: string;
+}
+
+export async function computePairStats(hyps: string[], refs: string[][], settings: ChunkSettings, options: RunOptions = {}): Promise<PairStatsResult> {
+  const n = hyps.length;
+  const threads = options.threads ?? os.availableParallelism();
+  const mode = options.pool ?? 'auto';
+  const inProcess = mode === 'never' || threads <= 1 || (mode === 'auto' && n < IN_PROCESS_BELOW);
+  const T = settings.rougeTypes.length;
+  if (inProcess) {
+    const bleu = new Int32Array(n * BLEU_STATS);
+    const rouge = new Int32Array(n * ROUGE_STATS * T);
+    const step = options.chunkSize ?? 4000;
+    for (let start = 0; start < n; start += step) {
+      const end = Math.min(n, start + step);
+      const s = computeChunk({ settings, hyps: hyps.slice(start, end), refs: refs.slice(start, end) });
+      bleu.set(s.bleu, start * BLEU_STATS);
+      rouge.set(s.rouge, start * ROUGE_STATS * T);
+      options.onProgress?.(end, n);
+      if (end < n) await new Promise((r) => setImmediate(r)); // keep the event loop responsive
+    }
+    return { bleu, rouge, where: 'in-process' };
+  }
+  const pool = new Piscina({ filename: workerPath(), minThreads: threads, maxThreads: threads, idleTimeout: 1000 });
+  try {
+    const chunk = options.chunkSize ?? Math.max(64, Math.min(4000, Math.ceil(n / (threads * 4))));
+    const bleu = new Int32Array(n * BLEU_STATS);
+    const rouge = new Int32Array(n * ROUGE_STATS * T);
+    let done = 0;
+    const tasks: Promise<void>[] = [];
+    for (let start = 0; start < n; start += chunk) {
+      const end = Math.min(n, start + chunk);
+      tasks.push(
+        (pool.run({ settings, hyps: hyps.slice(start, end), refs: refs.slice(start, end) }) as Promise<Int32Array>).then((packed) => {
+          const nb = (end - start) * BLEU_STATS;
+          bleu.set(packed.subarray(0, nb), start * BLEU_STATS);
+          rouge.set(packed.subarray(nb), start * ROUGE_STATS * T);
+          done += end - start;
+          options.onProgress?.(done, n);
+        }),
+      );
+    }
+    await Promise.all(tasks);
+    return { bleu, rouge, where: `pool (${threads} threads)` };
+  } finally {
+    await pool.destroy();
+  }
+}
