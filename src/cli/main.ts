@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { runSelftest } from '../engine/selftest.js';
 import { VERSION } from '../version.js';
 import { collectInfo, formatInfo } from './info.js';
+import { registerScoreText } from './score-text.js';
 
 function parseSeed(value: string): number {
   const n = Number(value);
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = 1;
     });
 
+  registerScoreText(program);
   return program;
 }
 
