@@ -1,8 +1,10 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
 import { benchScoring } from './scoring.js';
+import { benchText } from './text.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
+  text: benchText,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -9,6 +9,8 @@ export interface ChunkSettings {
   bleuLowercase: boolean;
   rougeTypes: string[];
   stem: boolean;
+  /** false: ROUGE only (the BLEU statistics stay zero). */
+  bleu: boolean;
 }
 
 export interface ChunkTask {
@@ -34,7 +36,7 @@ export function computeChunk(task: ChunkTask): ChunkStats {
   const bleu = new Int32Array(n * BLEU_STATS);
   const rouge = new Int32Array(n * ROUGE_STATS * types.length);
   for (let i = 0; i < n; i++) {
-    engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
+    if (settings.bleu) engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
     if (types.length > 0) engine.rougeStats(hyps[i], refs[i], rouge, i * ROUGE_STATS * types.length, types, settings.stem);
   }
   return { bleu, rouge };

@@ -18,6 +18,8 @@ export interface ScoreTextOptions extends RunOptions {
   rougeTypes?: readonly string[];
   /** Porter-stem ROUGE tokens (rouge-score's use_stemmer). */
   stem?: boolean;
+  /** Skip BLEU's statistics (ROUGE only; the BLEU result is then empty). */
+  skipBleu?: boolean;
 }
 
 export interface Prf {
@@ -73,7 +75,7 @@ export async function computeTextStats(pairs: readonly TextPair[], options: Scor
   const stem = options.stem ?? false;
   const hyps = pairs.map((p) => p.hyp);
   const refs = pairs.map((p) => [...p.refs]);
-  const { bleu, rouge } = await computePairStats(hyps, refs, { bleuTokenize: tokenize, bleuLowercase: lowercase, rougeTypes, stem }, options);
+  const { bleu, rouge } = await computePairStats(hyps, refs, { bleuTokenize: tokenize, bleuLowercase: lowercase, rougeTypes, stem, bleu: !options.skipBleu }, options);
   const counts = new Set(pairs.map((p) => p.refs.length));
   return {
     n: pairs.length,
