@@ -106,3 +106,23 @@ describe('regen-bench score-text', () => {
     expect(run('--help').stdout).toMatch(/score-text/);
   });
 });
+
+describe('regen-bench score-text --semsim (tiny local encoder, offline)', () => {
+  it('adds semsim to --json and per pair, and names what is missing offline', async () => {
+    const { writeTinyEncoder } = await import('./helpers/tiny-encoder.js');
+    const model = writeTinyEncoder(path.join(dir, 'tiny'));
+    const input = file('sem.jsonl', '{"hyp": "the cat sat", "ref": "the cat sat"}\n{"hyp": "blue ink", "refs": ["dog", "fine tip"]}\n');
+    const per = path.join(dir, 'sem-per.jsonl');
+    const r = run('score-text', '--input', input, '--json', '--semsim', model, '--offline', '--embedding-cache', path.join(dir, 'emb'), '--per-example', per);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.semsim.model).toBe(model);
+    expect(out.semsim.dim).toBe(6);
+    const rows = readFileSync(per, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows[0].semsim).toBeCloseTo(1, 6);
+    expect(out.semsim.mean).toBeCloseTo((rows[0].semsim + rows[1].semsim) / 2, 12);
+    const missing = run('score-text', '--input', input, '--semsim', path.join(dir, 'no-model'), '--offline');
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/no-model does not exist/);
+  });
+});

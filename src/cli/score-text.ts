@@ -8,6 +8,7 @@ import type { SmoothMethod } from '../metrics/text/bleu.js';
 import { readPairsFile } from '../metrics/text/pairs-file.js';
 import { IN_PROCESS_BELOW } from '../metrics/text/pool.js';
 import { computeTextStats, corpusBleuFromStats, meanRouge, pairRouge, rougeBootstrap, sentenceBleuFromStats } from '../metrics/text/score.js';
+import { DEFAULT_SEMSIM_MODEL, semanticSimilarity, type SemSimResult } from '../metrics/text/semsim.js';
 import { progressReporter } from './progress.js';
 
 interface ScoreTextFlags {
@@ -22,6 +23,9 @@ interface ScoreTextFlags {
   bootstrap?: number;
   seed: number;
   threads?: number;
+  semsim?: string | true;
+  offline?: boolean;
+  embeddingCache?: string;
 }
 
 function intArg(flag: string, min: number) {
@@ -69,6 +73,9 @@ export function registerScoreText(program: Command): void {
     .addOption(new Option('--bootstrap <n>', "ROUGE confidence intervals with n resamples (rouge-score's BootstrapAggregator)").argParser(intArg('--bootstrap', 1)))
     .addOption(new Option('--seed <n>', 'numpy seed for --bootstrap').argParser(intArg('--seed', 0)).default(0))
     .addOption(new Option('--threads <n>', 'worker threads (default: every core; 1 = in-process)').argParser(intArg('--threads', 1)))
+    .option('--semsim [model]', `semantic similarity with a sentence encoder: a hub id (default ${DEFAULT_SEMSIM_MODEL}) or a local folder`)
+    .option('--offline', 'never download a model (--semsim): use a local folder or the hub cache')
+    .option('--embedding-cache <dir>', 'where reference embeddings are cached (default ~/.cache/regen-bench/embeddings)')
     .action(async (flags: ScoreTextFlags) => {
       if (flags.seed > 0xffffffff) throw new Error(`--seed expects an integer in [0, 2^32) but received '${flags.seed}'`);
       const { pairs, lines, blankLines } = readPairsFile(flags.input);
@@ -85,12 +92,28 @@ export function registerScoreText(program: Command): void {
       const rouge = meanRouge(stats);
       const result: Record<string, unknown> = { n: stats.n, bleu, rouge };
       if (flags.bootstrap) result.rouge_ci = rougeBootstrap(stats, flags.seed, flags.bootstrap);
+      let semsim: SemSimResult | undefined;
+      if (flags.semsim) {
+        semsim = await semanticSimilarity(
+          pairs.map((p) => p.hyp),
+          pairs.map((p) => p.refs),
+          {
+            model: flags.semsim === true ? undefined : flags.semsim,
+            offline: !!flags.offline,
+            embeddingCacheDir: flags.embeddingCache,
+            onProgress: long ? progressReporter('embedding references') : undefined,
+          },
+        );
+        result.semsim = { mean: semsim.mean, model: semsim.model, pooling: semsim.pooling, dim: semsim.dim };
+      }
 
       if (flags.perExample) {
         const out: string[] = [];
         for (let i = 0; i < stats.n; i++) {
           const s = sentenceBleuFromStats(stats, i, bleuOptions);
-          out.push(JSON.stringify({ line: lines[i], bleu: { score: s.score, counts: s.counts, totals: s.totals }, rouge: pairRouge(stats, i) }));
+          const row: Record<string, unknown> = { line: lines[i], bleu: { score: s.score, counts: s.counts, totals: s.totals }, rouge: pairRouge(stats, i) };
+          if (semsim) row.semsim = semsim.scores[i];
+          out.push(JSON.stringify(row));
         }
         writeAtomic(flags.perExample, out.join('\n') + '\n');
       }
@@ -104,6 +127,7 @@ export function registerScoreText(program: Command): void {
       console.log(`      ${bleu.signature}`);
       console.log('ROUGE (mean over pairs)  precision  recall  F-measure');
       for (const [type, v] of Object.entries(rouge)) console.log(`  ${type.padEnd(22)} ${pct(v.precision)}  ${pct(v.recall)}  ${pct(v.fmeasure)}`);
+      if (semsim) console.log(`semantic similarity = ${semsim.mean.toFixed(4)} (cosine, ${semsim.pooling} pooling, ${semsim.model})`);
       if (flags.perExample) console.log(`per-pair scores: ${flags.perExample}`);
     });
 }
