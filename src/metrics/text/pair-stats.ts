@@ -88,8 +88,6 @@ export class PairStatsEngine {
   private mask = (1 << 13) - 1;
 
   // --- scratch for tokenisation
-  private bufA = new Uint16Array(4096);
-  private bufB = new Uint16Array(4096);
   private word = new Uint16Array(256);
   private hypIds = new Int32Buf();
   private hypLines = new Int32Buf();
@@ -195,122 +193,86 @@ export class PairStatsEngine {
   }
 
   // ------------------------------------------------------------------ tokenisers
-  /** Splits buf[0, n) on spaces (the only whitespace left after 13a) into ids appended to out. */
-  private internSpaceSeparated(buf: Uint16Array, n: number, out: Int32Buf, count: number): number {
-    let i = 0;
-    while (i < n) {
-      while (i < n && buf[i] === 0x20) i++;
-      if (i >= n) break;
-      const start = i;
-      let h = 0x811c9dc5;
-      while (i < n && buf[i] !== 0x20) {
-        h = Math.imul(h ^ buf[i], 0x01000193);
-        i++;
-      }
-      out.ensure(count + 1)[count++] = this.intern(buf, start, i - start, h);
-    }
-    return count;
-  }
-
   /**
-   * sacrebleu's preprocessing and 13a tokenizer as token ids. The four regex passes run literally on
-   * code-unit buffers; runs of whitespace are kept as one space (no pass can tell one space from
-   * several, and any whitespace from a space), which keeps the buffers short.
+   * sacrebleu's preprocessing and 13a tokenizer as token ids, in one pass. The four regex passes
+   * only ever insert spaces, so the tokens follow from where spaces end up:
+   * - whitespace separates; each symbol of the first regex (!"#$%&()*+/:;<=>?@[\]^_`{|}~) stands alone;
+   * - a '-' right after a digit stands alone (pass 4);
+   * - a '.' or ',' stands alone when pass 2 or pass 3 matched it. Pass 2, ([^0-9])([.,]), matches
+   *   it when the character before it (after pass 1) is not a digit and was not itself matched as
+   *   the [.,] of the previous match (matches do not overlap). Pass 3, ([.,])([^0-9]), runs on pass
+   *   2's output: it matches when the next character there is not a digit (a space that pass 2
+   *   inserted counts) and the [.,] was not the second character of pass 3's previous match.
+   * reference.ts runs the regexes literally; the tests hold the two (and Python) together.
    */
   private tokenizeBleu(text: string, tokenize: BleuTokenizerName, lowercase: boolean, out: Int32Buf): number {
     if (lowercase) text = pyLower(text);
     let end = text.length;
     while (end > 0 && isPyWhitespace(text.charCodeAt(end - 1))) end--; // rstrip()
-    if (end !== text.length) text = text.slice(0, end);
-    if (tokenize === 'none') {
-      this.bufA = grow16(this.bufA, text.length);
-      const a = this.bufA;
-      let n = 0;
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        a[n++] = isPyWhitespace(c) ? 0x20 : c;
-      }
-      return this.internSpaceSeparated(a, n, out, 0);
+    if (tokenize === '13a') {
+      if (end !== text.length) text = text.slice(0, end);
+      if (text.includes('<skipped>')) text = text.replaceAll('<skipped>', '');
+      if (text.includes('\n')) text = text.replaceAll('-\n', '').replaceAll('\n', ' ');
+      if (text.includes('&')) text = text.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+      end = text.length;
     }
-    if (text.includes('<skipped>')) text = text.replaceAll('<skipped>', '');
-    if (text.includes('\n')) text = text.replaceAll('-\n', '').replaceAll('\n', ' ');
-    if (text.includes('&')) text = text.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
-
-    // Pass 1: ' ' + line + ' ', symbols isolated by spaces, whitespace collapsed to one space.
-    const cap = 3 * text.length + 4;
-    this.bufA = grow16(this.bufA, cap);
-    this.bufB = grow16(this.bufB, cap);
-    let a = this.bufA;
-    let b = this.bufB;
-    let n = 0;
-    a[n++] = 0x20;
-    for (let i = 0; i < text.length; i++) {
+    const plain = tokenize === 'none';
+    this.word = grow16(this.word, end + 1);
+    const word = this.word;
+    let count = 0;
+    let len = 0;
+    let h = 0x811c9dc5;
+    let prevSel2 = false; // the previous character was a [.,] matched by pass 2
+    let prevSel3 = false; // ... matched by pass 3
+    for (let i = 0; i < end; i++) {
       const c = text.charCodeAt(i);
+      let alone = false;
       if (isPyWhitespace(c)) {
-        if (a[n - 1] !== 0x20) a[n++] = 0x20;
-      } else if (isP1(c)) {
-        if (a[n - 1] !== 0x20) a[n++] = 0x20;
-        a[n++] = c;
-        a[n++] = 0x20;
-      } else a[n++] = c;
-    }
-    if (a[n - 1] !== 0x20) a[n++] = 0x20;
-
-    // Pass 2: ([^0-9])([.,]) -> '\1 \2 ' (left to right, non-overlapping).
-    let m = 0;
-    for (let i = 0; i < n; ) {
-      const c = a[i];
-      if (i + 1 < n && !isDigit(c) && isDotComma(a[i + 1])) {
-        if (c !== 0x20 || b[m - 1] !== 0x20) b[m++] = c;
-        if (b[m - 1] !== 0x20) b[m++] = 0x20;
-        b[m++] = a[i + 1];
-        b[m++] = 0x20;
-        i += 2;
-      } else {
-        if (c !== 0x20 || m === 0 || b[m - 1] !== 0x20) b[m++] = c;
-        i++;
+        prevSel2 = prevSel3 = false;
+        if (len > 0) {
+          out.ensure(count + 1)[count++] = this.intern(word, 0, len, h);
+          len = 0;
+          h = 0x811c9dc5;
+        }
+        continue;
       }
-    }
-    [a, b] = [b, a];
-    n = m;
-
-    // Pass 3: ([.,])([^0-9]) -> ' \1 \2'.
-    m = 0;
-    for (let i = 0; i < n; ) {
-      const c = a[i];
-      if (i + 1 < n && isDotComma(c) && !isDigit(a[i + 1])) {
-        if (m === 0 || b[m - 1] !== 0x20) b[m++] = 0x20;
-        b[m++] = c;
-        b[m++] = 0x20;
-        const d = a[i + 1];
-        if (d !== 0x20) b[m++] = d;
-        i += 2;
-      } else {
-        if (c !== 0x20 || m === 0 || b[m - 1] !== 0x20) b[m++] = c;
-        i++;
+      if (!plain) {
+        if (isP1(c)) {
+          alone = true;
+          prevSel2 = prevSel3 = false;
+        } else if (c === 0x2e || c === 0x2c) {
+          // Neighbours as pass 1 leaves them: whitespace and symbols read as a space.
+          const pc = i === 0 ? 0x20 : text.charCodeAt(i - 1);
+          const prev = isPyWhitespace(pc) || isP1(pc) ? 0x20 : pc;
+          const nc = i + 1 >= end ? 0x20 : text.charCodeAt(i + 1);
+          const next = isPyWhitespace(nc) || isP1(nc) ? 0x20 : nc;
+          const prevIsDC = prev === 0x2e || prev === 0x2c;
+          const sel2: boolean = !isDigit(prev) && !(prevIsDC && prevSel2);
+          const nextSel2 = (next === 0x2e || next === 0x2c) && !sel2;
+          const sel3: boolean = (sel2 || nextSel2 || !isDigit(next)) && !(!sel2 && prevIsDC && !prevSel2 && prevSel3);
+          alone = sel2 || sel3;
+          prevSel2 = sel2;
+          prevSel3 = sel3;
+        } else {
+          prevSel2 = prevSel3 = false;
+          if (c === 0x2d && i > 0 && isDigit(text.charCodeAt(i - 1))) alone = true;
+        }
       }
-    }
-    [a, b] = [b, a];
-    n = m;
-
-    // Pass 4: ([0-9])(-) -> '\1 \2 '.
-    m = 0;
-    for (let i = 0; i < n; ) {
-      const c = a[i];
-      if (i + 1 < n && isDigit(c) && a[i + 1] === 0x2d) {
-        b[m++] = c;
-        b[m++] = 0x20;
-        b[m++] = 0x2d;
-        b[m++] = 0x20;
-        i += 2;
-      } else {
-        b[m++] = c;
-        i++;
+      if (alone) {
+        if (len > 0) {
+          out.ensure(count + 1)[count++] = this.intern(word, 0, len, h);
+          len = 0;
+        }
+        word[0] = c;
+        out.ensure(count + 1)[count++] = this.intern(word, 0, 1, Math.imul(0x811c9dc5 ^ c, 0x01000193));
+        h = 0x811c9dc5;
+        continue;
       }
+      word[len++] = c;
+      h = Math.imul(h ^ c, 0x01000193);
     }
-    this.bufA = a;
-    this.bufB = b;
-    return this.internSpaceSeparated(b, m, out, 0);
+    if (len > 0) out.ensure(count + 1)[count++] = this.intern(word, 0, len, h);
+    return count;
   }
 
   /**
