@@ -9,7 +9,8 @@ import { bootstrapAggregate } from '../src/metrics/text/bootstrap.js';
 import { PairStatsEngine, parseRougeType, rougePrf } from '../src/metrics/text/pair-stats.js';
 import { porterStem } from '../src/metrics/text/porter.js';
 import { bleuSegmentStatsReference, preprocessBleu, rougeScoreMultiReference, rougeTokenizeReference } from '../src/metrics/text/reference.js';
-import { corpusBleuFromStats, pairRouge, scoreText, sentenceBleuFromStats } from '../src/metrics/text/score.js';
+import { bleuBackend } from '../src/metrics/text/chunk.js';
+import { computeTextStats, corpusBleuFromStats, pairRouge, scoreText, sentenceBleuFromStats } from '../src/metrics/text/score.js';
 
 interface Segment {
   hyp: string;
@@ -65,6 +66,22 @@ describe('golden corpus (sacrebleu 2.6.0, rouge-score 0.1.2, NLTK 3.8)', () => {
       }
     });
   });
+
+  for (const backend of ['native', 'js'] as const)
+    it(`BLEU segment statistics through the ${backend} backend equal sacrebleu`, async () => {
+      const saved = process.env.REGEN_TEXT_BACKEND;
+      process.env.REGEN_TEXT_BACKEND = backend;
+      try {
+        expect(bleuBackend().backend).toBe(backend);
+        for (const [name, [tokenize, lowercase]] of Object.entries(BLEU_CONFIGS)) {
+          const st = await computeTextStats(cases.segments, { pool: 'never', rougeTypes: [], bleu: { tokenize, lowercase } });
+          cases.segments.forEach((s, i) => expect(Array.from(st.bleu.subarray(i * 10, i * 10 + 10)), `${name} ${show(s)}`).toEqual(gold.segments[i].bleu_stats[name]));
+        }
+      } finally {
+        if (saved === undefined) delete process.env.REGEN_TEXT_BACKEND;
+        else process.env.REGEN_TEXT_BACKEND = saved;
+      }
+    });
 
   it('rouge-score tokens (plain and stemmed) equal the reference', () => {
     cases.segments.forEach((s, i) => {

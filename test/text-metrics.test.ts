@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { computeBleu, format2 } from '../src/metrics/text/bleu.js';
+import { computeChunk } from '../src/metrics/text/chunk.js';
 import { MT19937 } from '../src/metrics/text/bootstrap.js';
 import { ExactSum } from '../src/metrics/text/fsum.js';
 import { PairStatsEngine, parseRougeType, rougePrf } from '../src/metrics/text/pair-stats.js';
@@ -118,6 +119,7 @@ describe(`fast engine = line-by-line ports on random adversarial text (seed ${SE
   it('BLEU statistics (13a / none, cased / lower-cased) and ROUGE (plain / stemmed) agree on 1,500 random pairs', () => {
     const rand = rng(SEED);
     const engine = new PairStatsEngine();
+    const batch: { hyp: string; refs: string[]; tok: '13a' | 'none'; lc: boolean; expected: number[] }[] = [];
     const types = ['rouge1', 'rouge2', 'rouge4', 'rougeL', 'rougeLsum'];
     const tn = types.map(parseRougeType);
     for (let c = 0; c < 1500; c++) {
@@ -127,7 +129,9 @@ describe(`fast engine = line-by-line ports on random adversarial text (seed ${SE
       const lc = rand() < 0.3;
       const fast: number[] = [];
       engine.bleuStats(hyp, refs, fast, 0, tok, lc);
-      expect(fast, JSON.stringify({ hyp, refs, tok, lc })).toEqual(bleuSegmentStatsReference(hyp, refs, tok, lc));
+      const expected = bleuSegmentStatsReference(hyp, refs, tok, lc);
+      expect(fast, JSON.stringify({ hyp, refs, tok, lc })).toEqual(expected);
+      batch.push({ hyp, refs, tok, lc, expected });
       const stem = rand() < 0.5;
       const stats: number[] = [];
       engine.rougeStats(hyp, refs, stats, 0, tn, stem);
@@ -137,6 +141,14 @@ describe(`fast engine = line-by-line ports on random adversarial text (seed ${SE
         expect(rougePrf(stats[3 * k], stats[3 * k + 1], stats[3 * k + 2]), `${t} ${JSON.stringify({ hyp, refs, stem })}`).toEqual([p.precision, p.recall, p.fmeasure]);
       });
     }
+    // The same pairs through the chunk path (the native kernel when the addon has it).
+    for (const tok of ['13a', 'none'] as const)
+      for (const lc of [false, true]) {
+        const sel = batch.filter((b) => b.tok === tok && b.lc === lc);
+        const settings = { bleuTokenize: tok, bleuLowercase: lc, rougeTypes: [], stem: false, bleu: true };
+        const st = computeChunk({ settings, hyps: sel.map((b) => b.hyp), refs: sel.map((b) => b.refs) });
+        sel.forEach((b, i) => expect(Array.from(st.bleu.subarray(i * 10, i * 10 + 10)), JSON.stringify(b)).toEqual(b.expected));
+      }
   });
 });
 

@@ -4,6 +4,7 @@
 // here only the shapes that would otherwise crash the process are checked.
 #include <napi.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "regen/cpu_features.h"
 #include "regen/search.h"
+#include "regen/text_stats.h"
 
 namespace {
 
@@ -270,6 +272,30 @@ Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
 }
 
+// bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs, synchronous
+// (it runs inside the text-metrics worker threads; in-process only for small inputs).
+Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
+    throw Napi::TypeError::New(env, "native binding: bleuChunkStats(text, layout, tokenize13a)");
+  size_t length = 0;
+  napi_status st = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
+  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  std::u16string text(length + 1, u'\0');
+  st = napi_get_value_string_utf16(env, info[0], text.data(), length + 1, &length);
+  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  size_t layout_length = 0;
+  const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
+  size_t pairs = 0;
+  for (size_t k = 0; k + 1 < layout_length; pairs++) k += 2 + static_cast<size_t>(std::max(0, layout[k]));
+  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * regen::kBleuStats);
+  long n = regen::bleu_chunk_stats(text.data(), length, layout, layout_length, info[2].As<Napi::Boolean>().Value(),
+                                   out.Data(), out.ElementLength());
+  if (n < 0 || static_cast<size_t>(n) != pairs)
+    throw Napi::RangeError::New(env, "native binding: the layout does not match the text");
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->table_constructor = Napi::Persistent(NativeItemTable::Define(env));
@@ -280,6 +306,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads));
   exports.Set("bf16Supported", Napi::Function::New(env, Bf16Supported));
+  exports.Set("bleuChunkStats", Napi::Function::New(env, BleuChunkStats));
   return exports;
 }
 

@@ -58,6 +58,13 @@ export interface NativeCpuBinding {
   hardwareThreads(): number;
   /** Whether this CPU runs bf16 tables (AVX-512 with AVX512-BF16). */
   bf16Supported(): boolean;
+  /**
+   * BLEU segment statistics (sacrebleu, 4-grams) of a chunk: text = every text back to back,
+   * layout = per pair [nrefs, hyp length, ref lengths...] in UTF-16 code units; returns
+   * pairs x 10 [sys_len, ref_len, correct_1..4, total_1..4]. Synchronous; texts already lower-cased
+   * if wanted. Missing from addons built before the text metrics.
+   */
+  bleuChunkStats?(text: string, layout: Int32Array, tokenize13a: boolean): Int32Array;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

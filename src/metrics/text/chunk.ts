@@ -2,7 +2,26 @@
 // so both compute with the same code.
 import { BLEU_STATS } from './bleu.js';
 import { PairStatsEngine, ROUGE_STATS, parseRougeType } from './pair-stats.js';
+import { loadCpuBinding, type NativeCpuBinding } from '../../native/binding.js';
+import { pyLower } from './python-text.js';
 import type { BleuTokenizerName } from './reference.js';
+
+export type TextBackend = 'native' | 'js';
+
+/**
+ * Where BLEU's statistics are computed: the native addon (default, when it has the text kernel) or
+ * TypeScript (REGEN_TEXT_BACKEND=js, or an addon built before it). Both give identical numbers.
+ */
+export function bleuBackend(): { backend: TextBackend; binding: NativeCpuBinding | null } {
+  if (process.env.REGEN_TEXT_BACKEND === 'js') return { backend: 'js', binding: null };
+  try {
+    const binding = loadCpuBinding();
+    if (typeof binding.bleuChunkStats === 'function') return { backend: 'native', binding };
+  } catch {
+    /* no addon: TypeScript */
+  }
+  return { backend: 'js', binding: null };
+}
 
 export interface ChunkSettings {
   bleuTokenize: BleuTokenizerName;
@@ -26,17 +45,74 @@ export interface ChunkStats {
   rouge: Int32Array;
 }
 
+/**
+ * A chunk as it crosses to a worker: every text of the chunk in one string (structured clone copies
+ * one string at memory speed instead of thousands of small ones) and the layout
+ * [nrefs, hyp length, ref lengths...] per pair.
+ */
+export interface PackedChunkTask {
+  settings: ChunkSettings;
+  text: string;
+  layout: Int32Array;
+}
+
+export function packChunk(settings: ChunkSettings, hyps: string[], refs: string[][], start: number, end: number): PackedChunkTask {
+  const parts: string[] = [];
+  const layout: number[] = [];
+  for (let i = start; i < end; i++) {
+    layout.push(refs[i].length, hyps[i].length);
+    parts.push(hyps[i]);
+    for (const r of refs[i]) {
+      layout.push(r.length);
+      parts.push(r);
+    }
+  }
+  return { settings, text: parts.join(''), layout: Int32Array.from(layout) };
+}
+
+export function unpackChunk(task: PackedChunkTask): ChunkTask {
+  const { text, layout } = task;
+  const hyps: string[] = [];
+  const refs: string[][] = [];
+  let pos = 0;
+  for (let k = 0; k < layout.length; ) {
+    const nrefs = layout[k++];
+    const hl = layout[k++];
+    hyps.push(text.slice(pos, pos + hl));
+    pos += hl;
+    const rs: string[] = [];
+    for (let r = 0; r < nrefs; r++) {
+      const rl = layout[k++];
+      rs.push(text.slice(pos, pos + rl));
+      pos += rl;
+    }
+    refs.push(rs);
+  }
+  return { settings: task.settings, hyps, refs };
+}
+
 let engine: PairStatsEngine | null = null;
 
-export function computeChunk(task: ChunkTask): ChunkStats {
+/** Statistics of one chunk; `packed` (the same pairs, packed) saves re-packing for the native path. */
+export function computeChunk(task: ChunkTask, packed?: PackedChunkTask): ChunkStats {
   engine ??= new PairStatsEngine();
   const { hyps, refs, settings } = task;
   const types = settings.rougeTypes.map(parseRougeType);
   const n = hyps.length;
-  const bleu = new Int32Array(n * BLEU_STATS);
+  let bleu: Int32Array = new Int32Array(n * BLEU_STATS);
   const rouge = new Int32Array(n * ROUGE_STATS * types.length);
+  const { binding } = settings.bleu ? bleuBackend() : { binding: null };
+  if (settings.bleu && binding?.bleuChunkStats) {
+    // Lower-casing needs Python's case tables (python-text.ts), so it happens here, before packing.
+    let p = packed;
+    if (!p || settings.bleuLowercase) {
+      const lc = settings.bleuLowercase;
+      p = packChunk(settings, lc ? hyps.map(pyLower) : hyps, lc ? refs.map((r) => r.map(pyLower)) : refs, 0, n);
+    }
+    bleu = binding.bleuChunkStats(p.text, p.layout, settings.bleuTokenize === '13a');
+  }
   for (let i = 0; i < n; i++) {
-    if (settings.bleu) engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
+    if (settings.bleu && !binding) engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
     if (types.length > 0) engine.rougeStats(hyps[i], refs[i], rouge, i * ROUGE_STATS * types.length, types, settings.stem);
   }
   return { bleu, rouge };

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 
 import { BLEU_STATS } from './bleu.js';
-import { computeChunk, type ChunkSettings } from './chunk.js';
+import { computeChunk, packChunk, type ChunkSettings } from './chunk.js';
 import { ROUGE_STATS } from './pair-stats.js';
 
 /** Below this many pairs the statistics are computed on the calling thread. */
@@ -75,7 +75,7 @@ export async function computePairStats(hyps: string[], refs: string[][], setting
     for (let start = 0; start < n; start += chunk) {
       const end = Math.min(n, start + chunk);
       tasks.push(
-        (pool.run({ settings, hyps: hyps.slice(start, end), refs: refs.slice(start, end) }) as Promise<Int32Array>).then((packed) => {
+        (pool.run(packChunk(settings, hyps, refs, start, end)) as Promise<Int32Array>).then((packed) => {
           const nb = (end - start) * BLEU_STATS;
           bleu.set(packed.subarray(0, nb), start * BLEU_STATS);
           rouge.set(packed.subarray(nb), start * ROUGE_STATS * T);
