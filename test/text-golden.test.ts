@@ -9,7 +9,7 @@ import { bootstrapAggregate } from '../src/metrics/text/bootstrap.js';
 import { PairStatsEngine, parseRougeType, rougePrf } from '../src/metrics/text/pair-stats.js';
 import { porterStem } from '../src/metrics/text/porter.js';
 import { bleuSegmentStatsReference, preprocessBleu, rougeScoreMultiReference, rougeTokenizeReference } from '../src/metrics/text/reference.js';
-import { bleuBackend } from '../src/metrics/text/chunk.js';
+import { textBackend as bleuBackend } from '../src/metrics/text/chunk.js';
 import { computeTextStats, corpusBleuFromStats, pairRouge, scoreText, sentenceBleuFromStats } from '../src/metrics/text/score.js';
 
 interface Segment {
@@ -45,9 +45,11 @@ describe('golden corpus (sacrebleu 2.6.0, rouge-score 0.1.2, NLTK 3.8)', () => {
     expect(gold.segments.length).toBe(cases.segments.length);
   });
 
-  it('Porter stems equal NLTK PorterStemmer (NLTK_EXTENSIONS) on every word', () => {
+  it('Porter stems equal NLTK PorterStemmer (NLTK_EXTENSIONS) on every word, in TypeScript and native', () => {
     const wrong = cases.words.filter((w, i) => porterStem(w) !== gold.stems[i]).map((w) => `${w} -> ${porterStem(w)}`);
     expect(wrong).toEqual([]);
+    const native = bleuBackend().binding;
+    if (native?.porterStem) expect(cases.words.map((w) => native.porterStem!(w))).toEqual(gold.stems);
   });
 
   it('13a tokenization equals sacrebleu on every segment', () => {
@@ -68,7 +70,7 @@ describe('golden corpus (sacrebleu 2.6.0, rouge-score 0.1.2, NLTK 3.8)', () => {
   });
 
   for (const backend of ['native', 'js'] as const)
-    it(`BLEU segment statistics through the ${backend} backend equal sacrebleu`, async () => {
+    it(`BLEU and ROUGE statistics through the ${backend} backend equal sacrebleu and rouge-score`, async () => {
       const saved = process.env.REGEN_TEXT_BACKEND;
       process.env.REGEN_TEXT_BACKEND = backend;
       try {
@@ -76,6 +78,14 @@ describe('golden corpus (sacrebleu 2.6.0, rouge-score 0.1.2, NLTK 3.8)', () => {
         for (const [name, [tokenize, lowercase]] of Object.entries(BLEU_CONFIGS)) {
           const st = await computeTextStats(cases.segments, { pool: 'never', rougeTypes: [], bleu: { tokenize, lowercase } });
           cases.segments.forEach((s, i) => expect(Array.from(st.bleu.subarray(i * 10, i * 10 + 10)), `${name} ${show(s)}`).toEqual(gold.segments[i].bleu_stats[name]));
+        }
+        for (const stem of [false, true]) {
+          const st = await computeTextStats(cases.segments, { pool: 'never', rougeTypes: TYPES, stem, skipBleu: true });
+          cases.segments.forEach((s, i) => {
+            const got = pairRouge(st, i);
+            for (const t of TYPES)
+              expectClose([got[t].precision, got[t].recall, got[t].fmeasure], gold.segments[i].rouge[stem ? 'stem' : 'plain'][t], `${backend} ${t} ${show(s)}`);
+          });
         }
       } finally {
         if (saved === undefined) delete process.env.REGEN_TEXT_BACKEND;

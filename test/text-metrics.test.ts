@@ -120,6 +120,7 @@ describe(`fast engine = line-by-line ports on random adversarial text (seed ${SE
     const rand = rng(SEED);
     const engine = new PairStatsEngine();
     const batch: { hyp: string; refs: string[]; tok: '13a' | 'none'; lc: boolean; expected: number[] }[] = [];
+    const rougeBatch: { hyp: string; refs: string[]; stem: boolean; expected: number[] }[] = [];
     const types = ['rouge1', 'rouge2', 'rouge4', 'rougeL', 'rougeLsum'];
     const tn = types.map(parseRougeType);
     for (let c = 0; c < 1500; c++) {
@@ -136,6 +137,7 @@ describe(`fast engine = line-by-line ports on random adversarial text (seed ${SE
       const stats: number[] = [];
       engine.rougeStats(hyp, refs, stats, 0, tn, stem);
       const port = rougeScoreMultiReference(refs, hyp, types, stem);
+      rougeBatch.push({ hyp, refs, stem, expected: stats.slice(0, 3 * types.length) });
       types.forEach((t, k) => {
         const p = port[t];
         expect(rougePrf(stats[3 * k], stats[3 * k + 1], stats[3 * k + 2]), `${t} ${JSON.stringify({ hyp, refs, stem })}`).toEqual([p.precision, p.recall, p.fmeasure]);
@@ -149,6 +151,13 @@ describe(`fast engine = line-by-line ports on random adversarial text (seed ${SE
         const st = computeChunk({ settings, hyps: sel.map((b) => b.hyp), refs: sel.map((b) => b.refs) });
         sel.forEach((b, i) => expect(Array.from(st.bleu.subarray(i * 10, i * 10 + 10)), JSON.stringify(b)).toEqual(b.expected));
       }
+    for (const stem of [false, true]) {
+      const sel = rougeBatch.filter((b) => b.stem === stem);
+      const settings = { bleuTokenize: '13a' as const, bleuLowercase: false, rougeTypes: types, stem, bleu: false };
+      const st = computeChunk({ settings, hyps: sel.map((b) => b.hyp), refs: sel.map((b) => b.refs) });
+      const w = 3 * types.length;
+      sel.forEach((b, i) => expect(Array.from(st.rouge.subarray(i * w, i * w + w)), JSON.stringify(b)).toEqual(b.expected));
+    }
   });
 });
 

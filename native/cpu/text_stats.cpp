@@ -55,9 +55,35 @@ class Interner {
     start_.clear();
     len_.clear();
     hash_.clear();
+    stem_of_.clear();
     std::fill(table_.begin(), table_.end(), 0);
   }
   size_t size() const { return start_.size(); }
+  // The token as ASCII (rouge tokens are [a-z0-9]).
+  std::string ascii(int32_t id) const {
+    std::string out(len_[id], '\0');
+    for (uint32_t k = 0; k < len_[id]; k++) out[k] = static_cast<char>(arena_[start_[id] + k]);
+    return out;
+  }
+  // Cached Porter stem of token id (-2: stems to nothing).
+  int32_t stemmed(int32_t id) {
+    if (stem_of_.size() < start_.size()) stem_of_.resize(start_.size(), -1);
+    int32_t s = stem_of_[id];
+    if (s != -1) return s;
+    std::string word = ascii(id);
+    std::string st = porter_stem(word);
+    if (st == word) s = id;
+    else if (st.empty()) s = -2;
+    else {
+      std::u16string w(st.begin(), st.end());
+      uint32_t h = kFnvBasis;
+      for (char16_t c : w) h = fnv(h, c);
+      s = intern(w.data(), static_cast<uint32_t>(w.size()), h);
+    }
+    if (stem_of_.size() < start_.size()) stem_of_.resize(start_.size(), -1);
+    stem_of_[id] = s;
+    return s;
+  }
   int32_t intern(const char16_t* s, uint32_t len, uint32_t h) {
     size_t mask = table_.size() - 1;
     size_t slot = h & mask;
@@ -92,6 +118,7 @@ class Interner {
   std::vector<char16_t> arena_;
   std::vector<uint32_t> start_, len_, hash_;
   std::vector<int32_t> table_;
+  std::vector<int32_t> stem_of_;
 };
 
 // n-gram trie of one pair: node = (parent node, token id), counters per node.
@@ -136,10 +163,10 @@ class Trie {
     hyp_.push_back(0);
     return node;
   }
-  void add_ref(const int32_t* ids, size_t len, int32_t ref_index) {
+  void add_ref(const int32_t* ids, size_t len, int32_t ref_index, size_t max_order = kBleuMaxOrder) {
     for (size_t i = 0; i < len; i++) {
       int32_t node = -1;
-      size_t top = std::min<size_t>(kBleuMaxOrder, len - i);
+      size_t top = std::min<size_t>(max_order, len - i);
       for (size_t n = 1; n <= top; n++) {
         node = child(node, ids[i + n - 1], true);
         if (ref_stamp_[node] != ref_index) {
@@ -151,10 +178,10 @@ class Trie {
       }
     }
   }
-  void match_hyp(const int32_t* ids, size_t len, int32_t* matches) {
+  void match_hyp(const int32_t* ids, size_t len, int32_t* matches, size_t max_order = kBleuMaxOrder) {
     for (size_t i = 0; i < len; i++) {
       int32_t node = -1;
-      size_t top = std::min<size_t>(kBleuMaxOrder, len - i);
+      size_t top = std::min<size_t>(max_order, len - i);
       for (size_t n = 1; n <= top; n++) {
         node = child(node, ids[i + n - 1], false);
         if (node < 0) break;
@@ -252,7 +279,229 @@ class BleuTokenizer {
   std::u16string work_;
 };
 
+// rouge-score's tokenizer: Python lower(), [^a-z0-9]+ -> ' ', split, stem tokens longer than 3.
+// Only A-Z, the Kelvin sign and dotted I lower-case into [a-z0-9]; line numbers feed rougeLsum.
+size_t rouge_tokenize(const char16_t* s, size_t length, bool stem, Interner& interner, std::vector<int32_t>& ids,
+                      std::vector<int32_t>& lines, std::u16string& word) {
+  ids.clear();
+  lines.clear();
+  int32_t line = 0;
+  uint32_t h = kFnvBasis;
+  word.clear();
+  auto flush = [&]() {
+    if (word.empty()) return;
+    int32_t id = interner.intern(word.data(), static_cast<uint32_t>(word.size()), h);
+    if (stem && word.size() > 3) id = interner.stemmed(id);
+    word.clear();
+    h = kFnvBasis;
+    if (id < 0) return;
+    ids.push_back(id);
+    lines.push_back(line);
+  };
+  for (size_t i = 0; i < length; i++) {
+    uint32_t c = s[i];
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
+    } else if (c >= 0x41 && c <= 0x5a) {
+      c += 0x20;
+    } else if (c == 0x212a) {
+      c = 0x6b;
+    } else if (c == 0x130) {
+      word.push_back(u'i');
+      h = fnv(h, 0x69);
+      flush();
+      continue;
+    } else {
+      flush();
+      if (c == 0x0a) line++;
+      continue;
+    }
+    word.push_back(static_cast<char16_t>(c));
+    h = fnv(h, c);
+  }
+  flush();
+  return ids.size();
+}
+
+int32_t lcs_length(const int32_t* a, size_t an, const int32_t* b, size_t bn, std::vector<int32_t>& row) {
+  if (an == 0 || bn == 0) return 0;
+  row.assign(bn + 1, 0);
+  for (size_t i = 0; i < an; i++) {
+    int32_t x = a[i];
+    int32_t diag = 0, left = 0;
+    for (size_t j = 1; j <= bn; j++) {
+      int32_t up = row[j];
+      int32_t v = x == b[j - 1] ? diag + 1 : (up > left ? up : left);
+      diag = up;
+      row[j] = v;
+      left = v;
+    }
+  }
+  return row[bn];
+}
+
+// rouge-score's lcs_ind (_lcs_table + _backtrack_norec): marks the reference indices of one LCS.
+void mark_lcs(const int32_t* r, size_t rn, const int32_t* c, size_t cn, std::vector<int32_t>& table, int32_t* mark,
+              int32_t epoch) {
+  if (rn == 0 || cn == 0) return;
+  size_t w = cn + 1;
+  table.assign((rn + 1) * w, 0);
+  for (size_t i = 1; i <= rn; i++) {
+    int32_t x = r[i - 1];
+    for (size_t j = 1; j <= cn; j++) {
+      if (x == c[j - 1]) table[i * w + j] = table[(i - 1) * w + j - 1] + 1;
+      else {
+        int32_t up = table[(i - 1) * w + j], left = table[i * w + j - 1];
+        table[i * w + j] = up > left ? up : left;
+      }
+    }
+  }
+  size_t i = rn, j = cn;
+  while (i > 0 && j > 0) {
+    if (r[i - 1] == c[j - 1]) {
+      mark[i - 1] = epoch;
+      i--;
+      j--;
+    } else if (table[i * w + j - 1] > table[(i - 1) * w + j]) {
+      j--;
+    } else {
+      i--;
+    }
+  }
+}
+
+std::vector<size_t> sentences(const std::vector<int32_t>& lines) {
+  std::vector<size_t> bounds;
+  for (size_t k = 0; k < lines.size(); k++)
+    if (k == 0 || lines[k] != lines[k - 1]) bounds.push_back(k);
+  bounds.push_back(lines.size());
+  return bounds;
+}
+
+struct RougeScratch {
+  std::vector<int32_t> row, table, mark, cnt_r, cnt_c, cnt_stamp;
+  int32_t cnt_epoch = 0;
+};
+
+// _summary_level_lcs: union LCS per reference sentence, hits clipped by token counts.
+int32_t summary_lcs_hits(const std::vector<int32_t>& ref, const std::vector<int32_t>& ref_lines,
+                         const std::vector<int32_t>& hyp, const std::vector<int32_t>& hyp_lines, int32_t single_lcs,
+                         size_t n_tokens, RougeScratch& sc) {
+  size_t m = ref.size(), n = hyp.size();
+  if (m == 0 || n == 0) return 0;
+  std::vector<size_t> rb = sentences(ref_lines), cb = sentences(hyp_lines);
+  if (rb.size() == 2 && cb.size() == 2) return single_lcs;  // one sentence each: hits = LCS length
+  if (sc.cnt_r.size() < n_tokens) {
+    sc.cnt_r.resize(n_tokens);
+    sc.cnt_c.resize(n_tokens);
+    sc.cnt_stamp.resize(n_tokens, 0);
+  }
+  int32_t epoch = ++sc.cnt_epoch;
+  auto touch = [&](int32_t t) {
+    if (sc.cnt_stamp[t] != epoch) {
+      sc.cnt_stamp[t] = epoch;
+      sc.cnt_r[t] = 0;
+      sc.cnt_c[t] = 0;
+    }
+  };
+  for (int32_t t : ref) touch(t), sc.cnt_r[t]++;
+  for (int32_t t : hyp) touch(t), sc.cnt_c[t]++;
+  sc.mark.assign(m, 0);
+  int32_t hits = 0;
+  for (size_t s = 0; s + 1 < rb.size(); s++) {
+    size_t rs = rb[s], rl = rb[s + 1] - rs;
+    int32_t mark_epoch = static_cast<int32_t>(s) + 1;
+    for (size_t q = 0; q + 1 < cb.size(); q++)
+      mark_lcs(ref.data() + rs, rl, hyp.data() + cb[q], cb[q + 1] - cb[q], sc.table, sc.mark.data() + rs, mark_epoch);
+    for (size_t k = rs; k < rs + rl; k++) {
+      if (sc.mark[k] != mark_epoch) continue;
+      int32_t t = ref[k];
+      if (sc.cnt_c[t] > 0 && sc.cnt_r[t] > 0) {
+        hits++;
+        sc.cnt_c[t]--;
+        sc.cnt_r[t]--;
+      }
+    }
+  }
+  return hits;
+}
+
+// rouge-score's precision, recall, F-measure: the same operations as the TypeScript and Python.
+double rouge_f(int32_t matches, int32_t pred, int32_t target) {
+  double precision = pred > 0 ? static_cast<double>(matches) / pred : 0.0;
+  double recall = target > 0 ? static_cast<double>(matches) / target : 0.0;
+  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0.0;
+}
+
 }  // namespace
+
+long rouge_chunk_stats(const char16_t* text, size_t text_length, const int32_t* layout, size_t layout_length,
+                       const int32_t* types, int n_types, bool stem, int32_t* out, size_t out_capacity) {
+  thread_local Interner interner;
+  thread_local Trie trie;
+  thread_local RougeScratch sc;
+  thread_local std::vector<int32_t> hyp, hyp_lines, ref, ref_lines;
+  thread_local std::u16string word;
+  int max_n = 0;
+  bool need_lcs = false;
+  for (int k = 0; k < n_types; k++) {
+    if (types[k] > 9 || types[k] < -1) return -1;
+    if (types[k] > max_n) max_n = types[k];
+    if (types[k] <= 0) need_lcs = true;
+  }
+  std::vector<int32_t> matches(std::max(max_n, 1));
+  std::vector<int32_t> cand(3 * n_types);
+  std::vector<double> best(n_types);
+  size_t pos = 0, k = 0;
+  long pairs = 0;
+  const size_t per_pair = static_cast<size_t>(kRougeStats) * n_types;
+  while (k < layout_length) {
+    if (k + 2 > layout_length) return -1;
+    int32_t nrefs = layout[k++];
+    int32_t hyp_len = layout[k++];
+    if (nrefs < 1 || hyp_len < 0 || k + nrefs > layout_length || pos + hyp_len > text_length) return -1;
+    if (static_cast<size_t>(pairs + 1) * per_pair > out_capacity) return -1;
+    if (interner.size() > (1u << 21)) interner.clear();
+    rouge_tokenize(text + pos, hyp_len, stem, interner, hyp, hyp_lines, word);
+    pos += hyp_len;
+    std::fill(best.begin(), best.end(), -1.0);
+    for (int32_t r = 0; r < nrefs; r++) {
+      int32_t len = layout[k++];
+      if (len < 0 || pos + len > text_length) return -1;
+      rouge_tokenize(text + pos, len, stem, interner, ref, ref_lines, word);
+      pos += len;
+      if (max_n > 0) {
+        trie.reset(ref.size() * max_n + 16);
+        trie.add_ref(ref.data(), ref.size(), 0, max_n);
+        std::fill(matches.begin(), matches.end(), 0);
+        trie.match_hyp(hyp.data(), hyp.size(), matches.data(), max_n);
+      }
+      int32_t lcs = -1;
+      for (int t = 0; t < n_types; t++) {
+        int32_t type = types[t];
+        int32_t m;
+        if (type > 0) {
+          m = matches[type - 1];
+        } else {
+          if (lcs < 0) lcs = need_lcs ? lcs_length(ref.data(), ref.size(), hyp.data(), hyp.size(), sc.row) : 0;
+          m = type == 0 ? lcs : summary_lcs_hits(ref, ref_lines, hyp, hyp_lines, lcs, interner.size(), sc);
+        }
+        int32_t hn = static_cast<int32_t>(hyp.size()), rn = static_cast<int32_t>(ref.size());
+        int32_t pred = type > 0 ? std::max(0, hn - type + 1) : hn;
+        int32_t target = type > 0 ? std::max(0, rn - type + 1) : rn;
+        double f = rouge_f(m, pred, target);
+        if (f > best[t]) {
+          best[t] = f;
+          cand[3 * t] = m;
+          cand[3 * t + 1] = pred;
+          cand[3 * t + 2] = target;
+        }
+      }
+    }
+    std::copy(cand.begin(), cand.end(), out + pairs * per_pair);
+    pairs++;
+  }
+  return pos == text_length ? pairs : -1;
+}
 
 long bleu_chunk_stats(const char16_t* text, size_t text_length, const int32_t* layout, size_t layout_length,
                       bool tokenize_13a, int32_t* out, size_t out_capacity) {

@@ -65,6 +65,13 @@ export interface NativeCpuBinding {
    * if wanted. Missing from addons built before the text metrics.
    */
   bleuChunkStats?(text: string, layout: Int32Array, tokenize13a: boolean): Int32Array;
+  /**
+   * rouge-score statistics of a chunk (layout as bleuChunkStats); types: n for rougeN, 0 rougeL,
+   * -1 rougeLsum; returns pairs x 3 x types [matches, prediction count, target count].
+   */
+  rougeChunkStats?(text: string, layout: Int32Array, types: Int32Array, stem: boolean): Int32Array;
+  /** NLTK PorterStemmer (NLTK_EXTENSIONS) of a lower-case ASCII word (for the tests). */
+  porterStem?(word: string): string;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace regen {
 
@@ -17,5 +18,22 @@ constexpr int kBleuStats = 2 + 2 * kBleuMaxOrder;  // sys_len, ref_len, correct_
 // caller (it needs Python's Unicode case tables).
 long bleu_chunk_stats(const char16_t* text, size_t text_length, const int32_t* layout, size_t layout_length,
                       bool tokenize_13a, int32_t* out, size_t out_capacity);
+
+}  // namespace regen
+
+namespace regen {
+
+constexpr int kRougeStats = 3;  // matches, prediction count, target count
+
+// rouge-score 0.1.2 statistics for a chunk laid out as for bleu_chunk_stats. types[k] is n for
+// rougeN (1..9), 0 for rougeL, -1 for rougeLsum; stem applies NLTK's Porter stemmer to tokens
+// longer than 3 characters. With several references, per type the one with the highest
+// F-measure (the first on ties), as score_multi. Writes 3 * n_types values per pair. Returns the
+// number of pairs, or -1 when the layout does not fit the text or out is too small.
+long rouge_chunk_stats(const char16_t* text, size_t text_length, const int32_t* layout, size_t layout_length,
+                       const int32_t* types, int n_types, bool stem, int32_t* out, size_t out_capacity);
+
+// NLTK PorterStemmer().stem(word) (NLTK_EXTENSIONS) for a lower-case ASCII word.
+std::string porter_stem(const std::string& word);
 
 }  // namespace regen

@@ -9,14 +9,14 @@ import type { BleuTokenizerName } from './reference.js';
 export type TextBackend = 'native' | 'js';
 
 /**
- * Where BLEU's statistics are computed: the native addon (default, when it has the text kernel) or
- * TypeScript (REGEN_TEXT_BACKEND=js, or an addon built before it). Both give identical numbers.
+ * Where the statistics are computed: the native addon (default, when it has the text kernels) or
+ * TypeScript (REGEN_TEXT_BACKEND=js, or an addon built before them). Both give identical numbers.
  */
-export function bleuBackend(): { backend: TextBackend; binding: NativeCpuBinding | null } {
+export function textBackend(): { backend: TextBackend; binding: NativeCpuBinding | null } {
   if (process.env.REGEN_TEXT_BACKEND === 'js') return { backend: 'js', binding: null };
   try {
     const binding = loadCpuBinding();
-    if (typeof binding.bleuChunkStats === 'function') return { backend: 'native', binding };
+    if (typeof binding.bleuChunkStats === 'function' && typeof binding.rougeChunkStats === 'function') return { backend: 'native', binding };
   } catch {
     /* no addon: TypeScript */
   }
@@ -100,19 +100,21 @@ export function computeChunk(task: ChunkTask, packed?: PackedChunkTask): ChunkSt
   const types = settings.rougeTypes.map(parseRougeType);
   const n = hyps.length;
   let bleu: Int32Array = new Int32Array(n * BLEU_STATS);
-  const rouge = new Int32Array(n * ROUGE_STATS * types.length);
-  const { binding } = settings.bleu ? bleuBackend() : { binding: null };
-  if (settings.bleu && binding?.bleuChunkStats) {
-    // Lower-casing needs Python's case tables (python-text.ts), so it happens here, before packing.
-    let p = packed;
-    if (!p || settings.bleuLowercase) {
+  let rouge: Int32Array = new Int32Array(n * ROUGE_STATS * types.length);
+  const { binding } = textBackend();
+  if (binding?.bleuChunkStats && binding.rougeChunkStats) {
+    const p = packed ?? packChunk(settings, hyps, refs, 0, n);
+    if (settings.bleu) {
+      // Lower-casing needs Python's case tables (python-text.ts), so it happens here, before packing.
       const lc = settings.bleuLowercase;
-      p = packChunk(settings, lc ? hyps.map(pyLower) : hyps, lc ? refs.map((r) => r.map(pyLower)) : refs, 0, n);
+      const q = lc ? packChunk(settings, hyps.map(pyLower), refs.map((r) => r.map(pyLower)), 0, n) : p;
+      bleu = binding.bleuChunkStats(q.text, q.layout, settings.bleuTokenize === '13a');
     }
-    bleu = binding.bleuChunkStats(p.text, p.layout, settings.bleuTokenize === '13a');
+    if (types.length > 0) rouge = binding.rougeChunkStats(p.text, p.layout, Int32Array.from(types), settings.stem);
+    return { bleu, rouge };
   }
   for (let i = 0; i < n; i++) {
-    if (settings.bleu && !binding) engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
+    if (settings.bleu) engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
     if (types.length > 0) engine.rougeStats(hyps[i], refs[i], rouge, i * ROUGE_STATS * types.length, types, settings.stem);
   }
   return { bleu, rouge };
