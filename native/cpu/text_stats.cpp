@@ -91,8 +91,12 @@ class Interner {
       int32_t e = table_[slot];
       if (e == 0) break;
       int32_t id = e - 1;
-      if (hash_[id] == h && len_[id] == len && std::memcmp(arena_.data() + start_[id], s, len * sizeof(char16_t)) == 0)
-        return id;
+      if (hash_[id] == h && len_[id] == len) {
+        const char16_t* a = arena_.data() + start_[id];
+        uint32_t k = 0;
+        while (k < len && a[k] == s[k]) k++;
+        if (k == len) return id;
+      }
       slot = (slot + 1) & mask;
     }
     int32_t id = static_cast<int32_t>(start_.size());
@@ -121,46 +125,42 @@ class Interner {
   std::vector<int32_t> stem_of_;
 };
 
-// n-gram trie of one pair: node = (parent node, token id), counters per node.
+// n-gram trie of one pair: node = (parent node, token id), counters per node. Open addressing
+// with Fibonacci hashing (the high bits of a 64-bit product: ids are small consecutive integers).
 class Trie {
  public:
   void reset(size_t expected) {
     size_t size = 1 << 10;
-    while (size < expected * 2 + 2) size *= 2;
-    if (size > parent_.size()) {
-      parent_.assign(size, 0);
-      tok_.assign(size, 0);
-      node_.assign(size, 0);
-      stamp_.assign(size, 0);
+    int bits = 10;
+    while (size < expected * 2 + 2) size *= 2, bits++;
+    if (size > slots_.size()) {
+      slots_.assign(size, Slot{});
       epoch_ = 0;
+      shift_ = 64 - bits;
     }
-    mask_ = parent_.size() - 1;
+    mask_ = slots_.size() - 1;
     epoch_++;
     nodes_ = 0;
-    ref_max_.clear();
-    ref_cur_.clear();
-    ref_stamp_.clear();
-    hyp_.clear();
+    // Every node is created from a reference n-gram: at most `expected` of them.
+    if (nodes_cap_ < expected) {
+      nodes_cap_ = expected;
+      counters_.resize(expected);
+    }
   }
   // Node for (parent, tok); created when create, else -1 when absent.
   int32_t child(int32_t parent, int32_t tok, bool create) {
-    uint32_t h = (static_cast<uint32_t>(parent + 1) * 0x9e3779b1u) ^ (static_cast<uint32_t>(tok) * 0x85ebca77u);
-    h ^= h >> 15;
-    size_t slot = h & mask_;
-    while (stamp_[slot] == epoch_) {
-      if (parent_[slot] == parent && tok_[slot] == tok) return node_[slot];
+    uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(parent + 1)) << 32) | static_cast<uint32_t>(tok);
+    size_t slot = static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
+    for (;;) {
+      Slot& e = slots_[slot];
+      if (e.stamp != epoch_) break;
+      if (e.parent == parent && e.tok == tok) return e.node;
       slot = (slot + 1) & mask_;
     }
     if (!create) return -1;
     int32_t node = nodes_++;
-    stamp_[slot] = epoch_;
-    parent_[slot] = parent;
-    tok_[slot] = tok;
-    node_[slot] = node;
-    ref_max_.push_back(0);
-    ref_cur_.push_back(0);
-    ref_stamp_.push_back(-1);
-    hyp_.push_back(0);
+    slots_[slot] = Slot{parent, tok, node, epoch_};
+    counters_[node] = Counters{0, 0, -1, 0};
     return node;
   }
   void add_ref(const int32_t* ids, size_t len, int32_t ref_index, size_t max_order = kBleuMaxOrder) {
@@ -169,12 +169,12 @@ class Trie {
       size_t top = std::min<size_t>(max_order, len - i);
       for (size_t n = 1; n <= top; n++) {
         node = child(node, ids[i + n - 1], true);
-        if (ref_stamp_[node] != ref_index) {
-          ref_stamp_[node] = ref_index;
-          ref_cur_[node] = 0;
+        Counters& c = counters_[node];
+        if (c.ref_stamp != ref_index) {
+          c.ref_stamp = ref_index;
+          c.ref_cur = 0;
         }
-        int32_t c = ++ref_cur_[node];
-        if (c > ref_max_[node]) ref_max_[node] = c;
+        if (++c.ref_cur > c.ref_max) c.ref_max = c.ref_cur;
       }
     }
   }
@@ -185,19 +185,50 @@ class Trie {
       for (size_t n = 1; n <= top; n++) {
         node = child(node, ids[i + n - 1], false);
         if (node < 0) break;
-        if (++hyp_[node] <= ref_max_[node]) matches[n - 1]++;
+        Counters& c = counters_[node];
+        if (++c.hyp <= c.ref_max) matches[n - 1]++;
       }
     }
   }
 
  private:
-  std::vector<int32_t> parent_, tok_, node_;
-  std::vector<uint32_t> stamp_;
+  struct Slot {
+    int32_t parent = 0, tok = 0, node = 0;
+    uint32_t stamp = 0;
+  };
+  struct Counters {
+    int32_t ref_max, ref_cur, ref_stamp, hyp;
+  };
+  std::vector<Slot> slots_;
+  std::vector<Counters> counters_;
+  size_t nodes_cap_ = 0;
   uint32_t epoch_ = 0;
   size_t mask_ = 0;
+  int shift_ = 54;
   int32_t nodes_ = 0;
-  std::vector<int32_t> ref_max_, ref_cur_, ref_stamp_, hyp_;
 };
+
+// Whether 13a's string replacements could change the tokens: "<skipped>", "-\n" or an entity.
+// ("\n" -> " " alone never does: both are whitespace to every later step.)
+bool starts_with(const char16_t* s, size_t avail, const char16_t* lit) {
+  size_t k = 0;
+  for (; lit[k]; k++)
+    if (k >= avail || s[k] != lit[k]) return false;
+  return true;
+}
+
+bool needs_preprocessing(const char16_t* s, size_t end) {
+  for (size_t i = 0; i < end; i++) {
+    char16_t c = s[i];
+    if (c > u'<' || (c != u'<' && c != u'\n' && c != u'&')) continue;
+    if (c == u'\n' && i > 0 && s[i - 1] == u'-') return true;
+    if (c == u'<' && starts_with(s + i, end - i, u"<skipped>")) return true;
+    if (c == u'&' && (starts_with(s + i, end - i, u"&quot;") || starts_with(s + i, end - i, u"&amp;") ||
+                      starts_with(s + i, end - i, u"&lt;") || starts_with(s + i, end - i, u"&gt;")))
+      return true;
+  }
+  return false;
+}
 
 class BleuTokenizer {
  public:
@@ -206,27 +237,19 @@ class BleuTokenizer {
     ids.clear();
     size_t end = length;
     while (end > 0 && is_py_whitespace(s[end - 1])) end--;  // rstrip()
-    if (t13a) {
-      bool special = false;
-      for (size_t i = 0; i < end; i++)
-        if (s[i] == u'<' || s[i] == u'\n' || s[i] == u'&') {
-          special = true;
-          break;
-        }
-      if (special) {
-        work_.assign(s, s + end);
-        replace_all(work_, u"<skipped>", u"");
-        replace_all(work_, u"-\n", u"");
-        replace_all(work_, u"\n", u" ");
-        if (work_.find(u'&') != std::u16string::npos) {
-          replace_all(work_, u"&quot;", u"\"");
-          replace_all(work_, u"&amp;", u"&");
-          replace_all(work_, u"&lt;", u"<");
-          replace_all(work_, u"&gt;", u">");
-        }
-        s = work_.data();
-        end = work_.size();
+    if (t13a && needs_preprocessing(s, end)) {
+      work_.assign(s, s + end);
+      replace_all(work_, u"<skipped>", u"");
+      replace_all(work_, u"-\n", u"");
+      replace_all(work_, u"\n", u" ");
+      if (work_.find(u'&') != std::u16string::npos) {
+        replace_all(work_, u"&quot;", u"\"");
+        replace_all(work_, u"&amp;", u"&");
+        replace_all(work_, u"&lt;", u"<");
+        replace_all(work_, u"&gt;", u">");
       }
+      s = work_.data();
+      end = work_.size();
     }
     size_t start = 0;
     uint32_t h = kFnvBasis;
@@ -322,21 +345,52 @@ size_t rouge_tokenize(const char16_t* s, size_t length, bool stem, Interner& int
   return ids.size();
 }
 
-int32_t lcs_length(const int32_t* a, size_t an, const int32_t* b, size_t bn, std::vector<int32_t>& row) {
+// LCS length, bit-parallel (Hyyro 2004): one bit per position of a, V' = (V + (V & M)) | (V & ~M)
+// with carries across 64-bit words; the LCS is the number of zero bits among the first an.
+struct LcsBits {
+  std::vector<uint64_t> masks, v;
+  std::vector<int32_t> local, stamp;
+  int32_t epoch = 0;
+};
+
+int32_t lcs_length_bits(const int32_t* a, size_t an, const int32_t* b, size_t bn, size_t n_ids, LcsBits& L) {
   if (an == 0 || bn == 0) return 0;
-  row.assign(bn + 1, 0);
-  for (size_t i = 0; i < an; i++) {
-    int32_t x = a[i];
-    int32_t diag = 0, left = 0;
-    for (size_t j = 1; j <= bn; j++) {
-      int32_t up = row[j];
-      int32_t v = x == b[j - 1] ? diag + 1 : (up > left ? up : left);
-      diag = up;
-      row[j] = v;
-      left = v;
+  const size_t words = (an + 63) / 64;
+  if (L.stamp.size() < n_ids) {
+    L.stamp.resize(n_ids, 0);
+    L.local.resize(n_ids, 0);
+  }
+  const int32_t epoch = ++L.epoch;
+  int32_t distinct = 0;
+  for (size_t i = 0; i < an; i++)
+    if (L.stamp[a[i]] != epoch) {
+      L.stamp[a[i]] = epoch;
+      L.local[a[i]] = distinct++;
+    }
+  L.masks.assign(static_cast<size_t>(distinct) * words, 0);
+  for (size_t i = 0; i < an; i++) L.masks[static_cast<size_t>(L.local[a[i]]) * words + i / 64] |= uint64_t{1} << (i % 64);
+  L.v.assign(words, ~uint64_t{0});
+  for (size_t j = 0; j < bn; j++) {
+    if (L.stamp[b[j]] != epoch) continue;  // no match anywhere: V unchanged
+    const uint64_t* m = &L.masks[static_cast<size_t>(L.local[b[j]]) * words];
+    uint64_t carry = 0;
+    for (size_t w = 0; w < words; w++) {
+      uint64_t vw = L.v[w], u = vw & m[w];
+      uint64_t sum = vw + u;
+      uint64_t c1 = sum < vw;
+      uint64_t sum2 = sum + carry;
+      uint64_t c2 = sum2 < sum;
+      L.v[w] = sum2 | (vw & ~m[w]);
+      carry = c1 | c2;
     }
   }
-  return row[bn];
+  int32_t ones = 0;
+  for (size_t w = 0; w < words; w++) {
+    uint64_t vw = L.v[w];
+    if (w == words - 1 && an % 64) vw &= (uint64_t{1} << (an % 64)) - 1;
+    ones += __builtin_popcountll(vw);
+  }
+  return static_cast<int32_t>(an) - ones;
 }
 
 // rouge-score's lcs_ind (_lcs_table + _backtrack_norec): marks the reference indices of one LCS.
@@ -378,8 +432,9 @@ std::vector<size_t> sentences(const std::vector<int32_t>& lines) {
 }
 
 struct RougeScratch {
-  std::vector<int32_t> row, table, mark, cnt_r, cnt_c, cnt_stamp;
+  std::vector<int32_t> table, mark, cnt_r, cnt_c, cnt_stamp;
   int32_t cnt_epoch = 0;
+  LcsBits bits;
 };
 
 // _summary_level_lcs: union LCS per reference sentence, hits clipped by token counts.
@@ -482,7 +537,7 @@ long rouge_chunk_stats(const char16_t* text, size_t text_length, const int32_t* 
         if (type > 0) {
           m = matches[type - 1];
         } else {
-          if (lcs < 0) lcs = need_lcs ? lcs_length(ref.data(), ref.size(), hyp.data(), hyp.size(), sc.row) : 0;
+          if (lcs < 0) lcs = need_lcs ? lcs_length_bits(ref.data(), ref.size(), hyp.data(), hyp.size(), interner.size(), sc.bits) : 0;
           m = type == 0 ? lcs : summary_lcs_hits(ref, ref_lines, hyp, hyp_lines, lcs, interner.size(), sc);
         }
         int32_t hn = static_cast<int32_t>(hyp.size()), rn = static_cast<int32_t>(ref.size());

@@ -93,26 +93,48 @@ export function unpackChunk(task: PackedChunkTask): ChunkTask {
 
 let engine: PairStatsEngine | null = null;
 
+/** Statistics of a packed chunk (in a worker): the native kernels read it as it is. */
+export function computePackedChunk(task: PackedChunkTask): ChunkStats {
+  const { binding } = textBackend();
+  if (binding && !task.settings.bleuLowercase) return computeNative(binding, task, task);
+  return computeChunk(unpackChunk(task), task);
+}
+
+function computeNative(binding: NativeCpuBinding, p: PackedChunkTask, task: ChunkTask | PackedChunkTask): ChunkStats {
+  const settings = task.settings;
+  const types = settings.rougeTypes.map(parseRougeType);
+  const n = 'hyps' in task ? task.hyps.length : countPairs(p.layout);
+  let bleu: Int32Array = new Int32Array(n * BLEU_STATS);
+  let rouge: Int32Array = new Int32Array(n * ROUGE_STATS * types.length);
+  if (settings.bleu) {
+    let q = p;
+    if (settings.bleuLowercase) {
+      // Lower-casing needs Python's case tables (python-text.ts), so it happens here, before packing.
+      const { hyps, refs } = 'hyps' in task ? task : unpackChunk(p);
+      q = packChunk(settings, hyps.map(pyLower), refs.map((r) => r.map(pyLower)), 0, n);
+    }
+    bleu = binding.bleuChunkStats!(q.text, q.layout, settings.bleuTokenize === '13a');
+  }
+  if (types.length > 0) rouge = binding.rougeChunkStats!(p.text, p.layout, Int32Array.from(types), settings.stem);
+  return { bleu, rouge };
+}
+
+function countPairs(layout: Int32Array): number {
+  let n = 0;
+  for (let k = 0; k + 1 < layout.length; n++) k += 2 + layout[k];
+  return n;
+}
+
 /** Statistics of one chunk; `packed` (the same pairs, packed) saves re-packing for the native path. */
 export function computeChunk(task: ChunkTask, packed?: PackedChunkTask): ChunkStats {
   engine ??= new PairStatsEngine();
   const { hyps, refs, settings } = task;
   const types = settings.rougeTypes.map(parseRougeType);
   const n = hyps.length;
-  let bleu: Int32Array = new Int32Array(n * BLEU_STATS);
-  let rouge: Int32Array = new Int32Array(n * ROUGE_STATS * types.length);
+  const bleu = new Int32Array(n * BLEU_STATS);
+  const rouge = new Int32Array(n * ROUGE_STATS * types.length);
   const { binding } = textBackend();
-  if (binding?.bleuChunkStats && binding.rougeChunkStats) {
-    const p = packed ?? packChunk(settings, hyps, refs, 0, n);
-    if (settings.bleu) {
-      // Lower-casing needs Python's case tables (python-text.ts), so it happens here, before packing.
-      const lc = settings.bleuLowercase;
-      const q = lc ? packChunk(settings, hyps.map(pyLower), refs.map((r) => r.map(pyLower)), 0, n) : p;
-      bleu = binding.bleuChunkStats(q.text, q.layout, settings.bleuTokenize === '13a');
-    }
-    if (types.length > 0) rouge = binding.rougeChunkStats(p.text, p.layout, Int32Array.from(types), settings.stem);
-    return { bleu, rouge };
-  }
+  if (binding) return computeNative(binding, packed ?? packChunk(settings, hyps, refs, 0, n), task);
   for (let i = 0; i < n; i++) {
     if (settings.bleu) engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
     if (types.length > 0) engine.rougeStats(hyps[i], refs[i], rouge, i * ROUGE_STATS * types.length, types, settings.stem);

@@ -2,10 +2,10 @@
 // values, then ROUGE's n x 3T, in one Int32Array.
 import { move } from 'piscina';
 
-import { computeChunk, unpackChunk, type PackedChunkTask } from './chunk.js';
+import { computePackedChunk, type PackedChunkTask } from './chunk.js';
 
 export default function scoreChunk(task: PackedChunkTask): unknown {
-  const { bleu, rouge } = computeChunk(unpackChunk(task), task);
+  const { bleu, rouge } = computePackedChunk(task);
   const packed = new Int32Array(bleu.length + rouge.length);
   packed.set(bleu);
   packed.set(rouge, bleu.length);
