@@ -11,19 +11,38 @@
 namespace regen {
 namespace {
 
-inline bool is_py_whitespace(uint32_t c) {
+constexpr bool is_py_whitespace(uint32_t c) {
   if (c <= 0x20) return c == 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
   if (c < 0x85) return false;
   return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
          c == 0x202f || c == 0x205f || c == 0x3000;
 }
-inline bool is_digit(uint32_t c) { return c >= 0x30 && c <= 0x39; }
-inline bool is_dot_comma(uint32_t c) { return c == 0x2e || c == 0x2c; }
+constexpr bool is_digit(uint32_t c) { return c >= 0x30 && c <= 0x39; }
+constexpr bool is_dot_comma(uint32_t c) { return c == 0x2e || c == 0x2c; }
 // The characters of 13a's first regex.
-inline bool is_p1(uint32_t c) {
+constexpr bool is_p1(uint32_t c) {
   return (c >= 0x20 && c <= 0x26) || (c >= 0x28 && c <= 0x2b) || c == 0x2f || (c >= 0x3a && c <= 0x40) ||
          (c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7e);
 }
+
+// Character classes of 13a for ASCII, so the common case is one table load.
+constexpr uint8_t kOther = 0, kSpace = 1, kSymbol = 2, kDotComma = 3, kDigit = 4, kDash = 5;
+struct AsciiClasses {
+  uint8_t c[128];
+  constexpr AsciiClasses() : c() {
+    for (int i = 0; i < 128; i++) {
+      uint32_t u = static_cast<uint32_t>(i);
+      c[i] = is_py_whitespace(u) ? kSpace
+             : is_p1(u)          ? kSymbol
+             : is_dot_comma(u)   ? kDotComma
+             : is_digit(u)       ? kDigit
+             : u == 0x2d         ? kDash
+                                 : kOther;
+    }
+  }
+};
+constexpr AsciiClasses kAscii;
+inline uint8_t class_13a(uint32_t c) { return c < 128 ? kAscii.c[c] : (is_py_whitespace(c) ? kSpace : kOther); }
 
 constexpr uint32_t kFnvBasis = 0x811c9dc5u;
 inline uint32_t fnv(uint32_t h, uint32_t c) { return (h ^ c) * 0x01000193u; }
@@ -255,8 +274,14 @@ class BleuTokenizer {
     uint32_t h = kFnvBasis;
     bool prev_sel2 = false, prev_sel3 = false;
     for (size_t i = 0; i < end; i++) {
-      uint32_t c = s[i];
-      if (is_py_whitespace(c)) {
+      const uint32_t c = s[i];
+      const uint8_t cls = class_13a(c);
+      if (cls == kOther || cls == kDigit || (!t13a && cls != kSpace)) {
+        prev_sel2 = prev_sel3 = false;
+        h = fnv(h, c);
+        continue;
+      }
+      if (cls == kSpace) {
         prev_sel2 = prev_sel3 = false;
         if (i > start) ids.push_back(interner.intern(s + start, static_cast<uint32_t>(i - start), h));
         start = i + 1;
@@ -264,26 +289,23 @@ class BleuTokenizer {
         continue;
       }
       bool alone = false;
-      if (t13a) {
-        if (is_p1(c)) {
-          alone = true;
-          prev_sel2 = prev_sel3 = false;
-        } else if (is_dot_comma(c)) {
-          uint32_t pc = i == 0 ? 0x20 : s[i - 1];
-          uint32_t prev = is_py_whitespace(pc) || is_p1(pc) ? 0x20 : pc;
-          uint32_t nc = i + 1 >= end ? 0x20 : s[i + 1];
-          uint32_t next = is_py_whitespace(nc) || is_p1(nc) ? 0x20 : nc;
-          bool prev_dc = is_dot_comma(prev);
-          bool sel2 = !is_digit(prev) && !(prev_dc && prev_sel2);
-          bool next_sel2 = is_dot_comma(next) && !sel2;
-          bool sel3 = (sel2 || next_sel2 || !is_digit(next)) && !(!sel2 && prev_dc && !prev_sel2 && prev_sel3);
-          alone = sel2 || sel3;
-          prev_sel2 = sel2;
-          prev_sel3 = sel3;
-        } else {
-          prev_sel2 = prev_sel3 = false;
-          if (c == 0x2d && i > 0 && is_digit(s[i - 1])) alone = true;
-        }
+      if (cls == kSymbol) {
+        alone = true;
+        prev_sel2 = prev_sel3 = false;
+      } else if (cls == kDotComma) {
+        // Neighbours as pass 1 leaves them: whitespace and symbols read as a space.
+        const uint8_t pcls = i == 0 ? kSpace : class_13a(s[i - 1]);
+        const uint8_t ncls = i + 1 >= end ? kSpace : class_13a(s[i + 1]);
+        const bool prev_dc = pcls == kDotComma;
+        const bool sel2 = pcls != kDigit && !(prev_dc && prev_sel2);
+        const bool next_sel2 = ncls == kDotComma && !sel2;
+        const bool sel3 = (sel2 || next_sel2 || ncls != kDigit) && !(!sel2 && prev_dc && !prev_sel2 && prev_sel3);
+        alone = sel2 || sel3;
+        prev_sel2 = sel2;
+        prev_sel3 = sel3;
+      } else {  // kDash
+        prev_sel2 = prev_sel3 = false;
+        alone = i > 0 && class_13a(s[i - 1]) == kDigit;
       }
       if (alone) {
         if (i > start) ids.push_back(interner.intern(s + start, static_cast<uint32_t>(i - start), h));

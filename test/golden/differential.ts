@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { PairStatsEngine, parseRougeType, rougePrf } from '../../src/metrics/text/pair-stats.js';
 import { porterStem } from '../../src/metrics/text/porter.js';
 import { preprocessBleu } from '../../src/metrics/text/reference.js';
-import { corpusBleuFromStats, scoreText, sentenceBleuFromStats } from '../../src/metrics/text/score.js';
+import { textBackend } from '../../src/metrics/text/chunk.js';
+import { computeTextStats, corpusBleuFromStats, pairRouge, scoreText, sentenceBleuFromStats } from '../../src/metrics/text/score.js';
 
 const args = process.argv.slice(2);
 const arg = (f: string, d: number) => (args.includes(f) ? Number(args[args.indexOf(f) + 1]) : d);
@@ -97,6 +98,27 @@ for (let done = 0; done < total; done += batch) {
       });
     }
   });
+  // The default backend (native when built) through the API, for every BLEU config and ROUGE.
+  for (const [name, tokenize, lowercase] of [['default', '13a', false], ['lowercase', '13a', true], ['tok-none', 'none', false]] as const) {
+    const st = await computeTextStats(segments, { pool: 'never', rougeTypes: [], bleu: { tokenize, lowercase } });
+    segments.forEach((seg, i) => {
+      checked++;
+      const ours = Array.from(st.bleu.subarray(i * 10, i * 10 + 10));
+      if (JSON.stringify(ours) !== JSON.stringify(gold.segments[i].bleu_stats[name])) report(`${textBackend().backend} bleu ${name}`, { seg, ours, gold: gold.segments[i].bleu_stats[name] });
+    });
+  }
+  for (const stem of [false, true]) {
+    const st = await computeTextStats(segments, { pool: 'never', rougeTypes: TYPES, stem, skipBleu: true });
+    segments.forEach((seg, i) => {
+      const got = pairRouge(st, i);
+      for (const t of TYPES) {
+        checked++;
+        const ours = [got[t].precision, got[t].recall, got[t].fmeasure];
+        const e = gold.segments[i].rouge[stem ? 'stem' : 'plain'][t];
+        if (!ours.every((x, j) => close(x, e[j]))) report(`${textBackend().backend} ${t} stem=${stem}`, { seg, ours, gold: e });
+      }
+    });
+  }
   const r = await scoreText(segments, { pool: 'never', rougeTypes: [] });
   segments.forEach((seg, i) => {
     const a = sentenceBleuFromStats(r.stats, i);
@@ -113,5 +135,5 @@ for (let done = 0; done < total; done += batch) {
   }
   console.log(`${Math.min(total, done + batch)}/${total} segments, ${checked} comparisons, ${diffs} differences`);
 }
-console.log(`${diffs === 0 ? 'OK' : 'FAILED'}: ${total} random segments (seed ${seed0}), ${checked} comparisons against ${'sacrebleu/rouge-score/NLTK'}, ${diffs} differences`);
+console.log(`${diffs === 0 ? 'OK' : 'FAILED'}: ${total} random segments (seed ${seed0}), ${checked} comparisons against sacrebleu/rouge-score/NLTK (TypeScript engine and the ${textBackend().backend} backend), ${diffs} differences`);
 process.exit(diffs === 0 ? 0 : 1);

@@ -57,17 +57,22 @@ export interface PackedChunkTask {
 }
 
 export function packChunk(settings: ChunkSettings, hyps: string[], refs: string[][], start: number, end: number): PackedChunkTask {
+  let size = 0;
+  for (let i = start; i < end; i++) size += 2 + refs[i].length;
+  const layout = new Int32Array(size);
   const parts: string[] = [];
-  const layout: number[] = [];
+  let k = 0;
   for (let i = start; i < end; i++) {
-    layout.push(refs[i].length, hyps[i].length);
+    const rs = refs[i];
+    layout[k++] = rs.length;
+    layout[k++] = hyps[i].length;
     parts.push(hyps[i]);
-    for (const r of refs[i]) {
-      layout.push(r.length);
-      parts.push(r);
+    for (let r = 0; r < rs.length; r++) {
+      layout[k++] = rs[r].length;
+      parts.push(rs[r]);
     }
   }
-  return { settings, text: parts.join(''), layout: Int32Array.from(layout) };
+  return { settings, text: parts.join(''), layout };
 }
 
 export function unpackChunk(task: PackedChunkTask): ChunkTask {
