@@ -20,5 +20,6 @@ export {
 export type { CorpusBleu, Prf, ScoreTextOptions, TextPair, TextScores, TextStats } from './metrics/text/score.js';
 export { bleuSignature, computeBleu } from './metrics/text/bleu.js';
 export type { BleuOptions, BleuScore, SmoothMethod } from './metrics/text/bleu.js';
+export { closeTextPools } from './metrics/text/pool.js';
 export { DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder, semanticSimilarity } from './metrics/text/semsim.js';
 export type { SemSimOptions, SemSimResult } from './metrics/text/semsim.js';
