@@ -5,7 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { rng } from '../src/engine/cases.js';
+import { rng } from '../src/util/random.js';
 import { ItemTable } from '../src/engine/item-table.js';
 import { loadCpuBinding, type IsaName, type Precision } from '../src/native/binding.js';
 import { jsSearchRow } from './js-baseline.js';

@@ -7,6 +7,7 @@ export { referenceSearch } from './engine/reference.js';
 export type { ReferenceResult } from './engine/reference.js';
 export type { CpuFeatures, IsaName } from './native/binding.js';
 export { VERSION } from './version.js';
+export * from './data/index.js';
 export {
   computeTextStats,
   corpusBleuFromStats,

@@ -2,11 +2,12 @@
 // in each test's name, to replay a failure), on every kernel this CPU can run.
 import { describe, expect, it } from 'vitest';
 
-import { CHECK_CASES, makeCase, rng } from '../src/engine/cases.js';
+import { CHECK_CASES, makeCase } from '../src/engine/cases.js';
 import { checkSearch } from '../src/engine/check.js';
 import { ItemTable, type SearchOptions, type SearchResult } from '../src/engine/item-table.js';
 import { referenceScores, referenceSearch, roundToBf16 } from '../src/engine/reference.js';
 import { loadCpuBinding } from '../src/native/binding.js';
+import { rng } from '../src/util/random.js';
 
 const ISAS = loadCpuBinding().supportedIsas();
 const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -157,6 +158,40 @@ describe('ItemTable behaviour', () => {
     table.dispose();
     // A search that blocked the loop would let no callback run until it returned.
     expect(ticks).toBeGreaterThan(1);
+  });
+
+  it('works in worker threads (one addon instance per thread), with the same results', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { pathToFileURL } = await import('node:url');
+    const dist = pathToFileURL(new URL('../dist/index.js', import.meta.url).pathname).href;
+    const c = makeCase({ name: 'worker', count: 3000, dim: 12, rows: 9, k: 4, targets: true }, SEED + 800);
+    const here = await search(c.items, 12, c.queries, c.options);
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.dist).then(async ({ ItemTable }) => {
+        const t = await ItemTable.create(workerData.items, { dim: 12 });
+        const r = await t.search(workerData.queries, workerData.options);
+        t.dispose();
+        parentPort.postMessage(r);
+      });`;
+    const results = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<Required<SearchResult>>((resolve, reject) => {
+            const w = new Worker(code, { eval: true, workerData: { dist, items: c.items, queries: c.queries, options: c.options } });
+            w.once('message', (r) => {
+              resolve(r);
+              void w.terminate();
+            });
+            w.once('error', reject);
+          }),
+      ),
+    );
+    for (const r of results) {
+      expect(r.ids).toEqual(here.ids);
+      expect(r.targetRank).toEqual(here.targetRank);
+      expect(r.logZ).toEqual(here.logZ);
+    }
   });
 
   it('uses the kernel named by REGEN_ISA, and rejects one this CPU lacks', async () => {

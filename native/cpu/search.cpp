@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <utility>
@@ -46,12 +47,6 @@ bool isa_supported(Isa isa, const CpuFeatures& f) {
     case Isa::Avx512: return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.fma;
   }
   return false;
-}
-
-Isa best_isa(const CpuFeatures& f) {
-  if (isa_supported(Isa::Avx512, f)) return Isa::Avx512;
-  if (isa_supported(Isa::Avx2, f)) return Isa::Avx2;
-  return Isa::Scalar;
 }
 
 const char* precision_name(Precision precision) {
@@ -192,7 +187,100 @@ struct LsePartial {
   bool pos_inf;
 };
 
-// Queries [first, first + rows) of the request, as one batch.
+// Packs queries [first, first + rows) so that one dimension (Bf16: one pair of dimensions) of a
+// block of rows is one contiguous run of lanes; padding slots stay zero.
+void pack_queries(const SearchRequest& req, int64_t first, int64_t rows, int32_t dim, int64_t block_rows,
+                  int64_t rows_padded, int32_t pairs, bool bf16, std::vector<float>& packed,
+                  std::vector<uint16_t>& packed_bf16) {
+  if (bf16) {
+    packed_bf16.assign(static_cast<size_t>(rows_padded * pairs * 2), 0);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* q = req.queries + (first + i) * dim;
+      uint16_t* out = packed_bf16.data() + ((i / block_rows) * pairs * block_rows + i % block_rows) * 2;
+      for (int32_t j = 0; j < dim; ++j) out[(j / 2) * block_rows * 2 + (j & 1)] = to_bf16(q[j]);
+    }
+    return;
+  }
+  packed.assign(static_cast<size_t>(rows_padded * dim), 0.0f);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* q = req.queries + (first + i) * dim;
+    float* out = packed.data() + (i / block_rows) * dim * block_rows + i % block_rows;
+    for (int32_t j = 0; j < dim; ++j) out[j * block_rows] = q[j];
+  }
+}
+
+// The exclusions of rows [first, first + rows), per row block, sorted by (item, slot) so the scan
+// meets them in order, without duplicates. offsets gets row_blocks + 1 entries.
+void collect_exclusions(const SearchRequest& req, int64_t first, int64_t rows, int64_t block_rows,
+                        int64_t row_blocks, std::vector<Exclusion>& out, std::vector<int64_t>& offsets) {
+  offsets.assign(static_cast<size_t>(row_blocks + 1), 0);
+  if (!req.exclude_offsets) return;
+  const auto by_item = [](const Exclusion& a, const Exclusion& b) {
+    return a.item != b.item ? a.item < b.item : a.slot < b.slot;
+  };
+  const auto same = [](const Exclusion& a, const Exclusion& b) { return a.item == b.item && a.slot == b.slot; };
+  for (int64_t b = 0; b < row_blocks; ++b) {
+    const size_t start = out.size();
+    for (int64_t i = b * block_rows; i < std::min(rows, (b + 1) * block_rows); ++i)
+      for (int32_t p = req.exclude_offsets[first + i]; p < req.exclude_offsets[first + i + 1]; ++p)
+        out.push_back(Exclusion{req.exclude_ids[p], static_cast<int32_t>(i - b * block_rows)});
+    const auto begin = out.begin() + static_cast<std::ptrdiff_t>(start);
+    std::sort(begin, out.end(), by_item);
+    out.erase(std::unique(begin, out.end(), same), out.end());
+    offsets[static_cast<size_t>(b + 1)] = static_cast<int64_t>(out.size());
+  }
+}
+
+// Per-row target data for the kernels. Scores come from the kernel's own arithmetic, so that the
+// target ties with itself. Rows without a target compare against +Infinity (nothing beats it); a
+// NaN target compares as -Infinity placed after every id (every non-NaN item beats it).
+struct Targets {
+  std::vector<float> score, below, true_score;
+  std::vector<int32_t> id;
+
+  Targets(const SearchRequest& req, const ScanKernel& kernel, const ScanBatch& batch, int64_t first, int64_t rows,
+          int64_t rows_padded)
+      : score(static_cast<size_t>(rows_padded), kInf),
+        below(static_cast<size_t>(rows_padded), kFloatMax),
+        true_score(static_cast<size_t>(rows), std::numeric_limits<float>::quiet_NaN()),
+        id(static_cast<size_t>(rows_padded), -1) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const int32_t t = req.targets[first + i];
+      if (t < 0) continue;
+      const size_t r = static_cast<size_t>(i);
+      true_score[r] = kernel.score(batch, i, t);
+      const bool nan = std::isnan(true_score[r]);
+      score[r] = nan ? -kInf : true_score[r];
+      id[r] = nan ? std::numeric_limits<int32_t>::max() : t;
+      below[r] = std::nextafter(score[r], -kInf);
+    }
+  }
+};
+
+// Combines one row's per-unit partials, in unit order, in double precision, back from base 2.
+double merge_log_z(const std::vector<LsePartial>& partials, int64_t units, int64_t rows_padded, int64_t row) {
+  bool nan = false, pos_inf = false;
+  double shift = -std::numeric_limits<double>::infinity(), sum = 0.0;
+  for (int64_t u = 0; u < units; ++u) {
+    const LsePartial p = partials[static_cast<size_t>(u * rows_padded + row)];
+    nan = nan || std::isnan(p.sum);
+    pos_inf = pos_inf || p.pos_inf;
+    if (nan || p.sum == 0.0f) continue;
+    if (p.shift > shift) {
+      sum = sum * std::exp2(shift - p.shift) + p.sum;
+      shift = p.shift;
+    } else {
+      sum += p.sum * std::exp2(static_cast<double>(p.shift) - shift);
+    }
+  }
+  constexpr double kLn2 = 0.693147180559945309417232121458;
+  if (nan) return std::numeric_limits<double>::quiet_NaN();
+  if (pos_inf) return std::numeric_limits<double>::infinity();
+  if (sum == 0.0) return -std::numeric_limits<double>::infinity();  // every item excluded or -Infinity
+  return shift * kLn2 + std::log(sum);
+}
+
+// Queries [first, first + rows) of the request, as one batch: prepare, scan on all threads, merge.
 void search_batch(const ItemMatrix& items, const SearchRequest& req, const SearchResult& res,
                   const ScanKernel& kernel, int threads, int64_t first, int64_t rows) {
   const int64_t count = items.count();
@@ -202,52 +290,15 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   const int64_t block_rows = kernel.block_rows;
   const int64_t row_blocks = (rows + block_rows - 1) / block_rows;
   const int64_t rows_padded = row_blocks * block_rows;
-
-  // Pack the queries so that one dimension (Bf16: one pair of dimensions) of a block of rows is one
-  // contiguous run of lanes.
   const bool bf16 = items.precision() == Precision::Bf16;
   const int32_t pairs = items.padded_dim() / 2;
+
   std::vector<float> packed;
   std::vector<uint16_t> packed_bf16;
-  if (bf16) {
-    packed_bf16.assign(static_cast<size_t>(rows_padded * pairs * 2), 0);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* q = req.queries + (first + i) * dim;
-      uint16_t* out = packed_bf16.data() + ((i / block_rows) * pairs * block_rows + i % block_rows) * 2;
-      for (int32_t j = 0; j < dim; ++j) out[(j / 2) * block_rows * 2 + (j & 1)] = to_bf16(q[j]);
-    }
-  } else {
-    packed.assign(static_cast<size_t>(rows_padded * dim), 0.0f);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* q = req.queries + (first + i) * dim;
-      float* out = packed.data() + (i / block_rows) * dim * block_rows + i % block_rows;
-      for (int32_t j = 0; j < dim; ++j) out[j * block_rows] = q[j];
-    }
-  }
-
-  // Exclusions per row block, sorted by item so the scan meets them in order.
+  pack_queries(req, first, rows, dim, block_rows, rows_padded, pairs, bf16, packed, packed_bf16);
   std::vector<Exclusion> exclusions;
-  std::vector<int64_t> exclusion_offsets(static_cast<size_t>(row_blocks + 1), 0);
-  if (req.exclude_offsets) {
-    for (int64_t b = 0; b < row_blocks; ++b) {
-      const size_t start = exclusions.size();
-      for (int64_t i = b * block_rows; i < std::min(rows, (b + 1) * block_rows); ++i) {
-        const int64_t g = first + i;
-        for (int32_t p = req.exclude_offsets[g]; p < req.exclude_offsets[g + 1]; ++p)
-          exclusions.push_back(Exclusion{req.exclude_ids[p], static_cast<int32_t>(i - b * block_rows)});
-      }
-      auto begin = exclusions.begin() + static_cast<std::ptrdiff_t>(start);
-      std::sort(begin, exclusions.end(), [](const Exclusion& a, const Exclusion& b) {
-        return a.item != b.item ? a.item < b.item : a.slot < b.slot;
-      });
-      exclusions.erase(std::unique(begin, exclusions.end(),
-                                   [](const Exclusion& a, const Exclusion& b) {
-                                     return a.item == b.item && a.slot == b.slot;
-                                   }),
-                       exclusions.end());
-      exclusion_offsets[static_cast<size_t>(b + 1)] = static_cast<int64_t>(exclusions.size());
-    }
-  }
+  std::vector<int64_t> exclusion_offsets;
+  collect_exclusions(req, first, rows, block_rows, row_blocks, exclusions, exclusion_offsets);
 
   ScanBatch batch{};
   batch.items = bf16 ? nullptr : items.data();
@@ -265,44 +316,23 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   batch.exclusion_offsets = exclusion_offsets.data();
   const int64_t item_bytes = bf16 ? int64_t{pairs} * 4 : int64_t{dim} * 4;
   batch.chunk_items = std::max<int64_t>(1, kChunkBytes / item_bytes / kernel.tile_items) * kernel.tile_items;
-
-  // Target scores, computed by the kernel's own arithmetic so that the target ties with itself.
-  std::vector<float> target_score, target_score_below, true_target_score;
-  std::vector<int32_t> target_id;
+  std::unique_ptr<Targets> targets;
   if (req.targets) {
-    target_score.assign(static_cast<size_t>(rows_padded), kInf);
-    target_score_below.assign(static_cast<size_t>(rows_padded), kFloatMax);
-    true_target_score.assign(static_cast<size_t>(rows), std::numeric_limits<float>::quiet_NaN());
-    target_id.assign(static_cast<size_t>(rows_padded), -1);
-    for (int64_t i = 0; i < rows; ++i) {
-      const int32_t t = req.targets[first + i];
-      if (t < 0) continue;
-      const float s = kernel.score(batch, i, t);
-      true_target_score[static_cast<size_t>(i)] = s;
-      if (std::isnan(s)) {
-        // A NaN target is beaten by every non-NaN item: compare as -Infinity placed after all ids.
-        target_score[static_cast<size_t>(i)] = -kInf;
-        target_id[static_cast<size_t>(i)] = std::numeric_limits<int32_t>::max();
-      } else {
-        target_score[static_cast<size_t>(i)] = s;
-        target_id[static_cast<size_t>(i)] = t;
-      }
-      target_score_below[static_cast<size_t>(i)] = std::nextafter(target_score[static_cast<size_t>(i)], -kInf);
-    }
-    batch.target_score = target_score.data();
-    batch.target_score_below = target_score_below.data();
-    batch.target_id = target_id.data();
+    targets = std::make_unique<Targets>(req, kernel, batch, first, rows, rows_padded);
+    batch.target_score = targets->score.data();
+    batch.target_score_below = targets->below.data();
+    batch.target_id = targets->id.data();
   }
 
+  // Scan: threads take fixed units of items from a shared counter.
   const int64_t units = (count + kUnitItems - 1) / kUnitItems;
   std::vector<LsePartial> partials(static_cast<size_t>(units * rows_padded));
   const int used_threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, units)));
   std::vector<ThreadBuffers> buffers;
   buffers.reserve(static_cast<size_t>(used_threads));
   for (int t = 0; t < used_threads; ++t) buffers.emplace_back(rows_padded, row_blocks, heap_k);
-
   std::atomic<int64_t> next_unit{0};
-  auto work = [&](int t) {
+  detail::run_parallel(used_threads, [&](int t) {
     ScanState& st = buffers[static_cast<size_t>(t)].state;
     for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < units;) {
       const int64_t begin = u * kUnitItems, end = std::min(count, begin + kUnitItems);
@@ -320,73 +350,46 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
       LsePartial* out = partials.data() + u * rows_padded;
       for (int64_t i = 0; i < rows_padded; ++i) out[i] = LsePartial{st.shift[i], st.sum[i], st.pos_inf[i] != 0};
     }
-  };
-  detail::run_parallel(used_threads, work);
+  });
 
-  // Merge.
+  // Merge per row: log-sum-exp over units, top-k over threads, rank counts over threads.
   std::vector<std::pair<float, int32_t>> candidates;
+  const auto better = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t g = first + i;
-
-    // log-sum-exp over units, in unit order, in double precision, back from base 2.
-    bool nan = false, pos_inf = false;
-    double acc_shift = -std::numeric_limits<double>::infinity(), acc_sum = 0.0;
-    for (int64_t u = 0; u < units; ++u) {
-      const LsePartial p = partials[static_cast<size_t>(u * rows_padded + i)];
-      nan = nan || std::isnan(p.sum);
-      pos_inf = pos_inf || p.pos_inf;
-      if (nan || p.sum == 0.0f) continue;
-      if (p.shift > acc_shift) {
-        acc_sum = acc_sum * std::exp2(acc_shift - p.shift) + p.sum;
-        acc_shift = p.shift;
-      } else {
-        acc_sum += p.sum * std::exp2(static_cast<double>(p.shift) - acc_shift);
-      }
-    }
-    constexpr double kLn2 = 0.693147180559945309417232121458;
-    const double log_z = nan       ? std::numeric_limits<double>::quiet_NaN()
-                         : pos_inf ? std::numeric_limits<double>::infinity()
-                         : acc_sum == 0.0 ? -std::numeric_limits<double>::infinity()
-                                          : acc_shift * kLn2 + std::log(acc_sum);
+    const double log_z = merge_log_z(partials, units, rows_padded, i);
     res.log_z[g] = static_cast<float>(log_z);
 
     candidates.clear();
-    for (const ThreadBuffers& tb : buffers) {
-      const int32_t n = tb.heap_sizes[static_cast<size_t>(i)];
-      for (int32_t j = 0; j < n; ++j)
+    for (const ThreadBuffers& tb : buffers)
+      for (int32_t j = 0; j < tb.heap_sizes[static_cast<size_t>(i)]; ++j)
         candidates.emplace_back(tb.heap_scores[static_cast<size_t>(i * heap_k + j)],
                                 tb.heap_ids[static_cast<size_t>(i * heap_k + j)]);
-    }
     const size_t kept = std::min(candidates.size(), static_cast<size_t>(k));
-    std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(kept), candidates.end(),
-                      [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
-                        return a.first > b.first || (a.first == b.first && a.second < b.second);
-                      });
+    std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(kept), candidates.end(), better);
     for (int32_t j = 0; j < k; ++j) {
       const bool have = static_cast<size_t>(j) < kept;
       res.ids[g * k + j] = have ? candidates[static_cast<size_t>(j)].second : -1;
       res.scores[g * k + j] = have ? candidates[static_cast<size_t>(j)].first : -kInf;
     }
 
-    if (req.targets) {
-      const int32_t t = req.targets[g];
-      bool excluded = false;
-      if (t >= 0 && req.exclude_offsets)
-        for (int32_t p = req.exclude_offsets[g]; p < req.exclude_offsets[g + 1] && !excluded; ++p)
-          excluded = req.exclude_ids[p] == t;
-      if (t < 0) {
-        res.target_rank[g] = -1;
-        res.target_log_prob[g] = std::numeric_limits<float>::quiet_NaN();
-      } else if (excluded) {
-        res.target_rank[g] = -1;
-        res.target_log_prob[g] = -kInf;
-      } else {
-        int64_t beaten_by = 0;
-        for (const ThreadBuffers& tb : buffers) beaten_by += tb.rank_count[static_cast<size_t>(i)];
-        res.target_rank[g] = static_cast<int32_t>(beaten_by);
-        res.target_log_prob[g] = static_cast<float>(static_cast<double>(true_target_score[static_cast<size_t>(i)]) - log_z);
-      }
+    if (!req.targets) continue;
+    const int32_t t = req.targets[g];
+    bool excluded = false;
+    if (t >= 0 && req.exclude_offsets)
+      for (int32_t p = req.exclude_offsets[g]; p < req.exclude_offsets[g + 1] && !excluded; ++p)
+        excluded = req.exclude_ids[p] == t;
+    if (t < 0 || excluded) {
+      res.target_rank[g] = -1;
+      res.target_log_prob[g] = t < 0 ? std::numeric_limits<float>::quiet_NaN() : -kInf;  // probability 0
+      continue;
     }
+    int64_t beaten_by = 0;
+    for (const ThreadBuffers& tb : buffers) beaten_by += tb.rank_count[static_cast<size_t>(i)];
+    res.target_rank[g] = static_cast<int32_t>(beaten_by);
+    res.target_log_prob[g] = static_cast<float>(static_cast<double>(targets->true_score[static_cast<size_t>(i)]) - log_z);
   }
 }
 

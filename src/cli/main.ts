@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 
 import { runSelftest } from '../engine/selftest.js';
 import { VERSION } from '../version.js';
+import { registerDataCommands } from './data.js';
 import { collectInfo, formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
 
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = 1;
     });
 
+  registerDataCommands(program);
   registerScoreText(program);
   return program;
 }

@@ -1,18 +1,7 @@
 // Seeded inputs for checking the engine: random, tied, special-valued, awkwardly sized.
 // `regen-bench selftest` and the test suite both draw from here.
+import { rng } from '../util/random.js';
 import type { SearchOptions } from './item-table.js';
-
-/** mulberry32: small, fast, seedable; plenty for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface CaseSpec {
   name: string;

@@ -1,7 +1,8 @@
 // `regen-bench selftest`: proves the installed engine computes what the float64 reference does,
 // on every kernel this CPU runs, then times one realistic search.
 import { loadCpuBinding, type IsaName } from '../native/binding.js';
-import { CHECK_CASES, makeCase, rng } from './cases.js';
+import { rng } from '../util/random.js';
+import { CHECK_CASES, makeCase } from './cases.js';
 import { checkSearch } from './check.js';
 import { ItemTable, type SearchResult } from './item-table.js';
 import { roundToBf16 } from './reference.js';

@@ -23,7 +23,6 @@ enum class Isa : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
 const char* isa_name(Isa isa);
 bool isa_supported(Isa isa, const CpuFeatures& features);
-Isa best_isa(const CpuFeatures& features);
 
 // How scores are computed. Fp32: float32 inputs, one FMA per dimension. Bf16: queries and items
 // rounded to bfloat16 (round to nearest even), products exact, summed in float32 two dimensions

@@ -1,0 +1,179 @@
+// `regen-bench data inspect|prepare|synth|stats`: parses flags and calls src/data; no logic of its own.
+import { rmSync } from 'node:fs';
+
+import { Command, Option } from 'commander';
+
+import { activeTempDirs, DEMO_SOURCE, prepareDataset, SOURCE_FORMATS, type PrepareOptions } from '../data/load.js';
+import { inspectSource } from '../data/inspect.js';
+import { consoleProgress } from '../data/progress.js';
+import { formatReport } from '../data/report.js';
+import { datasetStats, formatStats } from '../data/stats.js';
+import { PRESETS, synthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';
+
+function parseNonNegative(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new Error(`${flag} expects an integer in [0, 2^32) but received '${value}'`);
+    return n;
+  };
+}
+
+interface SourceFlags {
+  format?: string;
+  schema?: string;
+  meta?: string;
+  items?: string;
+  kcore?: number;
+  strict?: boolean;
+  cacheDir?: string;
+  cache?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** The flags every command that reads a source takes. */
+function sourceOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--format <format>', 'source format (default: told apart from the file)').choices(['auto', ...SOURCE_FORMATS]))
+    .option('--schema <file.json>', 'REGEN: key names for the unconfirmed fields (critique, narratives, scores, sentinel)')
+    .option('--meta <file>', "Amazon 2018: the metadata file (default: meta_<Category>.json.gz next to the reviews; 'none' for none)")
+    .option('--items <file.json>', 'plain sequences: item titles etc. ({"<id>": {"title": ...}})')
+    .addOption(new Option('--kcore <k>', 'Amazon 2018: keep users and items with at least k reviews, repeatedly').argParser(parseNonNegative('--kcore')))
+    .option('--strict', 'stop at the first bad record instead of skipping and counting it')
+    .option('--cache-dir <dir>', 'cache folder (default: $REGEN_BENCH_CACHE or ~/.cache/regen-bench)')
+    .option('--force', 'rebuild even if a cached copy exists');
+}
+
+function toOptions(flags: SourceFlags): PrepareOptions {
+  return {
+    format: flags.format as PrepareOptions['format'],
+    schema: flags.schema,
+    meta: flags.meta,
+    items: flags.items,
+    kcore: flags.kcore,
+    strict: flags.strict,
+    cacheDir: flags.cacheDir,
+    cache: flags.cache,
+    force: flags.force,
+  };
+}
+
+/** Runs a long job with a progress display; Ctrl-C removes half-written output before exiting. */
+async function withProgress<T>(fn: (progress: ReturnType<typeof consoleProgress>) => Promise<T>, onInterrupt?: () => void): Promise<T> {
+  const progress = consoleProgress();
+  const interrupt = () => {
+    progress.stop();
+    for (const dir of activeTempDirs) rmSync(dir, { recursive: true, force: true });
+    onInterrupt?.();
+    process.stderr.write('\ninterrupted: nothing half-written was kept\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    return await fn(progress);
+  } finally {
+    progress.stop();
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+  }
+}
+
+export function registerDataCommands(program: Command): void {
+  const data = program
+    .command('data')
+    .description(`read REGEN and Amazon data, make synthetic data, and prepare the normalised dataset (source "${DEMO_SOURCE}" is the embedded demo)`);
+
+  sourceOptions(
+    data
+      .command('inspect <source>')
+      .description('show the detected format and schema (every key, and whether it is used), counts, problems and one example user')
+      .addOption(new Option('--limit <n>', 'scan only the first n lines for keys').argParser(parseNonNegative('--limit')))
+      .option('--json', 'print JSON'),
+  ).action(async (source: string, flags: SourceFlags & { limit?: number }) => {
+    const r = await withProgress((progress) => inspectSource(source, { ...toOptions(flags), limit: flags.limit, progress }));
+    if (flags.json) {
+      console.log(JSON.stringify(r, null, 2));
+      return;
+    }
+    const out = [`${source}: ${r.format}`];
+    if (r.keys) {
+      out.push('', 'keys (path: count, types, role):');
+      for (const k of r.keys) out.push(`  ${k.path}: ${k.count.toLocaleString('en-US')}, ${k.types.join('|')}, ${k.role}`);
+    }
+    out.push('', formatStats(r.stats), '', ...formatReport(r.report));
+    out.push('', `normalised dataset: ${r.dir ?? '(in memory)'}${r.cached ? ' (cached)' : ''}`);
+    if (r.rawExample) out.push('', 'first record (shortened):', JSON.stringify(r.rawExample, null, 2));
+    if (r.example) out.push('', 'first user, normalised:', JSON.stringify(r.example, null, 2));
+    console.log(out.join('\n'));
+  });
+
+  sourceOptions(
+    data
+      .command('prepare <source>')
+      .description('build the normalised dataset (Arrow files) from a source, into --out or the cache')
+      .option('--out <dir>', 'output folder (written under a temporary name, renamed when complete)')
+      .option('--json', 'print the result as JSON'),
+  ).action(async (source: string, flags: SourceFlags & { out?: string }) => {
+    const started = Date.now();
+    const r = await withProgress((progress) => prepareDataset(source, { ...toOptions(flags), out: flags.out, progress }));
+    const ds = r.dataset;
+    const summary = {
+      name: ds.meta.name,
+      kind: ds.meta.source.kind,
+      dir: r.dir,
+      cached: r.cached,
+      seconds: (Date.now() - started) / 1000,
+      users: ds.users.count,
+      items: ds.items.count,
+      purchases: ds.events.count,
+      key: ds.meta.key,
+      report: ds.meta.report,
+    };
+    if (flags.json) {
+      console.log(JSON.stringify(summary, null, 2));
+      return;
+    }
+    console.log(
+      `${r.cached ? 'already prepared' : 'prepared'} ${summary.name} (${summary.kind}) in ${summary.seconds.toFixed(1)} s: ` +
+        `${summary.users.toLocaleString('en-US')} users, ${summary.items.toLocaleString('en-US')} items, ${summary.purchases.toLocaleString('en-US')} purchases\n` +
+        `  -> ${r.dir}`,
+    );
+    for (const line of formatReport(ds.meta.report)) console.log(line);
+  });
+
+  data
+    .command('synth')
+    .description('write a synthetic REGEN-format dataset (<out>/<preset>.jsonl): same seed, same bytes; resumes an interrupted run')
+    .addOption(new Option('--preset <name>', 'size: demo (3,000 users), office or clothing (Table 4 sizes)').choices(Object.keys(PRESETS)).default('demo'))
+    .addOption(new Option('--seed <n>', 'random seed').argParser(parseNonNegative('--seed')).default(1))
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--no-resume', 'start over even if an interrupted run of the same preset and seed left a partial file')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { preset: PresetName; seed: number; out: string; resume: boolean; json?: boolean }) => {
+      const started = Date.now();
+      const cfg = synthConfig(flags.preset, flags.seed);
+      const r = await withProgress(
+        (progress) => writeSynthetic(cfg, flags.out, { progress, resume: flags.resume }),
+        () => process.stderr.write('the partial output is kept: run the same command again to resume\n'),
+      );
+      const seconds = (Date.now() - started) / 1000;
+      if (flags.json) console.log(JSON.stringify({ ...r, seconds, preset: cfg.preset, seed: cfg.seed }, null, 2));
+      else
+        console.log(
+          `wrote ${r.file}: ${r.users.toLocaleString('en-US')} users, ${r.items.toLocaleString('en-US')} items, ${r.events.toLocaleString('en-US')} purchases, ` +
+            `${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)} s${r.resumedAt ? ` (resumed at user ${r.resumedAt.toLocaleString('en-US')})` : ''}`,
+        );
+    });
+
+  sourceOptions(
+    data
+      .command('stats <source>')
+      .description("print the paper's Table 4 row (users, items, items per user), critique coverage and split sizes")
+      .option('--json', 'print JSON'),
+  ).action(async (source: string, flags: SourceFlags) => {
+    const r = await withProgress((progress) => prepareDataset(source, { ...toOptions(flags), cache: source === DEMO_SOURCE ? false : undefined, progress }));
+    const s = datasetStats(r.dataset);
+    console.log(flags.json ? JSON.stringify(s, null, 2) : formatStats(s));
+  });
+}

@@ -1,0 +1,22 @@
+// The data layer's public API (re-exported by the package root).
+export { categoryPath, sharedLevels, CRITIQUE_MIN_SHARED_LEVELS } from './categories.js';
+export type { CategoryTree } from './categories.js';
+export { Dataset, ITEM_NARRATIVES, NARRATIVE_KINDS } from './dataset.js';
+export type { DatasetMeta, EventColumns, ItemColumns, NarrativeKind, SourceFile, SourceInfo, SourceKind, UserColumns } from './dataset.js';
+export { inspectSource } from './inspect.js';
+export type { InspectResult, KeyStat } from './inspect.js';
+export { DEMO_SEED, DEMO_SOURCE, defaultCacheDir, detectFormat, loadDataset, prepareDataset } from './load.js';
+export type { LoadOptions, PrepareOptions, PrepareResult, SourceFormat } from './load.js';
+export type { ProgressEvent, ProgressFn } from './progress.js';
+export { REGEN_SCHEMA_DEFAULTS, resolveSchema } from './regen-schema.js';
+export type { RegenSchema } from './regen-schema.js';
+export { DataError, ISSUE_KINDS } from './report.js';
+export type { IssueKind, IssueSummary, LoadReport, UnknownKey } from './report.js';
+export { leaveOneOut, MIN_EVENTS } from './splits.js';
+export type { Csr, EvalSplit, LeaveOneOut } from './splits.js';
+export { datasetStats, formatStats } from './stats.js';
+export type { DatasetStats } from './stats.js';
+export { openDataset } from './store.js';
+export { PRESETS, SyntheticGenerator, synthConfig, writeSynthetic } from './synth/generate.js';
+export type { PresetName, SynthConfig, SynthResult } from './synth/generate.js';
+export type { TextColumn } from './text-column.js';

@@ -1,0 +1,116 @@
+// What a load found wrong with its input. Every skipped or repaired record is counted under a kind,
+// with a few file:line samples; with `strict` the first one is fatal instead. Keys a reader does not
+// recognise are reported apart (they are not errors: the REGEN release format is only partly known).
+
+/** The bad-input kinds of the data layer. */
+export const ISSUE_KINDS = {
+  'malformed-line': 'a line that does not parse',
+  'missing-field': 'a required field is absent or empty',
+  'bad-value': 'a field has the wrong type or an impossible value',
+  'unknown-item': 'an item id that the item table does not have',
+  'duplicate-user': 'a user that already appeared earlier',
+  'empty-sequence': 'a user with no usable purchases',
+  'truncated-gzip': 'a gzip stream that ends early or is corrupt',
+  'inconsistent-record': 'a record that contradicts an earlier one',
+  'duplicate-item': 'an item described twice in the metadata',
+} as const;
+
+export type IssueKind = keyof typeof ISSUE_KINDS;
+
+export interface IssueSummary {
+  kind: IssueKind;
+  count: number;
+  /** What the reader did with such records ("line skipped", "kept with rating 0", ...). */
+  action: string;
+  /** Up to SAMPLE_LIMIT examples: "file:line: message". */
+  samples: string[];
+}
+
+export interface UnknownKey {
+  /** The key's path with array indices elided: "$.purchase_history[].item.brand". */
+  path: string;
+  count: number;
+  /** One occurrence: "office.jsonl:17 $.purchase_history[3].item.brand". */
+  sample: string;
+}
+
+export interface LoadReport {
+  issues: IssueSummary[];
+  unknownKeys: UnknownKey[];
+  /** Facts about the load worth knowing (detected layouts, defaults taken). */
+  notes: string[];
+}
+
+const SAMPLE_LIMIT = 5;
+
+/** A data error a user can act on: which file, which line, what is wrong, and how to go on. */
+export class DataError extends Error {
+  constructor(
+    message: string,
+    readonly kind?: IssueKind,
+  ) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+export class Issues {
+  private readonly byKind = new Map<IssueKind, IssueSummary>();
+  private readonly unknown = new Map<string, UnknownKey>();
+  readonly notes: string[] = [];
+
+  constructor(readonly strict = false) {}
+
+  /**
+   * Records one bad record. `where` is "file:line". In strict mode this throws instead, with the fix
+   * (drop --strict to skip and count such records).
+   */
+  add(kind: IssueKind, where: string, message: string, action: string): void {
+    if (this.strict)
+      throw new DataError(
+        `${where}: ${message} (${ISSUE_KINDS[kind]}). Fix the input, or run without --strict to ${action.replace(/^./, (c) => c.toLowerCase())} and count such records.`,
+        kind,
+      );
+    let s = this.byKind.get(kind);
+    if (!s) this.byKind.set(kind, (s = { kind, count: 0, action, samples: [] }));
+    s.count++;
+    if (s.samples.length < SAMPLE_LIMIT) s.samples.push(`${where}: ${message}`);
+  }
+
+  unknownKey(path: string, sample: string): void {
+    const u = this.unknown.get(path);
+    if (u) u.count++;
+    else this.unknown.set(path, { path, count: 1, sample });
+  }
+
+  count(kind?: IssueKind): number {
+    if (kind) return this.byKind.get(kind)?.count ?? 0;
+    let n = 0;
+    for (const s of this.byKind.values()) n += s.count;
+    return n;
+  }
+
+  report(): LoadReport {
+    return {
+      issues: [...this.byKind.values()].sort((a, b) => a.kind.localeCompare(b.kind)),
+      unknownKeys: [...this.unknown.values()].sort((a, b) => b.count - a.count || a.path.localeCompare(b.path)),
+      notes: [...this.notes],
+    };
+  }
+}
+
+/** A report as text lines for people. */
+export function formatReport(report: LoadReport): string[] {
+  const lines: string[] = [];
+  if (report.issues.length === 0) lines.push('input problems: none');
+  for (const s of report.issues) {
+    lines.push(`${s.kind}: ${s.count.toLocaleString('en-US')} (${s.action})`);
+    for (const x of s.samples) lines.push(`    ${x}`);
+  }
+  if (report.unknownKeys.length > 0) {
+    lines.push(`unrecognised keys (not loaded; map them with --schema if they matter):`);
+    for (const u of report.unknownKeys) lines.push(`    ${u.path}: ${u.count.toLocaleString('en-US')} (e.g. ${u.sample})`);
+  }
+  for (const n of report.notes) lines.push(`note: ${n}`);
+  return lines;
+}

@@ -1,0 +1,106 @@
+// The three REGEN tasks (§4.1) as evaluation examples over a dataset's split:
+//   task 1: history -> next item
+//   task 2: history + critique -> next item
+//   task 3: history + critique -> next item + narrative
+// Columnar (one entry per example, in the split's user order) so that targets and histories go to
+// the native engine as they are. `example(i)` gives one example as an object for people and prompts.
+import type { Dataset, NarrativeKind } from '../data/dataset.js';
+import { NARRATIVE_KINDS } from '../data/dataset.js';
+import type { Csr, EvalSplit } from '../data/splits.js';
+
+export type TaskId = 1 | 2 | 3;
+export type SplitName = 'valid' | 'test';
+
+export const TASK_NAMES: Record<TaskId, string> = {
+  1: 'Hist -> ID',
+  2: 'Hist + Critique -> ID',
+  3: 'Hist + Critique -> ID + Narrative',
+};
+
+export interface Example {
+  /** Row in the example set. */
+  index: number;
+  /** The user's reviewer id (stable across datasets built from the same source). */
+  user: string;
+  userIndex: number;
+  /** Item ids before the target, oldest first. */
+  history: Int32Array;
+  /** The critique steering from the last history item to the target; null without one (tasks 2 and 3 only). */
+  critique: string | null;
+  target: number;
+  /** Reference narratives (task 3 on the test split only: REGEN's narratives describe the user's last purchase). */
+  narratives: Partial<Record<NarrativeKind, string>>;
+}
+
+export class ExampleSet {
+  readonly length: number;
+  /** Target item per example. */
+  readonly targets: Int32Array;
+  /** Histories as CSR: the exclusion lists for the native engine. */
+  readonly history: Csr;
+  /** Dataset user index per example. */
+  readonly users: Int32Array;
+  /** Examples with a critique (tasks 2 and 3). */
+  readonly withCritique: number;
+
+  constructor(
+    readonly dataset: Dataset,
+    readonly task: TaskId,
+    readonly split: SplitName,
+    private readonly rows: EvalSplit,
+  ) {
+    this.length = rows.users.length;
+    this.targets = rows.targets;
+    this.history = rows.history;
+    this.users = rows.users;
+    let n = 0;
+    if (task !== 1) for (let i = 0; i < this.length; i++) if (!dataset.events.critique.isNull(rows.events[i])) n++;
+    this.withCritique = n;
+  }
+
+  /** Whether the task reads critiques. */
+  get usesCritique(): boolean {
+    return this.task !== 1;
+  }
+
+  /** Narrative kinds scored: task 3 on the test split. */
+  get narrativeKinds(): readonly NarrativeKind[] {
+    return this.task === 3 && this.split === 'test' ? NARRATIVE_KINDS : [];
+  }
+
+  critique(i: number): string | null {
+    return this.usesCritique ? this.dataset.events.critique.get(this.rows.events[i]) : null;
+  }
+
+  /** The reference narrative of example i, null where the dataset has none. */
+  narrative(i: number, kind: NarrativeKind): string | null {
+    return this.dataset.users.narratives[kind].get(this.rows.users[i]);
+  }
+
+  historyOf(i: number): Int32Array {
+    return this.history.ids.subarray(this.history.offsets[i], this.history.offsets[i + 1]);
+  }
+
+  example(i: number): Example {
+    const u = this.rows.users[i];
+    const narratives: Partial<Record<NarrativeKind, string>> = {};
+    for (const kind of this.narrativeKinds) {
+      const text = this.narrative(i, kind);
+      if (text !== null) narratives[kind] = text;
+    }
+    return {
+      index: i,
+      user: this.dataset.users.reviewerId.get(u) ?? String(u),
+      userIndex: u,
+      history: this.historyOf(i),
+      critique: this.critique(i),
+      target: this.targets[i],
+      narratives,
+    };
+  }
+}
+
+/** The examples of a task on a split (test by default). */
+export function buildExamples(dataset: Dataset, task: TaskId, split: SplitName = 'test'): ExampleSet {
+  return new ExampleSet(dataset, task, split, dataset.split[split]);
+}

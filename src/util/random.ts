@@ -1,0 +1,12 @@
+// Seedable pseudo-random numbers: mulberry32 (32-bit state; fast, good enough for test data,
+// bootstrap resampling and synthetic data, and identical on every platform).
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

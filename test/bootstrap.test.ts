@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+
+import { bootstrapMeans, pairedTest, quantile } from '../src/eval/bootstrap.js';
+import { rng } from '../src/util/random.js';
+
+describe('bootstrapMeans', () => {
+  it('brackets the mean, is reproducible from its seed, and narrows with more data', () => {
+    const r = rng(1);
+    const small = Float64Array.from({ length: 100 }, () => (r() < 0.3 ? 1 : 0));
+    const large = Float64Array.from({ length: 10_000 }, () => (r() < 0.3 ? 1 : 0));
+    const a = bootstrapMeans({ hit: small }, { seed: 7 });
+    const b = bootstrapMeans({ hit: small }, { seed: 7 });
+    expect(a).toEqual(b);
+    expect(a.hit.low).toBeLessThan(a.hit.mean);
+    expect(a.hit.high).toBeGreaterThan(a.hit.mean);
+    const big = bootstrapMeans({ hit: large }, { seed: 7 }).hit;
+    expect(big.high - big.low).toBeLessThan((a.hit.high - a.hit.low) / 5);
+    // The normal approximation for a proportion: half-width 1.96 sqrt(p (1 - p) / n).
+    const p = big.mean;
+    expect((big.high - big.low) / 2).toBeCloseTo(1.96 * Math.sqrt((p * (1 - p)) / 10_000), 2);
+  });
+
+  it('gives a point interval for constant data and NaN for none', () => {
+    expect(bootstrapMeans({ x: [2, 2, 2] }).x).toEqual({ mean: 2, low: 2, high: 2 });
+    expect(Number.isNaN(bootstrapMeans({ x: [] }).x.mean)).toBe(true);
+  });
+
+  it('rejects metrics of different lengths', () => {
+    expect(() => bootstrapMeans({ a: [1, 2], b: [1] })).toThrow(/b has 1/);
+  });
+});
+
+describe('pairedTest', () => {
+  it('finds a consistent improvement significant and noise not', () => {
+    const r = rng(3);
+    const a = Float64Array.from({ length: 500 }, () => r());
+    const better = a.map((x) => x + 0.05 + (r() - 0.5) * 0.01);
+    const noisy = a.map((x) => x + (r() - 0.5) * 0.2);
+    const sig = pairedTest(a, better, { seed: 1 });
+    expect(sig.delta).toBeCloseTo(0.05, 2);
+    expect(sig.pRandomisation).toBeLessThan(0.01);
+    expect(sig.pBootstrap).toBeLessThan(0.01);
+    expect(sig.low).toBeGreaterThan(0);
+    const ns = pairedTest(a, noisy, { seed: 1 });
+    expect(ns.pRandomisation).toBeGreaterThan(0.05);
+    expect(ns.low).toBeLessThan(0);
+    expect(ns.high).toBeGreaterThan(0);
+  });
+
+  it('gives p = 1 for identical systems', () => {
+    const x = [0.1, 0.5, 0.9];
+    const t = pairedTest(x, x);
+    expect(t.delta).toBe(0);
+    expect(t.pRandomisation).toBe(1);
+    expect(t.pBootstrap).toBe(1);
+  });
+});
+
+describe('quantile', () => {
+  it('interpolates like numpy', () => {
+    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
+    expect(quantile([1, 2, 3, 4], 0.025)).toBeCloseTo(1.075, 12);
+    expect(quantile([5], 0.9)).toBe(5);
+  });
+});
