@@ -10,7 +10,9 @@
         "native/cpu/isa_scalar.cpp",
         "native/cpu/isa_avx2.cpp",
         "native/cpu/isa_avx512.cpp",
-        "native/cpu/isa_avx512_bf16.cpp"
+        "native/cpu/isa_avx512_bf16.cpp",
+        "native/cpu/text_stats.cpp",
+        "native/cpu/porter.cpp"
       ],
       "include_dirs": ["native/include"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

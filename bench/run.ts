@@ -1,10 +1,12 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
 import { benchData } from './data.js';
 import { benchScoring } from './scoring.js';
+import { benchText } from './text.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
   data: benchData,
+  text: benchText,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -4,6 +4,7 @@
 // here only the shapes that would otherwise crash the process are checked.
 #include <napi.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "regen/cpu_features.h"
 #include "regen/search.h"
+#include "regen/text_stats.h"
 
 namespace {
 
@@ -270,6 +272,59 @@ Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
 }
 
+// bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs, synchronous
+// (it runs inside the text-metrics worker threads; in-process only for small inputs).
+Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
+    throw Napi::TypeError::New(env, "native binding: bleuChunkStats(text, layout, tokenize13a)");
+  size_t length = 0;
+  napi_status st = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
+  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  std::u16string text(length + 1, u'\0');
+  st = napi_get_value_string_utf16(env, info[0], text.data(), length + 1, &length);
+  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  size_t layout_length = 0;
+  const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
+  size_t pairs = 0;
+  for (size_t k = 0; k + 1 < layout_length; pairs++) k += 2 + static_cast<size_t>(std::max(0, layout[k]));
+  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * regen::kBleuStats);
+  long n = regen::bleu_chunk_stats(text.data(), length, layout, layout_length, info[2].As<Napi::Boolean>().Value(),
+                                   out.Data(), out.ElementLength());
+  if (n < 0 || static_cast<size_t>(n) != pairs)
+    throw Napi::RangeError::New(env, "native binding: the layout does not match the text");
+  return out;
+}
+
+// rougeChunkStats(text, layout, types, stem): rouge-score statistics of a chunk of pairs.
+Napi::Value RougeChunkStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsString() || !info[3].IsBoolean())
+    throw Napi::TypeError::New(env, "native binding: rougeChunkStats(text, layout, types, stem)");
+  size_t length = 0;
+  napi_status st = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
+  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  std::u16string text(length + 1, u'\0');
+  st = napi_get_value_string_utf16(env, info[0], text.data(), length + 1, &length);
+  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  size_t layout_length = 0, n_types = 0;
+  const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
+  const int32_t* types = typed_array_data<int32_t>(info[2], napi_int32_array, "types", &n_types);
+  size_t pairs = 0;
+  for (size_t k = 0; k + 1 < layout_length; pairs++) k += 2 + static_cast<size_t>(std::max(0, layout[k]));
+  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * regen::kRougeStats * n_types);
+  long n = regen::rouge_chunk_stats(text.data(), length, layout, layout_length, types, static_cast<int>(n_types),
+                                    info[3].As<Napi::Boolean>().Value(), out.Data(), out.ElementLength());
+  if (n < 0 || static_cast<size_t>(n) != pairs)
+    throw Napi::RangeError::New(env, "native binding: the layout does not match the text");
+  return out;
+}
+
+Napi::Value PorterStem(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "native binding: porterStem(word)");
+  return Napi::String::New(info.Env(), regen::porter_stem(info[0].As<Napi::String>().Utf8Value()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->table_constructor = Napi::Persistent(NativeItemTable::Define(env));
@@ -280,6 +335,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads));
   exports.Set("bf16Supported", Napi::Function::New(env, Bf16Supported));
+  exports.Set("bleuChunkStats", Napi::Function::New(env, BleuChunkStats));
+  exports.Set("rougeChunkStats", Napi::Function::New(env, RougeChunkStats));
+  exports.Set("porterStem", Napi::Function::New(env, PorterStem));
   return exports;
 }
 

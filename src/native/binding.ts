@@ -58,6 +58,20 @@ export interface NativeCpuBinding {
   hardwareThreads(): number;
   /** Whether this CPU runs bf16 tables (AVX-512 with AVX512-BF16). */
   bf16Supported(): boolean;
+  /**
+   * BLEU segment statistics (sacrebleu, 4-grams) of a chunk: text = every text back to back,
+   * layout = per pair [nrefs, hyp length, ref lengths...] in UTF-16 code units; returns
+   * pairs x 10 [sys_len, ref_len, correct_1..4, total_1..4]. Synchronous; texts already lower-cased
+   * if wanted. Missing from addons built before the text metrics.
+   */
+  bleuChunkStats?(text: string, layout: Int32Array, tokenize13a: boolean): Int32Array;
+  /**
+   * rouge-score statistics of a chunk (layout as bleuChunkStats); types: n for rougeN, 0 rougeL,
+   * -1 rougeLsum; returns pairs x 3 x types [matches, prediction count, target count].
+   */
+  rougeChunkStats?(text: string, layout: Int32Array, types: Int32Array, stem: boolean): Int32Array;
+  /** NLTK PorterStemmer (NLTK_EXTENSIONS) of a lower-case ASCII word (for the tests). */
+  porterStem?(word: string): string;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,0 +1,133 @@
+// `regen-bench score-text`: BLEU (sacrebleu 2.x) and ROUGE (rouge-score 0.1.2) for a JSONL file of
+// hypothesis/reference pairs. A contract: scripts read its --json and --per-example output.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+
+import { Command, Option } from 'commander';
+
+import type { SmoothMethod } from '../metrics/text/bleu.js';
+import { readPairsFile } from '../metrics/text/pairs-file.js';
+import { IN_PROCESS_BELOW } from '../metrics/text/pool.js';
+import { computeTextStats, corpusBleuFromStats, meanRouge, pairRouge, rougeBootstrap, sentenceBleuFromStats } from '../metrics/text/score.js';
+import { DEFAULT_SEMSIM_MODEL, semanticSimilarity, type SemSimResult } from '../metrics/text/semsim.js';
+import { progressReporter } from './progress.js';
+
+interface ScoreTextFlags {
+  input: string;
+  stem?: boolean;
+  json?: boolean;
+  perExample?: string;
+  lowercase?: boolean;
+  tokenize: '13a' | 'none';
+  smooth: SmoothMethod;
+  smoothValue?: number;
+  bootstrap?: number;
+  seed: number;
+  threads?: number;
+  semsim?: string | true;
+  offline?: boolean;
+  embeddingCache?: string;
+}
+
+function intArg(flag: string, min: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} expects an integer >= ${min} but received '${value}'`);
+    return n;
+  };
+}
+
+function numberArg(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} expects a non-negative number but received '${value}'`);
+    return n;
+  };
+}
+
+/** Writes via a temporary file and a rename, so a reader never sees half a file. */
+export function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
+  }
+}
+
+const pct = (x: number) => (100 * x).toFixed(2).padStart(6);
+
+export function registerScoreText(program: Command): void {
+  program
+    .command('score-text')
+    .description('BLEU (identical to sacrebleu 2.x) and ROUGE (identical to rouge-score 0.1.2) for hypothesis/reference pairs')
+    .requiredOption('--input <file>', 'JSON Lines: {"hyp": "...", "ref": "..."} or {"hyp": "...", "refs": ["...", "..."]} per line')
+    .option('--stem', 'Porter-stem ROUGE tokens (rouge-score use_stemmer=True)')
+    .option('--json', 'print one JSON object: {n, bleu, rouge}')
+    .option('--per-example <file>', 'write per pair: sentence BLEU (score, counts, totals) and the ROUGE triples (JSON Lines)')
+    .option('--lowercase', 'lower-cased BLEU (sacrebleu -lc)')
+    .addOption(new Option('--tokenize <name>', 'BLEU tokenizer').choices(['13a', 'none']).default('13a'))
+    .addOption(new Option('--smooth <method>', 'BLEU smoothing').choices(['exp', 'floor', 'add-k', 'none']).default('exp'))
+    .addOption(new Option('--smooth-value <x>', 'value for floor (default 0.1) and add-k (default 1)').argParser(numberArg('--smooth-value')))
+    .addOption(new Option('--bootstrap <n>', "ROUGE confidence intervals with n resamples (rouge-score's BootstrapAggregator)").argParser(intArg('--bootstrap', 1)))
+    .addOption(new Option('--seed <n>', 'numpy seed for --bootstrap').argParser(intArg('--seed', 0)).default(0))
+    .addOption(new Option('--threads <n>', 'worker threads (default: every core; 1 = in-process)').argParser(intArg('--threads', 1)))
+    .option('--semsim [model]', `semantic similarity with a sentence encoder: a hub id (default ${DEFAULT_SEMSIM_MODEL}) or a local folder`)
+    .option('--offline', 'never download a model (--semsim): use a local folder or the hub cache')
+    .option('--embedding-cache <dir>', 'where reference embeddings are cached (default ~/.cache/regen-bench/embeddings)')
+    .action(async (flags: ScoreTextFlags) => {
+      if (flags.seed > 0xffffffff) throw new Error(`--seed expects an integer in [0, 2^32) but received '${flags.seed}'`);
+      const { pairs, lines, blankLines } = readPairsFile(flags.input);
+      if (blankLines > 0) console.error(`note: skipped ${blankLines} blank line${blankLines === 1 ? '' : 's'} in ${flags.input}`);
+      const bleuOptions = { tokenize: flags.tokenize, lowercase: !!flags.lowercase, smoothMethod: flags.smooth, smoothValue: flags.smoothValue ?? null };
+      const long = pairs.length >= IN_PROCESS_BELOW * 10;
+      const stats = await computeTextStats(pairs, {
+        bleu: bleuOptions,
+        stem: !!flags.stem,
+        threads: flags.threads,
+        onProgress: long ? progressReporter('score-text') : undefined,
+      });
+      const bleu = corpusBleuFromStats(stats, bleuOptions);
+      const rouge = meanRouge(stats);
+      const result: Record<string, unknown> = { n: stats.n, bleu, rouge };
+      if (flags.bootstrap) result.rouge_ci = rougeBootstrap(stats, flags.seed, flags.bootstrap);
+      let semsim: SemSimResult | undefined;
+      if (flags.semsim) {
+        semsim = await semanticSimilarity(
+          pairs.map((p) => p.hyp),
+          pairs.map((p) => p.refs),
+          {
+            model: flags.semsim === true ? undefined : flags.semsim,
+            offline: !!flags.offline,
+            embeddingCacheDir: flags.embeddingCache,
+            onProgress: long ? progressReporter('embedding references') : undefined,
+          },
+        );
+        result.semsim = { mean: semsim.mean, model: semsim.model, pooling: semsim.pooling, dim: semsim.dim };
+      }
+
+      if (flags.perExample) {
+        const out: string[] = [];
+        for (let i = 0; i < stats.n; i++) {
+          const s = sentenceBleuFromStats(stats, i, bleuOptions);
+          const row: Record<string, unknown> = { line: lines[i], bleu: { score: s.score, counts: s.counts, totals: s.totals }, rouge: pairRouge(stats, i) };
+          if (semsim) row.semsim = semsim.scores[i];
+          out.push(JSON.stringify(row));
+        }
+        writeAtomic(flags.perExample, out.join('\n') + '\n');
+      }
+
+      if (flags.json) {
+        console.log(JSON.stringify(result));
+        return;
+      }
+      console.log(`${stats.n} pairs from ${flags.input}${flags.stem ? ' (ROUGE with Porter stemming)' : ''}`);
+      console.log(`BLEU = ${bleu.score.toFixed(2)} ${bleu.precisions.map((p) => p.toFixed(1)).join('/')} (BP = ${bleu.bp.toFixed(3)} ratio = ${(bleu.ref_len ? bleu.sys_len / bleu.ref_len : 0).toFixed(3)} hyp_len = ${bleu.sys_len} ref_len = ${bleu.ref_len})`);
+      console.log(`      ${bleu.signature}`);
+      console.log('ROUGE (mean over pairs)  precision  recall  F-measure');
+      for (const [type, v] of Object.entries(rouge)) console.log(`  ${type.padEnd(22)} ${pct(v.precision)}  ${pct(v.recall)}  ${pct(v.fmeasure)}`);
+      if (semsim) console.log(`semantic similarity = ${semsim.mean.toFixed(4)} (cosine, ${semsim.pooling} pooling, ${semsim.model})`);
+      if (flags.perExample) console.log(`per-pair scores: ${flags.perExample}`);
+    });
+}

@@ -1,0 +1,176 @@
+// The text-metrics API: BLEU (sacrebleu 2.x) and ROUGE (rouge-score 0.1.2) for hypothesis/reference
+// pairs, from per-pair sufficient statistics that merge exactly (concatenate shards, sum counts).
+import { BLEU_MAX_ORDER, BLEU_STATS, bleuFromStats, bleuSignature, computeBleu, type BleuOptions, type BleuScore } from './bleu.js';
+import { bootstrapAggregate, type AggregateScore } from './bootstrap.js';
+import { ExactSum } from './fsum.js';
+import { DEFAULT_ROUGE_TYPES, ROUGE_STATS, parseRougeType, rougePrf } from './pair-stats.js';
+import { computePairStats, type RunOptions } from './pool.js';
+
+export interface TextPair {
+  hyp: string;
+  /** One or more references. */
+  refs: readonly string[];
+}
+
+export interface ScoreTextOptions extends RunOptions {
+  bleu?: BleuOptions;
+  /** Default ['rouge1', 'rouge2', 'rougeL', 'rougeLsum']. */
+  rougeTypes?: readonly string[];
+  /** Porter-stem ROUGE tokens (rouge-score's use_stemmer). */
+  stem?: boolean;
+  /** Skip BLEU's statistics (ROUGE only; the BLEU result is then empty). */
+  skipBleu?: boolean;
+}
+
+export interface Prf {
+  precision: number;
+  recall: number;
+  fmeasure: number;
+}
+
+export interface CorpusBleu extends BleuScore {
+  signature: string;
+}
+
+/** Per-pair sufficient statistics: everything the scores are computed from. */
+export interface TextStats {
+  n: number;
+  /** n x 10: [sys_len, ref_len, correct_1..4, total_1..4]. */
+  bleu: Int32Array;
+  rougeTypes: string[];
+  /** n x 3T: per type [matches, prediction count, target count]. */
+  rouge: Int32Array;
+  /** References per pair, or 'var' when it varies (sacrebleu's nrefs). */
+  nrefs: number | 'var';
+  settings: { bleu: Required<Pick<BleuOptions, 'tokenize' | 'lowercase'>>; stem: boolean };
+}
+
+export interface TextScores {
+  n: number;
+  bleu: CorpusBleu;
+  /** Means over pairs of rouge-score's per-pair precision, recall and F-measure. */
+  rouge: Record<string, Prf>;
+  stats: TextStats;
+}
+
+function checkPairs(pairs: readonly TextPair[]): void {
+  if (!Array.isArray(pairs)) throw new TypeError(`Expected an array of { hyp, refs } pairs but received ${typeof pairs}`);
+  pairs.forEach((p, i) => {
+    if (typeof p?.hyp !== 'string') throw new TypeError(`Expected pairs[${i}].hyp to be a string but received ${typeof p?.hyp}`);
+    if (!Array.isArray(p.refs) || p.refs.length === 0) throw new TypeError(`Expected pairs[${i}].refs to be a non-empty array of strings`);
+    (p.refs as readonly unknown[]).forEach((r: unknown, k: number) => {
+      if (typeof r !== 'string') throw new TypeError(`Expected pairs[${i}].refs[${k}] to be a string but received ${typeof r}`);
+    });
+  });
+}
+
+/** Per-pair statistics for BLEU and ROUGE (in a worker pool for large inputs). */
+export async function computeTextStats(pairs: readonly TextPair[], options: ScoreTextOptions = {}): Promise<TextStats> {
+  checkPairs(pairs);
+  const rougeTypes = [...(options.rougeTypes ?? DEFAULT_ROUGE_TYPES)];
+  rougeTypes.forEach(parseRougeType);
+  const tokenize = options.bleu?.tokenize ?? '13a';
+  if (tokenize !== '13a' && tokenize !== 'none') throw new RangeError(`Expected the BLEU tokenizer '13a' or 'none' but received ${JSON.stringify(tokenize)}`);
+  const lowercase = options.bleu?.lowercase ?? false;
+  const stem = options.stem ?? false;
+  const hyps = pairs.map((p) => p.hyp);
+  const refs = pairs.map((p) => [...p.refs]);
+  const { bleu, rouge } = await computePairStats(hyps, refs, { bleuTokenize: tokenize, bleuLowercase: lowercase, rougeTypes, stem, bleu: !options.skipBleu }, options);
+  const counts = new Set(pairs.map((p) => p.refs.length));
+  return {
+    n: pairs.length,
+    bleu,
+    rougeTypes,
+    rouge,
+    nrefs: counts.size === 1 ? [...counts][0] : counts.size === 0 ? 1 : 'var',
+    settings: { bleu: { tokenize, lowercase }, stem },
+  };
+}
+
+/** Corpus BLEU from per-pair statistics: sums, then sacrebleu's formula. */
+export function corpusBleuFromStats(stats: TextStats, options: BleuOptions = {}): CorpusBleu {
+  const sum = new Array<number>(BLEU_STATS).fill(0);
+  for (let i = 0; i < stats.n; i++) for (let k = 0; k < BLEU_STATS; k++) sum[k] += stats.bleu[i * BLEU_STATS + k];
+  const o = { ...options, tokenize: stats.settings.bleu.tokenize, lowercase: stats.settings.bleu.lowercase };
+  return { ...bleuFromStats(sum, o), signature: bleuSignature(stats.nrefs, o) };
+}
+
+/** sacrebleu's `sentence_bleu` for pair i (effective order on, as sacrebleu's sentence_bleu does). */
+export function sentenceBleuFromStats(stats: TextStats, i: number, options: BleuOptions = {}): BleuScore {
+  const s = stats.bleu.subarray(i * BLEU_STATS, (i + 1) * BLEU_STATS);
+  return computeBleu(
+    Array.from(s.subarray(2, 2 + BLEU_MAX_ORDER)),
+    Array.from(s.subarray(2 + BLEU_MAX_ORDER)),
+    s[0],
+    s[1],
+    options.smoothMethod ?? 'exp',
+    options.smoothValue ?? null,
+    options.effectiveOrder ?? true,
+  );
+}
+
+/** rouge-score's precision, recall and F for pair i and every type. */
+export function pairRouge(stats: TextStats, i: number): Record<string, Prf> {
+  const T = stats.rougeTypes.length;
+  const out: Record<string, Prf> = {};
+  stats.rougeTypes.forEach((type, k) => {
+    const o = (i * T + k) * ROUGE_STATS;
+    const [precision, recall, fmeasure] = rougePrf(stats.rouge[o], stats.rouge[o + 1], stats.rouge[o + 2]);
+    out[type] = { precision, recall, fmeasure };
+  });
+  return out;
+}
+
+/** Means over pairs (exact sums, so independent of order) of each type's P/R/F. */
+export function meanRouge(stats: TextStats): Record<string, Prf> {
+  const T = stats.rougeTypes.length;
+  const out: Record<string, Prf> = {};
+  stats.rougeTypes.forEach((type, k) => {
+    const sums = [new ExactSum(), new ExactSum(), new ExactSum()];
+    for (let i = 0; i < stats.n; i++) {
+      const o = (i * T + k) * ROUGE_STATS;
+      rougePrf(stats.rouge[o], stats.rouge[o + 1], stats.rouge[o + 2]).forEach((v, j) => sums[j].add(v));
+    }
+    const mean = (j: number) => (stats.n === 0 ? 0 : sums[j].value() / stats.n);
+    out[type] = { precision: mean(0), recall: mean(1), fmeasure: mean(2) };
+  });
+  return out;
+}
+
+/** rouge-score's BootstrapAggregator intervals (np.random.seed(seed) semantics). */
+export function rougeBootstrap(stats: TextStats, seed: number, nSamples = 1000, confidenceInterval = 0.95): Record<string, AggregateScore> {
+  const rows: Record<string, number[][]> = {};
+  for (const type of stats.rougeTypes) rows[type] = [];
+  for (let i = 0; i < stats.n; i++) {
+    const r = pairRouge(stats, i);
+    for (const type of stats.rougeTypes) rows[type].push([r[type].precision, r[type].recall, r[type].fmeasure]);
+  }
+  return bootstrapAggregate(rows, { seed, nSamples, confidenceInterval });
+}
+
+/** Concatenates statistics of shards computed with the same settings, in shard order. */
+export function mergeTextStats(parts: readonly TextStats[]): TextStats {
+  if (parts.length === 0) throw new RangeError('Expected at least one TextStats to merge');
+  const first = parts[0];
+  for (const p of parts)
+    if (JSON.stringify(p.settings) !== JSON.stringify(first.settings) || p.rougeTypes.join() !== first.rougeTypes.join())
+      throw new RangeError('Cannot merge text statistics computed with different settings');
+  const cat = (key: 'bleu' | 'rouge') => {
+    const out = new Int32Array(parts.reduce((a, p) => a + p[key].length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p[key], o);
+      o += p[key].length;
+    }
+    return out;
+  };
+  const nrefs = parts.every((p) => p.nrefs === first.nrefs) ? first.nrefs : 'var';
+  return { n: parts.reduce((a, p) => a + p.n, 0), bleu: cat('bleu'), rougeTypes: first.rougeTypes, rouge: cat('rouge'), nrefs, settings: first.settings };
+}
+
+/** BLEU and ROUGE for a list of pairs. */
+export async function scoreText(pairs: readonly TextPair[], options: ScoreTextOptions = {}): Promise<TextScores> {
+  const bleuOptions = options.bleu ?? {};
+  const stats = await computeTextStats(pairs, options);
+  return { n: stats.n, bleu: corpusBleuFromStats(stats, bleuOptions), rouge: meanRouge(stats), stats };
+}
