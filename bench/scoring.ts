@@ -2,9 +2,10 @@
 // 376,847), against a single-threaded JavaScript implementation run in the same process.
 // Runs fp32 tables, and bf16 ones where the CPU has AVX512-BF16.
 // Usage: npm run bench -- scoring [--quick] [--isa avx512|avx2|scalar] [--threads N] [--precision fp32|bf16]
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
+import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 import { ItemTable } from '../src/engine/item-table.js';
 import { loadCpuBinding, type IsaName, type Precision } from '../src/native/binding.js';
@@ -110,8 +111,6 @@ export async function benchScoring(args: string[]): Promise<void> {
   const outDir = path.join('bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `scoring-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ k: K, excludedPerRow: EXCLUDED_PER_ROW, results }, null, 2));
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify({ k: K, excludedPerRow: EXCLUDED_PER_ROW, results }, null, 2));
   console.log(`\nwrote ${file}`);
 }

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 
 import { activeTempDirs, DEMO_SOURCE, prepareDataset, SOURCE_FORMATS, type PrepareOptions } from '../data/load.js';
 import { inspectSource } from '../data/inspect.js';
-import { consoleProgress } from '../data/progress.js';
+import { consoleProgress } from '../util/progress.js';
 import { formatReport } from '../data/report.js';
 import { datasetStats, formatStats } from '../data/stats.js';
 import { PRESETS, synthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';

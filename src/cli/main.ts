@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { runSelftest } from '../engine/selftest.js';
 import { VERSION } from '../version.js';
 import { registerDataCommands } from './data.js';
+import { registerEvalCommands } from './eval.js';
 import { collectInfo, formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = 1;
     });
 
+  registerEvalCommands(program);
   registerDataCommands(program);
   registerScoreText(program);
   return program;

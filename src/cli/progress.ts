@@ -1,18 +1,11 @@
-// Progress for long jobs on stderr: a bar on a TTY, a plain line per 10% otherwise.
+// Progress callbacks of the form (done, total) for the CLI, drawn by the shared console reporter
+// (a bar on a terminal, plain lines otherwise, on stderr).
+import { consoleProgress } from '../util/progress.js';
+
 export function progressReporter(label: string, stream: NodeJS.WriteStream = process.stderr): (done: number, total: number) => void {
-  let lastTenth = -1;
+  const progress = consoleProgress(stream);
   return (done, total) => {
-    if (stream.isTTY) {
-      const width = 30;
-      const filled = Math.round((width * done) / total);
-      stream.write(`\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`);
-      if (done === total) stream.write('\n');
-    } else {
-      const tenth = Math.floor((10 * done) / total);
-      if (tenth > lastTenth) {
-        lastTenth = tenth;
-        stream.write(`${label}: ${done}/${total}\n`);
-      }
-    }
+    progress({ phase: label, done, total, unit: 'rows' });
+    if (done >= total) progress.stop();
   };
 }

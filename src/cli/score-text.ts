@@ -1,6 +1,5 @@
 // `regen-bench score-text`: BLEU (sacrebleu 2.x) and ROUGE (rouge-score 0.1.2) for a JSONL file of
 // hypothesis/reference pairs. A contract: scripts read its --json and --per-example output.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 
 import { Command, Option } from 'commander';
 
@@ -9,6 +8,7 @@ import { readPairsFile } from '../metrics/text/pairs-file.js';
 import { IN_PROCESS_BELOW } from '../metrics/text/pool.js';
 import { computeTextStats, corpusBleuFromStats, meanRouge, pairRouge, rougeBootstrap, sentenceBleuFromStats } from '../metrics/text/score.js';
 import { DEFAULT_SEMSIM_MODEL, semanticSimilarity, type SemSimResult } from '../metrics/text/semsim.js';
+import { writeFileAtomic } from '../util/files.js';
 import { progressReporter } from './progress.js';
 
 interface ScoreTextFlags {
@@ -44,17 +44,6 @@ function numberArg(flag: string) {
   };
 }
 
-/** Writes via a temporary file and a rename, so a reader never sees half a file. */
-export function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
-  }
-}
 
 const pct = (x: number) => (100 * x).toFixed(2).padStart(6);
 
@@ -115,7 +104,7 @@ export function registerScoreText(program: Command): void {
           if (semsim) row.semsim = semsim.scores[i];
           out.push(JSON.stringify(row));
         }
-        writeAtomic(flags.perExample, out.join('\n') + '\n');
+        writeFileAtomic(flags.perExample, out.join('\n') + '\n');
       }
 
       if (flags.json) {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { DatasetBuilder, ItemFields } from './builder.js';
 import { Growable } from './growable.js';
 import { displayName, readLines } from './lines.js';
-import type { ProgressFn } from './progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import { parseJsonOrPython } from './pyliteral.js';
 import type { Issues } from './report.js';
 

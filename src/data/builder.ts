@@ -7,14 +7,14 @@ import path from 'node:path';
 import { CategoryTreeBuilder, CRITIQUE_MIN_SHARED_LEVELS, sharedLevels } from './categories.js';
 import { NARRATIVE_KINDS, type Dataset, type DatasetMeta, type NarrativeKind } from './dataset.js';
 import { Growable } from './growable.js';
-import type { ProgressFn } from './progress.js';
+import { writeFileAtomic } from '../util/files.js';
+import type { ProgressFn } from '../util/progress.js';
 import {
   assembleDataset,
   SCORE_PREFIX,
   STORE_FORMAT,
   STORE_VERSION,
   TEXT_COLUMNS,
-  writeFileAtomic,
   writeNumericFile,
   writeTextShard,
   type Manifest,

@@ -6,8 +6,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 
 import { isGzipFile } from './lines.js';
-import type { ProgressFn } from './progress.js';
-import { writeFileAtomic } from './store.js';
+import type { ProgressFn } from '../util/progress.js';
+import { writeFileAtomic } from '../util/files.js';
 
 export async function sha256File(file: string, progress?: ProgressFn): Promise<string> {
   const hash = createHash('sha256');

@@ -7,7 +7,7 @@ export { inspectSource } from './inspect.js';
 export type { InspectResult, KeyStat } from './inspect.js';
 export { DEMO_SEED, DEMO_SOURCE, defaultCacheDir, detectFormat, loadDataset, prepareDataset } from './load.js';
 export type { LoadOptions, PrepareOptions, PrepareResult, SourceFormat } from './load.js';
-export type { ProgressEvent, ProgressFn } from './progress.js';
+export type { ProgressEvent, ProgressFn } from '../util/progress.js';
 export { REGEN_SCHEMA_DEFAULTS, resolveSchema } from './regen-schema.js';
 export type { RegenSchema } from './regen-schema.js';
 export { DataError, ISSUE_KINDS } from './report.js';

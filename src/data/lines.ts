@@ -5,7 +5,7 @@ import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-import type { ProgressFn } from './progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import type { Issues } from './report.js';
 
 export interface ReadLinesResult {

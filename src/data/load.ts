@@ -11,7 +11,7 @@ import { buildAmazon2018 } from './amazon2018.js';
 import { DatasetBuilder } from './builder.js';
 import type { Dataset, DatasetMeta, SourceFile, SourceKind } from './dataset.js';
 import { contentHash, firstLines } from './files.js';
-import type { ProgressFn } from './progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import { parseJsonOrPython } from './pyliteral.js';
 import { RegenReader, readRegenFile } from './regen.js';
 import { loadSchemaFile, resolveSchema, type RegenSchema } from './regen-schema.js';

@@ -7,7 +7,7 @@
 import type { DatasetBuilder, EventInput } from './builder.js';
 import type { NarrativeKind } from './dataset.js';
 import { displayName, readLines, type ReadLinesResult } from './lines.js';
-import type { ProgressFn } from './progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import type { RegenSchema } from './regen-schema.js';
 import type { Issues } from './report.js';
 

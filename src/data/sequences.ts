@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import type { DatasetBuilder, ItemFields } from './builder.js';
 import { displayName, readLines } from './lines.js';
-import type { ProgressFn } from './progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import { parsePyLiteral } from './pyliteral.js';
 import { DataError, type Issues } from './report.js';
 

@@ -311,9 +311,3 @@ export function publishDir(tmp: string, finalDir: string): void {
   } else renameSync(tmp, finalDir);
 }
 
-/** Writes a file atomically: to a temporary name in the same folder, then renamed. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}

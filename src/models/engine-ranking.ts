@@ -1,6 +1,6 @@
 // Full ranking with the native engine: one query vector per example against an item table, history
 // excluded, exact target ranks and the top-k, in chunks (progress; bounded memory).
-import type { ProgressFn } from '../data/progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import type { ItemTable } from '../engine/item-table.js';
 import { exclusionLists } from '../eval/ranking.js';
 import type { ExampleSet } from '../tasks/examples.js';

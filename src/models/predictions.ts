@@ -6,7 +6,7 @@
 import type { NarrativeKind } from '../data/dataset.js';
 import { NARRATIVE_KINDS } from '../data/dataset.js';
 import { readLines } from '../data/lines.js';
-import type { ProgressFn } from '../data/progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import { Issues, type LoadReport } from '../data/report.js';
 import { exclusionLists, ranksFromLists } from '../eval/ranking.js';
 import type { ExampleSet } from '../tasks/examples.js';
@@ -121,32 +121,54 @@ export class PredictionsRecommender implements Recommender {
     this.name = `predictions:${file.split(/[\\/]/).pop()}`;
   }
 
-  async load(examples: ExampleSet, progress?: ProgressFn): Promise<PredictionsFile> {
-    return (this.loaded ??= await readPredictions(this.file, examples, { ...this.options, progress }));
+  /** Reads the file against the full example set (slices then index into it by their base). */
+  async prepare(examples: ExampleSet, progress?: ProgressFn): Promise<void> {
+    this.loaded = await readPredictions(this.file, examples, { ...this.options, progress });
+  }
+
+  get predictions(): PredictionsFile {
+    if (!this.loaded) throw new Error('internal: PredictionsRecommender.prepare() was not called');
+    return this.loaded;
+  }
+
+  /** The file's lists for examples [base, base + n), as CSR. */
+  private lists(examples: ExampleSet): { offsets: Int32Array; ids: Int32Array } {
+    const { offsets, ids } = this.predictions.lists;
+    const a = examples.base;
+    const b = a + examples.length;
+    const o = offsets.slice(a, b + 1);
+    for (let i = 0; i < o.length; i++) o[i] -= offsets[a];
+    return { offsets: o, ids: ids.subarray(offsets[a], offsets[b]) };
   }
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {
-    const p = await this.load(examples, options.progress);
+    const lists = this.lists(examples);
     const exclude = exclusionLists(examples.history, examples.targets, options.excludeHistory);
-    const { ranks, duplicates, excludedFromLists } = ranksFromLists(p.lists, examples.targets, exclude);
+    const { ranks, duplicates, excludedFromLists } = ranksFromLists(lists, examples.targets, exclude);
     const k = options.k;
     const top = new Int32Array(examples.length * k).fill(-1);
     for (let i = 0; i < examples.length; i++) {
-      let j = 0;
       const skip = new Set(exclude.ids.subarray(exclude.offsets[i], exclude.offsets[i + 1]));
       const seen = new Set<number>();
-      for (let q = p.lists.offsets[i]; q < p.lists.offsets[i + 1] && j < k; q++) {
-        const id = p.lists.ids[q];
+      let j = 0;
+      for (let q = lists.offsets[i]; q < lists.offsets[i + 1] && j < k; q++) {
+        const id = lists.ids[q];
         if (id >= 0 && (seen.has(id) || skip.has(id))) continue;
         seen.add(id);
         top[i * k + j++] = id;
       }
     }
     const notes: Record<string, number> = {};
-    const missing = examples.length - p.covered.reduce((a, b) => a + b, 0);
+    let missing = 0;
+    for (let i = 0; i < examples.length; i++) if (!this.predictions.covered[examples.base + i]) missing++;
     if (missing) notes['examples without a prediction line (scored as misses)'] = missing;
     if (duplicates) notes['repeated item ids in lists (first place counts)'] = duplicates;
     if (excludedFromLists) notes['listed items removed as history'] = excludedFromLists;
     return { ranks, top, k, notes };
+  }
+
+  /** The file's narratives for the slice; null where it has none. */
+  narratives(examples: ExampleSet, kind: NarrativeKind): (string | null)[] {
+    return this.predictions.narratives[kind].slice(examples.base, examples.base + examples.length);
   }
 }

@@ -1,6 +1,6 @@
 // What a recommender hands to evaluation: per example, the target's rank and the top-k list.
 import type { Device } from '../engine/item-table.js';
-import type { ProgressFn } from '../data/progress.js';
+import type { ProgressFn } from '../util/progress.js';
 import type { ExampleSet } from '../tasks/examples.js';
 
 export interface Ranking {
@@ -24,5 +24,7 @@ export interface Recommender {
   readonly name: string;
   /** Whether the model reads critiques (task 2 and 3); others rank the same with or without. */
   readonly usesCritique: boolean;
+  /** Called once with the full example set before slices of it are ranked (load files, fit). */
+  prepare?(examples: ExampleSet, progress?: ProgressFn): Promise<void>;
   recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking>;
 }

@@ -11,11 +11,6 @@ import type { Csr, EvalSplit } from '../data/splits.js';
 export type TaskId = 1 | 2 | 3;
 export type SplitName = 'valid' | 'test';
 
-export const TASK_NAMES: Record<TaskId, string> = {
-  1: 'Hist -> ID',
-  2: 'Hist + Critique -> ID',
-  3: 'Hist + Critique -> ID + Narrative',
-};
 
 export interface Example {
   /** Row in the example set. */
@@ -48,19 +43,48 @@ export class ExampleSet {
     readonly task: TaskId,
     readonly split: SplitName,
     private readonly rows: EvalSplit,
+    /** Index of the first example in the full set this one was sliced from. */
+    readonly base = 0,
+    /** Whether critiques are shown (tasks 2 and 3; false gives the paper's "Hist -> ID + Narrative" row). */
+    readonly critiques: boolean = task !== 1,
   ) {
     this.length = rows.users.length;
     this.targets = rows.targets;
     this.history = rows.history;
     this.users = rows.users;
     let n = 0;
-    if (task !== 1) for (let i = 0; i < this.length; i++) if (!dataset.events.critique.isNull(rows.events[i])) n++;
+    if (critiques) for (let i = 0; i < this.length; i++) if (!dataset.events.critique.isNull(rows.events[i])) n++;
     this.withCritique = n;
   }
 
-  /** Whether the task reads critiques. */
+  /** Whether the examples carry critiques. */
   get usesCritique(): boolean {
-    return this.task !== 1;
+    return this.critiques;
+  }
+
+  /** The row label of the paper's Table 2. */
+  get label(): string {
+    return `${this.critiques ? 'Hist + Critique' : 'Hist'} -> ID${this.task === 3 ? ' + Narrative' : ''}`;
+  }
+
+  /** Examples [start, end), for chunked and sharded evaluation. */
+  slice(start: number, end: number): ExampleSet {
+    const r = this.rows;
+    const h0 = r.history.offsets[start];
+    const offsets = r.history.offsets.slice(start, end + 1);
+    for (let i = 0; i < offsets.length; i++) offsets[i] -= h0;
+    const rows: EvalSplit = {
+      users: r.users.subarray(start, end),
+      events: r.events.subarray(start, end),
+      targets: r.targets.subarray(start, end),
+      history: { offsets, ids: r.history.ids.subarray(h0, r.history.offsets[end]) },
+    };
+    return new ExampleSet(this.dataset, this.task, this.split, rows, this.base + start, this.critiques);
+  }
+
+  /** The same examples with critiques withheld (task 3's "Hist -> ID + Narrative" row). */
+  withoutCritiques(): ExampleSet {
+    return new ExampleSet(this.dataset, this.task, this.split, this.rows, this.base, false);
   }
 
   /** Narrative kinds scored: task 3 on the test split. */

@@ -12,16 +12,16 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
-import type { ProgressFn } from '../progress.js';
+import type { ProgressFn } from '../../util/progress.js';
 import { REGEN_CATEGORY_SEPARATOR } from '../regen.js';
 import { REGEN_SCHEMA_DEFAULTS } from '../regen-schema.js';
-import { writeFileAtomic } from '../store.js';
+import { writeFileAtomic } from '../../util/files.js';
 import { Catalogue, mix, Rand, synthReviewerId, MAX_DIMS, NONE } from './catalogue.js';
 import { critiqueText, drawRating, narratives, review, type ChangeKind, type Transition } from './text.js';
 import { CLOTHING, OFFICE } from './vocab.js';
 
 /** Bumped when the output for a given seed changes. */
-export const SYNTH_VERSION = 1;
+export const SYNTH_VERSION = 2;
 
 export interface SynthConfig {
   preset: string;

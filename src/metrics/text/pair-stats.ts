@@ -2,7 +2,7 @@
 // reusable scratch buffers, a token interner (hash table over UTF-16 code units: no substring is
 // allocated per token) and an n-gram trie rebuilt per pair (stamped, so clearing is O(1)).
 // Every rule here mirrors reference.ts; the tests run both on random and adversarial inputs.
-import { BLEU_MAX_ORDER, BLEU_STATS } from './bleu.js';
+import { BLEU_MAX_ORDER } from './bleu.js';
 import { porterStem } from './porter.js';
 import { isPyWhitespace, pyLower } from './python-text.js';
 import { fmeasure, type BleuTokenizerName } from './reference.js';
@@ -67,7 +67,6 @@ function grow16(a: Uint16Array<ArrayBuffer>, n: number): Uint16Array<ArrayBuffer
 }
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-const isDotComma = (c: number) => c === 0x2e || c === 0x2c;
 /** The characters of 13a's first regex: space-!"#$%&, ()*+, :;<=>?@, [\]^_`, {|}~ and /. */
 function isP1(c: number): boolean {
   return (

@@ -31,6 +31,8 @@ export interface SemSimOptions {
   /** 'mean' (sentence-transformers default) or 'cls' (for encoders trained with CLS pooling). */
   pooling?: 'mean' | 'cls';
   onProgress?: (done: number, total: number) => void;
+  /** An encoder already loaded (it is left open); otherwise one is loaded and disposed per call. */
+  encoder?: SentenceEncoder;
 }
 
 export class ModelUnavailableError extends Error {}
@@ -178,7 +180,7 @@ export interface SemSimResult {
 /** Cosine similarity of each hypothesis to its references (the best one when several). */
 export async function semanticSimilarity(hyps: readonly string[], refs: readonly (readonly string[])[], options: SemSimOptions = {}): Promise<SemSimResult> {
   if (hyps.length !== refs.length) throw new RangeError(`Expected one reference list per hypothesis but received ${hyps.length} hypotheses and ${refs.length} reference lists`);
-  const encoder = await SentenceEncoder.load(options);
+  const encoder = options.encoder ?? (await SentenceEncoder.load(options));
   try {
     const flat = refs.flat();
     const cacheDir = options.embeddingCacheDir === undefined ? path.join(os.homedir(), '.cache', 'regen-bench', 'embeddings') : options.embeddingCacheDir;
@@ -209,6 +211,6 @@ export async function semanticSimilarity(hyps: readonly string[], refs: readonly
     }
     return { scores, mean: hyps.length ? sum / hyps.length : 0, model: encoder.model, pooling: encoder.pooling, dim, referencesCached: r.cached };
   } finally {
-    await encoder.dispose();
+    if (!options.encoder) await encoder.dispose();
   }
 }

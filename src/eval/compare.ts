@@ -1,0 +1,168 @@
+// `regen-bench compare`: two evaluations of the same examples, metric by metric, with paired tests.
+// Examples are matched by user id; per-example scores come from the parts.
+import type { NarrativeKind } from '../data/dataset.js';
+import { BLEU_STATS, bleuFromStats } from '../metrics/text/bleu.js';
+import { ROUGE_STATS, rougePrf } from '../metrics/text/pair-stats.js';
+import { rng } from '../util/random.js';
+import { pairedTest, quantile } from './bootstrap.js';
+import type { EvalPart, TextPart } from './evaluate.js';
+import { readPart } from './merge.js';
+import { rankingScores } from './ranking.js';
+import { kindName, signature } from './report.js';
+
+export interface MetricComparison {
+  metric: string;
+  a: number;
+  b: number;
+  /** b - a */
+  delta: number;
+  low: number;
+  high: number;
+  pRandomisation: number;
+  pBootstrap: number;
+  n: number;
+}
+
+export interface Comparison {
+  a: string;
+  b: string;
+  matched: number;
+  onlyA: number;
+  onlyB: number;
+  metrics: MetricComparison[];
+  samples: number;
+  seed: number;
+}
+
+export class CompareError extends Error {
+  override name = 'CompareError';
+}
+
+function sameTask(a: EvalPart, b: EvalPart): void {
+  const fields = ['split', 'task', 'k', 'excludeHistory'] as const;
+  if (a.settings.dataset.key !== b.settings.dataset.key) throw new CompareError(`the two evaluations use different datasets (${a.settings.dataset.name}@${a.settings.dataset.key.slice(0, 16)} vs ${b.settings.dataset.name}@${b.settings.dataset.key.slice(0, 16)})`);
+  for (const f of fields) if (a.settings[f] !== b.settings[f]) throw new CompareError(`the two evaluations differ in ${f} (${a.settings[f]} vs ${b.settings[f]}): compare like with like`);
+}
+
+const mean = (x: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return x.length ? s / x.length : NaN;
+};
+
+/** Paired tests for corpus BLEU: swap or resample whole pairs of per-pair statistics. */
+function compareBleu(sa: number[][], sb: number[][], samples: number, seed: number): Omit<MetricComparison, 'metric'> {
+  const n = sa.length;
+  const score = (rows: number[][], pick: (i: number) => number) => {
+    const sum = new Array<number>(BLEU_STATS).fill(0);
+    for (let i = 0; i < n; i++) {
+      const r = rows[pick(i)];
+      for (let s = 0; s < BLEU_STATS; s++) sum[s] += r[s];
+    }
+    return bleuFromStats(sum).score;
+  };
+  const a = score(sa, (i) => i);
+  const b = score(sb, (i) => i);
+  const delta = b - a;
+  const random = rng(seed);
+  let extreme = 0;
+  for (let d = 0; d < samples; d++) {
+    const sumA = new Array<number>(BLEU_STATS).fill(0);
+    const sumB = new Array<number>(BLEU_STATS).fill(0);
+    for (let i = 0; i < n; i++) {
+      const swap = random() < 0.5;
+      const x = swap ? sb[i] : sa[i];
+      const y = swap ? sa[i] : sb[i];
+      for (let s = 0; s < BLEU_STATS; s++) {
+        sumA[s] += x[s];
+        sumB[s] += y[s];
+      }
+    }
+    if (Math.abs(bleuFromStats(sumB).score - bleuFromStats(sumA).score) >= Math.abs(delta) - 1e-12) extreme++;
+  }
+  const draws = new Float64Array(samples);
+  let crossing = 0;
+  for (let d = 0; d < samples; d++) {
+    const idx = Array.from({ length: n }, () => Math.floor(random() * n));
+    draws[d] = score(sb, (i) => idx[i]) - score(sa, (i) => idx[i]);
+    if (delta > 0 ? draws[d] <= 0 : delta < 0 ? draws[d] >= 0 : true) crossing++;
+  }
+  draws.sort();
+  return { a, b, delta, low: quantile(draws, 0.025), high: quantile(draws, 0.975), pRandomisation: (extreme + 1) / (samples + 1), pBootstrap: Math.min(1, (2 * crossing) / samples), n };
+}
+
+export function compareParts(a: EvalPart, b: EvalPart, options: { samples?: number; seed?: number } = {}): Comparison {
+  sameTask(a, b);
+  const samples = options.samples ?? 1000;
+  const seed = options.seed ?? 0;
+  const indexB = new Map<string, number>();
+  b.users.forEach((u, i) => indexB.set(u, i));
+  const pairs: [number, number][] = [];
+  a.users.forEach((u, i) => {
+    const j = indexB.get(u);
+    if (j !== undefined) pairs.push([i, j]);
+  });
+  if (pairs.length === 0) throw new CompareError('the two evaluations share no examples (users)');
+  const metrics: MetricComparison[] = [];
+  const add = (metric: string, xa: Float64Array, xb: Float64Array) => {
+    const t = pairedTest(xa, xb, { samples, seed });
+    metrics.push({ metric, a: mean(xa), b: mean(xb), delta: t.delta, low: t.low, high: t.high, pRandomisation: t.pRandomisation, pBootstrap: t.pBootstrap, n: xa.length });
+  };
+
+  const k = a.settings.k;
+  const ra = rankingScores(Float64Array.from(pairs, ([i]) => a.ranks[i] ?? Infinity), k);
+  const rb = rankingScores(Float64Array.from(pairs, ([, j]) => b.ranks[j] ?? Infinity), k);
+  add(`recall@${k}`, ra.recall, rb.recall);
+  add(`ndcg@${k}`, ra.ndcg, rb.ndcg);
+  add('mrr', ra.rr, rb.rr);
+
+  for (const kind of Object.keys(a.text) as NarrativeKind[]) {
+    const ta = a.text[kind] as TextPart;
+    const tb = b.text[kind];
+    if (!tb) continue;
+    const pairOfA = new Map<number, number>();
+    ta.rows.forEach((row, p) => pairOfA.set(row, p));
+    const pairOfB = new Map<number, number>();
+    tb.rows.forEach((row, p) => pairOfB.set(row, p));
+    const matched = pairs.map(([i, j]) => [pairOfA.get(i), pairOfB.get(j)] as const).filter((x): x is readonly [number, number] => x[0] !== undefined && x[1] !== undefined);
+    if (matched.length === 0) continue;
+    const name = kindName(kind);
+    metrics.push({
+      metric: `${name}.bleu`,
+      ...compareBleu(
+        matched.map(([p]) => ta.bleu.slice(p * BLEU_STATS, (p + 1) * BLEU_STATS)),
+        matched.map(([, q]) => tb.bleu.slice(q * BLEU_STATS, (q + 1) * BLEU_STATS)),
+        samples,
+        seed,
+      ),
+    });
+    const T = a.settings.rouge.types.length;
+    a.settings.rouge.types.forEach((type, t) => {
+      const f = (part: TextPart, p: number) => {
+        const o = (p * T + t) * ROUGE_STATS;
+        return rougePrf(part.rouge[o], part.rouge[o + 1], part.rouge[o + 2])[2];
+      };
+      add(`${name}.${type}`, Float64Array.from(matched, ([p]) => f(ta, p)), Float64Array.from(matched, ([, q]) => f(tb, q)));
+    });
+    if (ta.semsim && tb.semsim) add(`${name}.semsim`, Float64Array.from(matched, ([p]) => ta.semsim![p]), Float64Array.from(matched, ([, q]) => tb.semsim![q]));
+  }
+  return { a: signature(a.settings), b: signature(b.settings), matched: pairs.length, onlyA: a.users.length - pairs.length, onlyB: b.users.length - pairs.length, metrics, samples, seed };
+}
+
+export function comparePartFiles(a: string, b: string, options: { samples?: number; seed?: number } = {}): Comparison {
+  return compareParts(readPart(a), readPart(b), options);
+}
+
+export function formatComparison(c: Comparison): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+  const lines = [
+    `A: ${c.a}`,
+    `B: ${c.b}`,
+    `${c.matched.toLocaleString('en-US')} examples in both${c.onlyA || c.onlyB ? ` (${c.onlyA} only in A, ${c.onlyB} only in B: left out)` : ''}; ${c.samples} resamples, seed ${c.seed}`,
+    '',
+    '| metric | A | B | B - A | 95% interval | p (randomisation) | p (bootstrap) |',
+    '|---|---|---|---|---|---|---|',
+    ...c.metrics.map((m) => `| ${m.metric} | ${f(m.a)} | ${f(m.b)} | ${f(m.delta)} | [${f(m.low)}, ${f(m.high)}] | ${f(m.pRandomisation)} | ${f(m.pBootstrap)} |`),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,195 @@
+// The report of an evaluation: means with seeded bootstrap intervals, computed from a (merged) part,
+// as JSON for machines (key names are a contract) and Markdown in the layout of the paper's Table 2.
+import type { NarrativeKind } from '../data/dataset.js';
+import { bleuFromStats, BLEU_STATS } from '../metrics/text/bleu.js';
+import { meanRouge, type TextStats } from '../metrics/text/score.js';
+import { rougePrf, ROUGE_STATS } from '../metrics/text/pair-stats.js';
+import { rng } from '../util/random.js';
+import { bootstrapMeans, quantile, type Interval } from './bootstrap.js';
+import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
+import { rankingScores } from './ranking.js';
+
+/** snake_case names of the narrative kinds, as files and reports spell them. */
+export const kindName = (kind: string) => kind.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+export function signature(s: EvalSettings): string {
+  return [
+    `regen-bench:${s.tool}`,
+    `data:${s.dataset.name}@${s.dataset.key.slice(0, 16)}`,
+    `split:${s.split}`,
+    `task:${s.task}${s.critiques ? '' : '-no-critique'}`,
+    `k:${s.k}`,
+    `history:${s.excludeHistory ? 'excluded-but-target' : 'kept'}`,
+    `model:${s.model}${s.narrator ? `+${s.narrator}` : ''}`,
+    `bleu:[${s.bleu.signature}]`,
+    `rouge:rouge-score-0.1.2,types:${s.rouge.types.join('+')},stem:${s.rouge.stem ? 'porter' : 'no'}`,
+    `semsim:${s.semsim.model ?? 'none'}`,
+    `ci:bootstrap-${s.ci.samples}-${s.ci.confidence}-seed${s.ci.seed}`,
+    `backend:${s.backend}`,
+  ].join('|');
+}
+
+export interface TextReport {
+  bleu: number;
+  rouge1: number;
+  rouge2: number;
+  rougeL: number;
+  rougeLsum: number;
+  semsim: number | null;
+}
+
+export interface EvalReport {
+  signature: string;
+  /** The paper's row label ("Hist + Critique -> ID + Narrative"). */
+  row: string;
+  /** Keys follow --k: recall@10, ndcg@10, mrr, n. */
+  ranking: Record<string, number>;
+  /** Per narrative kind (snake_case): BLEU (0-100), ROUGE F-measures (0-1), semantic similarity (-1..1) or null. */
+  text: Record<string, TextReport>;
+  /** 95% (settings.ci.confidence) bootstrap intervals [low, high], keyed like ranking and text. */
+  ci: { ranking: Record<string, [number, number]>; text: Record<string, Record<string, [number, number]>> };
+  /** Why semantic similarity is missing, and how to get it. */
+  semsimNote: string | null;
+  /** Counted oddities of the inputs. */
+  notes: Record<string, number>;
+  settings: EvalSettings;
+}
+
+const pair = (i: Interval): [number, number] => [i.low, i.high];
+
+/** Corpus BLEU with a bootstrap interval over pairs (resampled statistics, summed). */
+function bleuWithInterval(t: TextPart, settings: EvalSettings): { score: number; ci: [number, number] } {
+  const opts = { tokenize: settings.bleu.tokenize, lowercase: settings.bleu.lowercase, smoothMethod: settings.bleu.smooth };
+  const sum = new Array<number>(BLEU_STATS).fill(0);
+  for (let i = 0; i < t.pairs; i++) for (let s = 0; s < BLEU_STATS; s++) sum[s] += t.bleu[i * BLEU_STATS + s];
+  const score = bleuFromStats(sum, opts).score;
+  if (t.pairs === 0) return { score, ci: [NaN, NaN] };
+  const random = rng(settings.ci.seed);
+  const draws = new Float64Array(settings.ci.samples);
+  for (let d = 0; d < draws.length; d++) {
+    sum.fill(0);
+    for (let i = 0; i < t.pairs; i++) {
+      const j = Math.floor(random() * t.pairs);
+      for (let s = 0; s < BLEU_STATS; s++) sum[s] += t.bleu[j * BLEU_STATS + s];
+    }
+    draws[d] = bleuFromStats(sum, opts).score;
+  }
+  draws.sort();
+  const tail = (1 - settings.ci.confidence) / 2;
+  return { score, ci: [quantile(draws, tail), quantile(draws, 1 - tail)] };
+}
+
+export function buildReport(part: EvalPart, semsimNote: string | null = null): EvalReport {
+  const s = part.settings;
+  const ranks = Float64Array.from(part.ranks, (r) => (r === null ? Infinity : r));
+  const scores = rankingScores(ranks, s.k);
+  const boot = { samples: s.ci.samples, confidence: s.ci.confidence, seed: s.ci.seed };
+  const rankCi = bootstrapMeans({ recall: scores.recall, ndcg: scores.ndcg, mrr: scores.rr }, boot);
+  const report: EvalReport = {
+    signature: signature(s),
+    row: `${s.critiques ? 'Hist + Critique' : 'Hist'} -> ID${s.task === 3 ? ' + Narrative' : ''}`,
+    ranking: { [`recall@${s.k}`]: rankCi.recall.mean, [`ndcg@${s.k}`]: rankCi.ndcg.mean, mrr: rankCi.mrr.mean, n: ranks.length },
+    text: {},
+    ci: { ranking: { [`recall@${s.k}`]: pair(rankCi.recall), [`ndcg@${s.k}`]: pair(rankCi.ndcg), mrr: pair(rankCi.mrr) }, text: {} },
+    semsimNote,
+    notes: part.notes,
+    settings: s,
+  };
+  const T = s.rouge.types.length;
+  for (const [kind, t] of Object.entries(part.text) as [NarrativeKind, TextPart][]) {
+    const stats: TextStats = {
+      n: t.pairs,
+      bleu: Int32Array.from(t.bleu),
+      rougeTypes: s.rouge.types,
+      rouge: Int32Array.from(t.rouge),
+      nrefs: 1,
+      settings: { bleu: { tokenize: s.bleu.tokenize, lowercase: s.bleu.lowercase }, stem: s.rouge.stem },
+    };
+    const rouge = meanRouge(stats);
+    const perPair: Record<string, Float64Array> = {};
+    s.rouge.types.forEach((type, k) => {
+      const f = new Float64Array(t.pairs);
+      for (let i = 0; i < t.pairs; i++) {
+        const o = (i * T + k) * ROUGE_STATS;
+        f[i] = rougePrf(t.rouge[o], t.rouge[o + 1], t.rouge[o + 2])[2];
+      }
+      perPair[type] = f;
+    });
+    if (t.semsim) perPair.semsim = Float64Array.from(t.semsim);
+    const ci = bootstrapMeans(perPair, boot);
+    const bleu = bleuWithInterval(t, s);
+    const name = kindName(kind);
+    report.text[name] = {
+      bleu: bleu.score,
+      rouge1: rouge.rouge1?.fmeasure ?? NaN,
+      rouge2: rouge.rouge2?.fmeasure ?? NaN,
+      rougeL: rouge.rougeL?.fmeasure ?? NaN,
+      rougeLsum: rouge.rougeLsum?.fmeasure ?? NaN,
+      semsim: t.semsim ? ci.semsim.mean : null,
+    };
+    report.ci.text[name] = { bleu: bleu.ci, ...Object.fromEntries(Object.entries(ci).map(([k, v]) => [k, pair(v)])) };
+  }
+  return report;
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const withCi = (x: number, ci: [number, number] | undefined, fmt: (x: number) => string) => (ci ? `${fmt(x)} [${fmt(ci[0])}, ${fmt(ci[1])}]` : fmt(x));
+
+/** Markdown in the layout of the paper's Table 2: one row per report (model run). */
+export function formatMarkdown(reports: readonly EvalReport[]): string {
+  const first = reports[0];
+  const k = first.settings.k;
+  const lines: string[] = [];
+  lines.push(`# regen-bench evaluation: ${first.settings.model}${first.settings.narrator ? ` + ${first.settings.narrator}` : ''} on ${first.settings.dataset.name} (${first.settings.split})`);
+  lines.push('');
+  lines.push(`Ranking over all ${'items'}, ${first.settings.excludeHistory ? 'history excluded (except the target)' : 'history kept'}; ${Math.round(first.settings.ci.confidence * 100)}% bootstrap intervals.`);
+  lines.push('');
+  lines.push(`| Task | Recall@${k} | NDCG@${k} | MRR | n |`);
+  lines.push('|---|---|---|---|---|');
+  for (const r of reports)
+    lines.push(
+      `| ${r.row} | ${withCi(r.ranking[`recall@${k}`], r.ci.ranking[`recall@${k}`], f3)} | ${withCi(r.ranking[`ndcg@${k}`], r.ci.ranking[`ndcg@${k}`], f3)} | ${withCi(r.ranking.mrr, r.ci.ranking.mrr, f3)} | ${r.ranking.n.toLocaleString('en-US')} |`,
+    );
+  for (const r of reports) {
+    const kinds = Object.keys(r.text);
+    if (kinds.length === 0) continue;
+    lines.push('');
+    lines.push(`## Narratives: ${r.row}`);
+    lines.push('');
+    lines.push('| Narrative | BLEU | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum | SemSim |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const kind of kinds) {
+      const t = r.text[kind];
+      const ci = r.ci.text[kind];
+      lines.push(
+        `| ${kind} | ${withCi(t.bleu, ci.bleu, f2)} | ${withCi(t.rouge1, ci.rouge1, f3)} | ${withCi(t.rouge2, ci.rouge2, f3)} | ${withCi(t.rougeL, ci.rougeL, f3)} | ${withCi(t.rougeLsum, ci.rougeLsum, f3)} | ${t.semsim === null ? 'n/a' : withCi(t.semsim, ci.semsim, f3)} |`,
+      );
+    }
+  }
+  const note = reports.find((r) => r.semsimNote)?.semsimNote;
+  if (note) lines.push('', `SemSim n/a: ${note}`);
+  const notes = Object.entries(first.notes);
+  if (notes.length) {
+    lines.push('', 'Input notes:');
+    for (const [what, n] of notes) lines.push(`- ${what}: ${n.toLocaleString('en-US')}`);
+  }
+  lines.push('', 'Signatures:');
+  for (const r of reports) lines.push(`- ${r.row}: \`${r.signature}\``);
+  return lines.join('\n') + '\n';
+}
+
+/** The JSON of one report: the contract keys (signature, ranking, text) first, then intervals and notes. */
+export function reportJson(report: EvalReport, rows?: readonly EvalReport[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    signature: report.signature,
+    ranking: report.ranking,
+    text: report.text,
+    row: report.row,
+    ci: report.ci,
+    semsim_note: report.semsimNote,
+    notes: report.notes,
+  };
+  if (rows && rows.length > 1) out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci }));
+  return out;
+}
