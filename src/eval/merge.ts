@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { writeFileAtomic } from '../util/files.js';
 import { checkPart, mergeParts, MergeError, type EvalPart } from './evaluate.js';
-import { buildReport, formatMarkdown, reportJson, type EvalReport } from './report.js';
+import { buildReport, formatMarkdown, reportJson, rowTag, type EvalReport } from './report.js';
 
 export function readPart(file: string): EvalPart {
   let part: EvalPart;
@@ -51,7 +51,7 @@ export function mergePartFiles(files: readonly string[], out?: string): MergedEv
   const result = reportsFromParts(files.map(readPart), files);
   if (out) {
     mkdirSync(out, { recursive: true });
-    for (const p of result.parts) writeFileAtomic(path.join(out, `task${p.settings.task}${p.settings.critiques ? '' : '-no-critique'}.part.json`), JSON.stringify(p));
+    for (const p of result.parts) writeFileAtomic(path.join(out, `${rowTag(p.settings)}.part.json`), JSON.stringify(p));
     writeFileAtomic(path.join(out, 'report.json'), JSON.stringify(result.json, null, 2) + '\n');
     writeFileAtomic(path.join(out, 'report.md'), result.markdown);
   }

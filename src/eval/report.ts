@@ -12,12 +12,17 @@ import { rankingScores } from './ranking.js';
 /** snake_case names of the narrative kinds, as files and reports spell them. */
 export const kindName = (kind: string) => kind.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
+/** task1, task2, task3, or task3-no-critique (task 3's "Hist -> ID + Narrative" row): names parts and signatures. */
+export function rowTag(s: Pick<EvalSettings, 'task' | 'critiques'>): string {
+  return `task${s.task}${s.task !== 1 && !s.critiques ? '-no-critique' : ''}`;
+}
+
 export function signature(s: EvalSettings): string {
   return [
     `regen-bench:${s.tool}`,
     `data:${s.dataset.name}@${s.dataset.key.slice(0, 16)}`,
     `split:${s.split}`,
-    `task:${s.task}${s.critiques ? '' : '-no-critique'}`,
+    `task:${rowTag(s).slice(4)}`,
     `k:${s.k}`,
     `history:${s.excludeHistory ? 'excluded-but-target' : 'kept'}`,
     `model:${s.model}${s.narrator ? `+${s.narrator}` : ''}`,

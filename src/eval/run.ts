@@ -20,7 +20,7 @@ import { buildExamples, type ExampleSet, type SplitName, type TaskId } from '../
 import { writeFileAtomic } from '../util/files.js';
 import { VERSION } from '../version.js';
 import { checkPart, evaluate, type EvalPart, type EvalSettings } from './evaluate.js';
-import { buildReport, formatMarkdown, reportJson, type EvalReport } from './report.js';
+import { buildReport, formatMarkdown, reportJson, rowTag, type EvalReport } from './report.js';
 
 export const BUILTIN_MODELS = ['pop'] as const;
 export const DEFAULT_MODEL = 'pop';
@@ -203,9 +203,8 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   const markdown = formatMarkdown(reports);
   if (o.out) {
     mkdirSync(o.out, { recursive: true });
-    const tag = (p: EvalPart) => `task${p.settings.task}${p.settings.critiques ? '' : '-no-critique'}`;
     for (const p of parts)
-      writeFileAtomic(path.join(o.out, o.shard ? `${tag(p)}.shard-${o.shard.index}-of-${o.shard.count}.part.json` : `${tag(p)}.part.json`), JSON.stringify(p));
+      writeFileAtomic(path.join(o.out, o.shard ? `${rowTag(p.settings)}.shard-${o.shard.index}-of-${o.shard.count}.part.json` : `${rowTag(p.settings)}.part.json`), JSON.stringify(p));
     if (!o.shard) {
       writeFileAtomic(path.join(o.out, 'report.json'), JSON.stringify(json, null, 2) + '\n');
       writeFileAtomic(path.join(o.out, 'report.md'), markdown);
