@@ -5,6 +5,7 @@
       "sources": [
         "native/napi/addon.cpp",
         "native/cpu/cpu_features.cpp",
+        "native/cpu/bootstrap.cpp",
         "native/cpu/search.cpp",
         "native/cpu/thread_pool.cpp",
         "native/cpu/isa_scalar.cpp",

@@ -1,11 +1,13 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
 import { benchData } from './data.js';
+import { benchEval } from './eval.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
   data: benchData,
+  eval: benchEval,
   text: benchText,
 };
 

@@ -4,29 +4,44 @@ import { bootstrapMeans, pairedTest, quantile } from '../src/eval/bootstrap.js';
 import { rng } from '../src/util/random.js';
 
 describe('bootstrapMeans', () => {
-  it('brackets the mean, is reproducible from its seed, and narrows with more data', () => {
+  it('brackets the mean, is reproducible from its seed, and narrows with more data', async () => {
     const r = rng(1);
     const small = Float64Array.from({ length: 100 }, () => (r() < 0.3 ? 1 : 0));
     const large = Float64Array.from({ length: 10_000 }, () => (r() < 0.3 ? 1 : 0));
-    const a = bootstrapMeans({ hit: small }, { seed: 7 });
-    const b = bootstrapMeans({ hit: small }, { seed: 7 });
+    const a = await bootstrapMeans({ hit: small }, { seed: 7 });
+    const b = await bootstrapMeans({ hit: small }, { seed: 7 });
     expect(a).toEqual(b);
     expect(a.hit.low).toBeLessThan(a.hit.mean);
     expect(a.hit.high).toBeGreaterThan(a.hit.mean);
-    const big = bootstrapMeans({ hit: large }, { seed: 7 }).hit;
+    const big = (await bootstrapMeans({ hit: large }, { seed: 7 })).hit;
     expect(big.high - big.low).toBeLessThan((a.hit.high - a.hit.low) / 5);
     // The normal approximation for a proportion: half-width 1.96 sqrt(p (1 - p) / n).
     const p = big.mean;
     expect((big.high - big.low) / 2).toBeCloseTo(1.96 * Math.sqrt((p * (1 - p)) / 10_000), 2);
   });
 
-  it('gives a point interval for constant data and NaN for none', () => {
-    expect(bootstrapMeans({ x: [2, 2, 2] }).x).toEqual({ mean: 2, low: 2, high: 2 });
-    expect(Number.isNaN(bootstrapMeans({ x: [] }).x.mean)).toBe(true);
+  it('gives a point interval for constant data and NaN for none', async () => {
+    expect((await bootstrapMeans({ x: [2, 2, 2] })).x).toEqual({ mean: 2, low: 2, high: 2 });
+    expect(Number.isNaN((await bootstrapMeans({ x: [] })).x.mean)).toBe(true);
   });
 
-  it('rejects metrics of different lengths', () => {
-    expect(() => bootstrapMeans({ a: [1, 2], b: [1] })).toThrow(/b has 1/);
+  it('rejects metrics of different lengths', async () => {
+    await expect(bootstrapMeans({ a: [1, 2], b: [1] })).rejects.toThrow(/b has 1/);
+  });
+
+  it('does not depend on the thread count, and sums exactly the drawn rows', async () => {
+    const { loadCpuBinding } = await import('../src/native/binding.js');
+    const values = Float64Array.from({ length: 3000 }, (_, i) => (i % 7) * 0.5);
+    const one = await loadCpuBinding().bootstrapSums(values, 3, 64, 9, 1);
+    const two = await loadCpuBinding().bootstrapSums(values, 3, 64, 9, 2);
+    expect(two).toEqual(one);
+    // Column 0 holds 0, 1.5, 3, 0.5, ... per row: every resample sum is a multiple of 0.5 within bounds.
+    for (let s = 0; s < 64; s++) {
+      const v = one[s * 3];
+      expect(v * 2).toBe(Math.round(v * 2));
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1000 * 3);
+    }
   });
 });
 

@@ -184,9 +184,9 @@ describe('shards, resuming and comparing', () => {
     for (let s = 0; s < 3; s++) await runEval({ ...quick, shard: { index: s, count: 3 }, out, chunkRows: 700 });
     const files = readdirSync(out).filter((f) => f.endsWith('.part.json')).map((f) => path.join(out, f));
     expect(files).toHaveLength(6);
-    const merged = mergePartFiles(files);
+    const merged = await mergePartFiles(files);
     expect(merged.json).toEqual(single.json);
-    expect(() => mergePartFiles(files.filter((f) => !f.includes('shard-1-of-3')))).toThrow(/examples \d+\.\.\d+ are in no part/);
+    await expect(mergePartFiles(files.filter((f) => !f.includes('shard-1-of-3')))).rejects.toThrow(/examples \d+\.\.\d+ are in no part/);
   });
 
   it('an interrupted eval resumes from its last chunk and gives the same report', async () => {

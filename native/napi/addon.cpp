@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "regen/bootstrap.h"
 #include "regen/cpu_features.h"
 #include "regen/search.h"
 #include "regen/text_stats.h"
@@ -325,6 +326,48 @@ Napi::Value PorterStem(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), regen::porter_stem(info[0].As<Napi::String>().Utf8Value()));
 }
 
+class BootstrapWorker : public PromiseWorker {
+ public:
+  BootstrapWorker(Napi::Env env, const double* values, int64_t n, int32_t columns, int32_t samples, uint32_t seed,
+                  int threads)
+      : PromiseWorker(env, "regen-bench:bootstrap"),
+        values_(values), n_(n), columns_(columns), samples_(samples), seed_(seed), threads_(threads),
+        out_(static_cast<size_t>(samples) * static_cast<size_t>(columns)) {}
+  Pins pins;
+
+ private:
+  void Run() override { regen::bootstrap_sums(values_, n_, columns_, samples_, seed_, out_.data(), threads_); }
+  void OnOK() override {
+    Napi::Float64Array result = Napi::Float64Array::New(Env(), out_.size());
+    std::copy(out_.begin(), out_.end(), result.Data());
+    deferred_.Resolve(result);
+  }
+  const double* values_;
+  int64_t n_;
+  int32_t columns_, samples_;
+  uint32_t seed_;
+  int threads_;
+  std::vector<double> out_;
+};
+
+// bootstrapSums(values: Float64Array n x columns, columns, samples, seed, threads) -> Promise<Float64Array samples x columns>
+Napi::Value BootstrapSums(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len = 0;
+  const double* values = typed_array_data<const double>(info[0], napi_float64_array, "values", &len);
+  const int32_t columns = info[1].As<Napi::Number>().Int32Value();
+  const int32_t samples = info[2].As<Napi::Number>().Int32Value();
+  const uint32_t seed = info[3].As<Napi::Number>().Uint32Value();
+  const int threads = info[4].As<Napi::Number>().Int32Value();
+  if (columns < 1 || samples < 1 || len % static_cast<size_t>(columns) != 0)
+    throw Napi::RangeError::New(env, "native binding: bootstrapSums needs columns >= 1, samples >= 1 and n x columns values");
+  auto* worker = new BootstrapWorker(env, values, static_cast<int64_t>(len / columns), columns, samples, seed, threads);
+  worker->pins.add(info[0]);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->table_constructor = Napi::Persistent(NativeItemTable::Define(env));
@@ -338,6 +381,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bleuChunkStats", Napi::Function::New(env, BleuChunkStats));
   exports.Set("rougeChunkStats", Napi::Function::New(env, RougeChunkStats));
   exports.Set("porterStem", Napi::Function::New(env, PorterStem));
+  exports.Set("bootstrapSums", Napi::Function::New(env, BootstrapSums));
   return exports;
 }
 

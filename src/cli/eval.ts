@@ -143,8 +143,8 @@ export function registerEvalCommands(program: Command): void {
     .argument('<parts...>', 'part files (*.part.json)')
     .option('--out <dir>', 'also write report.json, report.md and the merged parts here')
     .option('--json', 'print the report as JSON')
-    .action((parts: string[], flags: { out?: string; json?: boolean }) => {
-      const result = mergePartFiles(parts, flags.out);
+    .action(async (parts: string[], flags: { out?: string; json?: boolean }) => {
+      const result = await mergePartFiles(parts, flags.out);
       console.log(flags.json ? JSON.stringify(result.json, null, 2) : result.markdown);
     });
 

@@ -1,5 +1,9 @@
 // Confidence intervals and significance from per-example scores. Every resampling is seeded, so a
-// report's intervals and p-values are reproducible from its signature.
+// report's intervals and p-values are reproducible from its signature. The resampling sums run
+// natively (1,000 resamples of 89,489 examples x 15 values is 1.3 G additions per report row).
+import os from 'node:os';
+
+import { loadCpuBinding } from '../native/binding.js';
 import { rng } from '../util/random.js';
 
 export interface Interval {
@@ -32,33 +36,50 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /**
- * Percentile-bootstrap intervals for the means of several metrics over the same examples. One set
- * of resampled indices serves every metric, so the intervals of one report are consistent.
+ * Column sums of `samples` bootstrap resamples (n draws with replacement) of the rows of a
+ * row-major n x columns matrix: samples x columns. Native, on worker threads; resample s draws
+ * from a generator seeded by (seed, s), so results do not depend on the thread count.
  */
-export function bootstrapMeans(metrics: Record<string, ArrayLike<number>>, options: BootstrapOptions = {}): Record<string, Interval> {
+export async function bootstrapSums(values: Float64Array, columns: number, options: BootstrapOptions = {}): Promise<Float64Array> {
   const samples = options.samples ?? 1000;
+  return loadCpuBinding().bootstrapSums(values, columns, samples, options.seed ?? 0, os.availableParallelism());
+}
+
+/** The [tail, 1 - tail] percentiles of column c of a samples x columns matrix, after `map`. */
+export function percentileInterval(draws: Float64Array, columns: number, c: number, confidence: number, map: (sum: number) => number): [number, number] {
+  const samples = draws.length / columns;
+  const column = new Float64Array(samples);
+  for (let s = 0; s < samples; s++) column[s] = map(draws[s * columns + c]);
+  column.sort();
+  const tail = (1 - confidence) / 2;
+  return [quantile(column, tail), quantile(column, 1 - tail)];
+}
+
+/**
+ * Percentile-bootstrap intervals for the means of several metrics over the same examples. One set
+ * of resampled rows serves every metric, so the intervals of one report are consistent.
+ */
+export async function bootstrapMeans(metrics: Record<string, ArrayLike<number>>, options: BootstrapOptions = {}): Promise<Record<string, Interval>> {
   const confidence = options.confidence ?? 0.95;
   const names = Object.keys(metrics);
   const n = names.length ? metrics[names[0]].length : 0;
   for (const name of names)
     if (metrics[name].length !== n) throw new RangeError(`Expected every metric to have ${n} per-example values but ${name} has ${metrics[name].length}`);
-  const draws = names.map(() => new Float64Array(samples));
-  const random = rng(options.seed ?? 0);
-  const index = new Int32Array(n);
-  for (let s = 0; s < samples && n > 0; s++) {
-    for (let i = 0; i < n; i++) index[i] = Math.floor(random() * n);
-    names.forEach((name, m) => {
-      const values = metrics[name];
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += values[index[i]];
-      draws[m][s] = sum / n;
-    });
-  }
+  const m = names.length;
   const out: Record<string, Interval> = {};
-  names.forEach((name, m) => {
-    const sorted = draws[m].sort();
-    const tail = (1 - confidence) / 2;
-    out[name] = n === 0 ? { mean: NaN, low: NaN, high: NaN } : { mean: mean(metrics[name]), low: quantile(sorted, tail), high: quantile(sorted, 1 - tail) };
+  if (n === 0 || m === 0) {
+    for (const name of names) out[name] = { mean: NaN, low: NaN, high: NaN };
+    return out;
+  }
+  const values = new Float64Array(n * m);
+  names.forEach((name, c) => {
+    const v = metrics[name];
+    for (let i = 0; i < n; i++) values[i * m + c] = v[i];
+  });
+  const draws = await bootstrapSums(values, m, options);
+  names.forEach((name, c) => {
+    const [low, high] = percentileInterval(draws, m, c, confidence, (sum) => sum / n);
+    out[name] = { mean: mean(metrics[name]), low, high };
   });
   return out;
 }

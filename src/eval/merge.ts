@@ -26,7 +26,7 @@ export interface MergedEvaluation {
 }
 
 /** Merges parts into full evaluations, one per row (settings); each must cover every example. */
-export function reportsFromParts(parts: readonly EvalPart[], names: readonly string[]): MergedEvaluation {
+export async function reportsFromParts(parts: readonly EvalPart[], names: readonly string[]): Promise<MergedEvaluation> {
   const groups = new Map<string, { parts: EvalPart[]; names: string[] }>();
   parts.forEach((p, i) => {
     const key = JSON.stringify(p.settings);
@@ -43,12 +43,13 @@ export function reportsFromParts(parts: readonly EvalPart[], names: readonly str
   });
   // Rows in the paper's order: without critiques first.
   merged.sort((a, b) => Number(a.settings.critiques) - Number(b.settings.critiques) || a.settings.task - b.settings.task);
-  const reports = merged.map((p) => buildReport(p, p.settings.semsim.reason ?? null));
+  const reports: EvalReport[] = [];
+  for (const p of merged) reports.push(await buildReport(p, p.settings.semsim.reason ?? null));
   return { parts: merged, reports, markdown: formatMarkdown(reports), json: reportJson(reports[reports.length - 1], reports) };
 }
 
-export function mergePartFiles(files: readonly string[], out?: string): MergedEvaluation {
-  const result = reportsFromParts(files.map(readPart), files);
+export async function mergePartFiles(files: readonly string[], out?: string): Promise<MergedEvaluation> {
+  const result = await reportsFromParts(files.map(readPart), files);
   if (out) {
     mkdirSync(out, { recursive: true });
     for (const p of result.parts) writeFileAtomic(path.join(out, `${rowTag(p.settings)}.part.json`), JSON.stringify(p));

@@ -4,8 +4,7 @@ import type { NarrativeKind } from '../data/dataset.js';
 import { bleuFromStats, BLEU_STATS } from '../metrics/text/bleu.js';
 import { meanRouge, type TextStats } from '../metrics/text/score.js';
 import { rougePrf, ROUGE_STATS } from '../metrics/text/pair-stats.js';
-import { rng } from '../util/random.js';
-import { bootstrapMeans, quantile, type Interval } from './bootstrap.js';
+import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Interval } from './bootstrap.js';
 import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
 import { rankingScores } from './ranking.js';
 
@@ -62,34 +61,12 @@ export interface EvalReport {
 
 const pair = (i: Interval): [number, number] => [i.low, i.high];
 
-/** Corpus BLEU with a bootstrap interval over pairs (resampled statistics, summed). */
-function bleuWithInterval(t: TextPart, settings: EvalSettings): { score: number; ci: [number, number] } {
-  const opts = { tokenize: settings.bleu.tokenize, lowercase: settings.bleu.lowercase, smoothMethod: settings.bleu.smooth };
-  const sum = new Array<number>(BLEU_STATS).fill(0);
-  for (let i = 0; i < t.pairs; i++) for (let s = 0; s < BLEU_STATS; s++) sum[s] += t.bleu[i * BLEU_STATS + s];
-  const score = bleuFromStats(sum, opts).score;
-  if (t.pairs === 0) return { score, ci: [NaN, NaN] };
-  const random = rng(settings.ci.seed);
-  const draws = new Float64Array(settings.ci.samples);
-  for (let d = 0; d < draws.length; d++) {
-    sum.fill(0);
-    for (let i = 0; i < t.pairs; i++) {
-      const j = Math.floor(random() * t.pairs);
-      for (let s = 0; s < BLEU_STATS; s++) sum[s] += t.bleu[j * BLEU_STATS + s];
-    }
-    draws[d] = bleuFromStats(sum, opts).score;
-  }
-  draws.sort();
-  const tail = (1 - settings.ci.confidence) / 2;
-  return { score, ci: [quantile(draws, tail), quantile(draws, 1 - tail)] };
-}
-
-export function buildReport(part: EvalPart, semsimNote: string | null = null): EvalReport {
+export async function buildReport(part: EvalPart, semsimNote: string | null = null): Promise<EvalReport> {
   const s = part.settings;
   const ranks = Float64Array.from(part.ranks, (r) => (r === null ? Infinity : r));
   const scores = rankingScores(ranks, s.k);
   const boot = { samples: s.ci.samples, confidence: s.ci.confidence, seed: s.ci.seed };
-  const rankCi = bootstrapMeans({ recall: scores.recall, ndcg: scores.ndcg, mrr: scores.rr }, boot);
+  const rankCi = await bootstrapMeans({ recall: scores.recall, ndcg: scores.ndcg, mrr: scores.rr }, boot);
   const report: EvalReport = {
     signature: signature(s),
     row: `${s.critiques ? 'Hist + Critique' : 'Hist'} -> ID${s.task === 3 ? ' + Narrative' : ''}`,
@@ -101,6 +78,7 @@ export function buildReport(part: EvalPart, semsimNote: string | null = null): E
     settings: s,
   };
   const T = s.rouge.types.length;
+  const bleuOptions = { tokenize: s.bleu.tokenize, lowercase: s.bleu.lowercase, smoothMethod: s.bleu.smooth };
   for (const [kind, t] of Object.entries(part.text) as [NarrativeKind, TextPart][]) {
     const stats: TextStats = {
       n: t.pairs,
@@ -111,28 +89,43 @@ export function buildReport(part: EvalPart, semsimNote: string | null = null): E
       settings: { bleu: { tokenize: s.bleu.tokenize, lowercase: s.bleu.lowercase }, stem: s.rouge.stem },
     };
     const rouge = meanRouge(stats);
-    const perPair: Record<string, Float64Array> = {};
-    s.rouge.types.forEach((type, k) => {
-      const f = new Float64Array(t.pairs);
-      for (let i = 0; i < t.pairs; i++) {
-        const o = (i * T + k) * ROUGE_STATS;
-        f[i] = rougePrf(t.rouge[o], t.rouge[o + 1], t.rouge[o + 2])[2];
-      }
-      perPair[type] = f;
-    });
-    if (t.semsim) perPair.semsim = Float64Array.from(t.semsim);
-    const ci = bootstrapMeans(perPair, boot);
-    const bleu = bleuWithInterval(t, s);
     const name = kindName(kind);
+    const sum = new Array<number>(BLEU_STATS).fill(0);
+    for (let i = 0; i < t.pairs; i++) for (let c = 0; c < BLEU_STATS; c++) sum[c] += t.bleu[i * BLEU_STATS + c];
+    const bleu = bleuFromStats(sum, bleuOptions).score;
     report.text[name] = {
-      bleu: bleu.score,
+      bleu,
       rouge1: rouge.rouge1?.fmeasure ?? NaN,
       rouge2: rouge.rouge2?.fmeasure ?? NaN,
       rougeL: rouge.rougeL?.fmeasure ?? NaN,
       rougeLsum: rouge.rougeLsum?.fmeasure ?? NaN,
-      semsim: t.semsim ? ci.semsim.mean : null,
+      semsim: t.semsim ? t.semsim.reduce((a, b) => a + b, 0) / t.semsim.length : null,
     };
-    report.ci.text[name] = { bleu: bleu.ci, ...Object.fromEntries(Object.entries(ci).map(([k, v]) => [k, pair(v)])) };
+    // One resampling for every statistic of the kind: BLEU's sufficient statistics (corpus BLEU of
+    // each resample), each ROUGE type's per-pair F-measure and the semantic similarity.
+    const columns = BLEU_STATS + T + (t.semsim ? 1 : 0);
+    const values = new Float64Array(t.pairs * columns);
+    for (let i = 0; i < t.pairs; i++) {
+      const row = i * columns;
+      for (let c = 0; c < BLEU_STATS; c++) values[row + c] = t.bleu[i * BLEU_STATS + c];
+      for (let k = 0; k < T; k++) {
+        const o = (i * T + k) * ROUGE_STATS;
+        values[row + BLEU_STATS + k] = rougePrf(t.rouge[o], t.rouge[o + 1], t.rouge[o + 2])[2];
+      }
+      if (t.semsim) values[row + BLEU_STATS + T] = t.semsim[i];
+    }
+    const ci: Record<string, [number, number]> = {};
+    if (t.pairs > 0) {
+      const draws = await bootstrapSums(values, columns, boot);
+      const bleuDraws = new Float64Array(s.ci.samples);
+      for (let d = 0; d < s.ci.samples; d++) bleuDraws[d] = bleuFromStats(Array.from(draws.subarray(d * columns, d * columns + BLEU_STATS)), bleuOptions).score;
+      bleuDraws.sort();
+      const tail = (1 - s.ci.confidence) / 2;
+      ci.bleu = [quantile(bleuDraws, tail), quantile(bleuDraws, 1 - tail)];
+      s.rouge.types.forEach((type, k) => (ci[type] = percentileInterval(draws, columns, BLEU_STATS + k, s.ci.confidence, (x) => x / t.pairs)));
+      if (t.semsim) ci.semsim = percentileInterval(draws, columns, BLEU_STATS + T, s.ci.confidence, (x) => x / t.pairs);
+    }
+    report.ci.text[name] = ci;
   }
   return report;
 }

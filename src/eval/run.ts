@@ -69,16 +69,16 @@ export class EvalUsageError extends Error {
   override name = 'EvalUsageError';
 }
 
-function pickModel(o: RunEvalOptions): Recommender {
+function pickModel(o: RunEvalOptions, device: Device): Recommender {
   const given = [o.model !== undefined, o.predictions !== undefined, o.queries !== undefined || o.items !== undefined].filter(Boolean).length;
   if (given > 1) throw new EvalUsageError('give one model: --model NAME, --predictions FILE, or --queries Q --items E');
   if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict });
   if (o.queries || o.items) {
     if (!o.queries || !o.items) throw new EvalUsageError(`embeddings need both --queries and --items (got only ${o.queries ? '--queries' : '--items'})`);
-    return new EmbeddingRecommender({ queries: o.queries, items: o.items, itemIds: o.itemIds, queryIds: o.queryIds, precision: o.precision });
+    return new EmbeddingRecommender({ queries: o.queries, items: o.items, itemIds: o.itemIds, queryIds: o.queryIds, precision: o.precision }, device);
   }
   const name = o.model ?? DEFAULT_MODEL;
-  if (name === 'pop') return new PopularityRecommender();
+  if (name === 'pop') return new PopularityRecommender(device);
   throw new EvalUsageError(`unknown --model ${JSON.stringify(name)}; built-in models: ${BUILTIN_MODELS.join(', ')} (or use --predictions / --queries --items)`);
 }
 
@@ -134,7 +134,7 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   if (!Number.isInteger(k) || k < 1) throw new EvalUsageError(`--k expects an integer >= 1 but received ${k}`);
   const device: Device = o.gpu === undefined || o.gpu === 'auto' ? 'cpu' : { gpu: o.gpu };
   if (o.gpu === 'auto') log('--gpu auto: no CUDA backend in this build; running on the CPU');
-  const model = pickModel(o);
+  const model = pickModel(o, device);
   const builtin = !(model instanceof PredictionsRecommender) && !(model instanceof EmbeddingRecommender);
   const narrator: Narrator | null = builtin ? new TemplateNarrator() : null;
 
@@ -171,10 +171,9 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     range = [Math.floor((index * all.length) / count), Math.floor(((index + 1) * all.length) / count)];
     log(`shard ${index + 1} of ${count}: examples ${range[0]}..${range[1] - 1} of ${all.length}`);
   }
-  await model.prepare?.(all, o.progress);
-
   const parts: EvalPart[] = [];
   try {
+    await model.prepare?.(all, o.progress);
     for (const set of sets) {
       const settings: EvalSettings = { ...base, critiques: set.usesCritique };
       const chunkDir = o.out ? path.join(o.out, 'chunks', settingsKey(settings)) : null;
@@ -194,10 +193,12 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
       parts.push(part);
     }
   } finally {
+    model.dispose?.();
     await encoder?.dispose();
   }
 
-  const reports = parts.map((p) => buildReport(p, note));
+  const reports: EvalReport[] = [];
+  for (const p of parts) reports.push(await buildReport(p, note));
   const main = reports[reports.length - 1];
   const json = reportJson(main, reports);
   const markdown = formatMarkdown(reports);

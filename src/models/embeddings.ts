@@ -43,12 +43,22 @@ function checkFinite(m: EmbeddingMatrix, what: string): void {
 export class EmbeddingRecommender implements Recommender {
   readonly name: string;
   readonly usesCritique = true; // the queries are whatever the model computed for the task given
+  private table: ItemTable | null = null;
+  private queries: Float32Array = new Float32Array(0);
+  private bias: Float32Array | undefined;
+  /** Examples (of the full set) without a query vector. */
+  private missingRows = new Set<number>();
+  private notes: Record<string, number> = {};
 
-  constructor(private readonly files: EmbeddingFiles) {
+  constructor(
+    private readonly files: EmbeddingFiles,
+    private readonly device?: Device,
+  ) {
     this.name = `embeddings:${files.queries.split(/[\\/]/).pop()}`;
   }
 
-  async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {
+  /** Reads both files, aligns their rows with the dataset's items and the full example set. */
+  async prepare(examples: ExampleSet): Promise<void> {
     const ds = examples.dataset;
     const f = this.files;
     const [q, e] = await Promise.all([readEmbeddings(f.queries, { tensor: f.queryTensor }), readEmbeddings(f.items, { tensor: f.itemTensor })]);
@@ -56,22 +66,21 @@ export class EmbeddingRecommender implements Recommender {
     checkFinite(e, 'items');
     if (q.dim !== e.dim) throw new EmbeddingError(`${f.queries} has dimension ${q.dim} but ${f.items} has ${e.dim}: both must come from the same model`);
     const notes: Record<string, number> = {};
+    const count = (what: string) => (notes[what] = (notes[what] ?? 0) + 1);
 
-    // Items, put in dataset id order. Items without a vector get a -Infinity bias: never ranked above any scored item.
+    // Items, put in dataset id order. Items without a vector get a -Infinity bias: ranked after every scored item.
     const idFile = f.itemIds ?? siblingIds(f.items);
     let itemRow: Int32Array;
     if (idFile) {
       const ids = await readIdList(idFile);
       if (ids.length !== e.rows) throw new EmbeddingError(`${idFile} lists ${ids.length} ids but ${f.items} has ${e.rows} rows`);
       itemRow = new Int32Array(ds.items.count).fill(-1);
-      let unknown = 0;
       ids.forEach((asin, row) => {
         const id = ds.itemId(asin);
-        if (id === undefined) unknown++;
+        if (id === undefined) count('item vectors for ids not in the dataset (ignored)');
         else if (itemRow[id] < 0) itemRow[id] = row;
-        else notes['item ids listed twice (first row used)'] = (notes['item ids listed twice (first row used)'] ?? 0) + 1;
+        else count('item ids listed twice (first row used)');
       });
-      if (unknown) notes['item vectors for ids not in the dataset (ignored)'] = unknown;
     } else if (e.rows === ds.items.count) {
       itemRow = Int32Array.from({ length: e.rows }, (_, i) => i);
       notes['item rows taken in dataset order (no id list)'] = e.rows;
@@ -92,29 +101,27 @@ export class EmbeddingRecommender implements Recommender {
       } else items.set(e.data.subarray(itemRow[id] * dim, (itemRow[id] + 1) * dim), id * dim);
     }
     if (missing) notes['dataset items without a vector (ranked last)'] = missing;
+    this.bias = missing ? bias : undefined;
 
     // Queries, in example order.
-    let queries: Float32Array;
-    const missingRows = new Set<number>();
     if (f.queryIds) {
       const users = await readIdList(f.queryIds);
       if (users.length !== q.rows) throw new EmbeddingError(`${f.queryIds} lists ${users.length} users but ${f.queries} has ${q.rows} rows`);
       const rowOf = new Map<string, number>();
       users.forEach((u, row) => {
-        if (rowOf.has(u)) notes['query users listed twice (first row used)'] = (notes['query users listed twice (first row used)'] ?? 0) + 1;
+        if (rowOf.has(u)) count('query users listed twice (first row used)');
         else rowOf.set(u, row);
       });
-      queries = new Float32Array(examples.length * dim);
+      this.queries = new Float32Array(examples.length * dim);
       let used = 0;
       for (let i = 0; i < examples.length; i++) {
-        const row = rowOf.get(examples.example(i).user);
-        if (row === undefined) missingRows.add(i);
+        const row = rowOf.get(ds.users.reviewerId.get(examples.users[i]) ?? '');
+        if (row === undefined) this.missingRows.add(i);
         else {
-          queries.set(q.data.subarray(row * dim, (row + 1) * dim), i * dim);
+          this.queries.set(q.data.subarray(row * dim, (row + 1) * dim), i * dim);
           used++;
         }
       }
-      if (missingRows.size) notes['examples without a query vector (scored as misses)'] = missingRows.size;
       if (used < rowOf.size) notes['query vectors for users not in the examples (ignored)'] = rowOf.size - used;
     } else {
       if (q.rows !== examples.length)
@@ -122,19 +129,29 @@ export class EmbeddingRecommender implements Recommender {
           `${f.queries} has ${q.rows} rows but the ${examples.split} split has ${examples.length} examples: give one row per example, ` +
             `in example order, or pass --query-ids (one user id per row)`,
         );
-      queries = q.data;
+      this.queries = q.data;
     }
+    this.notes = notes;
+    this.table = await ItemTable.create(items, { dim, device: this.device, precision: f.precision });
+  }
 
-    const table = await ItemTable.create(items, { dim, device: options.device as Device | undefined, precision: f.precision });
-    try {
-      const ranking = await rankWithEngine(table, queries, examples, { ...options, bias: missing ? bias : undefined });
-      for (const i of missingRows) {
-        ranking.ranks[i] = Infinity;
-        ranking.top.fill(-1, i * ranking.k, (i + 1) * ranking.k);
-      }
-      return { ...ranking, notes };
-    } finally {
-      table.dispose();
+  async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {
+    if (!this.table) throw new Error('internal: EmbeddingRecommender.prepare() was not called');
+    const dim = this.table.dim;
+    const queries = this.queries.subarray(examples.base * dim, (examples.base + examples.length) * dim);
+    const ranking = await rankWithEngine(this.table, queries, examples, { ...options, bias: this.bias });
+    const notes: Record<string, number> = examples.base === 0 ? { ...this.notes } : {};
+    for (let i = 0; i < examples.length; i++) {
+      if (!this.missingRows.has(examples.base + i)) continue;
+      ranking.ranks[i] = Infinity;
+      ranking.top.fill(-1, i * ranking.k, (i + 1) * ranking.k);
+      notes['examples without a query vector (scored as misses)'] = (notes['examples without a query vector (scored as misses)'] ?? 0) + 1;
     }
+    return { ...ranking, notes };
+  }
+
+  dispose(): void {
+    this.table?.dispose();
+    this.table = null;
   }
 }

@@ -1,7 +1,7 @@
 // Most popular: ranks items by their purchase count in the training split (ties: the lower id).
 // Scores go through the native engine as a per-item bias, so history exclusion and exact ranks are
 // the same machinery as every other model's.
-import { ItemTable } from '../engine/item-table.js';
+import { ItemTable, type Device } from '../engine/item-table.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import { rankWithEngine } from './engine-ranking.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
@@ -9,17 +9,26 @@ import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
 export class PopularityRecommender implements Recommender {
   readonly name = 'pop';
   readonly usesCritique = false;
+  private table: ItemTable | null = null;
+  private counts = new Float32Array(0);
+
+  constructor(private readonly device?: Device) {}
+
+  async prepare(examples: ExampleSet): Promise<void> {
+    const ds = examples.dataset;
+    this.counts = new Float32Array(ds.items.count);
+    for (const id of ds.split.train.ids) this.counts[id]++;
+    // A one-dimensional table of zeros: every score is the bias, the training count.
+    this.table = await ItemTable.create(new Float32Array(ds.items.count), { dim: 1, device: this.device });
+  }
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {
-    const ds = examples.dataset;
-    const counts = new Float32Array(ds.items.count);
-    for (const id of ds.split.train.ids) counts[id]++;
-    // A one-dimensional table of zeros: every score is the bias, the training count.
-    const table = await ItemTable.create(new Float32Array(ds.items.count), { dim: 1, device: options.device });
-    try {
-      return await rankWithEngine(table, new Float32Array(examples.length), examples, { ...options, bias: counts });
-    } finally {
-      table.dispose();
-    }
+    if (!this.table) throw new Error('internal: PopularityRecommender.prepare() was not called');
+    return rankWithEngine(this.table, new Float32Array(examples.length), examples, { ...options, bias: this.counts });
+  }
+
+  dispose(): void {
+    this.table?.dispose();
+    this.table = null;
   }
 }

@@ -1,5 +1,4 @@
 // What a recommender hands to evaluation: per example, the target's rank and the top-k list.
-import type { Device } from '../engine/item-table.js';
 import type { ProgressFn } from '../util/progress.js';
 import type { ExampleSet } from '../tasks/examples.js';
 
@@ -16,7 +15,6 @@ export interface Ranking {
 export interface RecommendOptions {
   k: number;
   excludeHistory: boolean;
-  device?: Device;
   progress?: ProgressFn;
 }
 
@@ -27,4 +25,6 @@ export interface Recommender {
   /** Called once with the full example set before slices of it are ranked (load files, fit). */
   prepare?(examples: ExampleSet, progress?: ProgressFn): Promise<void>;
   recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking>;
+  /** Frees native memory (item tables). */
+  dispose?(): void;
 }

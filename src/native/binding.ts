@@ -58,6 +58,8 @@ export interface NativeCpuBinding {
   hardwareThreads(): number;
   /** Whether this CPU runs bf16 tables (AVX-512 with AVX512-BF16). */
   bf16Supported(): boolean;
+  /** Column sums of `samples` bootstrap resamples of the rows of values (n x columns), seeded, on worker threads. */
+  bootstrapSums(values: Float64Array, columns: number, samples: number, seed: number, threads: number): Promise<Float64Array>;
   /**
    * BLEU segment statistics (sacrebleu, 4-grams) of a chunk: text = every text back to back,
    * layout = per pair [nrefs, hyp length, ref lengths...] in UTF-16 code units; returns

@@ -1,0 +1,86 @@
+// The eval benchmark: `regen-bench eval` at Office scale (synthetic office preset: 89,489 test users,
+// 27,887 items). Times (1) the full-ranking eval from embedding files (d = 64) end to end: read the
+// .npy files, rank every user over every item with history excluded, metrics with bootstrap
+// intervals; (2) the text metrics over one narrative per user. Reference runs in the same process:
+// the ranking eval against the bare ItemTable.search of the same queries; the text metrics against
+// the text-metrics API on the same pairs.
+// Usage: npm run bench -- eval [--work DIR]   (the synthetic file and its cache are reused across runs)
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { loadDataset } from '../src/data/load.js';
+import { synthConfig, writeSynthetic } from '../src/data/synth/generate.js';
+import { ItemTable } from '../src/engine/item-table.js';
+import { runEval } from '../src/eval/run.js';
+import { exclusionLists } from '../src/eval/ranking.js';
+import { computeTextStats } from '../src/metrics/text/score.js';
+import { closeTextPools } from '../src/metrics/text/pool.js';
+import { buildExamples } from '../src/tasks/examples.js';
+import { rng } from '../src/util/random.js';
+
+function npy(rows: number, dim: number, data: Float32Array): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+  const t = performance.now();
+  const r = await fn();
+  return [r, (performance.now() - t) / 1000];
+};
+
+export async function benchEval(args: string[]): Promise<void> {
+  const workArg = args.indexOf('--work');
+  const work = workArg >= 0 ? args[workArg + 1] : path.join(os.tmpdir(), 'regen-bench-bench-eval');
+  mkdirSync(work, { recursive: true });
+  const jsonl = path.join(work, 'office.jsonl');
+  if (!existsSync(jsonl)) {
+    console.log('writing the synthetic office preset (once) ...');
+    await writeSynthetic(synthConfig('office', 1), work, { resume: true });
+  }
+  const cacheDir = path.join(work, 'cache');
+  const [ds, loadS] = await time(() => loadDataset(jsonl, { cacheDir }));
+  const examples = buildExamples(ds, 1);
+  console.log(`office: ${examples.length.toLocaleString('en-US')} test users, ${ds.items.count.toLocaleString('en-US')} items (dataset load ${loadS.toFixed(2)} s)`);
+
+  const dim = 64;
+  const r = rng(7);
+  const items = Float32Array.from({ length: ds.items.count * dim }, () => r() - 0.5);
+  const queries = Float32Array.from({ length: examples.length * dim }, () => r() - 0.5);
+  writeFileSync(path.join(work, 'items.npy'), npy(ds.items.count, dim, items));
+  writeFileSync(path.join(work, 'items.ids.txt'), Array.from({ length: ds.items.count }, (_, i) => ds.items.asin.get(i)).join('\n'));
+  writeFileSync(path.join(work, 'queries.npy'), npy(examples.length, dim, queries));
+
+  for (let run = 1; run <= 2; run++) {
+    const [, evalS] = await time(() =>
+      runEval({ data: jsonl, task: 1, queries: path.join(work, 'queries.npy'), items: path.join(work, 'items.npy'), semsim: false }),
+    );
+    // Reference: the engine alone on the same queries (no files, no metrics).
+    const [, engineS] = await time(async () => {
+      const table = await ItemTable.create(items, { dim });
+      const exclude = exclusionLists(examples.history, examples.targets, true);
+      await table.search(queries, { k: 10, targets: examples.targets, exclude });
+      table.dispose();
+    });
+    console.log(`run ${run}: ranking eval from embeddings ${evalS.toFixed(2)} s end to end (target <= 10 s); the bare engine search ${engineS.toFixed(2)} s (ratio ${(evalS / engineS).toFixed(2)})`);
+  }
+
+  // Text metrics: one narrative per user (the template narrator against product endorsements).
+  const task3 = buildExamples(ds, 3);
+  const pairs = Array.from({ length: task3.length }, (_, i) => ({ hyp: task3.narrative(i, 'userSummaryBrief') ?? '', refs: [task3.narrative(i, 'productEndorsement') ?? ''] }));
+  for (let run = 1; run <= 2; run++) {
+    const [, statsS] = await time(() => computeTextStats(pairs));
+    console.log(`run ${run}: BLEU + ROUGE statistics over ${pairs.length.toLocaleString('en-US')} narratives: ${statsS.toFixed(2)} s (target <= 10 s)`);
+  }
+  for (let run = 1; run <= 2; run++) {
+    const [res, fullS] = await time(() => runEval({ data: jsonl, task: 3, semsim: false }));
+    console.log(`run ${run}: full task-3 eval (pop + template, 2 rows x 6 narrative kinds = ${(2 * 6 * task3.length).toLocaleString('en-US')} pairs, bootstrap intervals): ${fullS.toFixed(2)} s; recall@10 ${(res.json as { ranking: Record<string, number> }).ranking['recall@10'].toFixed(4)}`);
+  }
+  await closeTextPools();
+}
