@@ -1,4 +1,5 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
+import { benchCi } from './ci.js';
 import { benchData } from './data.js';
 import { benchEval } from './eval.js';
 import { benchScoring } from './scoring.js';
@@ -6,6 +7,7 @@ import { benchText } from './text.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
+  ci: benchCi,
   data: benchData,
   eval: benchEval,
   text: benchText,

@@ -78,9 +78,12 @@ export interface NativeCpuBinding {
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Where a binary may be, in the order they are tried. */
+/** Where a binary may be, in the order they are tried: a local build, then the prebuilt one for this platform. */
 export function cpuBinaryCandidates(): string[] {
-  return [path.join(packageRoot, 'build', 'Release', 'regen_cpu.node')];
+  return [
+    path.join(packageRoot, 'build', 'Release', 'regen_cpu.node'),
+    path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'regen_cpu.node'),
+  ];
 }
 
 export function cudaBinaryPath(): string {
@@ -109,7 +112,9 @@ export function loadCpuBinding(): NativeCpuBinding {
   throw new Error(
     'regen-bench: the native CPU addon could not be loaded.\n' +
       `  Tried: ${tried.join('; ')}\n` +
-      '  Fixes: install cmake (3.15+) and a C++17 compiler, then run `npm rebuild regen-bench`\n' +
-      '  (or `npm run build:native` in a checkout of regen-bench).',
+      `  No prebuilt binary ships for ${process.platform}-${process.arch}. Fixes, in order:\n` +
+      '  1. install cmake (3.15+) and a C++17 compiler (g++ or clang++), then run `npm rebuild regen-bench`\n' +
+      '     (in a checkout of regen-bench: `npm run build:native`);\n' +
+      '  2. or install on a platform with a prebuilt binary (see the prebuilds/ folder of the package).',
   );
 }
