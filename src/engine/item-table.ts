@@ -75,7 +75,8 @@ function resolveIsa(requested: unknown, supported: IsaName[], limitedBy: string)
   return value as IsaName;
 }
 
-function resolveThreads(requested: unknown): number {
+/** Threads for native work: the given number, else REGEN_THREADS, else every core. */
+export function resolveThreads(requested?: unknown): number {
   if (requested !== undefined) return expectInteger(requested, 'options.threads', 1, 1024);
   const env = process.env.REGEN_THREADS;
   if (env !== undefined && env !== '') {
