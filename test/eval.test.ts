@@ -17,6 +17,7 @@ import { runEval } from '../src/eval/run.js';
 import { referenceSearch } from '../src/engine/reference.js';
 import { buildExamples, type ExampleSet } from '../src/tasks/examples.js';
 import { rng } from '../src/util/random.js';
+import { writeTinyEncoder } from './helpers/tiny-encoder.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'regen-eval-'));
@@ -63,6 +64,20 @@ describe('eval on the demo', () => {
     expect(json.rows).toHaveLength(2); // the paper's two rows: without and with critiques
     expect(r.markdown).toMatch(/\| Hist \+ Critique -> ID \+ Narrative \|/);
     expect(r.markdown).toMatch(/SemSim n\/a: no sentence encoder/);
+  });
+
+  it('scores semantic similarity with a local encoder (a tiny ONNX model the test writes)', async () => {
+    const model = writeTinyEncoder(path.join(dir, 'tiny-encoder'));
+    const r = await runEval({ ...quick, semsim: model, offline: true, semsimCacheDir: null });
+    const text = (r.json as { text: Record<string, { semsim: number | null }> }).text;
+    for (const t of Object.values(text)) {
+      expect(t.semsim).not.toBeNull();
+      expect(t.semsim!).toBeGreaterThan(-1);
+      expect(t.semsim!).toBeLessThanOrEqual(1);
+    }
+    expect((r.json as { signature: string }).signature).toContain(`semsim:${model}`);
+    expect((r.json as { semsim_note: string | null }).semsim_note).toBeNull();
+    await expect(runEval({ ...quick, semsim: path.join(dir, 'no-such-model'), offline: true })).rejects.toThrow(/no-such-model does not exist/);
   });
 
   it('keys follow --k, and task 1 has no text', async () => {
