@@ -8,3 +8,4 @@ export type { ReferenceResult } from './engine/reference.js';
 export type { CpuFeatures, IsaName } from './native/binding.js';
 export { VERSION } from './version.js';
 export * from './data/index.js';
+export * from './tasks/index.js';

@@ -5,6 +5,7 @@ import { runSelftest } from '../engine/selftest.js';
 import { VERSION } from '../version.js';
 import { registerDataCommands } from './data.js';
 import { collectInfo, formatInfo } from './info.js';
+import { registerPromptsCommand } from './prompts.js';
 
 function parseSeed(value: string): number {
   const n = Number(value);
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     });
 
   registerDataCommands(program);
+  registerPromptsCommand(program);
   return program;
 }
 
