@@ -241,7 +241,7 @@ describe('no target leakage', () => {
     for (const o of combos)
       for (const template of PROMPT_TEMPLATES) {
         const set = buildPrompts(demo, { ...o, template });
-        const step = o.split === 'train' ? 7 : 3;
+        const step = o.split === 'train' ? 11 : 4;
         for (let i = 0; i < set.length; i += step) {
           const line = set.line(i)!;
           const u = set.rows.users[i];
@@ -262,7 +262,7 @@ describe('no target leakage', () => {
           checked++;
         }
       }
-    expect(checked).toBeGreaterThan(15_000);
+    expect(checked).toBeGreaterThan(10_000);
   });
 
   it('demo, LUMEN: one ID_TOKEN per listed id, the ids are the shown history in order', async () => {
