@@ -24,8 +24,7 @@ export type { BleuOptions, BleuScore, SmoothMethod } from './metrics/text/bleu.j
 export { closeTextPools } from './metrics/text/pool.js';
 export { DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder, semanticSimilarity } from './metrics/text/semsim.js';
 export type { SemSimOptions, SemSimResult } from './metrics/text/semsim.js';
-export { buildExamples, ExampleSet } from './tasks/examples.js';
-export type { Example, SplitName, TaskId } from './tasks/examples.js';
+export * from './tasks/index.js';
 export { runEval, BUILTIN_MODELS, DEFAULT_MODEL } from './eval/run.js';
 export type { RunEvalOptions, RunEvalResult } from './eval/run.js';
 export { buildReport, formatMarkdown, reportJson, signature } from './eval/report.js';

@@ -7,6 +7,7 @@ import { registerDataCommands } from './data.js';
 import { registerEvalCommands } from './eval.js';
 import { collectInfo, formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
+import { registerPromptsCommand } from './prompts.js';
 
 function parseSeed(value: string): number {
   const n = Number(value);
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerEvalCommands(program);
   registerDataCommands(program);
   registerScoreText(program);
+  registerPromptsCommand(program);
   return program;
 }
 
