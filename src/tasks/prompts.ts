@@ -257,7 +257,7 @@ export function resolvePromptOptions(o: PromptOptions, label: OptionLabel = libr
     if (split !== 'test')
       throw new RangeError(
         `Task 3 (narratives) needs ${label('split')} test but received ${describe(split)}: REGEN's narratives describe each user's ` +
-          `last purchase (the test target), so ${split} targets have none. For item-only ${split} lines use ${label('task')} 1 or 2`,
+          `last purchase (the test target), so ${split} targets have none. For item-only ${split} lines use ${label('task')} 1 or 2; to train a narrator, write the test-split lines and hold out users of your own choosing (one line per user)`,
       );
   } else if (o.narrative !== undefined && o.narrative !== null) {
     throw new RangeError(`${label('narrative')} applies to task 3 only (tasks 1 and 2 predict the item alone): drop it, or use ${label('task')} 3`);
