@@ -38,7 +38,7 @@ export { bootstrapMeans, pairedTest } from './eval/bootstrap.js';
 export { PopularityRecommender } from './models/popularity.js';
 export { PredictionsRecommender, readPredictions } from './models/predictions.js';
 export { EmbeddingRecommender } from './models/embeddings.js';
-export { readEmbeddings, readIdList } from './models/embeddings-file.js';
+export { encodeNpy, readEmbeddings, readIdList } from './models/embeddings-file.js';
 export { TemplateNarrator } from './models/template-narrator.js';
 export type { Narrator } from './models/template-narrator.js';
 export type { Ranking, Recommender, RecommendOptions } from './models/recommender.js';

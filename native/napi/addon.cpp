@@ -273,18 +273,26 @@ Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
 }
 
+// A JS string's UTF-16 code units (the text kernels work on code units, as JavaScript does).
+std::u16string utf16_text(Napi::Env env, const Napi::Value& value) {
+  size_t length = 0;
+  if (napi_get_value_string_utf16(env, value, nullptr, 0, &length) != napi_ok)
+    throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  std::u16string text(length + 1, u'\0');
+  if (napi_get_value_string_utf16(env, value, text.data(), length + 1, &length) != napi_ok)
+    throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  text.resize(length);
+  return text;
+}
+
 // bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs, synchronous
 // (it runs inside the text-metrics worker threads; in-process only for small inputs).
 Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
     throw Napi::TypeError::New(env, "native binding: bleuChunkStats(text, layout, tokenize13a)");
-  size_t length = 0;
-  napi_status st = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
-  std::u16string text(length + 1, u'\0');
-  st = napi_get_value_string_utf16(env, info[0], text.data(), length + 1, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  const std::u16string text = utf16_text(env, info[0]);
+  const size_t length = text.size();
   size_t layout_length = 0;
   const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
   size_t pairs = 0;
@@ -302,12 +310,8 @@ Napi::Value RougeChunkStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[3].IsBoolean())
     throw Napi::TypeError::New(env, "native binding: rougeChunkStats(text, layout, types, stem)");
-  size_t length = 0;
-  napi_status st = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
-  std::u16string text(length + 1, u'\0');
-  st = napi_get_value_string_utf16(env, info[0], text.data(), length + 1, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  const std::u16string text = utf16_text(env, info[0]);
+  const size_t length = text.size();
   size_t layout_length = 0, n_types = 0;
   const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
   const int32_t* types = typed_array_data<int32_t>(info[2], napi_int32_array, "types", &n_types);
