@@ -43,7 +43,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSyn
 import path from 'node:path';
 
 import { categoryPath } from '../data/categories.js';
-import { ITEM_NARRATIVES, NARRATIVE_KINDS, type Dataset, type NarrativeKind } from '../data/dataset.js';
+import { ITEM_NARRATIVES, NARRATIVE_KINDS, NARRATIVE_NAMES, type Dataset, type NarrativeKind } from '../data/dataset.js';
 import { throttle, type ProgressFn } from '../util/progress.js';
 import { describe } from '../engine/validate.js';
 import type { TaskId } from './examples.js';
@@ -81,15 +81,7 @@ export const DEFAULT_PROMPT_BUDGET: PromptBudget = {
   fields: { title: 32, category: 32, description: 64, review: 96, critique: 48 },
 };
 
-/** The snake_case names of the CLI and of written lines, per narrative kind. */
-export const NARRATIVE_NAMES: Record<NarrativeKind, string> = {
-  purchaseReason: 'purchase_reason',
-  purchaseReasonExplanation: 'purchase_reason_explanation',
-  productEndorsement: 'product_endorsement',
-  userSummaryBrief: 'user_summary_brief',
-  userSummaryLong: 'user_summary_long',
-  userProfile: 'user_profile',
-};
+export { NARRATIVE_NAMES };
 
 /** The <narrative type> of the instruction. */
 const NARRATIVE_PHRASES: Record<NarrativeKind, string> = {
