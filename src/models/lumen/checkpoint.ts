@@ -4,6 +4,7 @@
 // The heads go to the native engine as two tables that the decoding step scores against.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { ItemTable } from '../../engine/item-table.js';
@@ -203,14 +204,15 @@ export class LumenCheckpoint {
     let session: OrtSession | null = null;
     let provider = 'cpu';
     if (options.gpu !== undefined) {
-      const cuda = ort.listSupportedBackends?.().find((b) => b.name === 'cuda');
-      try {
-        session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: [{ name: 'cuda', deviceId: options.gpu }] });
-        provider = `cuda:${options.gpu}`;
-      } catch (e) {
-        const why = cuda && !cuda.bundled ? 'onnxruntime-node was installed without its CUDA libraries' : (e as Error).message.split('\n')[0];
-        notes.push(`--gpu ${options.gpu}: the CUDA execution provider is not available (${why}); the decoder body runs on the CPU`);
-      }
+      const missing = cudaProviderMissing(ort);
+      if (missing) notes.push(`--gpu ${options.gpu}: the CUDA execution provider is not available (${missing}); the decoder body runs on the CPU`);
+      else
+        try {
+          session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: [{ name: 'cuda', deviceId: options.gpu }] });
+          provider = `cuda:${options.gpu}`;
+        } catch (e) {
+          notes.push(`--gpu ${options.gpu}: the CUDA execution provider did not start (${(e as Error).message.split('\n')[0]}); the decoder body runs on the CPU`);
+        }
     }
     if (!session) {
       try {
@@ -253,6 +255,22 @@ export class LumenCheckpoint {
     this.itemTable.dispose();
     await this.session.release();
   }
+}
+
+/** Why onnxruntime-node cannot use CUDA here, or null when its CUDA provider library is installed. */
+function cudaProviderMissing(ort: OrtModule): string | null {
+  const cuda = ort.listSupportedBackends?.().find((b) => b.name === 'cuda');
+  if (!cuda) return `onnxruntime-node has no CUDA provider on ${process.platform}-${process.arch}`;
+  if (cuda.bundled) return null;
+  try {
+    const main = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const dir = path.join(path.dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    if (existsSync(path.join(dir, lib))) return null;
+  } catch {
+    // fall through: say it is missing
+  }
+  return 'onnxruntime-node was installed without its CUDA libraries (ONNXRUNTIME_NODE_INSTALL=skip, or no network at install); reinstall it with network access on a CUDA machine';
 }
 
 /** The decoder's inputs and outputs, by Hugging Face Optimum's names; errors list what is missing. */
