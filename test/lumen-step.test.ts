@@ -206,6 +206,19 @@ describe.each(ISAS)(`decoding step, kernel %s (seed ${SEED})`, (isa) => {
   });
 });
 
+describe('decoding step across kernels', () => {
+  it('greedy, temperature and top-k draws are identical on every kernel (they read only the bit-identical scores)', async () => {
+    const c: StepCase = { name: 'kernels', text: 700, items: 900, dim: 24, rows: 20, k: 6, exclude: 10 };
+    const s = makeStep(c, SEED + 40);
+    const input: StepInput = { hidden: s.hidden, table: s.table, k: c.k, exclude: s.exclude, streams: Uint32Array.from({ length: c.rows }, (_, i) => i) };
+    for (const sampling of [{}, { temperature: 1, seed: 3, candidates: 3 }, { temperature: 0.8, topK: 4, seed: 4 }] as SamplingOptions[]) {
+      const tokens: number[][] = [];
+      for (const isa of ISAS) tokens.push(Array.from(await withTables(s.text, s.items, c.dim, { isa }, (t) => decodeStep(t, input, sampling).then((o) => o.token))));
+      for (const t of tokens) expect(t).toEqual(tokens[0]);
+    }
+  });
+});
+
 describe('sampling options', () => {
   it('are checked, naming the option', () => {
     expect(() => resolveSampling({ temperature: -1 })).toThrow(/sampling\.temperature.*>= 0/);
