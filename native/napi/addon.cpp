@@ -372,34 +372,39 @@ Napi::Value BootstrapSums(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-class DecodeStepWorker : public PromiseWorker {
- public:
-  explicit DecodeStepWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:decodeStep") {}
+// One decoding step's arguments, unwrapped from JS (the arrays pinned while the step runs).
+struct StepJob {
   std::vector<std::shared_ptr<const regen::ItemMatrix>> tables;
   regen::StepRequest request;
   regen::StepResult result;
   regen::SearchConfig config;
   Pins pins;
 
- private:
-  void Run() override {
+  void Run() const {
     std::vector<const regen::ItemMatrix*> raw;
     for (const auto& t : tables) raw.push_back(t.get());
     regen::decode_step(raw.data(), static_cast<int32_t>(raw.size()), request, result, config);
   }
+};
+
+class DecodeStepWorker : public PromiseWorker {
+ public:
+  explicit DecodeStepWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:decodeStep") {}
+  StepJob job;
+
+ private:
+  void Run() override { job.Run(); }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
 };
 
-// decodeStep({tables: NativeItemTable[], hidden, rows, table, k, excludeOffsets, excludeIds, streams,
-//             steps, temperature, topK, topP, seed, candidates, isa, threads,
-//             token, logProb, logZ, ids, scores}) -> Promise<void>; outputs filled in place.
-Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
+// Reads decodeStep's options object: {tables: NativeItemTable[], hidden, rows, table, k, excludeOffsets,
+// excludeIds, streams, steps, temperature, topK, topP, seed, candidates, isa, threads, token, logProb,
+// logZ, ids, scores}; outputs are filled in place.
+void ParseStep(const Napi::CallbackInfo& info, StepJob& job) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: decodeStep(options)");
   Napi::Object o = info[0].As<Napi::Object>();
   auto* data = env.GetInstanceData<AddonData>();
-  auto* worker = new DecodeStepWorker(env);
-  std::unique_ptr<DecodeStepWorker> guard(worker);
   Napi::Value tables_value = o.Get("tables");
   if (!tables_value.IsArray()) throw Napi::TypeError::New(env, "native binding: tables must be an array");
   Napi::Array tables = tables_value.As<Napi::Array>();
@@ -410,17 +415,17 @@ Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
       throw Napi::TypeError::New(env, "native binding: tables must hold native tables");
     auto matrix = NativeItemTable::Unwrap(t.As<Napi::Object>())->matrix();
     if (!matrix) throw Napi::Error::New(env, "a table of the step has been disposed");
-    if (!worker->tables.empty() && matrix->dim() != worker->tables[0]->dim())
+    if (!job.tables.empty() && matrix->dim() != job.tables[0]->dim())
       throw Napi::RangeError::New(env, "native binding: the tables of a step must have the same dim");
-    worker->tables.push_back(std::move(matrix));
+    job.tables.push_back(std::move(matrix));
   }
-  const int64_t dim = worker->tables[0]->dim();
-  const int64_t table_count = static_cast<int64_t>(worker->tables.size());
+  const int64_t dim = job.tables[0]->dim();
+  const int64_t table_count = static_cast<int64_t>(job.tables.size());
   const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
   const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
   if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
-  regen::StepRequest& req = worker->request;
-  regen::StepResult& res = worker->result;
+  regen::StepRequest& req = job.request;
+  regen::StepResult& res = job.result;
   size_t len = 0;
   auto need = [&](bool ok, const char* what) {
     if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
@@ -430,13 +435,13 @@ Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
   Napi::Value hidden = o.Get("hidden");
   req.hidden = typed_array_data<const float>(hidden, napi_float32_array, "hidden", &len);
   need(static_cast<int64_t>(len) == rows * dim, "hidden");
-  worker->pins.add(hidden);
+  job.pins.add(hidden);
   Napi::Value table = o.Get("table");
   req.table = typed_array_data<const int32_t>(table, napi_int32_array, "table", &len);
   need(static_cast<int64_t>(len) == rows, "table");
   for (int64_t r = 0; r < rows; ++r)
     if (req.table[r] < 0 || req.table[r] >= table_count) throw Napi::RangeError::New(env, "native binding: a table index is out of range");
-  worker->pins.add(table);
+  job.pins.add(table);
   req.rows = rows;
   req.k = k;
   if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
@@ -444,18 +449,18 @@ Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
     need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
     Napi::Value ids = o.Get("excludeIds");
     req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
-    worker->pins.add(offsets);
-    worker->pins.add(ids);
+    job.pins.add(offsets);
+    job.pins.add(ids);
   }
   if (Napi::Value streams = optional("streams"); !streams.IsEmpty()) {
     req.streams = typed_array_data<const uint32_t>(streams, napi_uint32_array, "streams", &len);
     need(static_cast<int64_t>(len) == rows, "streams");
-    worker->pins.add(streams);
+    job.pins.add(streams);
   }
   if (Napi::Value steps = optional("steps"); !steps.IsEmpty()) {
     req.steps = typed_array_data<const uint32_t>(steps, napi_uint32_array, "steps", &len);
     need(static_cast<int64_t>(len) == rows, "steps");
-    worker->pins.add(steps);
+    job.pins.add(steps);
   }
   req.sampling.temperature = o.Get("temperature").As<Napi::Number>().FloatValue();
   req.sampling.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
@@ -475,17 +480,39 @@ Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
   need(static_cast<int64_t>(len) == rows * k, "ids");
   res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
   need(static_cast<int64_t>(len) == rows * k, "scores");
-  for (const Napi::Value& v : {token, log_prob, log_z, ids, scores}) worker->pins.add(v);
+  for (const Napi::Value& v : {token, log_prob, log_z, ids, scores}) job.pins.add(v);
 
-  worker->config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
-  worker->config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-  for (const auto& t : worker->tables)
-    if (!regen::precision_supported(t->precision(), worker->config.isa, regen::cpu_features()))
-      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(worker->config.isa) +
+  job.config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
+  job.config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+  for (const auto& t : job.tables)
+    if (!regen::precision_supported(t->precision(), job.config.isa, regen::cpu_features()))
+      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(job.config.isa) +
                                       " kernels at " + regen::precision_name(t->precision()) + " precision");
+}
+
+// decodeStep(options) -> Promise<void>: the step on a worker thread.
+Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
+  auto* worker = new DecodeStepWorker(info.Env());
+  std::unique_ptr<DecodeStepWorker> guard(worker);
+  ParseStep(info, worker->job);
   Napi::Promise promise = worker->promise();
   guard.release()->Queue();
   return promise;
+}
+
+// decodeStepSync(options): the same on the calling thread, for steps too small to be worth a
+// thread handoff (the caller decides; see src/models/lumen/sampler.ts).
+Napi::Value DecodeStepSync(const Napi::CallbackInfo& info) {
+  StepJob job;
+  ParseStep(info, job);
+  try {
+    job.Run();
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "out of memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return info.Env().Undefined();
 }
 
 // scoreItems(table, query, ids, isa) -> Float32Array: search()'s scores of one query against listed
@@ -528,6 +555,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("porterStem", Napi::Function::New(env, PorterStem));
   exports.Set("bootstrapSums", Napi::Function::New(env, BootstrapSums));
   exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
+  exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
   return exports;
 }

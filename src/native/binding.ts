@@ -107,6 +107,8 @@ export interface NativeCpuBinding {
    * pass, then greedy or sampled (seeded Gumbel-max). Missing from addons built before LUMEN decoding.
    */
   decodeStep?(args: NativeStepArgs): Promise<void>;
+  /** decodeStep on the calling thread (for steps too small to be worth a thread handoff). */
+  decodeStepSync?(args: NativeStepArgs): void;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
   scoreItems?(table: NativeTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
 }

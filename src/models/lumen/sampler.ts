@@ -52,6 +52,9 @@ export interface StepOutput {
 }
 
 type Label = (option: keyof SamplingOptions) => string;
+
+/** Multiply-adds below which a step runs on the calling thread (as the engine's search stays on one thread). */
+const SYNC_WORK = 1 << 21;
 const libraryLabel: Label = (o) => `sampling.${o}`;
 
 /** Checks sampling options and fills the defaults; messages name each option through `label`. */
@@ -130,7 +133,12 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
   const binding = loadCpuBinding();
   if (!binding.decodeStep)
     throw new Error('regen-bench: this build of the native addon has no decoding step (built before LUMEN decoding); rebuild it with `npm run build:native`');
-  await binding.decodeStep({
+  // Small steps (the engine's single-thread threshold) run on the calling thread: a thread handoff
+  // would cost more than the work. Larger ones run on a worker thread, leaving the event loop free.
+  let work = 0;
+  for (let r = 0; r < rows; r++) work += tables[table[r]].count;
+  const run = work * dim < SYNC_WORK && binding.decodeStepSync ? binding.decodeStepSync : binding.decodeStep;
+  await run({
     tables: tables.map((t) => t.nativeHandle()),
     hidden,
     rows,
