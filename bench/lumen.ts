@@ -13,6 +13,7 @@ import path from 'node:path';
 
 import { loadDataset } from '../src/data/load.js';
 import { LumenCheckpoint } from '../src/models/lumen/checkpoint.js';
+import { loadCpuBinding } from '../src/native/binding.js';
 import { LumenDecoder, type DecodeRequest, type DecodeTiming } from '../src/models/lumen/decoder.js';
 import { encodePrompt } from '../src/models/lumen/prompt.js';
 import type { SamplingOptions } from '../src/models/lumen/sampler.js';
@@ -49,6 +50,7 @@ export async function benchLumen(args: string[]): Promise<void> {
   const words = Number(arg(args, '--words') ?? 400);
   const maxNewTokens = Number(arg(args, '--tokens') ?? 48);
   const quick = args.includes('--quick');
+  const bf16 = loadCpuBinding().bf16Supported();
   mkdirSync(work, { recursive: true });
   const ds = await loadDataset('demo');
   const demoItems = Array.from({ length: ds.items.count }, (_, i) => ds.items.asin.get(i)!);
@@ -75,54 +77,57 @@ export async function benchLumen(args: string[]): Promise<void> {
       writeLumenCheckpoint(dir, spec);
       writeFileSync(stamp, key);
     }
-    const ck = await LumenCheckpoint.load(dir);
-    const set = buildPrompts(ds, { task: 3, template: 'lumen', narrative: 'purchaseReason', budget: { total: words } });
-    const h = ds.split.test.history;
-    const requests = (n: number): DecodeRequest[] =>
-      Array.from({ length: n }, (_, i) => {
-        const line = set.line(i, { inputOnly: true })!;
-        const exclude = Int32Array.from(h.ids.subarray(h.offsets[i], h.offsets[i + 1]), (id) => ck.itemIndex(ds.items.asin.get(id)!)!);
-        return { prompt: encodePrompt(ck, line.input, line.id_tokens!), exclude, stream: i };
-      });
-    const settings: [string, SamplingOptions][] = [['greedy', {}], ['sampled (T = 1)', { temperature: 1, seed: 1 }]];
-    for (const batch of [1, 32]) {
-      const reqs = requests(batch);
-      const promptTokens = reqs.reduce((s, r) => s + r.prompt.tokens.length, 0) / reqs.length;
-      for (const [decoding, sampling] of settings) {
-        if (batch === 1 && decoding !== 'greedy') continue;
-        const timings: DecodeTiming[] = [];
-        for (let run = 0; run < runs; run++) {
-          const decoder = new LumenDecoder(ck);
-          await decoder.decode(reqs, { maxNewTokens, batchSize: batch, sampling });
-          timings.push(decoder.timing);
+    for (const precision of bf16 && spec.dim ? (['fp32', 'bf16'] as const) : (['fp32'] as const)) {
+      const ck = await LumenCheckpoint.load(dir, { precision });
+      const set = buildPrompts(ds, { task: 3, template: 'lumen', narrative: 'purchaseReason', budget: { total: words } });
+      const h = ds.split.test.history;
+      const requests = (n: number): DecodeRequest[] =>
+        Array.from({ length: n }, (_, i) => {
+          const line = set.line(i, { inputOnly: true })!;
+          const exclude = Int32Array.from(h.ids.subarray(h.offsets[i], h.offsets[i + 1]), (id) => ck.itemIndex(ds.items.asin.get(id)!)!);
+          return { prompt: encodePrompt(ck, line.input, line.id_tokens!), exclude, stream: i };
+        });
+      const settings: [string, SamplingOptions][] =
+        precision === 'fp32' ? [['greedy', {}], ['sampled (T = 1)', { temperature: 1, seed: 1 }]] : [['greedy, bf16 heads', {}]];
+      for (const batch of [1, 32]) {
+        const reqs = requests(batch);
+        const promptTokens = reqs.reduce((s, r) => s + r.prompt.tokens.length, 0) / reqs.length;
+        for (const [decoding, sampling] of settings) {
+          if (batch === 1 && decoding.startsWith('sampled')) continue;
+          const timings: DecodeTiming[] = [];
+          for (let run = 0; run < runs; run++) {
+            const decoder = new LumenDecoder(ck);
+            await decoder.decode(reqs, { maxNewTokens, batchSize: batch, sampling });
+            timings.push(decoder.timing);
+          }
+          const pick = (f: (t: DecodeTiming) => number) => median(timings.map(f));
+          const steps = timings[0].steps;
+          const tokens = timings[0].tokens;
+          const decodeMs = pick((t) => t.forwardMs + t.stepMs + t.otherMs);
+          const row: Row = {
+            model: name,
+            batch,
+            decoding,
+            promptTokens: Math.round(promptTokens),
+            tokens,
+            decodeTokensPerS: tokens / (decodeMs / 1000),
+            totalTokensPerS: tokens / (pick((t) => t.totalMs) / 1000),
+            forwardMsPerStep: pick((t) => t.forwardMs) / steps,
+            stepMsPerStep: pick((t) => t.stepMs) / steps,
+            otherMsPerStep: pick((t) => t.otherMs) / steps,
+            stepOverForward: pick((t) => t.stepMs / t.forwardMs),
+            outsideForwardShare: pick((t) => (t.stepMs + t.otherMs) / (t.forwardMs + t.stepMs + t.otherMs)),
+          };
+          rows.push(row);
+          console.log(
+            `${name}, batch ${batch}, ${decoding}: ${row.decodeTokensPerS.toFixed(0)} tokens/s decoding (${row.totalTokensPerS.toFixed(0)} with prefill; prompts ${row.promptTokens} tokens); ` +
+              `per step: forward ${row.forwardMsPerStep.toFixed(2)} ms, native step ${row.stepMsPerStep.toFixed(2)} ms (${(100 * row.stepOverForward).toFixed(1)}% of the forward), ` +
+              `other ${row.otherMsPerStep.toFixed(2)} ms; outside the forward ${(100 * row.outsideForwardShare).toFixed(1)}% of a step`,
+          );
         }
-        const pick = (f: (t: DecodeTiming) => number) => median(timings.map(f));
-        const steps = timings[0].steps;
-        const tokens = timings[0].tokens;
-        const decodeMs = pick((t) => t.forwardMs + t.stepMs + t.otherMs);
-        const row: Row = {
-          model: name,
-          batch,
-          decoding,
-          promptTokens: Math.round(promptTokens),
-          tokens,
-          decodeTokensPerS: tokens / (decodeMs / 1000),
-          totalTokensPerS: tokens / (pick((t) => t.totalMs) / 1000),
-          forwardMsPerStep: pick((t) => t.forwardMs) / steps,
-          stepMsPerStep: pick((t) => t.stepMs) / steps,
-          otherMsPerStep: pick((t) => t.otherMs) / steps,
-          stepOverForward: pick((t) => t.stepMs / t.forwardMs),
-          outsideForwardShare: pick((t) => (t.stepMs + t.otherMs) / (t.forwardMs + t.stepMs + t.otherMs)),
-        };
-        rows.push(row);
-        console.log(
-          `${name}, batch ${batch}, ${decoding}: ${row.decodeTokensPerS.toFixed(0)} tokens/s decoding (${row.totalTokensPerS.toFixed(0)} with prefill; prompts ${row.promptTokens} tokens); ` +
-            `per step: forward ${row.forwardMsPerStep.toFixed(2)} ms, native step ${row.stepMsPerStep.toFixed(2)} ms (${(100 * row.stepOverForward).toFixed(1)}% of the forward), ` +
-            `other ${row.otherMsPerStep.toFixed(2)} ms; outside the forward ${(100 * row.outsideForwardShare).toFixed(1)}% of a step`,
-        );
       }
+      await ck.dispose();
     }
-    await ck.dispose();
   }
 
   const out = path.join('bench', 'results');

@@ -174,6 +174,7 @@ export class LumenCheckpoint {
     for (const f of ['tokenizer.json', 'tokenizer_config.json'])
       if (!existsSync(file(f))) throw new LumenCheckpointError(`${file(f)} is missing: a LUMEN checkpoint holds its tokenizer (tokenizer.json and tokenizer_config.json, as transformers saves them)`);
     const { AutoTokenizer, env } = await import('@huggingface/transformers');
+    const saved = { allowLocalModels: env.allowLocalModels, allowRemoteModels: env.allowRemoteModels, localModelPath: env.localModelPath };
     env.allowLocalModels = true;
     env.allowRemoteModels = false;
     env.localModelPath = path.dirname(cfg.dir) + path.sep;
@@ -182,6 +183,8 @@ export class LumenCheckpoint {
       tokenizer = (await AutoTokenizer.from_pretrained(path.basename(cfg.dir))) as unknown as Tokenizer;
     } catch (e) {
       throw new LumenCheckpointError(`${file('tokenizer.json')}: the tokenizer does not load (${(e as Error).message})`);
+    } finally {
+      Object.assign(env, saved); // transformers.js settings are global: leave them as found
     }
     for (const [text, key, id] of [
       ['START', 'start_token_id', cfg.startTokenId],
