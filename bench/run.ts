@@ -2,6 +2,7 @@
 import { benchCi } from './ci.js';
 import { benchData } from './data.js';
 import { benchEval } from './eval.js';
+import { benchLumen } from './lumen.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
 
@@ -11,6 +12,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   data: benchData,
   eval: benchEval,
   text: benchText,
+  lumen: benchLumen,
 };
 
 const [name, ...args] = process.argv.slice(2);

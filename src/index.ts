@@ -42,3 +42,4 @@ export { encodeNpy, readEmbeddings, readIdList } from './models/embeddings-file.
 export { TemplateNarrator } from './models/template-narrator.js';
 export type { Narrator } from './models/template-narrator.js';
 export type { Ranking, Recommender, RecommendOptions } from './models/recommender.js';
+export * from './models/lumen/index.js';

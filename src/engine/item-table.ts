@@ -231,6 +231,12 @@ export class ItemTable {
     return result;
   }
 
+  /** @internal The native table, for other native calls over it (LUMEN's decoding step). */
+  nativeHandle(): NativeTable {
+    if (this.#native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    return this.#native;
+  }
+
   /** Frees the native table (searches already running finish first). Further searches throw. */
   dispose(): void {
     this.#native?.dispose();

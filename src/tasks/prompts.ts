@@ -392,10 +392,11 @@ export class PromptSet {
   }
 
   /**
-   * Line i; null when the dataset has no reference for the narrative asked for. `recommended` (hybrid
-   * task 3): the recommender's item (dense id or asin) to put in the item slot.
+   * Line i; null when the dataset has no reference for the narrative asked for (unless `inputOnly`:
+   * then the line is rendered with an empty reference, for models that generate from the input).
+   * `recommended` (hybrid task 3): the recommender's item (dense id or asin) to put in the item slot.
    */
-  line(i: number, opts: { recommended?: number | string } = {}): PromptLine | null {
+  line(i: number, opts: { recommended?: number | string; inputOnly?: boolean } = {}): PromptLine | null {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new RangeError(`Expected a prompt row in [0, ${this.length}) but received ${describe(i)}`);
     const ds = this.dataset;
     const { task, template, split, narrative, budget } = this.options;
@@ -407,7 +408,10 @@ export class PromptSet {
     let reference: string | null = null;
     if (narrative) {
       reference = ds.users.narratives[narrative].get(u);
-      if (reference === null || reference.trim() === '') return null;
+      if (reference === null || reference.trim() === '') {
+        if (!opts.inputOnly) return null;
+        reference = '';
+      }
     }
     let recommended: string | null = null;
     if (opts.recommended !== undefined) {
