@@ -17,21 +17,17 @@
 #include "regen/search.h"
 #include "regen/step.h"
 #include "regen/text_stats.h"
+#include "glue.h"
 
 namespace {
+
+using regen::napi::Pins;
+using regen::napi::PromiseWorker;
+using regen::napi::typed_array_data;
 
 struct AddonData {
   Napi::FunctionReference table_constructor;
 };
-
-template <typename T>
-T* typed_array_data(const Napi::Value& value, napi_typedarray_type type, const char* name, size_t* length) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw Napi::TypeError::New(value.Env(), std::string("native binding: ") + name + " has the wrong array type");
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  *length = array.ElementLength();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-}
 
 regen::Isa parse_isa(Napi::Env env, const std::string& name) {
   if (name == "scalar") return regen::Isa::Scalar;
@@ -39,38 +35,6 @@ regen::Isa parse_isa(Napi::Env env, const std::string& name) {
   if (name == "avx512") return regen::Isa::Avx512;
   throw Napi::TypeError::New(env, "native binding: unknown isa '" + name + "'");
 }
-
-// Keeps the JS arrays a worker reads or writes alive until it settles.
-class Pins {
- public:
-  void add(const Napi::Value& v) {
-    if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-  }
-
- private:
-  std::vector<Napi::ObjectReference> refs_;
-};
-
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  explicit PromiseWorker(Napi::Env env, const char* name)
-      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() final {
-    try {
-      Run();
-    } catch (const std::bad_alloc&) {
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  virtual void Run() = 0;
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-  Napi::Promise::Deferred deferred_;
-};
 
 class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
  public:
@@ -118,61 +82,9 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     Napi::Object o = info[0].As<Napi::Object>();
     const int64_t n = matrix_->count();
     const int64_t dim = matrix_->dim();
-    const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
-    const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
-    if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
-
     auto* worker = new SearchWorker(env, matrix_);
     std::unique_ptr<SearchWorker> guard(worker);
-    regen::SearchRequest& req = worker->request;
-    regen::SearchResult& res = worker->result;
-    size_t len = 0;
-    auto need = [&](bool ok, const char* what) {
-      if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
-    };
-    auto optional = [&](const char* key) { Napi::Value v = o.Get(key); return v.IsNull() || v.IsUndefined() ? Napi::Value() : v; };
-
-    Napi::Value queries = o.Get("queries");
-    req.queries = typed_array_data<const float>(queries, napi_float32_array, "queries", &len);
-    need(static_cast<int64_t>(len) == rows * dim, "queries");
-    worker->pins.add(queries);
-    req.rows = rows;
-    req.k = k;
-    if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
-      req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
-      need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
-      Napi::Value ids = o.Get("excludeIds");
-      req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
-      worker->pins.add(offsets);
-      worker->pins.add(ids);
-    }
-    if (Napi::Value targets = optional("targets"); !targets.IsEmpty()) {
-      req.targets = typed_array_data<const int32_t>(targets, napi_int32_array, "targets", &len);
-      need(static_cast<int64_t>(len) == rows, "targets");
-      worker->pins.add(targets);
-      Napi::Value rank = o.Get("targetRank"), log_prob = o.Get("targetLogProb");
-      res.target_rank = typed_array_data<int32_t>(rank, napi_int32_array, "targetRank", &len);
-      need(static_cast<int64_t>(len) == rows, "targetRank");
-      res.target_log_prob = typed_array_data<float>(log_prob, napi_float32_array, "targetLogProb", &len);
-      need(static_cast<int64_t>(len) == rows, "targetLogProb");
-      worker->pins.add(rank);
-      worker->pins.add(log_prob);
-    }
-    if (Napi::Value bias = optional("bias"); !bias.IsEmpty()) {
-      req.bias = typed_array_data<const float>(bias, napi_float32_array, "bias", &len);
-      need(static_cast<int64_t>(len) == n, "bias");
-      worker->pins.add(bias);
-    }
-    Napi::Value ids = o.Get("ids"), scores = o.Get("scores"), log_z = o.Get("logZ");
-    res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
-    need(static_cast<int64_t>(len) == rows * k, "ids");
-    res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
-    need(static_cast<int64_t>(len) == rows * k, "scores");
-    res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
-    need(static_cast<int64_t>(len) == rows, "logZ");
-    worker->pins.add(ids);
-    worker->pins.add(scores);
-    worker->pins.add(log_z);
+    regen::napi::read_search_args(o, n, dim, worker->request, worker->result, worker->pins);
 
     worker->config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
     worker->config.threads = o.Get("threads").As<Napi::Number>().Int32Value();

@@ -1,0 +1,1019 @@
+// The fused scoring engine on a GPU (API and semantics: regen/search_cuda.h, regen/search.h).
+//
+// One launch scans the item table for a chunk of query rows. Each block owns kRows query rows and
+// one contiguous split of the items; per tile of kTileItems items it
+//   1. computes the kRows x kTileItems scores into shared memory (float32 FMA chains, or bf16
+//      tensor cores with float32 accumulation),
+//   2. runs the epilogue over the tile, one warp per row: online log-sum-exp (base 2), the count
+//      of items that beat the target, and the top-k threshold test; the few candidates that pass
+//      are inserted into the row's sorted top-k list in shared memory.
+// The rows x items score matrix never leaves the multiprocessor. A second kernel merges the
+// per-split partials (log-sum-exp in float64, rank counts, top-k lists) one warp per row.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <mma.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "regen/search_cuda.h"
+
+namespace regen::cuda {
+namespace {
+
+constexpr int kRows = 64;         // query rows per block
+constexpr int kTileItems = 128;   // items per tile
+constexpr int kChunkDims = 32;    // dimensions staged in shared memory at a time
+constexpr int kThreads = 256;     // 8 warps
+constexpr int kWarps = kThreads / 32;
+constexpr int kRowsPerWarp = kRows / kWarps;
+constexpr int kScoreStride = kTileItems + 4;  // floats per score-tile row (16-byte aligned rows)
+constexpr int kHalfStride = kChunkDims + 8;   // bf16 per staged row (keeps wmma pointers 32-byte aligned)
+constexpr int kSentinelId = INT_MAX;          // an empty top-k slot: (-Infinity, INT_MAX) beats nothing
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr unsigned kNanBit = 1u << 30, kPosInfBit = 1u << 31, kCountMask = kNanBit - 1;  // scan state bits
+
+void check(cudaError_t e, const char* what, const char* file, int line) {
+  if (e != cudaSuccess)
+    throw std::runtime_error(std::string("CUDA error in ") + what + " (" + file + ":" + std::to_string(line) +
+                             "): " + cudaGetErrorString(e));
+}
+#define CUDA_CHECK(call) check((call), #call, __FILE__, __LINE__)
+
+// Device buffer that only grows (searches reuse it).
+template <typename T>
+struct Buffer {
+  T* ptr = nullptr;
+  size_t size = 0;
+  void reserve(size_t n) {
+    if (n <= size) return;
+    if (ptr) cudaFree(ptr);
+    ptr = nullptr;
+    size = 0;
+    CUDA_CHECK(cudaMalloc(&ptr, std::max<size_t>(n, 1) * sizeof(T)));
+    size = n;
+  }
+  ~Buffer() {
+    if (ptr) cudaFree(ptr);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Device helpers
+
+__device__ __forceinline__ bool beats(float s, int id, float s2, int id2) {
+  return s > s2 || (s == s2 && id < id2);
+}
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Inserts (s, id) into a sorted list of k entries (best first) in shared memory, cooperatively
+// by one warp; a candidate that no longer beats the last entry is dropped. All lanes call it.
+__device__ __noinline__ void warp_insert(float* ls, int* li, int k, float s, int id, int lane) {
+  if (k <= 32) {  // one entry per lane: one read, one vote, one shuffle, one write
+    const float es = lane < k ? ls[lane] : -INFINITY;
+    const int ei = lane < k ? li[lane] : kSentinelId;
+    const int pos = __popc(__ballot_sync(0xffffffffu, lane < k && beats(es, ei, s, id)));
+    const float us = __shfl_up_sync(0xffffffffu, es, 1);
+    const int ui = __shfl_up_sync(0xffffffffu, ei, 1);
+    if (pos < k && lane >= pos && lane < k) {
+      ls[lane] = lane == pos ? s : us;
+      li[lane] = lane == pos ? id : ui;
+    }
+    __syncwarp();
+    return;
+  }
+  int pos = 0;
+  for (int base = 0; base < k; base += 32) {
+    const int i = base + lane;
+    const bool ahead = i < k && beats(ls[i], li[i], s, id);
+    pos += __popc(__ballot_sync(0xffffffffu, ahead));
+  }
+  if (pos >= k) return;
+  // Shift [pos, k - 1) one place down, highest window first: each window reads before it writes.
+  for (int high = k - 1; high > pos; high -= 32) {
+    const int i = high - lane;
+    float vs = 0.0f;
+    int vi = 0;
+    const bool move = i > pos;
+    if (move) {
+      vs = ls[i - 1];
+      vi = li[i - 1];
+    }
+    __syncwarp();
+    if (move) {
+      ls[i] = vs;
+      li[i] = vi;
+    }
+    __syncwarp();
+  }
+  if (lane == 0) {
+    ls[pos] = s;
+    li[pos] = id;
+  }
+  __syncwarp();
+}
+
+// Fills an empty list from one tile row in one go: a warp bitonic sort of the row's 128 values
+// (non-candidates as empty slots), best first, then the first min(k, 128) written out. Element
+// e = 4 * lane + c holds item n0 + lane + 32c (any placement works: the order is by (score, id)).
+__device__ __noinline__ void fill_empty_list(float* ls, int* li, int k, const float (&x)[kTileItems / 32],
+                                             const bool (&cand)[kTileItems / 32], int n0, int lane) {
+  constexpr int kPer = kTileItems / 32;
+  float s[kPer];
+  int id[kPer];
+#pragma unroll
+  for (int c = 0; c < kPer; ++c) {
+    s[c] = cand[c] ? x[c] : -INFINITY;
+    id[c] = cand[c] ? n0 + lane + 32 * c : kSentinelId;
+  }
+#pragma unroll
+  for (int size = 2; size <= kTileItems; size *= 2) {
+#pragma unroll
+    for (int d = size / 2; d > 0; d /= 2) {
+#pragma unroll
+      for (int c = 0; c < kPer; ++c) {
+        const int e = kPer * lane + c;
+        float os;
+        int oi;
+        if (d < kPer) {  // partner in this lane
+          os = s[c ^ d];
+          oi = id[c ^ d];
+        } else {
+          os = __shfl_xor_sync(0xffffffffu, s[c], d / kPer);
+          oi = __shfl_xor_sync(0xffffffffu, id[c], d / kPer);
+        }
+        const bool first = (e & d) == 0;               // the lower index of the pair
+        const bool best_first = (e & size) == 0;       // this run is sorted best first
+        const bool mine_better = beats(s[c], id[c], os, oi);
+        const bool keep_mine = (first == best_first) == mine_better;
+        // In-lane pairs: both elements update from the values before this step.
+        if (d < kPer) {
+          if (c < (c ^ d)) {
+            if (!keep_mine) {
+              s[c ^ d] = s[c];
+              id[c ^ d] = id[c];
+              s[c] = os;
+              id[c] = oi;
+            }
+          }
+        } else if (!keep_mine) {
+          s[c] = os;
+          id[c] = oi;
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int c = 0; c < kPer; ++c) {
+    const int e = kPer * lane + c;
+    if (e < k) {
+      ls[e] = s[c];
+      li[e] = id[c];
+    }
+  }
+  __syncwarp();
+}
+
+// Inserts a tile row's candidates (lane l holds items n0 + l + 32c) one at a time, out of line:
+// rare once the list is full. All lanes call it.
+__device__ __noinline__ void insert_candidates(float* ls, int* li, int k, const float (&x)[kTileItems / 32],
+                                               const bool (&cand)[kTileItems / 32], int n0, int lane) {
+  if (li[0] == kSentinelId) {  // empty list (a split's first tile): sort the tile row instead
+    fill_empty_list(ls, li, k, x, cand, n0, lane);
+    return;
+  }
+#pragma unroll
+  for (int c = 0; c < kTileItems / 32; ++c) {
+    unsigned mask = __ballot_sync(0xffffffffu, cand[c]);
+    while (mask) {
+      const int src = __ffs(mask) - 1;
+      mask &= mask - 1;
+      warp_insert(ls, li, k, __shfl_sync(0xffffffffu, x[c], src), n0 + src + 32 * c, lane);
+    }
+  }
+}
+
+struct ScanParams {
+  const float* items;               // count x dim (Fp32)
+  const __nv_bfloat16* items_h;     // count x dpad (Bf16)
+  int64_t count;
+  int dim;
+  int dpad;                         // Bf16 row length: dim rounded up to kChunkDims
+  const float* queries;             // rows x dim (Fp32)
+  const __nv_bfloat16* queries_h;   // rows_padded x dpad (Bf16)
+  int rows;
+  const float* bias;                // count, or null
+  float scale;                      // log2(e) / temperature
+  const int* ex_off;                // rows + 1, or null
+  const int* ex_ids;                // sorted within each row
+  const int* targets;               // rows, or null
+  const float* target_score;        // rows (when targets)
+  int k;
+  int splits;
+  int64_t split_items;              // a multiple of kTileItems
+  float* p_shift;                   // splits x rows
+  float* p_sum;
+  int* p_flags;                     // bit 0: NaN seen, bit 1: +Infinity seen
+  int* p_count;                     // items beating the target
+  float* p_scores;                  // rows x splits x k
+  int* p_ids;
+};
+
+// Dynamic shared memory of a scan block: the score tile (which the staged inputs share, in turn),
+// the rows' top-k lists, this tile's exclusion bits, and per-row scalars.
+constexpr size_t kScoreTileBytes = sizeof(float) * kRows * kScoreStride;
+constexpr size_t kStageFp32Bytes = sizeof(float) * kChunkDims * ((kRows + 4) + (kTileItems + 4));
+constexpr size_t kStageBf16Bytes = 2 * kHalfStride * (kRows + kTileItems);
+constexpr size_t kTileBytes =
+    ((kScoreTileBytes > kStageFp32Bytes ? (kScoreTileBytes > kStageBf16Bytes ? kScoreTileBytes : kStageBf16Bytes)
+                                        : (kStageFp32Bytes > kStageBf16Bytes ? kStageFp32Bytes : kStageBf16Bytes)) +
+     127) / 128 * 128;
+
+struct SharedLayout {
+  size_t lists_offset, masks_offset, rows_offset, total;
+  __host__ __device__ explicit SharedLayout(int k) {
+    lists_offset = kTileBytes;
+    masks_offset = lists_offset + (sizeof(float) + sizeof(int)) * kRows * static_cast<size_t>(k);
+    rows_offset = masks_offset + sizeof(unsigned) * kRows * (kTileItems / 32);
+    total = rows_offset + sizeof(int) * kRows * 2;  // target id, target score
+  }
+};
+
+// Fp32 tile: thread (ty, tx) owns rows ty*4..+4 and items tx*4..+4, 64+tx*4..+4; every score is
+// fma(q_j, e_j, acc) over j = 0..dim-1 in order, from acc = 0 (the CPU kernels' chain).
+__device__ void tile_scores_fp32(const ScanParams& p, unsigned char* smem, int row0, int64_t n0, float* S) {
+  float* qs = reinterpret_cast<float*>(smem);          // kChunkDims x (kRows + 4)
+  float* es = qs + kChunkDims * (kRows + 4);           // kChunkDims x (kTileItems + 4)
+  const int tid = threadIdx.x, ty = tid / 16, tx = tid % 16;
+  float acc[4][8];
+#pragma unroll
+  for (int r = 0; r < 4; ++r)
+#pragma unroll
+    for (int c = 0; c < 8; ++c) acc[r][c] = 0.0f;
+  for (int j0 = 0; j0 < p.dim; j0 += kChunkDims) {
+    const int width = min(kChunkDims, p.dim - j0);
+#pragma unroll
+    for (int i = 0; i < kRows * kChunkDims / kThreads; ++i) {
+      const int idx = tid + i * kThreads, r = idx / kChunkDims, j = idx % kChunkDims;
+      const int row = row0 + r;
+      qs[j * (kRows + 4) + r] = (row < p.rows && j < width) ? p.queries[static_cast<int64_t>(row) * p.dim + j0 + j] : 0.0f;
+    }
+#pragma unroll
+    for (int i = 0; i < kTileItems * kChunkDims / kThreads; ++i) {
+      const int idx = tid + i * kThreads, n = idx / kChunkDims, j = idx % kChunkDims;
+      const int64_t item = n0 + n;
+      es[j * (kTileItems + 4) + n] = (item < p.count && j < width) ? p.items[item * p.dim + j0 + j] : 0.0f;
+    }
+    __syncthreads();
+#pragma unroll 1
+    for (int j = 0; j < width; ++j) {
+      const float4 a = *reinterpret_cast<const float4*>(qs + j * (kRows + 4) + ty * 4);
+      const float4 b0 = *reinterpret_cast<const float4*>(es + j * (kTileItems + 4) + tx * 4);
+      const float4 b1 = *reinterpret_cast<const float4*>(es + j * (kTileItems + 4) + 64 + tx * 4);
+      const float av[4] = {a.x, a.y, a.z, a.w};
+      const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+      for (int r = 0; r < 4; ++r)
+#pragma unroll
+        for (int c = 0; c < 8; ++c) acc[r][c] = __fmaf_rn(av[r], bv[c], acc[r][c]);
+    }
+    __syncthreads();
+  }
+  // The staging area is the score tile's memory: every thread is past the last read above.
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    float* row = S + (ty * 4 + r) * kScoreStride;
+    *reinterpret_cast<float4*>(row + tx * 4) = make_float4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+    *reinterpret_cast<float4*>(row + 64 + tx * 4) = make_float4(acc[r][4], acc[r][5], acc[r][6], acc[r][7]);
+  }
+}
+
+// Bf16 tile: warp w computes rows (w / 4) * 32..+32 x items (w % 4) * 32..+32 as 2 x 2 wmma
+// 16x16x16 fragments, k-steps in order of the dimensions.
+__device__ void tile_scores_bf16(const ScanParams& p, unsigned char* smem, int row0, int64_t n0, float* S) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using namespace nvcuda;
+  __nv_bfloat16* qh = reinterpret_cast<__nv_bfloat16*>(smem);  // kRows x kHalfStride
+  __nv_bfloat16* eh = qh + kRows * kHalfStride;                 // kTileItems x kHalfStride
+  const int tid = threadIdx.x, warp = tid / 32, wr = warp / 4, wc = warp % 4;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+  constexpr int kVecs = kChunkDims / 8;  // 16-byte vectors per staged row
+  constexpr int kItemVecs = kTileItems * kVecs / kThreads;
+  // The next chunk's loads are issued before this chunk's products (registers, then shared memory).
+  uint4 q_next, e_next[kItemVecs];
+  auto load = [&](int j0) {
+    const int r = tid / kVecs, v = tid % kVecs;  // kRows * kVecs == kThreads
+    q_next = *reinterpret_cast<const uint4*>(p.queries_h + static_cast<int64_t>(row0 + r) * p.dpad + j0 + v * 8);
+#pragma unroll
+    for (int i = 0; i < kItemVecs; ++i) {
+      const int idx = tid + i * kThreads, n = idx / kVecs, vv = idx % kVecs;
+      const int64_t item = n0 + n;
+      e_next[i] = item < p.count ? *reinterpret_cast<const uint4*>(p.items_h + item * p.dpad + j0 + vv * 8) : make_uint4(0, 0, 0, 0);
+    }
+  };
+  load(0);
+  for (int j0 = 0; j0 < p.dpad; j0 += kChunkDims) {
+    {
+      const int r = tid / kVecs, v = tid % kVecs;
+      *reinterpret_cast<uint4*>(qh + r * kHalfStride + v * 8) = q_next;
+#pragma unroll
+      for (int i = 0; i < kItemVecs; ++i) {
+        const int idx = tid + i * kThreads, n = idx / kVecs, vv = idx % kVecs;
+        *reinterpret_cast<uint4*>(eh + n * kHalfStride + vv * 8) = e_next[i];
+      }
+    }
+    __syncthreads();
+    if (j0 + kChunkDims < p.dpad) load(j0 + kChunkDims);
+#pragma unroll
+    for (int kk = 0; kk < kChunkDims; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(a[i], qh + (wr * 32 + i * 16) * kHalfStride + kk, kHalfStride);
+#pragma unroll
+      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b[j], eh + (wc * 32 + j * 16) * kHalfStride + kk, kHalfStride);
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+      wmma::store_matrix_sync(S + (wr * 32 + i * 16) * kScoreStride + wc * 32 + j * 16, acc[i][j], kScoreStride,
+                              wmma::mem_row_major);
+#else
+  __trap();  // bf16 tables are refused on devices below compute capability 8.0 (host check)
+#endif
+}
+
+template <bool kBf16>
+__global__ void __launch_bounds__(kThreads, 2) scan_kernel(ScanParams p) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const SharedLayout layout(p.k);
+  float* S = reinterpret_cast<float*>(smem);
+  float* list_s = reinterpret_cast<float*>(smem + layout.lists_offset);
+  int* list_i = reinterpret_cast<int*>(list_s + kRows * p.k);
+  unsigned* masks = reinterpret_cast<unsigned*>(smem + layout.masks_offset);
+  int* t_id = reinterpret_cast<int*>(smem + layout.rows_offset);
+  float* t_score = reinterpret_cast<float*>(t_id + kRows);
+
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int row0 = blockIdx.x * kRows;
+  const int split = blockIdx.y;
+  const int64_t begin = split * p.split_items;
+  const int64_t end = min(p.count, begin + p.split_items);
+  if (begin >= end) return;  // uniform across the block
+
+  for (int i = tid; i < kRows * p.k; i += kThreads) {
+    list_s[i] = -INFINITY;
+    list_i[i] = kSentinelId;
+  }
+  // Thread tid < kRows walks row tid's sorted exclusions; the next one stays in a register, so
+  // tiles without an exclusion (nearly all) cost one compare.
+  int ex_pos = 0, ex_stop = 0, ex_next = INT_MAX;
+  if (tid < kRows) {
+    const int row = row0 + tid;
+    const bool live = row < p.rows;
+    t_id[tid] = live && p.targets ? p.targets[row] : -1;
+    t_score[tid] = live && p.targets ? p.target_score[row] : 0.0f;
+    if (live && p.ex_off) {
+      ex_pos = p.ex_off[row];
+      ex_stop = p.ex_off[row + 1];
+      int b = ex_stop;  // first exclusion >= begin
+      while (ex_pos < b) {
+        const int m = (ex_pos + b) / 2;
+        if (p.ex_ids[m] < begin) ex_pos = m + 1; else b = m;
+      }
+      if (ex_pos < ex_stop) ex_next = p.ex_ids[ex_pos];
+    }
+  }
+
+  // Per-lane running state for the warp's rows (rows warp, warp + 8, ...).
+  // beaten: the count of items beating the target in bits 0-29 (at most count / 32 per lane),
+  // NaN seen in bit 30, +Infinity seen in bit 31.
+  float shift[kRowsPerWarp], sum[kRowsPerWarp];
+  unsigned beaten[kRowsPerWarp];
+#pragma unroll
+  for (int i = 0; i < kRowsPerWarp; ++i) {
+    shift[i] = -FLT_MAX;
+    sum[i] = 0.0f;
+    beaten[i] = 0u;
+  }
+  __syncthreads();
+
+  for (int64_t n0 = begin; n0 < end; n0 += kTileItems) {
+    if (tid < kRows) {  // this tile's exclusions of row tid, as bits (read after the scores' barriers)
+      unsigned m[kTileItems / 32] = {};
+      while (ex_next < n0 + kTileItems) {
+        const int64_t off = ex_next - n0;
+        if (off >= 0) {
+#pragma unroll
+          for (int w = 0; w < kTileItems / 32; ++w)
+            if (off / 32 == w) m[w] |= 1u << (off % 32);
+        }
+        ex_next = ++ex_pos < ex_stop ? p.ex_ids[ex_pos] : INT_MAX;
+      }
+#pragma unroll
+      for (int w = 0; w < kTileItems / 32; ++w) masks[tid * (kTileItems / 32) + w] = m[w];
+    }
+    if constexpr (kBf16) tile_scores_bf16(p, smem, row0, n0, S);
+    else tile_scores_fp32(p, smem, row0, n0, S);
+    __syncthreads();
+
+    float bias[kTileItems / 32];
+    bool valid[kTileItems / 32];
+#pragma unroll
+    for (int c = 0; c < kTileItems / 32; ++c) {
+      const int64_t n = n0 + lane + 32 * c;
+      valid[c] = n < end;
+      bias[c] = (p.bias && valid[c]) ? p.bias[n] : 0.0f;
+    }
+    // The hot path has no data-dependent branches; the rare rows with a top-k candidate take the
+    // out-of-line insert (keeping this loop small enough for the instruction cache).
+#pragma unroll
+    for (int i = 0; i < kRowsPerWarp; ++i) {
+      const int r = warp + kWarps * i;
+      if (row0 + r >= p.rows) continue;  // uniform across the warp
+      const float ts = t_score[r];
+      const int tg = t_id[r];
+      const bool ts_nan = isnan(ts);
+      const float last_s = list_s[r * p.k + p.k - 1];
+      const int last_i = list_i[r * p.k + p.k - 1];
+      float x[kTileItems / 32], y[kTileItems / 32];
+      bool cand[kTileItems / 32], finite[kTileItems / 32];
+      float top = shift[i];
+      bool any = false;
+#pragma unroll
+      for (int c = 0; c < kTileItems / 32; ++c) {
+        const int id = static_cast<int>(n0) + lane + 32 * c;
+        x[c] = S[r * kScoreStride + lane + 32 * c];
+        if (p.bias) x[c] = x[c] + bias[c];
+        const bool live = valid[c] && !((masks[r * (kTileItems / 32) + c] >> lane) & 1u);
+        const bool nan = isnan(x[c]);
+        beaten[i] |= (live && nan ? kNanBit : 0u) | (live && x[c] == INFINITY ? kPosInfBit : 0u);
+        finite[c] = live && !nan && fabsf(x[c]) != INFINITY;
+        y[c] = x[c] * p.scale;
+        if (finite[c]) top = fmaxf(top, y[c]);
+        beaten[i] += (live && tg >= 0 && !nan && (ts_nan || beats(x[c], id, ts, tg))) ? 1u : 0u;
+        cand[c] = live && !nan && beats(x[c], id, last_s, last_i);
+        any = any || cand[c];
+      }
+      float add = 0.0f;
+#pragma unroll
+      for (int c = 0; c < kTileItems / 32; ++c) add += finite[c] ? fast_exp2(y[c] - top) : 0.0f;
+      sum[i] = sum[i] * fast_exp2(shift[i] - top) + add;
+      shift[i] = top;
+      if (__any_sync(0xffffffffu, any))
+        insert_candidates(list_s + r * p.k, list_i + r * p.k, p.k, x, cand, static_cast<int>(n0), lane);
+    }
+    __syncthreads();  // the next tile overwrites the score tile
+  }
+
+  // Per row: combine the lanes, then write this split's partials.
+#pragma unroll
+  for (int i = 0; i < kRowsPerWarp; ++i) {
+    const int r = warp + kWarps * i;
+    const int row = row0 + r;
+    if (row >= p.rows) continue;
+    float m = shift[i];
+    for (int o = 16; o > 0; o /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float s = sum[i] == 0.0f ? 0.0f : sum[i] * fast_exp2(shift[i] - m);
+    int f = static_cast<int>(beaten[i] >> 30), cnt = static_cast<int>(beaten[i] & kCountMask);
+    for (int o = 16; o > 0; o /= 2) {
+      s += __shfl_xor_sync(0xffffffffu, s, o);
+      f |= __shfl_xor_sync(0xffffffffu, f, o);
+      cnt += __shfl_xor_sync(0xffffffffu, cnt, o);
+    }
+    const size_t at = static_cast<size_t>(split) * p.rows + row;
+    if (lane == 0) {
+      p.p_shift[at] = m;
+      p.p_sum[at] = s;
+      p.p_flags[at] = f;
+      p.p_count[at] = cnt;
+    }
+    const size_t list_at = (static_cast<size_t>(row) * p.splits + split) * p.k;
+    for (int j = lane; j < p.k; j += 32) {
+      p.p_scores[list_at + j] = list_s[r * p.k + j];
+      p.p_ids[list_at + j] = list_i[r * p.k + j];
+    }
+  }
+}
+
+struct MergeParams {
+  int rows;
+  int k;
+  int splits;
+  float temperature;
+  const float* p_shift;
+  const float* p_sum;
+  const int* p_flags;
+  const int* p_count;
+  const float* p_scores;
+  const int* p_ids;
+  const int* targets;       // or null
+  const float* target_score;
+  const int* ex_off;        // or null
+  const int* ex_ids;
+  int* ids;                 // rows x k
+  float* scores;
+  float* log_z;
+  int* target_rank;
+  float* target_log_prob;
+};
+
+// One warp per row: log-sum-exp over splits in float64 (as the CPU), ranks summed, lists merged.
+__global__ void __launch_bounds__(kThreads) merge_kernel(MergeParams p) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int row = blockIdx.x * kWarps + warp;
+  if (row >= p.rows) return;  // whole warps only: no block-wide barrier below
+  float* ls = reinterpret_cast<float*>(smem) + warp * p.k;
+  int* li = reinterpret_cast<int*>(reinterpret_cast<float*>(smem) + kWarps * p.k) + warp * p.k;
+
+  double shift = -INFINITY, sum = 0.0;
+  int flags = 0;
+  long long beaten = 0;
+  for (int s = lane; s < p.splits; s += 32) {
+    const size_t at = static_cast<size_t>(s) * p.rows + row;
+    flags |= p.p_flags[at];
+    beaten += p.p_count[at];
+    const float ps = p.p_sum[at];
+    if (ps == 0.0f) continue;
+    const double sh = p.p_shift[at];
+    if (sh > shift) {
+      sum = sum * exp2(shift - sh) + ps;
+      shift = sh;
+    } else {
+      sum += ps * exp2(sh - shift);
+    }
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    const double osh = __shfl_xor_sync(0xffffffffu, shift, o);
+    const double osum = __shfl_xor_sync(0xffffffffu, sum, o);
+    const double m = fmax(shift, osh);
+    sum = (sum == 0.0 ? 0.0 : sum * exp2(shift - m)) + (osum == 0.0 ? 0.0 : osum * exp2(osh - m));
+    shift = m;
+    flags |= __shfl_xor_sync(0xffffffffu, flags, o);
+    beaten += __shfl_xor_sync(0xffffffffu, beaten, o);
+  }
+  constexpr double kLn2 = 0.693147180559945309417232121458;
+  double log_z;
+  if (flags & 1) log_z = NAN;
+  else if (flags & 2) log_z = INFINITY;
+  else if (sum == 0.0) log_z = -INFINITY;  // every item excluded or -Infinity
+  else log_z = shift * kLn2 + log(sum);
+
+  for (int j = lane; j < p.k; j += 32) {
+    ls[j] = -INFINITY;
+    li[j] = kSentinelId;
+  }
+  __syncwarp();
+  for (int s = 0; s < p.splits; ++s) {
+    const float* ss = p.p_scores + (static_cast<size_t>(row) * p.splits + s) * p.k;
+    const int* si = p.p_ids + (static_cast<size_t>(row) * p.splits + s) * p.k;
+    for (int base = 0; base < p.k; base += 32) {
+      const int j = base + lane;
+      const float cs = j < p.k ? ss[j] : -INFINITY;
+      const int ci = j < p.k ? si[j] : kSentinelId;
+      // Lists are sorted: once an entry fails against the current last, the rest fail too.
+      const bool cand = j < p.k && beats(cs, ci, ls[p.k - 1], li[p.k - 1]);
+      const unsigned all = __ballot_sync(0xffffffffu, j < p.k);
+      unsigned mask = __ballot_sync(0xffffffffu, cand);
+      const bool done = mask != all;
+      while (mask) {
+        const int src = __ffs(mask) - 1;
+        mask &= mask - 1;
+        warp_insert(ls, li, p.k, __shfl_sync(0xffffffffu, cs, src), __shfl_sync(0xffffffffu, ci, src), lane);
+      }
+      if (done) break;
+    }
+  }
+  for (int j = lane; j < p.k; j += 32) {
+    const bool have = li[j] != kSentinelId;
+    p.ids[static_cast<size_t>(row) * p.k + j] = have ? li[j] : -1;
+    p.scores[static_cast<size_t>(row) * p.k + j] = have ? ls[j] : -INFINITY;
+  }
+  if (lane == 0) p.log_z[row] = static_cast<float>(log_z);
+  if (!p.targets) return;
+  const int t = p.targets[row];
+  bool excluded = false;
+  if (t >= 0 && p.ex_off)
+    for (int q = p.ex_off[row] + lane; q < p.ex_off[row + 1]; q += 32) excluded = excluded || p.ex_ids[q] == t;
+  excluded = __any_sync(0xffffffffu, excluded);
+  if (lane != 0) return;
+  if (t < 0 || excluded) {
+    p.target_rank[row] = -1;
+    p.target_log_prob[row] = t < 0 ? NAN : -INFINITY;  // probability 0 among the remaining items
+  } else {
+    p.target_rank[row] = static_cast<int>(beaten);
+    p.target_log_prob[row] = static_cast<float>(static_cast<double>(p.target_score[row]) / p.temperature - log_z);
+  }
+}
+
+// Fp32 pair scores: the same FMA chain as the tiles (row i: query i against item ids[i]).
+__global__ void pair_scores_fp32(const float* queries, int query_stride, const float* items, int dim, const int* ids,
+                                 int n, const float* bias, float* out) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const int id = ids[i];
+  if (id < 0) {
+    out[i] = 0.0f;
+    return;
+  }
+  const float* q = queries + static_cast<int64_t>(i) * query_stride;
+  const float* e = items + static_cast<int64_t>(id) * dim;
+  float acc = 0.0f;
+  for (int j = 0; j < dim; ++j) acc = __fmaf_rn(q[j], e[j], acc);
+  out[i] = bias ? acc + bias[id] : acc;
+}
+
+// Bf16 pair scores with the tiles' own arithmetic: one warp per 16 pairs runs the same wmma
+// k-steps on (query rows) x (gathered items) and keeps the diagonal.
+__global__ void pair_scores_bf16(const __nv_bfloat16* queries_h, int query_stride, const __nv_bfloat16* items_h, int dpad,
+                                 const int* ids, int n, const float* bias, float* out) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using namespace nvcuda;
+  __shared__ __align__(32) __nv_bfloat16 a_s[kWarps][16 * 16];
+  __shared__ __align__(32) __nv_bfloat16 b_s[kWarps][16 * 16];
+  __shared__ __align__(32) float c_s[kWarps][16 * 16];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int first = (blockIdx.x * kWarps + warp) * 16;
+  if (first >= n) return;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fill_fragment(acc, 0.0f);
+  for (int j0 = 0; j0 < dpad; j0 += 16) {
+    for (int e = lane; e < 256; e += 32) {
+      const int r = e / 16, j = e % 16, i = first + r;
+      const int id = i < n ? ids[i] : -1;
+      a_s[warp][e] = i < n ? queries_h[static_cast<int64_t>(i) * query_stride + j0 + j] : __float2bfloat16_rn(0.0f);
+      b_s[warp][e] = id >= 0 ? items_h[static_cast<int64_t>(id) * dpad + j0 + j] : __float2bfloat16_rn(0.0f);
+    }
+    __syncwarp();
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> a;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, wmma::col_major> b;
+    wmma::load_matrix_sync(a, a_s[warp], 16);
+    wmma::load_matrix_sync(b, b_s[warp], 16);
+    wmma::mma_sync(acc, a, b, acc);
+    __syncwarp();
+  }
+  wmma::store_matrix_sync(c_s[warp], acc, 16, wmma::mem_row_major);
+  __syncwarp();
+  if (lane < 16 && first + lane < n) {
+    const int id = ids[first + lane];
+    const float s = c_s[warp][lane * 16 + lane];
+    out[first + lane] = id < 0 ? 0.0f : (bias ? s + bias[id] : s);
+  }
+#else
+  __trap();
+#endif
+}
+
+// float32 rows (stride dim) -> bfloat16 rows (stride dpad, zero padded; rows_padded rows, zero rows past rows).
+__global__ void to_bf16_rows(const float* in, int64_t rows, int dim, int64_t rows_padded, int dpad, __nv_bfloat16* out) {
+  const int64_t total = rows_padded * dpad;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = i / dpad;
+    const int j = static_cast<int>(i % dpad);
+    out[i] = __float2bfloat16_rn(r < rows && j < dim ? in[r * dim + j] : 0.0f);
+  }
+}
+
+int grid_for(int64_t work) { return static_cast<int>(std::min<int64_t>((work + 255) / 256, 4096)); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Host side
+
+DeviceStatus query_devices() {
+  DeviceStatus st;
+  cudaRuntimeGetVersion(&st.runtime_version);
+  if (cudaDriverGetVersion(&st.driver_version) != cudaSuccess) st.driver_version = 0;
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    st.error = st.driver_version == 0 ? std::string("no NVIDIA driver found (libcuda.so.1 could not be loaded)")
+                                      : std::string("the CUDA driver reports: ") + cudaGetErrorString(e);
+    cudaGetLastError();
+    return st;
+  }
+  if (n == 0) st.error = "the NVIDIA driver is loaded but reports no CUDA device";
+  for (int i = 0; i < n; ++i) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    DeviceInfo d;
+    d.index = i;
+    d.name = prop.name;
+    d.major = prop.major;
+    d.minor = prop.minor;
+    d.memory_bytes = static_cast<int64_t>(prop.totalGlobalMem);
+    d.multiprocessors = prop.multiProcessorCount;
+    st.devices.push_back(d);
+  }
+  return st;
+}
+
+struct DeviceTable::Impl {
+  int device = 0;
+  int64_t count = 0;
+  int32_t dim = 0;
+  int32_t dpad = 0;
+  Precision precision = Precision::Fp32;
+  int multiprocessors = 1;
+  size_t max_shared = 48 * 1024;
+  Buffer<float> items;
+  Buffer<__nv_bfloat16> items_h;
+  std::mutex mutex;  // one search at a time per table: the scratch buffers below are shared
+  cudaStream_t stream = nullptr;
+  ~Impl() {
+    cudaSetDevice(device);
+    if (stream) {
+      cudaStreamSynchronize(stream);
+      cudaStreamDestroy(stream);
+    }
+  }
+  Buffer<float> queries, bias, target_score, p_shift, p_sum, p_scores, scores, log_z, target_log_prob;
+  Buffer<__nv_bfloat16> queries_h;
+  Buffer<int> ex_off, ex_ids, targets, p_flags, p_count, p_ids, ids, target_rank;
+
+  void activate() const { CUDA_CHECK(cudaSetDevice(device)); }
+  void run_chunk(const SearchRequest& req, const SearchResult& res, int64_t first, int rows, int64_t bias_ready);
+};
+
+DeviceTable::DeviceTable(int device, const float* items, int64_t count, int32_t dim, Precision precision)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.device = device;
+  m.count = count;
+  m.dim = dim;
+  m.dpad = (dim + kChunkDims - 1) / kChunkDims * kChunkDims;
+  m.precision = precision;
+  if (count <= 0 || dim <= 0) throw std::invalid_argument("an item table needs at least one item and one dimension");
+  if (count > INT_MAX - kTileItems) throw std::invalid_argument("too many items for int32 ids");
+  m.activate();
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  if (precision == Precision::Bf16 && prop.major < 8)
+    throw std::runtime_error(std::string("bf16 tables need a GPU of compute capability 8.0 or newer; ") + prop.name +
+                             " is " + std::to_string(prop.major) + "." + std::to_string(prop.minor) +
+                             ". Use precision 'fp32'.");
+  m.multiprocessors = prop.multiProcessorCount;
+  m.max_shared = prop.sharedMemPerBlockOptin;
+  CUDA_CHECK(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
+  const size_t n = static_cast<size_t>(count) * dim;
+  m.items.reserve(n);
+  CUDA_CHECK(cudaMemcpyAsync(m.items.ptr, items, n * sizeof(float), cudaMemcpyHostToDevice, m.stream));
+  if (precision == Precision::Bf16) {
+    m.items_h.reserve(static_cast<size_t>(count) * m.dpad);
+    to_bf16_rows<<<grid_for(count * m.dpad), 256, 0, m.stream>>>(m.items.ptr, count, dim, count, m.dpad, m.items_h.ptr);
+    CUDA_CHECK(cudaGetLastError());
+  }
+  CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  if (precision == Precision::Bf16) {  // the float32 copy is not needed any more
+    cudaFree(m.items.ptr);
+    m.items.ptr = nullptr;
+    m.items.size = 0;
+  }
+}
+
+DeviceTable::~DeviceTable() = default;
+
+int DeviceTable::device() const { return impl_->device; }
+int64_t DeviceTable::count() const { return impl_->count; }
+int32_t DeviceTable::dim() const { return impl_->dim; }
+Precision DeviceTable::precision() const { return impl_->precision; }
+int64_t DeviceTable::bytes() const {
+  return impl_->precision == Precision::Bf16 ? impl_->count * impl_->dpad * 2 : impl_->count * impl_->dim * 4;
+}
+
+void DeviceTable::Impl::run_chunk(const SearchRequest& req, const SearchResult& res, int64_t first, int rows,
+                                  int64_t bias_ready) {
+  const bool bf16 = precision == Precision::Bf16;
+  const int k = req.k;
+  const int rows_padded = (rows + kRows - 1) / kRows * kRows;
+  cudaStream_t s = stream;
+
+  queries.reserve(static_cast<size_t>(rows) * dim);
+  CUDA_CHECK(cudaMemcpyAsync(queries.ptr, req.queries + first * dim, sizeof(float) * rows * dim, cudaMemcpyHostToDevice, s));
+  if (bf16) {
+    queries_h.reserve(static_cast<size_t>(rows_padded) * dpad);
+    to_bf16_rows<<<grid_for(int64_t{rows_padded} * dpad), 256, 0, s>>>(queries.ptr, rows, dim, rows_padded, dpad, queries_h.ptr);
+    CUDA_CHECK(cudaGetLastError());
+  }
+
+  // Exclusions of these rows, rebased and sorted within each row (the scan walks them in id order).
+  const bool have_ex = req.exclude_offsets != nullptr;
+  if (have_ex) {
+    const int32_t base = req.exclude_offsets[first];
+    const int64_t total = req.exclude_offsets[first + rows] - base;
+    std::vector<int32_t> off(static_cast<size_t>(rows) + 1);
+    std::vector<int32_t> ids(req.exclude_ids + base, req.exclude_ids + base + total);
+    for (int r = 0; r <= rows; ++r) off[static_cast<size_t>(r)] = req.exclude_offsets[first + r] - base;
+    for (int r = 0; r < rows; ++r) {
+      auto lo = ids.begin() + off[static_cast<size_t>(r)], hi = ids.begin() + off[static_cast<size_t>(r) + 1];
+      if (!std::is_sorted(lo, hi)) std::sort(lo, hi);
+    }
+    ex_off.reserve(off.size());
+    ex_ids.reserve(ids.size());
+    CUDA_CHECK(cudaMemcpyAsync(ex_off.ptr, off.data(), sizeof(int32_t) * off.size(), cudaMemcpyHostToDevice, s));
+    if (!ids.empty())
+      CUDA_CHECK(cudaMemcpyAsync(ex_ids.ptr, ids.data(), sizeof(int32_t) * ids.size(), cudaMemcpyHostToDevice, s));
+    CUDA_CHECK(cudaStreamSynchronize(s));  // the host vectors go out of scope
+  }
+  const float* bias_ptr = bias_ready ? bias.ptr : nullptr;
+  if (req.targets) {
+    targets.reserve(rows);
+    target_score.reserve(rows);
+    CUDA_CHECK(cudaMemcpyAsync(targets.ptr, req.targets + first, sizeof(int32_t) * rows, cudaMemcpyHostToDevice, s));
+    if (bf16)
+      pair_scores_bf16<<<(rows + 16 * kWarps - 1) / (16 * kWarps), kThreads, 0, s>>>(queries_h.ptr, dpad, items_h.ptr, dpad,
+                                                                                   targets.ptr, rows, bias_ptr, target_score.ptr);
+    else
+      pair_scores_fp32<<<(rows + 255) / 256, 256, 0, s>>>(queries.ptr, dim, items.ptr, dim, targets.ptr, rows, bias_ptr,
+                                                         target_score.ptr);
+    CUDA_CHECK(cudaGetLastError());
+  }
+
+  // Splits of the items: enough blocks to fill the device a few times over.
+  const SharedLayout layout(k);
+  if (layout.total > max_shared)
+    throw std::runtime_error("k = " + std::to_string(k) + " needs more shared memory than this GPU offers per block");
+  auto kernel = bf16 ? scan_kernel<true> : scan_kernel<false>;
+  CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(layout.total)));
+  int per_sm = 1;
+  CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, layout.total));
+  const int row_tiles = rows_padded / kRows;
+  const int64_t tiles = (count + kTileItems - 1) / kTileItems;
+  // Fill every block slot, and keep the last wave nearly full: the fewest splits (each costs a
+  // warm-up and a list to merge) within 5% of the best wave efficiency.
+  const int64_t slots = int64_t{multiprocessors} * std::max(per_sm, 1);
+  const int64_t least = std::min<int64_t>(tiles, std::max<int64_t>(1, (slots + row_tiles - 1) / row_tiles));
+  const int64_t most = std::min<int64_t>({tiles, 65535, least * 16});
+  auto efficiency = [&](int64_t n) {
+    const int64_t blocks = n * row_tiles;
+    return static_cast<double>(blocks) / (static_cast<double>((blocks + slots - 1) / slots) * slots);
+  };
+  double best = 0.0;
+  for (int64_t n = least; n <= most; ++n) best = std::max(best, efficiency(n));
+  int64_t chosen = least;
+  while (efficiency(chosen) < best - 0.05) ++chosen;
+  int splits = static_cast<int>(chosen);
+  const int64_t split_items = (tiles + splits - 1) / splits * kTileItems;
+  splits = static_cast<int>((count + split_items - 1) / split_items);
+
+  const size_t parts = static_cast<size_t>(splits) * rows;
+  p_shift.reserve(parts);
+  p_sum.reserve(parts);
+  p_flags.reserve(parts);
+  p_count.reserve(parts);
+  p_scores.reserve(parts * k);
+  p_ids.reserve(parts * k);
+
+  ScanParams sp{};
+  sp.items = items.ptr;
+  sp.items_h = items_h.ptr;
+  sp.count = count;
+  sp.dim = dim;
+  sp.dpad = dpad;
+  sp.queries = queries.ptr;
+  sp.queries_h = queries_h.ptr;
+  sp.rows = rows;
+  sp.bias = bias_ptr;
+  sp.scale = req.temperature == 1.0f ? kLog2e : static_cast<float>(1.4426950408889634074 / req.temperature);
+  sp.ex_off = have_ex ? ex_off.ptr : nullptr;
+  sp.ex_ids = ex_ids.ptr;
+  sp.targets = req.targets ? targets.ptr : nullptr;
+  sp.target_score = target_score.ptr;
+  sp.k = k;
+  sp.splits = splits;
+  sp.split_items = split_items;
+  sp.p_shift = p_shift.ptr;
+  sp.p_sum = p_sum.ptr;
+  sp.p_flags = p_flags.ptr;
+  sp.p_count = p_count.ptr;
+  sp.p_scores = p_scores.ptr;
+  sp.p_ids = p_ids.ptr;
+  kernel<<<dim3(row_tiles, splits), kThreads, layout.total, s>>>(sp);
+  CUDA_CHECK(cudaGetLastError());
+
+  ids.reserve(static_cast<size_t>(rows) * k);
+  scores.reserve(static_cast<size_t>(rows) * k);
+  log_z.reserve(rows);
+  if (req.targets) {
+    target_rank.reserve(rows);
+    target_log_prob.reserve(rows);
+  }
+  MergeParams mp{};
+  mp.rows = rows;
+  mp.k = k;
+  mp.splits = splits;
+  mp.temperature = req.temperature;
+  mp.p_shift = p_shift.ptr;
+  mp.p_sum = p_sum.ptr;
+  mp.p_flags = p_flags.ptr;
+  mp.p_count = p_count.ptr;
+  mp.p_scores = p_scores.ptr;
+  mp.p_ids = p_ids.ptr;
+  mp.targets = req.targets ? targets.ptr : nullptr;
+  mp.target_score = target_score.ptr;
+  mp.ex_off = sp.ex_off;
+  mp.ex_ids = ex_ids.ptr;
+  mp.ids = ids.ptr;
+  mp.scores = scores.ptr;
+  mp.log_z = log_z.ptr;
+  mp.target_rank = target_rank.ptr;
+  mp.target_log_prob = target_log_prob.ptr;
+  const size_t merge_shared = static_cast<size_t>(kWarps) * k * (sizeof(float) + sizeof(int));
+  merge_kernel<<<(rows + kWarps - 1) / kWarps, kThreads, merge_shared, s>>>(mp);
+  CUDA_CHECK(cudaGetLastError());
+
+  CUDA_CHECK(cudaMemcpyAsync(res.ids + first * k, ids.ptr, sizeof(int32_t) * rows * k, cudaMemcpyDeviceToHost, s));
+  CUDA_CHECK(cudaMemcpyAsync(res.scores + first * k, scores.ptr, sizeof(float) * rows * k, cudaMemcpyDeviceToHost, s));
+  CUDA_CHECK(cudaMemcpyAsync(res.log_z + first, log_z.ptr, sizeof(float) * rows, cudaMemcpyDeviceToHost, s));
+  if (req.targets) {
+    CUDA_CHECK(cudaMemcpyAsync(res.target_rank + first, target_rank.ptr, sizeof(int32_t) * rows, cudaMemcpyDeviceToHost, s));
+    CUDA_CHECK(cudaMemcpyAsync(res.target_log_prob + first, target_log_prob.ptr, sizeof(float) * rows, cudaMemcpyDeviceToHost, s));
+  }
+  CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void DeviceTable::search(const SearchRequest& req, const SearchResult& res) {
+  if (req.rows <= 0) return;
+  if (req.k < 1 || req.k > kMaxK)
+    throw std::invalid_argument("the CUDA backend returns 1 to " + std::to_string(kMaxK) + " items per row (k = " +
+                                std::to_string(req.k) + ")");
+  if (!(req.temperature > 0.0f) || std::isinf(req.temperature)) throw std::invalid_argument("temperature must be positive and finite");
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mutex);
+  m.activate();
+  if (req.bias) {
+    m.bias.reserve(static_cast<size_t>(m.count));
+    CUDA_CHECK(cudaMemcpyAsync(m.bias.ptr, req.bias, sizeof(float) * m.count, cudaMemcpyHostToDevice, m.stream));
+  }
+  // Row chunks bound the scratch memory (queries, per-split partials) whatever the batch size.
+  const int64_t chunk = std::max<int64_t>(kRows, std::min<int64_t>(65536, (int64_t{1} << 28) / (int64_t{m.dim} * 4)) / kRows * kRows);
+  for (int64_t first = 0; first < req.rows; first += chunk) {
+    const int rows = static_cast<int>(std::min<int64_t>(chunk, req.rows - first));
+    m.run_chunk(req, res, first, rows, req.bias ? 1 : 0);
+  }
+}
+
+void DeviceTable::score_items(const float* query, const int32_t* ids, int64_t n, const float* bias, float* out) {
+  if (n <= 0) return;
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.mutex);
+  m.activate();
+  const bool bf16 = m.precision == Precision::Bf16;
+  // n copies of the query, so each pair goes through the same arithmetic as a search row.
+  std::vector<float> rows(static_cast<size_t>(n) * m.dim);
+  for (int64_t i = 0; i < n; ++i) std::memcpy(rows.data() + i * m.dim, query, sizeof(float) * m.dim);
+  const int64_t padded = (n + kRows - 1) / kRows * kRows;
+  m.queries.reserve(rows.size());
+  m.targets.reserve(static_cast<size_t>(n));
+  m.target_score.reserve(static_cast<size_t>(n));
+  CUDA_CHECK(cudaMemcpyAsync(m.queries.ptr, rows.data(), sizeof(float) * rows.size(), cudaMemcpyHostToDevice, m.stream));
+  CUDA_CHECK(cudaMemcpyAsync(m.targets.ptr, ids, sizeof(int32_t) * n, cudaMemcpyHostToDevice, m.stream));
+  if (bias) {
+    m.bias.reserve(static_cast<size_t>(m.count));
+    CUDA_CHECK(cudaMemcpyAsync(m.bias.ptr, bias, sizeof(float) * m.count, cudaMemcpyHostToDevice, m.stream));
+  }
+  const float* b = bias ? m.bias.ptr : nullptr;
+  if (bf16) {
+    m.queries_h.reserve(static_cast<size_t>(padded) * m.dpad);
+    to_bf16_rows<<<grid_for(padded * m.dpad), 256, 0, m.stream>>>(m.queries.ptr, n, m.dim, padded, m.dpad, m.queries_h.ptr);
+    pair_scores_bf16<<<static_cast<int>((n + 16 * kWarps - 1) / (16 * kWarps)), kThreads, 0, m.stream>>>(
+        m.queries_h.ptr, m.dpad, m.items_h.ptr, m.dpad, m.targets.ptr, static_cast<int>(n), b, m.target_score.ptr);
+  } else {
+    pair_scores_fp32<<<static_cast<int>((n + 255) / 256), 256, 0, m.stream>>>(m.queries.ptr, m.dim, m.items.ptr, m.dim,
+                                                                            m.targets.ptr, static_cast<int>(n), b,
+                                                                            m.target_score.ptr);
+  }
+  CUDA_CHECK(cudaGetLastError());
+  CUDA_CHECK(cudaMemcpyAsync(out, m.target_score.ptr, sizeof(float) * n, cudaMemcpyDeviceToHost, m.stream));
+  CUDA_CHECK(cudaStreamSynchronize(m.stream));
+}
+
+}  // namespace regen::cuda

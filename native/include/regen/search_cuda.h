@@ -1,0 +1,75 @@
+// The CUDA backend of the scoring engine: the same request, result and semantics as search()
+// (regen/search.h), run on one NVIDIA GPU. Plain C++: no CUDA types leak into this header, so the
+// N-API glue compiles with any C++ compiler.
+//
+// Precision:
+//   Fp32: float32 inputs, each score the same in-order chain of fused multiply-adds as the CPU
+//         kernels (plus the bias), so scores, top-k ids and ranks are bit-identical to the CPU's.
+//   Bf16: queries and items rounded to bfloat16 (round to nearest even), products on the tensor
+//         cores with float32 accumulation (compute capability 8.0 or newer). The order of the float32
+//         sums is the hardware's, so scores differ from the CPU bf16 kernel's in the last bits.
+// The target's score is computed by the same arithmetic as every other item's, so a target's rank
+// always agrees with its place in the top-k.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "regen/search.h"
+
+namespace regen::cuda {
+
+// The largest k a GPU search returns (each block keeps its rows' top-k lists in shared memory).
+constexpr int32_t kMaxK = 256;
+
+struct DeviceInfo {
+  int index = 0;
+  std::string name;
+  int major = 0;  // compute capability
+  int minor = 0;
+  int64_t memory_bytes = 0;
+  int multiprocessors = 0;
+};
+
+struct DeviceStatus {
+  int driver_version = 0;   // e.g. 13000; 0 when no NVIDIA driver could be loaded
+  int runtime_version = 0;  // the CUDA runtime this binary was built with
+  std::string error;        // empty when the device list could be read; else why not
+  std::vector<DeviceInfo> devices;
+};
+
+// Never throws: what went wrong is in .error.
+DeviceStatus query_devices();
+
+// An item table resident on one GPU. Searches on one table run one at a time (in the order they
+// arrive); tables on different devices, or several tables, can be searched concurrently.
+class DeviceTable {
+ public:
+  // Copies count x dim float32 items (row-major) to the device. Throws std::runtime_error (with
+  // the CUDA error text) when the device cannot be used or memory runs out.
+  DeviceTable(int device, const float* items, int64_t count, int32_t dim, Precision precision);
+  ~DeviceTable();
+  DeviceTable(const DeviceTable&) = delete;
+  DeviceTable& operator=(const DeviceTable&) = delete;
+
+  // request.k must be in [1, kMaxK]; everything else as search() (regen/search.h).
+  void search(const SearchRequest& request, const SearchResult& result);
+
+  // The scores of one query against listed items, each bit-identical to the score search()
+  // computes for that pair (+ bias[id] when given). For tests and for the few items beyond a top-k.
+  void score_items(const float* query, const int32_t* ids, int64_t n, const float* bias, float* out);
+
+  int device() const;
+  int64_t count() const;
+  int32_t dim() const;
+  Precision precision() const;
+  int64_t bytes() const;  // device memory held by the table itself
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace regen::cuda

@@ -1,0 +1,184 @@
+// The N-API glue of the CUDA backend (regen_cuda.node): device listing, item tables resident on a
+// GPU, searches on worker threads settling promises. The kernels' API is regen/search_cuda.h;
+// this file knows N-API, nothing of the math. It loads without an NVIDIA driver: devices() then
+// says why no GPU can be used.
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "glue.h"
+#include "regen/search_cuda.h"
+
+namespace {
+
+using regen::napi::Pins;
+using regen::napi::PromiseWorker;
+using regen::napi::typed_array_data;
+using Table = std::shared_ptr<regen::cuda::DeviceTable>;
+
+struct AddonData {
+  Napi::FunctionReference table_constructor;
+};
+
+class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeCudaTable",
+                       {InstanceMethod<&NativeCudaTable::Search>("search"),
+                        InstanceMethod<&NativeCudaTable::Dispose>("dispose")});
+  }
+
+  explicit NativeCudaTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCudaTable>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal())
+      throw Napi::TypeError::New(info.Env(), "NativeCudaTable is made by createTable(), not by new");
+    table_ = *info[0].As<Napi::External<Table>>().Data();
+  }
+
+  Table table() const { return table_; }
+
+ private:
+  class SearchWorker : public PromiseWorker {
+   public:
+    SearchWorker(Napi::Env env, Table table) : PromiseWorker(env, "regen-bench:cuda-search"), table_(std::move(table)) {}
+    regen::SearchRequest request;
+    regen::SearchResult result;
+    Pins pins;
+
+   private:
+    void Run() override { table_->search(request, result); }
+    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+    Table table_;
+  };
+
+  // search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, ids, scores, logZ,
+  //         targetRank, targetLogProb}) -> Promise<void>; outputs filled in place.
+  Napi::Value Search(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: search(options)");
+    auto* worker = new SearchWorker(env, table_);
+    std::unique_ptr<SearchWorker> guard(worker);
+    regen::napi::read_search_args(info[0].As<Napi::Object>(), table_->count(), table_->dim(), worker->request,
+                                  worker->result, worker->pins);
+    Napi::Promise promise = worker->promise();
+    guard.release()->Queue();
+    return promise;
+  }
+
+  // Searches already running keep the table alive until they settle.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    table_.reset();
+    return info.Env().Undefined();
+  }
+
+  Table table_;
+};
+
+class CreateTableWorker : public PromiseWorker {
+ public:
+  CreateTableWorker(Napi::Env env, int device, const float* items, int64_t count, int32_t dim, regen::Precision precision)
+      : PromiseWorker(env, "regen-bench:cuda-createTable"),
+        device_(device), items_(items), count_(count), dim_(dim), precision_(precision) {}
+  Pins pins;
+
+ private:
+  void Run() override { table_ = std::make_shared<regen::cuda::DeviceTable>(device_, items_, count_, dim_, precision_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    auto* data = env.GetInstanceData<AddonData>();
+    Table table = std::move(table_);
+    auto external = Napi::External<Table>::New(env, &table);
+    deferred_.Resolve(data->table_constructor.New({external}));
+  }
+  int device_;
+  const float* items_;
+  int64_t count_;
+  int32_t dim_;
+  regen::Precision precision_;
+  Table table_;
+};
+
+// createTable(items: Float32Array, count, dim, precision, device) -> Promise<NativeCudaTable>
+Napi::Value CreateTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t len = 0;
+  const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
+  const int64_t count = info[1].As<Napi::Number>().Int64Value();
+  const int64_t dim = info[2].As<Napi::Number>().Int64Value();
+  const std::string precision_name = info[3].As<Napi::String>().Utf8Value();
+  const int device = info[4].As<Napi::Number>().Int32Value();
+  if (count < 1 || dim < 1 || dim > INT32_MAX || static_cast<int64_t>(len) != count * dim)
+    throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
+  if (precision_name != "fp32" && precision_name != "bf16")
+    throw Napi::TypeError::New(env, "native binding: unknown precision '" + precision_name + "'");
+  const regen::Precision precision = precision_name == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32;
+  auto* worker = new CreateTableWorker(env, device, items, count, static_cast<int32_t>(dim), precision);
+  worker->pins.add(info[0]);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+// devices() -> {driverVersion, runtimeVersion, error, devices: [{index, name, computeCapability, memoryBytes, multiprocessors}]}
+Napi::Value Devices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const regen::cuda::DeviceStatus st = regen::cuda::query_devices();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("driverVersion", st.driver_version);
+  o.Set("runtimeVersion", st.runtime_version);
+  o.Set("error", st.error.empty() ? env.Null() : Napi::String::New(env, st.error));
+  Napi::Array list = Napi::Array::New(env, st.devices.size());
+  for (size_t i = 0; i < st.devices.size(); ++i) {
+    const regen::cuda::DeviceInfo& d = st.devices[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("index", d.index);
+    x.Set("name", d.name);
+    x.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    x.Set("memoryBytes", static_cast<double>(d.memory_bytes));
+    x.Set("multiprocessors", d.multiprocessors);
+    list.Set(static_cast<uint32_t>(i), x);
+  }
+  o.Set("devices", list);
+  return o;
+}
+
+// scoreItems(table, query: Float32Array dim, ids: Int32Array) -> Float32Array: search()'s scores, bit for bit.
+Napi::Value ScoreItems(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* data = env.GetInstanceData<AddonData>();
+  if (info.Length() != 3 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->table_constructor.Value()))
+    throw Napi::TypeError::New(env, "native binding: scoreItems(table, query, ids)");
+  Table table = NativeCudaTable::Unwrap(info[0].As<Napi::Object>())->table();
+  if (!table) throw Napi::Error::New(env, "ItemTable has been disposed");
+  size_t dim = 0, n = 0;
+  const float* query = typed_array_data<const float>(info[1], napi_float32_array, "query", &dim);
+  const int32_t* ids = typed_array_data<const int32_t>(info[2], napi_int32_array, "ids", &n);
+  if (static_cast<int64_t>(dim) != table->dim()) throw Napi::RangeError::New(env, "native binding: query has the wrong length");
+  for (size_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || ids[i] >= table->count()) throw Napi::RangeError::New(env, "native binding: an id is out of range");
+  Napi::Float32Array out = Napi::Float32Array::New(env, n);
+  try {
+    table->score_items(query, ids, static_cast<int64_t>(n), nullptr, out.Data());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->table_constructor = Napi::Persistent(NativeCudaTable::Define(env));
+  env.SetInstanceData(data);
+  exports.Set("backend", "cuda");
+  exports.Set("maxK", regen::cuda::kMaxK);
+  exports.Set("devices", Napi::Function::New(env, Devices));
+  exports.Set("createTable", Napi::Function::New(env, CreateTable));
+  exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(regen_cuda, Init)

@@ -1,0 +1,119 @@
+// N-API helpers shared by the CPU addon (addon.cpp) and the CUDA addon (addon_cuda.cpp): typed
+// arrays read in place, promise-settling workers, and the JS search({...}) argument object read
+// into the kernels' plain SearchRequest / SearchResult. Knows N-API, nothing of the math.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "regen/search.h"
+
+namespace regen::napi {
+
+template <typename T>
+T* typed_array_data(const Napi::Value& value, napi_typedarray_type type, const char* name, size_t* length) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw Napi::TypeError::New(value.Env(), std::string("native binding: ") + name + " has the wrong array type");
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  *length = array.ElementLength();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+}
+
+// Keeps the JS arrays a worker reads or writes alive until it settles.
+class Pins {
+ public:
+  void add(const Napi::Value& v) {
+    if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+
+ private:
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env, const char* name)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() final {
+    try {
+      Run();
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  virtual void Run() = 0;
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  Napi::Promise::Deferred deferred_;
+};
+
+// Reads search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, ids, scores, logZ,
+// targetRank, targetLogProb}) over a table of count x dim items into req / res, pinning every array.
+inline void read_search_args(const Napi::Object& o, int64_t count, int64_t dim, SearchRequest& req, SearchResult& res,
+                             Pins& pins) {
+  Napi::Env env = o.Env();
+  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+  const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
+  if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
+  size_t len = 0;
+  auto need = [&](bool ok, const char* what) {
+    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
+  };
+  auto optional = [&](const char* key) {
+    Napi::Value v = o.Get(key);
+    return v.IsNull() || v.IsUndefined() ? Napi::Value() : v;
+  };
+
+  Napi::Value queries = o.Get("queries");
+  req.queries = typed_array_data<const float>(queries, napi_float32_array, "queries", &len);
+  need(static_cast<int64_t>(len) == rows * dim, "queries");
+  pins.add(queries);
+  req.rows = rows;
+  req.k = k;
+  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
+    req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
+    need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
+    Napi::Value ids = o.Get("excludeIds");
+    req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
+    pins.add(offsets);
+    pins.add(ids);
+  }
+  if (Napi::Value targets = optional("targets"); !targets.IsEmpty()) {
+    req.targets = typed_array_data<const int32_t>(targets, napi_int32_array, "targets", &len);
+    need(static_cast<int64_t>(len) == rows, "targets");
+    pins.add(targets);
+    Napi::Value rank = o.Get("targetRank"), log_prob = o.Get("targetLogProb");
+    res.target_rank = typed_array_data<int32_t>(rank, napi_int32_array, "targetRank", &len);
+    need(static_cast<int64_t>(len) == rows, "targetRank");
+    res.target_log_prob = typed_array_data<float>(log_prob, napi_float32_array, "targetLogProb", &len);
+    need(static_cast<int64_t>(len) == rows, "targetLogProb");
+    pins.add(rank);
+    pins.add(log_prob);
+  }
+  if (Napi::Value bias = optional("bias"); !bias.IsEmpty()) {
+    req.bias = typed_array_data<const float>(bias, napi_float32_array, "bias", &len);
+    need(static_cast<int64_t>(len) == count, "bias");
+    pins.add(bias);
+  }
+  Napi::Value ids = o.Get("ids"), scores = o.Get("scores"), log_z = o.Get("logZ");
+  res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
+  need(static_cast<int64_t>(len) == rows * k, "ids");
+  res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
+  need(static_cast<int64_t>(len) == rows * k, "scores");
+  res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
+  need(static_cast<int64_t>(len) == rows, "logZ");
+  pins.add(ids);
+  pins.add(scores);
+  pins.add(log_z);
+}
+
+}  // namespace regen::napi
