@@ -1,5 +1,6 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
 import { benchCi } from './ci.js';
+import { benchCuda } from './cuda.js';
 import { benchData } from './data.js';
 import { benchEval } from './eval.js';
 import { benchLumen } from './lumen.js';
@@ -13,6 +14,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   eval: benchEval,
   text: benchText,
   lumen: benchLumen,
+  cuda: benchCuda,
 };
 
 const [name, ...args] = process.argv.slice(2);

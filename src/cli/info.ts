@@ -1,9 +1,9 @@
 // `regen-bench info`: what this installation runs on.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 import { ItemTable } from '../engine/item-table.js';
-import { cudaBinaryPath, loadCpuBinding, type CpuFeatures, type IsaName } from '../native/binding.js';
+import { loadCpuBinding, loadCudaBinding, type CpuFeatures, type CudaDevice, type IsaName } from '../native/binding.js';
 import { VERSION } from '../version.js';
 
 export interface Info {
@@ -15,7 +15,18 @@ export interface Info {
   supportedIsas: IsaName[];
   cpu: { model: string; features: CpuFeatures };
   threads: { perSearch: number; hardware: number };
-  cuda: { binary: string | null; driver: string | null; devices: number | null; note: string };
+  cuda: {
+    /** The CUDA addon that loaded, or null. */
+    binary: string | null;
+    /** /proc/driver/nvidia/version's first line, or null. */
+    driver: string | null;
+    /** CUDA driver / runtime versions as the addon reads them (e.g. 13000), 0 when absent. */
+    driverVersion: number;
+    runtimeVersion: number;
+    devices: CudaDevice[];
+    /** `--gpu N` works when this is null; else why not. */
+    unavailable: string | null;
+  };
 }
 
 function nvidiaDriver(): string | null {
@@ -32,24 +43,27 @@ export async function collectInfo(): Promise<Info> {
   // A one-item table resolves the kernel and thread count exactly as searches will (REGEN_ISA, REGEN_THREADS).
   const probe = await ItemTable.create(new Float32Array(1), { dim: 1 });
   probe.dispose();
-  const cudaBinary = existsSync(cudaBinaryPath()) ? cudaBinaryPath() : null;
-  const driver = nvidiaDriver();
+  const cudaLoaded = loadCudaBinding();
+  const status = cudaLoaded.binding?.devices();
+  const unavailable = !cudaLoaded.binding
+    ? cudaLoaded.reason
+    : status!.error ?? (status!.devices.length === 0 ? 'no CUDA device found' : null);
   return {
     version: VERSION,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     backend: 'cpu',
-    isa: probe.isa,
+    isa: probe.isa as IsaName,
     supportedIsas: binding.supportedIsas(),
     cpu: { model: os.cpus()[0]?.model ?? 'unknown', features: binding.cpuFeatures() },
     threads: { perSearch: probe.threads, hardware: binding.hardwareThreads() },
     cuda: {
-      binary: cudaBinary,
-      driver,
-      devices: null,
-      note: cudaBinary
-        ? 'CUDA binary present; device enumeration is not available in this build'
-        : 'this build has no CUDA backend (regen_cuda.node not built); searches run on the CPU',
+      binary: cudaLoaded.binding ? cudaLoaded.file : null,
+      driver: nvidiaDriver(),
+      driverVersion: status?.driverVersion ?? 0,
+      runtimeVersion: status?.runtimeVersion ?? 0,
+      devices: status?.devices ?? [],
+      unavailable,
     },
   };
 }
@@ -67,7 +81,20 @@ export function formatInfo(info: Info): string {
     `cpu:      ${info.cpu.model}`,
     `          AVX2 ${yes(f.avx2)} · FMA ${yes(f.fma)} · AVX-512 ${avx512} · AVX512-BF16 ${yes(f.avx512bf16)} · AMX ${yes(f.amxTile)}${f.amxBf16 ? ' (BF16)' : ''}`,
     `threads:  ${info.threads.perSearch} per search, ${info.threads.hardware} in hardware   [REGEN_THREADS]`,
-    `cuda:     ${info.cuda.note}`,
-    `          NVIDIA driver: ${info.cuda.driver ?? 'not found'}`,
+    ...formatCuda(info.cuda),
   ].join('\n');
+}
+
+const cudaVersion = (v: number) => `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}`;
+
+function formatCuda(c: Info['cuda']): string[] {
+  if (!c.binary) return [`cuda:     not available: ${c.unavailable}`];
+  const lines = [`cuda:     addon ${c.binary} (CUDA runtime ${cudaVersion(c.runtimeVersion)})`];
+  lines.push(`          driver: ${c.driverVersion ? `CUDA ${cudaVersion(c.driverVersion)}` : 'none'}${c.driver ? ` (${c.driver})` : ''}`);
+  if (c.unavailable) lines.push(`          no GPU usable: ${c.unavailable}; --gpu auto runs on the CPU`);
+  for (const d of c.devices)
+    lines.push(
+      `          GPU ${d.index}: ${d.name}, compute capability ${d.computeCapability}, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${d.multiprocessors} multiprocessors   [--gpu ${d.index}]`,
+    );
+  return lines;
 }

@@ -1,7 +1,7 @@
 // The command line: parses with commander and calls into the library; no logic of its own.
 import { Command, Option } from 'commander';
 
-import { runSelftest } from '../engine/selftest.js';
+import { runGpuSelftest, runSelftest } from '../engine/selftest.js';
 import { VERSION } from '../version.js';
 import { registerDataCommands } from './data.js';
 import { registerEvalCommands } from './eval.js';
@@ -13,6 +13,12 @@ import { registerGenerateCommand } from './generate.js';
 function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new Error(`--seed expects an integer in [0, 2^32) but received '${value}'`);
+  return n;
+}
+
+function parseGpuIndex(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1024) throw new Error(`--gpu expects a device index (0, 1, ...) but received '${value}'`);
   return n;
 }
 
@@ -35,19 +41,24 @@ export function buildProgram(): Command {
 
   program
     .command('selftest')
-    .description('check the native engine against a float64 reference on every kernel this CPU runs, and time it')
+    .description('check the native engine against a float64 reference on every kernel this CPU runs (or on a GPU), and time it')
     .addOption(new Option('--seed <n>', 'seed for the random inputs (default: random)').argParser(parseSeed))
+    .addOption(new Option('--gpu <n>', 'check the CUDA backend on GPU n instead (float64 reference, CPU bit identity)').argParser(parseGpuIndex))
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { seed?: number; json?: boolean }) => {
+    .action(async (opts: { seed?: number; gpu?: number; json?: boolean }) => {
       const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
-      const report = await runSelftest(seed, opts.json ? undefined : (line) => console.log(line));
+      const log = opts.json ? undefined : (line: string) => console.log(line);
+      const report = opts.gpu === undefined ? await runSelftest(seed, log) : await runGpuSelftest(seed, opts.gpu, log);
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else {
-        const t = report.timing;
-        console.log(
-          `\n${t.rows} queries x ${t.items.toLocaleString('en-US')} items (d = ${t.dim}, k = ${t.k}): ` +
-            `${t.ms.toFixed(2)} ms, ${t.gflops.toFixed(1)} GFLOP/s (${t.isa}, ${t.threads} threads)`,
-        );
+        const timings = 'device' in report ? report.timing : [report.timing];
+        for (const t of timings)
+          console.log(
+            `\n${t.rows} queries x ${t.items.toLocaleString('en-US')} items (d = ${t.dim}, k = ${t.k}): ` +
+              `${t.ms.toFixed(2)} ms, ${t.gflops.toFixed(1)} GFLOP/s (` +
+              ('isa' in t ? `${t.isa}, ${t.threads} threads` : `${t.device}, ${t.precision}`) +
+              ')',
+          );
         const failed = report.checks.filter((c) => !c.ok).length;
         console.log(
           failed === 0

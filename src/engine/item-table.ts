@@ -3,6 +3,7 @@
 import os from 'node:os';
 
 import { ISA_NAMES, PRECISIONS, loadCpuBinding, type IsaName, type NativeTable, type Precision } from '../native/binding.js';
+import { resolveDevice, type Device } from './device.js';
 import {
   describe,
   expectIds,
@@ -12,11 +13,12 @@ import {
   expectTypedArray,
 } from './validate.js';
 
-export type Device = 'cpu' | { gpu: number };
+export type { Device } from './device.js';
 
 export interface ItemTableOptions {
   /** Embedding dimension: items.length must be a multiple of it. */
   dim: number;
+  /** 'cpu' (default), { gpu: N } (CUDA device N; an error naming what was found when it cannot be used), or 'auto' (GPU 0 when usable, else the CPU, said in deviceNote). */
   device?: Device;
   /** CPU kernel: 'auto' (default; or the REGEN_ISA environment variable) picks the best this CPU runs. */
   isa?: IsaName | 'auto';
@@ -25,7 +27,8 @@ export interface ItemTableOptions {
   /**
    * 'fp32' (default): float32 scores. 'bf16': queries and items rounded to bfloat16 (round to
    * nearest even), products summed in float32; twice as fast and half the memory, with each score
-   * off by at most about 2^-8 sum_j |q_j e_j| from the fp32 one. Needs AVX512-BF16.
+   * off by at most about 2^-8 sum_j |q_j e_j| from the fp32 one. Needs AVX512-BF16 on the CPU, or a
+   * GPU of compute capability 8.0+ (tensor cores). On a GPU, 'fp32' scores are bit-identical to the CPU's.
    */
   precision?: Precision;
 }
@@ -92,20 +95,38 @@ export class ItemTable {
   /** Number of items. */
   readonly count: number;
   readonly dim: number;
-  readonly backend = 'cpu' as const;
-  /** The CPU kernel this table's searches run. */
-  readonly isa: IsaName;
+  readonly backend: 'cpu' | 'cuda';
+  /** The kernels this table's searches run: a CPU kernel, or 'cuda'. */
+  readonly isa: IsaName | 'cuda';
   readonly threads: number;
   readonly precision: Precision;
+  /** 'cpu', or 'cuda:N <name>'. */
+  readonly deviceName: string;
+  /** What device resolution decided and the user should know ('auto' falling back to the CPU). */
+  readonly deviceNote?: string;
+  /** The largest k one search returns (the CUDA backend keeps top-k lists in shared memory). */
+  readonly maxK: number;
   #native: NativeTable | null;
 
-  private constructor(native: NativeTable, count: number, dim: number, isa: IsaName, threads: number, precision: Precision) {
+  private constructor(
+    native: NativeTable,
+    count: number,
+    dim: number,
+    isa: IsaName | 'cuda',
+    threads: number,
+    precision: Precision,
+    device: { name: string; note?: string; maxK: number },
+  ) {
     this.#native = native;
     this.count = count;
     this.dim = dim;
+    this.backend = isa === 'cuda' ? 'cuda' : 'cpu';
     this.isa = isa;
     this.threads = threads;
     this.precision = precision;
+    this.deviceName = device.name;
+    this.deviceNote = device.note;
+    this.maxK = device.maxK;
   }
 
   /**
@@ -125,19 +146,23 @@ export class ItemTable {
       );
     const count = items.length / dim;
     if (count > 2 ** 31 - 1) throw new RangeError(`Expected at most 2^31 - 1 items (int32 ids) but received ${count}`);
-    const device = options.device ?? 'cpu';
-    if (device !== 'cpu') {
-      if (typeof device !== 'object' || device === null)
-        throw new TypeError(`Expected options.device to be 'cpu' or { gpu: N } but received ${describe(device)}`);
-      const gpu = expectInteger(device.gpu, 'options.device.gpu', 0, 1024);
-      throw new Error(
-        `options.device asks for GPU ${gpu}, but this build of regen-bench has no CUDA backend ` +
-          `(regen_cuda.node was not built). Use device: 'cpu'.`,
-      );
-    }
     const precision = options.precision ?? 'fp32';
     if (!(PRECISIONS as readonly unknown[]).includes(precision))
       throw new TypeError(`Expected options.precision to be one of ${PRECISIONS.join(', ')} but received ${describe(precision)}`);
+    const device = resolveDevice(options.device);
+    if (device.kind === 'cuda') {
+      const cc = Number(device.info.computeCapability);
+      if (precision === 'bf16' && cc < 8)
+        throw new RangeError(
+          `options.precision 'bf16' needs a GPU of compute capability 8.0 or newer; GPU ${device.index} (${device.info.name}) is ${device.info.computeCapability}. Use precision: 'fp32'.`,
+        );
+      const native = await device.binding.createTable(items, count, dim, precision, device.index);
+      return new ItemTable(native, count, dim, 'cuda', 1, precision, {
+        name: `cuda:${device.index} ${device.info.name}`,
+        note: device.note,
+        maxK: device.binding.maxK,
+      });
+    }
     const binding = loadCpuBinding();
     let isa: IsaName;
     if (precision === 'bf16') {
@@ -150,7 +175,7 @@ export class ItemTable {
     } else isa = resolveIsa(options.isa, binding.supportedIsas(), 'this CPU');
     const threads = resolveThreads(options.threads);
     const native = await binding.createTable(items, count, dim, precision);
-    return new ItemTable(native, count, dim, isa, threads, precision);
+    return new ItemTable(native, count, dim, isa, threads, precision, { name: 'cpu', note: device.note, maxK: MAX_OUTPUT });
   }
 
   /** Whether dispose() has been called. */
@@ -176,6 +201,11 @@ export class ItemTable {
       );
     const rows = queries.length / this.dim;
     const k = expectInteger(options.k, 'options.k', 1, MAX_OUTPUT);
+    if (k > this.maxK)
+      throw new RangeError(
+        `Expected options.k to be at most ${this.maxK} on ${this.deviceName} but received ${k}: ` +
+          `search a table with device 'cpu' for longer lists.`,
+      );
     if (rows * k > MAX_OUTPUT)
       throw new RangeError(`Expected rows x k <= ${MAX_OUTPUT} but received ${rows} x ${k}: search fewer rows at a time`);
 
@@ -220,7 +250,7 @@ export class ItemTable {
       excludeIds,
       targets,
       bias,
-      isa: this.isa,
+      isa: this.isa === 'cuda' ? 'scalar' : this.isa, // the CUDA addon ignores isa and threads
       threads: this.threads,
       ids: result.ids,
       scores: result.scores,

@@ -1,14 +1,14 @@
 // `regen-bench selftest`: proves the installed engine computes what the float64 reference does,
 // on every kernel this CPU runs, then times one realistic search.
-import { loadCpuBinding, type IsaName } from '../native/binding.js';
+import { loadCpuBinding, loadCudaBinding, type IsaName } from '../native/binding.js';
 import { rng } from '../util/random.js';
-import { CHECK_CASES, makeCase } from './cases.js';
+import { CHECK_CASES, GPU_CHECK_CASES, makeCase, type CaseSpec } from './cases.js';
 import { checkSearch } from './check.js';
 import { ItemTable, type SearchResult } from './item-table.js';
 import { roundToBf16 } from './reference.js';
 
 export interface SelftestCheck {
-  isa: IsaName | 'all';
+  isa: IsaName | 'all' | 'cuda';
   name: string;
   ok: boolean;
   problems: string[];
@@ -83,7 +83,100 @@ export async function runSelftest(seed: number, log: (line: string) => void = ()
   const reps = 5;
   for (let i = 0; i < reps; i++) await table.search(queries, { k });
   const ms = (performance.now() - start) / reps;
-  const timing = { isa: table.isa, threads: table.threads, items, dim, rows, k, ms, gflops: (2 * rows * items * dim) / ms / 1e6 };
+  const timing = { isa: table.isa as IsaName, threads: table.threads, items, dim, rows, k, ms, gflops: (2 * rows * items * dim) / ms / 1e6 };
   table.dispose();
   return { ok: checks.every((c) => c.ok), seed, checks, timing };
+}
+
+export interface GpuSelftestReport {
+  ok: boolean;
+  seed: number;
+  device: string;
+  checks: SelftestCheck[];
+  timing: { device: string; precision: 'fp32' | 'bf16'; items: number; dim: number; rows: number; k: number; ms: number; gflops: number }[];
+}
+
+/**
+ * The CUDA backend against the float64 reference (fp32 and bf16 tables), against the CPU engine
+ * (fp32: the same bits), and against itself (scoreItems = search scores, bit for bit), on every
+ * CPU check case plus GPU-sized ones; then timings at the Office shape.
+ */
+export async function runGpuSelftest(
+  seed: number,
+  gpu: number,
+  log: (line: string) => void = () => {},
+  options: { quick?: boolean } = {},
+): Promise<GpuSelftestReport> {
+  const cuda = loadCudaBinding().binding;
+  const checks: SelftestCheck[] = [];
+  const record = (name: string, problems: string[]) => {
+    const check: SelftestCheck = { isa: 'cuda', name, ok: problems.length === 0, problems };
+    checks.push(check);
+    log(`${check.ok ? 'ok  ' : 'FAIL'} cuda    ${name}`);
+    for (const p of problems.slice(0, 5)) log(`       ${p}`);
+  };
+  const device = { gpu };
+  let deviceName = `cuda:${gpu}`;
+  // quick: the small cases only (for a run under compute-sanitizer, which is ~100x slower).
+  const specs: CaseSpec[] = [...CHECK_CASES, ...GPU_CHECK_CASES].filter((c) => !options.quick || c.count * c.rows * c.dim <= 1e7);
+  for (const [i, spec] of specs.entries()) {
+    const c = makeCase(spec, seed + i);
+    const cpuTable = await ItemTable.create(c.items, { dim: spec.dim });
+    const cpu = await cpuTable.search(c.queries, c.options);
+    cpuTable.dispose();
+    for (const precision of ['fp32', 'bf16'] as const) {
+      const table = await ItemTable.create(c.items, { dim: spec.dim, device, precision });
+      deviceName = table.deviceName;
+      const result = await table.search(c.queries, c.options);
+      const bf16 = precision === 'bf16';
+      // The float64 reference is too slow for the largest cases; those are held to the CPU engine.
+      const problems =
+        spec.count * spec.rows * spec.dim <= 3e8
+          ? bf16
+            ? checkSearch(roundToBf16(c.items), spec.dim, roundToBf16(c.queries), c.options, result, { exact: c.exact })
+            : checkSearch(c.items, spec.dim, c.queries, c.options, result, { exact: c.exact })
+          : [];
+      if (!bf16)
+        for (const key of ['ids', 'scores', 'targetRank'] as const)
+          if (result[key] && !sameBits(result[key]!, cpu[key]!)) problems.push(`${key} differ from the CPU engine's (fp32 must be the same bits)`);
+      // Every returned score is the one scoreItems computes (the target's arithmetic), bit for bit.
+      if (cuda) {
+        const k = spec.k;
+        for (let b = 0; b < Math.min(spec.rows, 64) && problems.length < 20; b++) {
+          const ids = Int32Array.from(Array.from(result.ids.subarray(b * k, (b + 1) * k)).filter((id) => id >= 0));
+          if (ids.length === 0) continue;
+          const own = cuda.scoreItems(table.nativeHandle(), c.queries.subarray(b * spec.dim, (b + 1) * spec.dim), ids);
+          const bias = c.options.bias;
+          for (let j = 0; j < ids.length; j++) {
+            const withBias = bias ? Math.fround(own[j] + bias[ids[j]]) : own[j];
+            if (!Object.is(withBias, result.scores[b * k + j]))
+              problems.push(`row ${b}: score of id ${ids[j]} is ${result.scores[b * k + j]} in the search, ${withBias} from scoreItems`);
+          }
+        }
+      }
+      table.dispose();
+      record(`${spec.name} (${precision})`, problems);
+    }
+  }
+
+  // Timings at the Office shape (27,887 items, d = 64, 256 rows, k = 10).
+  const r = rng(seed);
+  const items = 27887;
+  const dim = 64;
+  const rows = 256;
+  const k = 10;
+  const data = Float32Array.from({ length: items * dim }, () => r() * 2 - 1);
+  const queries = Float32Array.from({ length: rows * dim }, () => r() * 2 - 1);
+  const timing: GpuSelftestReport['timing'] = [];
+  for (const precision of options.quick ? [] : (['fp32', 'bf16'] as const)) {
+    const table = await ItemTable.create(data, { dim, device, precision });
+    await table.search(queries, { k });
+    const start = performance.now();
+    const reps = 20;
+    for (let i = 0; i < reps; i++) await table.search(queries, { k });
+    const ms = (performance.now() - start) / reps;
+    timing.push({ device: table.deviceName, precision, items, dim, rows, k, ms, gflops: (2 * rows * items * dim) / ms / 1e6 });
+    table.dispose();
+  }
+  return { ok: checks.every((c) => c.ok), seed, device: deviceName, checks, timing };
 }

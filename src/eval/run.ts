@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Dataset, NarrativeKind } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import type { ProgressFn } from '../util/progress.js';
+import { resolveDevice } from '../engine/device.js';
 import { ItemTable, type Device } from '../engine/item-table.js';
 import { bleuSignature } from '../metrics/text/bleu.js';
 import { DEFAULT_ROUGE_TYPES } from '../metrics/text/pair-stats.js';
@@ -88,7 +89,10 @@ function pickModel(o: RunEvalOptions, device: Device): Recommender {
 async function backendName(device: Device, precision: 'fp32' | 'bf16'): Promise<string> {
   const probe = await ItemTable.create(new Float32Array(2), { dim: 2, device, precision });
   probe.dispose();
-  return `${probe.backend}-${probe.isa}-${probe.precision}`;
+  // CPU: cpu-<kernel>-<precision>; GPU: cuda-<device name>-<precision> (fp32 results are the same bits on both).
+  return probe.backend === 'cuda'
+    ? `cuda-${probe.deviceName.replace(/^cuda:\d+ /, '').replace(/\s+/g, '_')}-${probe.precision}`
+    : `${probe.backend}-${probe.isa}-${probe.precision}`;
 }
 
 async function openEncoder(o: RunEvalOptions): Promise<{ encoder: SentenceEncoder | null; note: string | null }> {
@@ -134,8 +138,9 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   const split = o.split ?? 'test';
   const k = o.k ?? 10;
   if (!Number.isInteger(k) || k < 1) throw new EvalUsageError(`--k expects an integer >= 1 but received ${k}`);
-  const device: Device = o.gpu === undefined || o.gpu === 'auto' ? 'cpu' : { gpu: o.gpu };
-  if (o.gpu === 'auto') log('--gpu auto: no CUDA backend in this build; running on the CPU');
+  const resolved = resolveDevice(o.gpu === undefined ? 'cpu' : o.gpu === 'auto' ? 'auto' : { gpu: o.gpu }, '--gpu');
+  const device: Device = resolved.kind === 'cuda' ? { gpu: resolved.index } : 'cpu';
+  if (resolved.note) log(`--gpu auto: ${resolved.note}`);
   const model = pickModel(o, device);
   const builtin = !(model instanceof PredictionsRecommender) && !(model instanceof EmbeddingRecommender);
   const narrator: Narrator | null = builtin ? new TemplateNarrator() : null;

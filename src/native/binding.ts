@@ -123,8 +123,68 @@ export function cpuBinaryCandidates(): string[] {
   ];
 }
 
-export function cudaBinaryPath(): string {
-  return path.join(packageRoot, 'build', 'Release', 'regen_cuda.node');
+/** Where the CUDA addon may be, in the order they are tried (built when nvcc was found at build time). */
+export function cudaBinaryCandidates(): string[] {
+  return [
+    path.join(packageRoot, 'build', 'Release', 'regen_cuda.node'),
+    path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'regen_cuda.node'),
+  ];
+}
+
+export interface CudaDevice {
+  index: number;
+  name: string;
+  /** e.g. '9.0' */
+  computeCapability: string;
+  memoryBytes: number;
+  multiprocessors: number;
+}
+
+export interface CudaDeviceStatus {
+  /** e.g. 13000 for CUDA 13.0; 0 when no NVIDIA driver could be loaded. */
+  driverVersion: number;
+  /** The CUDA runtime the addon was built with. */
+  runtimeVersion: number;
+  /** Why the devices could not be listed, or null. */
+  error: string | null;
+  devices: CudaDevice[];
+}
+
+/** The CUDA addon (native/napi/addon_cuda.cpp): item tables resident on one GPU. */
+export interface NativeCudaBinding {
+  backend: 'cuda';
+  /** The largest k a GPU search returns. */
+  maxK: number;
+  devices(): CudaDeviceStatus;
+  /** Copies items (count x dim, row-major) to GPU `device`, on a worker thread. */
+  createTable(items: Float32Array, count: number, dim: number, precision: Precision, device: number): Promise<NativeTable>;
+  /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
+  scoreItems(table: NativeTable, query: Float32Array, ids: Int32Array): Float32Array;
+}
+
+let cudaCached: { binding: NativeCudaBinding; file: string } | { binding: null; reason: string } | undefined;
+
+/** Loads the CUDA addon once; when there is none (or it does not load), says why. */
+export function loadCudaBinding(): { binding: NativeCudaBinding; file: string } | { binding: null; reason: string } {
+  if (cudaCached) return cudaCached;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const file of cudaBinaryCandidates()) {
+    if (!existsSync(file)) continue;
+    try {
+      cudaCached = { binding: require(file) as NativeCudaBinding, file };
+      return cudaCached;
+    } catch (e) {
+      tried.push(`${file}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  cudaCached = {
+    binding: null,
+    reason: tried.length
+      ? `the CUDA addon did not load (${tried.join('; ')})`
+      : 'this build of regen-bench has no CUDA backend (regen_cuda.node was not built: nvcc was not found at build time)',
+  };
+  return cudaCached;
 }
 
 let cached: NativeCpuBinding | undefined;

@@ -4,7 +4,7 @@
 // top-p. Draws are seeded per (seed, stream, step): a row's token never depends on the batch it is in.
 import type { ItemTable } from '../../engine/item-table.js';
 import { describe, expectIds, expectInteger, expectLength, expectOffsets, expectTypedArray } from '../../engine/validate.js';
-import { loadCpuBinding } from '../../native/binding.js';
+import { loadCpuBinding, type IsaName } from '../../native/binding.js';
 
 export interface SamplingOptions {
   /** 0 (default): greedy, the best token (ties to the lower id). Otherwise softmax(score / temperature). */
@@ -86,6 +86,8 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
   tables.forEach((t, i) => {
     if (typeof t?.nativeHandle !== 'function') throw new TypeError(`Expected tables[${i}] to be an ItemTable but received ${describe(t)}`);
     if (t.dim !== dim) throw new RangeError(`Expected every table to have dim ${dim} (that of tables[0]) but tables[${i}] has dim ${t.dim}`);
+    if (t.backend !== 'cpu')
+      throw new RangeError(`Expected tables[${i}] to be a CPU table: the decoding step runs on the CPU, but it lives on ${t.deviceName}. Create it with device: 'cpu'.`);
   });
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected the step input { hidden, table } but received ${describe(input)}`);
   const s = resolveSampling(sampling);
@@ -153,7 +155,7 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
     topP: s.topP,
     seed: s.seed,
     candidates: s.candidates,
-    isa: tables[0].isa,
+    isa: tables[0].isa as IsaName,
     threads: tables[0].threads,
     token: out.token,
     logProb: out.logProb,

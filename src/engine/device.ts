@@ -1,0 +1,57 @@
+// Where an item table lives: the CPU, or one GPU through the CUDA addon. Resolves `device`
+// options ('cpu', 'auto', { gpu: N }) into a usable device, or an error that names what was found.
+import { loadCudaBinding, type CudaDevice, type NativeCudaBinding } from '../native/binding.js';
+import { describe, expectInteger } from './validate.js';
+
+/** 'cpu'; { gpu: N } for CUDA device N (an error when it cannot be used); 'auto': GPU 0 when usable, else the CPU. */
+export type Device = 'cpu' | 'auto' | { gpu: number };
+
+export type ResolvedDevice =
+  | { kind: 'cpu'; note?: string }
+  | { kind: 'cuda'; index: number; info: CudaDevice; binding: NativeCudaBinding; note?: string };
+
+function formatDevice(d: CudaDevice): string {
+  return `${d.index}: ${d.name} (compute capability ${d.computeCapability}, ${(d.memoryBytes / 2 ** 30).toFixed(0)} GiB)`;
+}
+
+/** Why no GPU can be used here, or null when at least one can. */
+export function gpuUnavailableReason(): string | null {
+  const loaded = loadCudaBinding();
+  if (!loaded.binding) return loaded.reason;
+  const status = loaded.binding.devices();
+  if (status.error) return status.error;
+  if (status.devices.length === 0) return 'no CUDA device found';
+  return null;
+}
+
+export function resolveDevice(device: unknown, what = 'options.device'): ResolvedDevice {
+  if (device === undefined || device === 'cpu') return { kind: 'cpu' };
+  if (device === 'auto') {
+    const reason = gpuUnavailableReason();
+    if (reason) return { kind: 'cpu', note: `no usable GPU (${reason}); running on the CPU` };
+    const binding = loadCudaBinding().binding!;
+    const info = binding.devices().devices[0];
+    return { kind: 'cuda', index: info.index, info, binding, note: `using GPU ${formatDevice(info)}` };
+  }
+  if (typeof device !== 'object' || device === null)
+    throw new TypeError(`Expected ${what} to be 'cpu', 'auto' or { gpu: N } but received ${describe(device)}`);
+  const index = expectInteger((device as { gpu: unknown }).gpu, `${what}.gpu`, 0, 1024);
+  const fix = what.startsWith('--')
+    ? `Leave out ${what} to run on the CPU, or use ${what} auto to fall back to it when no GPU is usable.`
+    : `Use device 'cpu', or 'auto' to fall back to the CPU when no GPU is usable.`;
+  const loaded = loadCudaBinding();
+  if (!loaded.binding)
+    throw new Error(
+      `${what} asks for GPU ${index}, but ${loaded.reason}. ${fix} To build it, install the CUDA toolkit (nvcc) and run \`npm rebuild regen-bench\`.`,
+    );
+  const status = loaded.binding.devices();
+  if (status.error) throw new Error(`${what} asks for GPU ${index}, but ${status.error}. ${fix}`);
+  const info = status.devices.find((d) => d.index === index);
+  if (!info) {
+    const found = status.devices.length
+      ? `found ${status.devices.length} CUDA device${status.devices.length > 1 ? 's' : ''}: ${status.devices.map(formatDevice).join('; ')}`
+      : 'found no CUDA device';
+    throw new RangeError(`${what} asks for GPU ${index}, but ${found}. Pick one of those, or ${fix.charAt(0).toLowerCase()}${fix.slice(1)}`);
+  }
+  return { kind: 'cuda', index, info, binding: loaded.binding };
+}
