@@ -12,6 +12,12 @@
 //           the candidates excluded.
 // JavaScript touches only the candidates (tens to a few thousand per row), never all items; ranks
 // are exact under this total order, and ties follow the engine's rule (lower id first) at the end.
+//
+// With history exclusion, no history item enters tier 1, the target included. The protocol keeps a
+// repeat-purchase target rankable while removing every other history item (exclusionLists); a model
+// that scores history items highly (neighbours share them) would find that target for free, the one
+// history item left. So the baselines never re-recommend a purchase from their own scores: a repeat
+// target competes in tier 2, on popularity, like any item the model has no evidence for.
 import type { Csr } from '../data/splits.js';
 import { ItemTable, type Device } from '../engine/item-table.js';
 import type { ProgressFn } from '../util/progress.js';
@@ -171,21 +177,20 @@ export class BackoffRanker {
         if (options.excludeHistory)
           for (let p = rows.history.offsets[r]; p < rows.history.offsets[r + 1]; p++) {
             const h = rows.history.ids[p];
-            if (h !== t) {
-              stamp[h] = r;
-              exIds[o++] = h;
-            }
+            stamp[h] = r; // no history item enters tier 1, the target included (see the top of this file)
+            if (h !== t) exIds[o++] = h;
           }
-        // Tier 1: the candidates that are not excluded, in model order.
+        // Tier 1: the candidates that are not in the history, in model order.
         const a = candidates.offsets[r];
         const ids = candidates.ids.subarray(a, candidates.offsets[r + 1]);
         const scores = candidates.scores.subarray(a, candidates.offsets[r + 1]);
         const kept: number[] = [];
         for (const p of this.order(ids, scores)) {
           const id = ids[p];
+          if (stamp[id] === r) continue;
+          stamp[id] = r;
+          kept.push(id);
           exIds[o++] = id;
-          if (stamp[id] !== r) kept.push(id);
-          stamp[id] = r; // a repeated id would be kept once
         }
         ordered.push(kept);
         const at = kept.indexOf(t);
@@ -235,11 +240,11 @@ export class BackoffRanker {
     const beatsOnBackoff = (id: number, t: number) => b[id] > b[t] || (b[id] === b[t] && id < t);
     for (let r = 0; r < n; r++) {
       const t = rows.targets[r];
-      if (excludeHistory) for (let p = rows.history.offsets[r]; p < rows.history.offsets[r + 1]; p++) if (rows.history.ids[p] !== t) stamp[rows.history.ids[p]] = r;
+      if (excludeHistory) for (let p = rows.history.offsets[r]; p < rows.history.offsets[r + 1]; p++) stamp[rows.history.ids[p]] = r;
       const a = candidates.offsets[r];
       const e = candidates.offsets[r + 1];
-      let st = -1;
-      for (let p = a; p < e; p++) if (candidates.ids[p] === t) st = candidates.scores[p];
+      let st = -1; // the target's tier-1 score, -1 when it is in tier 2
+      if (stamp[t] !== r) for (let p = a; p < e; p++) if (candidates.ids[p] === t) st = candidates.scores[p];
       let kept = 0; // candidates other than the target that are not excluded
       let beat = 0; // of those, the ones that beat the target (tier 1 order, or back-off order)
       for (let p = a; p < e; p++) {
