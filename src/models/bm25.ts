@@ -33,7 +33,7 @@ export function tokenize(text: string): string[] {
  */
 export function critiqueTerms(critique: string): string[] {
   const out: string[] = [];
-  for (const clause of critique.toLowerCase().split(/[,.;:!?()]+/)) {
+  for (const clause of critique.toLowerCase().split(/[,;:!?()]+|\.(?=\s|$)/)) {
     let negated = false;
     let prev = '';
     for (const m of clause.matchAll(TOKEN)) {
