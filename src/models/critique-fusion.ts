@@ -19,7 +19,7 @@ import os from 'node:os';
 import { categoryPath } from '../data/categories.js';
 import type { Dataset } from '../data/dataset.js';
 import { ItemTable, type Device } from '../engine/item-table.js';
-import { cachedEmbeddings, DEFAULT_SEMSIM_MODEL, SentenceEncoder } from '../metrics/text/semsim.js';
+import { cachedEmbeddings, DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { ProgressFn } from '../util/progress.js';
 import { Bm25Index, critiqueTerms, tokenize } from './bm25.js';
@@ -37,7 +37,7 @@ export function itemText(ds: Dataset, item: number): string {
   return parts.filter((p): p is string => !!p).join(' . ');
 }
 
-interface CritiqueRetriever {
+export interface CritiqueRetriever {
   readonly name: string;
   prepare(ds: Dataset, progress?: ProgressFn): Promise<void>;
   /** Per critique, the items with a positive score (none for a null critique). */
@@ -89,9 +89,18 @@ class EmbeddingRetriever implements CritiqueRetriever {
   }
 
   async prepare(ds: Dataset, progress?: ProgressFn): Promise<void> {
-    this.encoder = await SentenceEncoder.load({ model: this.model, offline: this.options.offline });
+    try {
+      this.encoder = await SentenceEncoder.load({ model: this.model, offline: this.options.offline });
+    } catch (e) {
+      if (!(e instanceof ModelUnavailableError)) throw e;
+      throw new ModelUnavailableError(`critique-emb needs a sentence encoder (--encoder hub-id|folder): ${e.message}`);
+    }
     const texts = Array.from({ length: ds.items.count }, (_, i) => itemText(ds, i));
-    const cacheDir = this.options.embeddingCacheDir === undefined ? path.join(os.homedir(), '.cache', 'regen-bench', 'embeddings') : this.options.embeddingCacheDir;
+    // Item embeddings are cached beside the data cache ($REGEN_BENCH_CACHE, else ~/.cache/regen-bench).
+    const cacheDir =
+      this.options.embeddingCacheDir === undefined
+        ? path.join(process.env.REGEN_BENCH_CACHE || path.join(os.homedir(), '.cache', 'regen-bench'), 'embeddings')
+        : this.options.embeddingCacheDir;
     const { data, dim } = await cachedEmbeddings(this.encoder, texts, cacheDir, (done, total) =>
       progress?.({ phase: 'embedding item texts', done, total, unit: 'rows' }),
     );
@@ -169,7 +178,7 @@ export interface FusionTuning {
 
 export class CritiqueFusionRecommender implements Recommender {
   readonly usesCritique = true;
-  private readonly retriever: CritiqueRetriever;
+  readonly retriever: CritiqueRetriever;
   private weightValue: number | null;
   private acc = new SparseScores(0);
   tuning: FusionTuning | null = null;
