@@ -1,4 +1,5 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
+import { benchBaselines } from './baselines.js';
 import { benchData } from './data.js';
 import { benchEval } from './eval.js';
 import { benchScoring } from './scoring.js';
@@ -9,6 +10,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   data: benchData,
   eval: benchEval,
   text: benchText,
+  baselines: benchBaselines,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -6,8 +6,10 @@
 //     wrong recommendation gives a wrong narrative, as with the template narrator;
 //   user narratives (summaries, profile): the user whose history is most similar to this history
 //     (BM25 of the history's item texts against every other user's history).
-// Ties go to the lower item id, then the lower user index. Terms in more than 10% of the user
-// histories are skipped for the user narratives (they barely move BM25 and dominate its cost).
+// Ties go to the lower item id, then the lower user index. Bounded cost at REGEN scale: terms in more
+// than 10% of the documents are skipped (they barely move BM25 and dominate its cost), a history
+// query keeps its 24 rarest distinct terms, and the user-narrative donors are a fixed pool of at most
+// 4,096 users spread evenly over the dataset (every ceil(n / 4096)-th donor).
 import type { Dataset, NarrativeKind } from '../data/dataset.js';
 import { ITEM_NARRATIVES } from '../data/dataset.js';
 import type { ExampleSet } from '../tasks/examples.js';
@@ -16,13 +18,17 @@ import { SparseScores } from './candidate-ranking.js';
 import { itemText } from './critique-fusion.js';
 import type { Narrator } from './template-narrator.js';
 
-const USER_TERM_MAX_DF = 0.1;
+const MAX_DF = 0.1;
+const HISTORY_TERMS = 24;
+const USER_POOL = 4096;
 
 interface Pools {
   ds: Dataset;
   itemTokens: string[][];
   /** Donor users (at least two purchases and a narrative), ascending. */
   donors: Int32Array;
+  /** The donors retrieved by history (an evenly spaced subset of donors). */
+  userPool: Int32Array;
   /** Distinct last purchases of donors, ascending; donorsOfItem: per one of them, its donors (CSR). */
   lastItems: Int32Array;
   donorsOfItem: { offsets: Int32Array; ids: Int32Array };
@@ -41,11 +47,14 @@ function hasNarrative(ds: Dataset, u: number): boolean {
   return false;
 }
 
-/** Document order: score desc, then id asc. */
-function ranked(acc: SparseScores): number[] {
-  const ids = Array.from(acc.touched());
-  ids.sort((a, b) => acc.values[b] - acc.values[a] || a - b);
-  return ids;
+/** The best touched document (score desc, then id asc) that `skip` allows, or -1. */
+function best(acc: SparseScores, skip: (doc: number) => boolean): number {
+  let b = -1;
+  for (const d of acc.touched()) {
+    if (skip(d)) continue;
+    if (b < 0 || acc.values[d] > acc.values[b] || (acc.values[d] === acc.values[b] && d < b)) b = d;
+  }
+  return b;
 }
 
 export class RetrievalNarrator implements Narrator {
@@ -70,16 +79,19 @@ export class RetrievalNarrator implements Narrator {
       for (let e = offsets[u]; e < offsets[u + 1] - 1; e++) for (const t of itemTokens[ds.events.item[e]]) out.push(t);
       return out;
     };
+    const step = Math.max(1, Math.ceil(donors.length / USER_POOL));
+    const userPool = Int32Array.from(donors.filter((_, i) => i % step === 0));
     this.pools = {
       ds,
       itemTokens,
       donors: Int32Array.from(donors),
+      userPool,
       lastItems: Int32Array.from(lastItems),
       donorsOfItem: { offsets: docOffsets, ids: Int32Array.from(byDoc.flat()) },
       items: new Bm25Index(lastItems.length, (d) => itemTokens[lastItems[d]]),
-      histories: new Bm25Index(donors.length, (d) => history(donors[d])),
+      histories: new Bm25Index(userPool.length, (d) => history(userPool[d])),
       itemAcc: new SparseScores(lastItems.length),
-      userAcc: new SparseScores(donors.length),
+      userAcc: new SparseScores(userPool.length),
       byItem: new Map(),
       byUser: new Map(),
     };
@@ -92,11 +104,11 @@ export class RetrievalNarrator implements Narrator {
     if (found) return found;
     found = [];
     p.itemAcc.clear();
-    p.items.search(p.itemTokens[item], p.itemAcc);
-    for (const d of ranked(p.itemAcc)) {
-      for (let q = p.donorsOfItem.offsets[d]; q < p.donorsOfItem.offsets[d + 1] && found.length < 2; q++) found.push(p.donorsOfItem.ids[q]);
-      if (found.length === 2) break;
-    }
+    p.items.search(p.itemTokens[item], p.itemAcc, MAX_DF);
+    const first = best(p.itemAcc, () => false);
+    const second = first < 0 ? -1 : best(p.itemAcc, (d) => d === first);
+    for (const d of [first, second])
+      for (let q = d < 0 ? 0 : p.donorsOfItem.offsets[d]; d >= 0 && q < p.donorsOfItem.offsets[d + 1] && found.length < 2; q++) found.push(p.donorsOfItem.ids[q]);
     p.itemAcc.clear();
     for (let q = 0; found.length < 2 && q < p.donors.length; q++) if (!found.includes(p.donors[q])) found.push(p.donors[q]);
     p.byItem.set(item, found);
@@ -106,18 +118,21 @@ export class RetrievalNarrator implements Narrator {
   private userDonor(p: Pools, user: number, history: Int32Array): number {
     let donor = p.byUser.get(user);
     if (donor !== undefined) return donor;
-    const terms: string[] = [];
-    for (const item of history) for (const t of p.itemTokens[item]) terms.push(t);
+    const distinct = new Set<string>();
+    for (const item of history) for (const t of p.itemTokens[item]) distinct.add(t);
+    // The rarest terms (ties: first seen), the ones that tell histories apart.
+    const terms = [...distinct]
+      .map((t, i) => ({ t, i, df: p.histories.df(t) }))
+      .filter((x) => x.df > 0)
+      .sort((a, b) => a.df - b.df || a.i - b.i)
+      .slice(0, HISTORY_TERMS)
+      .map((x) => x.t);
     p.userAcc.clear();
-    p.histories.search(terms, p.userAcc, USER_TERM_MAX_DF);
-    donor = -1;
-    for (const d of ranked(p.userAcc))
-      if (p.donors[d] !== user) {
-        donor = p.donors[d];
-        break;
-      }
+    p.histories.search(terms, p.userAcc, MAX_DF);
+    const d = best(p.userAcc, (doc) => p.userPool[doc] === user);
+    donor = d < 0 ? -1 : p.userPool[d];
     p.userAcc.clear();
-    for (let q = 0; donor < 0 && q < p.donors.length; q++) if (p.donors[q] !== user) donor = p.donors[q];
+    for (let q = 0; donor < 0 && q < p.userPool.length; q++) if (p.userPool[q] !== user) donor = p.userPool[q];
     p.byUser.set(user, donor);
     return donor;
   }
