@@ -2,7 +2,8 @@
 // "generation", a floor any trained generator should beat). In REGEN every user's narratives describe
 // their own last purchase, so the "training examples" are the other users (never the user itself):
 //   item narratives (purchase reason, explanation, endorsement): the user whose last purchase is
-//     most similar to the recommended item (BM25 of its text against each last purchase's text), so a
+//     the recommended item, else the most similar to it (BM25 of its text against each last
+//     purchase's text), so a
 //     wrong recommendation gives a wrong narrative, as with the template narrator;
 //   user narratives (summaries, profile): the user whose history is most similar to this history
 //     (BM25 of the history's item texts against every other user's history).
@@ -32,6 +33,8 @@ interface Pools {
   /** Distinct last purchases of donors, ascending; donorsOfItem: per one of them, its donors (CSR). */
   lastItems: Int32Array;
   donorsOfItem: { offsets: Int32Array; ids: Int32Array };
+  /** Document of an item that is some donor's last purchase. */
+  docOfItem: Map<number, number>;
   items: Bm25Index;
   histories: Bm25Index;
   itemAcc: SparseScores;
@@ -88,6 +91,7 @@ export class RetrievalNarrator implements Narrator {
       userPool,
       lastItems: Int32Array.from(lastItems),
       donorsOfItem: { offsets: docOffsets, ids: Int32Array.from(byDoc.flat()) },
+      docOfItem: slot,
       items: new Bm25Index(lastItems.length, (d) => itemTokens[lastItems[d]]),
       histories: new Bm25Index(userPool.length, (d) => history(userPool[d])),
       itemAcc: new SparseScores(lastItems.length),
@@ -105,7 +109,8 @@ export class RetrievalNarrator implements Narrator {
     found = [];
     p.itemAcc.clear();
     p.items.search(p.itemTokens[item], p.itemAcc, MAX_DF);
-    const first = best(p.itemAcc, () => false);
+    // The item itself, when another user bought it last, is the most similar; then BM25.
+    const first = p.docOfItem.get(item) ?? best(p.itemAcc, () => false);
     const second = first < 0 ? -1 : best(p.itemAcc, (d) => d === first);
     for (const d of [first, second])
       for (let q = d < 0 ? 0 : p.donorsOfItem.offsets[d]; d >= 0 && q < p.donorsOfItem.offsets[d + 1] && found.length < 2; q++) found.push(p.donorsOfItem.ids[q]);
