@@ -22,6 +22,7 @@ import type { Csr } from '../data/splits.js';
 import { ItemTable, type Device } from '../engine/item-table.js';
 import type { ProgressFn } from '../util/progress.js';
 import type { Ranking } from './recommender.js';
+import { selectBest } from './train-index.js';
 
 /** Per row, candidate item ids (unique within a row) with finite positive scores, as CSR. */
 export interface Candidates {
@@ -84,37 +85,43 @@ export class SparseScores {
   }
 }
 
-/** Collects rows of candidates (items with a positive score) into CSR. */
+/** Collects rows of candidates (items with a positive score) into CSR (typed buffers that grow). */
 export class CandidateBuilder {
   private offsets: number[] = [0];
-  private ids: number[] = [];
-  private scores: number[] = [];
+  private ids = new Int32Array(1 << 16);
+  private scores = new Float64Array(1 << 16);
+  private size = 0;
+
+  private push(id: number, score: number): void {
+    if (this.size === this.ids.length) {
+      const ids = new Int32Array(this.size * 2);
+      ids.set(this.ids);
+      this.ids = ids;
+      const scores = new Float64Array(this.size * 2);
+      scores.set(this.scores);
+      this.scores = scores;
+    }
+    this.ids[this.size] = id;
+    this.scores[this.size++] = score;
+  }
 
   /** Appends the positive entries of acc as the next row (acc is left as it is). */
   pushScores(acc: SparseScores): void {
     for (const i of acc.touched()) {
       const v = acc.values[i];
-      if (v > 0 && Number.isFinite(v)) {
-        this.ids.push(i);
-        this.scores.push(v);
-      }
+      if (v > 0 && Number.isFinite(v)) this.push(i, v);
     }
-    this.offsets.push(this.ids.length);
+    this.offsets.push(this.size);
   }
 
-  /** Appends a row from parallel lists (ids unique, scores positive). */
+  /** Appends a row from parallel lists (ids unique; entries without a finite positive score are dropped). */
   pushRow(ids: ArrayLike<number>, scores: ArrayLike<number>): void {
-    for (let p = 0; p < ids.length; p++) {
-      if (scores[p] > 0 && Number.isFinite(scores[p])) {
-        this.ids.push(ids[p]);
-        this.scores.push(scores[p]);
-      }
-    }
-    this.offsets.push(this.ids.length);
+    for (let p = 0; p < ids.length; p++) if (scores[p] > 0 && Number.isFinite(scores[p])) this.push(ids[p], scores[p]);
+    this.offsets.push(this.size);
   }
 
   build(): Candidates {
-    return { offsets: Int32Array.from(this.offsets), ids: Int32Array.from(this.ids), scores: Float64Array.from(this.scores) };
+    return { offsets: Int32Array.from(this.offsets), ids: this.ids.slice(0, this.size), scores: this.scores.slice(0, this.size) };
   }
 }
 
@@ -139,14 +146,6 @@ export class BackoffRanker {
     return this.backoff.length;
   }
 
-  /** Item order of tier 1: score desc, then back-off desc, then id asc. */
-  private order(ids: Int32Array, scores: Float64Array): number[] {
-    const b = this.backoff;
-    const idx = Array.from({ length: ids.length }, (_, p) => p);
-    idx.sort((p, q) => scores[q] - scores[p] || b[ids[q]] - b[ids[p]] || ids[p] - ids[q]);
-    return idx;
-  }
-
   /**
    * Full ranking of rows: exact target ranks (0-based) and the top-k under the two-tier order, with
    * each row's history excluded except its target (see exclusionLists) when excludeHistory is set.
@@ -160,6 +159,8 @@ export class BackoffRanker {
     const ranks = new Float64Array(n);
     const top = new Int32Array(n * k).fill(-1);
     const stamp = new Int32Array(this.count).fill(-1);
+    const b = this.backoff;
+    let keptAt = new Int32Array(1024);
     const ordered: number[][] = [];
     for (let start = 0; start < n; start += CHUNK_ROWS) {
       const end = Math.min(n, start + CHUNK_ROWS);
@@ -170,6 +171,9 @@ export class BackoffRanker {
       const exOffsets = new Int32Array(rowsHere + 1);
       const exIds = new Int32Array(size);
       const targets = new Int32Array(rowsHere);
+      let maxRow = 0;
+      for (let r = start; r < end; r++) maxRow = Math.max(maxRow, candidates.offsets[r + 1] - candidates.offsets[r]);
+      if (keptAt.length < maxRow) keptAt = new Int32Array(maxRow);
       let o = 0;
       ordered.length = 0;
       for (let r = start; r < end; r++) {
@@ -180,25 +184,36 @@ export class BackoffRanker {
             stamp[h] = r; // no history item enters tier 1, the target included (see the top of this file)
             if (h !== t) exIds[o++] = h;
           }
-        // Tier 1: the candidates that are not in the history, in model order.
+        // Tier 1: the candidates that are not in the history. Only the top k and the target's rank
+        // are needed, so nothing is sorted: a linear count and a bounded selection.
         const a = candidates.offsets[r];
-        const ids = candidates.ids.subarray(a, candidates.offsets[r + 1]);
-        const scores = candidates.scores.subarray(a, candidates.offsets[r + 1]);
-        const kept: number[] = [];
-        for (const p of this.order(ids, scores)) {
-          const id = ids[p];
+        const e = candidates.offsets[r + 1];
+        let kept = 0;
+        let targetAt = -1;
+        for (let p = a; p < e; p++) {
+          const id = candidates.ids[p];
           if (stamp[id] === r) continue;
           stamp[id] = r;
-          kept.push(id);
+          keptAt[kept++] = p;
           exIds[o++] = id;
+          if (id === t) targetAt = p;
         }
-        ordered.push(kept);
-        const at = kept.indexOf(t);
-        if (at >= 0) {
-          ranks[r] = at;
+        const beats = (p: number, q: number) => {
+          const sp = candidates.scores[p];
+          const sq = candidates.scores[q];
+          if (sp !== sq) return sp > sq;
+          const ip = candidates.ids[p];
+          const iq = candidates.ids[q];
+          return b[ip] > b[iq] || (b[ip] === b[iq] && ip < iq);
+        };
+        ordered.push(selectBest(kept, (x, y) => beats(keptAt[x], keptAt[y]), k).map((x) => candidates.ids[keptAt[x]]));
+        if (targetAt >= 0) {
+          let ahead = 0;
+          for (let x = 0; x < kept; x++) if (beats(keptAt[x], targetAt)) ahead++;
+          ranks[r] = ahead;
           targets[r - start] = -1;
         } else {
-          ranks[r] = kept.length; // plus the target's engine rank below
+          ranks[r] = kept; // plus the target's engine rank below
           targets[r - start] = t;
         }
         exOffsets[r - start + 1] = o;
@@ -212,9 +227,9 @@ export class BackoffRanker {
       for (let r = start; r < end; r++) {
         const i = r - start;
         if (targets[i] >= 0) ranks[r] = res.targetRank[i] < 0 ? Infinity : ranks[r] + res.targetRank[i];
-        const kept = ordered[i];
+        const best = ordered[i];
         let j = 0;
-        for (; j < k && j < kept.length; j++) top[r * k + j] = kept[j];
+        for (; j < k && j < best.length; j++) top[r * k + j] = best[j];
         for (let q = 0; j < k && q < k; q++) {
           const id = res.ids[i * k + q];
           if (id < 0) break;

@@ -28,9 +28,30 @@ export function invert(rows: Csr, count: number): Csr {
   return { offsets, ids };
 }
 
-/** Indices of the `k` largest values (ties: the lower index), best first. */
+/**
+ * The `k` best of n entries under a strict order `better`, best first, without sorting them all:
+ * a sorted buffer of at most k entries with binary insertion (rows hold thousands of entries and
+ * need ten or a hundred).
+ */
+export function selectBest(n: number, better: (a: number, b: number) => boolean, k: number): number[] {
+  const out: number[] = [];
+  if (k <= 0) return out;
+  for (let p = 0; p < n; p++) {
+    if (out.length === k && !better(p, out[k - 1])) continue;
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (better(out[mid], p)) lo = mid + 1;
+      else hi = mid;
+    }
+    out.splice(lo, 0, p);
+    if (out.length > k) out.pop();
+  }
+  return out;
+}
+
+/** Indices of the `k` largest values (ties: the lower id), best first. */
 export function topIndices(ids: ArrayLike<number>, values: ArrayLike<number>, k: number): number[] {
-  const idx = Array.from({ length: ids.length }, (_, p) => p);
-  idx.sort((p, q) => values[q] - values[p] || ids[p] - ids[q]);
-  return idx.slice(0, k);
+  return selectBest(ids.length, (p, q) => values[p] > values[q] || (values[p] === values[q] && ids[p] < ids[q]), k);
 }
