@@ -10,9 +10,9 @@
 // w winning ties; deterministic. The chosen w is in the model name and so in every signature.
 //
 // Retrievers: BM25 over the item texts (title, brand, category path, description) with the critique
-// as the query (negated stretches such as "not 0.7mm" dropped), or a sentence encoder: the critique's
-// embedding against the items' text embeddings, searched by the native engine (its top 100 items by
-// cosine are the critique's candidates).
+// as the query (negated stretches such as "not 0.7mm" dropped; its 200 best items are the critique's
+// candidates), or a sentence encoder: the critique's embedding against the items' text embeddings,
+// searched by the native engine (its top 100 items by cosine are the critique's candidates).
 import path from 'node:path';
 import os from 'node:os';
 
@@ -25,6 +25,7 @@ import type { ProgressFn } from '../util/progress.js';
 import { Bm25Index, critiqueTerms, tokenize } from './bm25.js';
 import { CandidateBuilder, SparseScores, type Candidates } from './candidate-ranking.js';
 import { subsetRows, type CandidateRecommender } from './candidate-recommender.js';
+import { topIndices } from './train-index.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
 
 export type CritiqueRetrieverName = 'bm25' | 'embedding';
@@ -45,10 +46,13 @@ export interface CritiqueRetriever {
   dispose(): Promise<void>;
 }
 
+/** Critique candidates from BM25: the `depth` best-scoring items (ties: the lower id). */
 class Bm25Retriever implements CritiqueRetriever {
   readonly name = 'bm25';
   private index: Bm25Index | null = null;
   private acc = new SparseScores(0);
+
+  constructor(private readonly depth = 200) {}
 
   async prepare(ds: Dataset): Promise<void> {
     this.index = new Bm25Index(ds.items.count, (i) => tokenize(itemText(ds, i)));
@@ -62,7 +66,11 @@ class Bm25Retriever implements CritiqueRetriever {
     for (const c of critiques) {
       this.acc.clear();
       if (c !== null) index.search(critiqueTerms(c), this.acc);
-      out.pushScores(this.acc);
+      // A common word ("pen") matches thousands of items; only the best few can matter for a top-k.
+      const found = this.acc.touched();
+      const values = this.acc.values;
+      const best = topIndices(found, Array.from(found, (i) => values[i]), this.depth);
+      out.pushRow(best.map((p) => found[p]), best.map((p) => values[found[p]]));
     }
     this.acc.clear();
     return out.build();
