@@ -230,6 +230,24 @@ describe('on the synthetic demo', () => {
     for (const m of [t1, t2, base]) m.model.dispose?.();
   });
 
+  it('keeping 200 critique-only BM25 items changes no rank below 200 (against keeping all of them)', async () => {
+    const examples = buildExamples(demo, 2);
+    const ranks: Float64Array[] = [];
+    for (const depth of [200, Infinity]) {
+      const m = new CritiqueFusionRecommender(new MarkovRecommender(), 'bm25', { weight: 0.6, depth });
+      await m.prepare(examples);
+      ranks.push((await m.recommend(examples, { k: 10, excludeHistory: true })).ranks);
+      m.dispose();
+    }
+    let below = 0;
+    for (let i = 0; i < examples.length; i++)
+      if (ranks[1][i] < 200) {
+        expect(ranks[0][i]).toBe(ranks[1][i]);
+        below++;
+      }
+    expect(below).toBeGreaterThan(1000);
+  });
+
   it('a fixed fusion weight is used as given (w = 0 is the base model)', async () => {
     const examples = buildExamples(demo, 2);
     const zero = createRecommender('critique-bm25:markov', { fusionWeight: 0 });

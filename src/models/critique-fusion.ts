@@ -25,7 +25,7 @@ import type { ProgressFn } from '../util/progress.js';
 import { Bm25Index, critiqueTerms, tokenize } from './bm25.js';
 import { CandidateBuilder, SparseScores, type Candidates } from './candidate-ranking.js';
 import { subsetRows, type CandidateRecommender } from './candidate-recommender.js';
-import { topIndices } from './train-index.js';
+import { selectBest } from './train-index.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
 
 export type CritiqueRetrieverName = 'bm25' | 'embedding';
@@ -40,37 +40,74 @@ export function itemText(ds: Dataset, item: number): string {
 
 export interface CritiqueRetriever {
   readonly name: string;
-  prepare(ds: Dataset, progress?: ProgressFn): Promise<void>;
-  /** Per critique, the items with a positive score (none for a null critique). */
-  retrieve(critiques: readonly (string | null)[]): Promise<Candidates>;
+  /** `backoff`: the ranking's popularity, which breaks ties among equal critique scores. */
+  prepare(ds: Dataset, progress?: ProgressFn, backoff?: Float32Array): Promise<void>;
+  /**
+   * Per critique, items with a positive score (none for a null critique). `base` (the sequential
+   * model's candidates of the same rows) may be used to score those items too.
+   */
+  retrieve(critiques: readonly (string | null)[], base?: Candidates): Promise<Candidates>;
   dispose(): Promise<void>;
 }
 
-/** Critique candidates from BM25: the `depth` best-scoring items (ties: the lower id). */
+/**
+ * Critique candidates from BM25: every base candidate the critique matches, plus the `depth` best
+ * other matches in the ranking's own order (score, then popularity, then id). Among items the base
+ * does not score, the fused order is exactly that order, so the cut changes no rank below `depth`:
+ * it only spares fusing thousands of items that match a common word ("pen").
+ */
 class Bm25Retriever implements CritiqueRetriever {
   readonly name = 'bm25';
   private index: Bm25Index | null = null;
   private acc = new SparseScores(0);
+  private backoff: Float32Array = new Float32Array(0);
+  private inBase = new Uint8Array(0);
 
   constructor(private readonly depth = 200) {}
 
-  async prepare(ds: Dataset): Promise<void> {
+  async prepare(ds: Dataset, _progress?: ProgressFn, backoff?: Float32Array): Promise<void> {
+    this.backoff = backoff ?? new Float32Array(ds.items.count);
+    this.inBase = new Uint8Array(ds.items.count);
     this.index = new Bm25Index(ds.items.count, (i) => tokenize(itemText(ds, i)));
     this.acc = new SparseScores(ds.items.count);
   }
 
-  async retrieve(critiques: readonly (string | null)[]): Promise<Candidates> {
+  async retrieve(critiques: readonly (string | null)[], base?: Candidates): Promise<Candidates> {
     const index = this.index;
     if (!index) throw new Error('internal: BM25 retriever not prepared');
     const out = new CandidateBuilder();
-    for (const c of critiques) {
+    const inBase = this.inBase;
+    for (let r = 0; r < critiques.length; r++) {
+      const c = critiques[r];
       this.acc.clear();
       if (c !== null) index.search(critiqueTerms(c), this.acc);
-      // A common word ("pen") matches thousands of items; only the best few can matter for a top-k.
-      const found = this.acc.touched();
-      const values = this.acc.values;
-      const best = topIndices(found, Array.from(found, (i) => values[i]), this.depth);
-      out.pushRow(best.map((p) => found[p]), best.map((p) => values[found[p]]));
+      const all = this.acc.touched();
+      const { values } = this.acc;
+      const ids: number[] = [];
+      const scores: number[] = [];
+      if (base) {
+        for (let p = base.offsets[r]; p < base.offsets[r + 1]; p++) {
+          const i = base.ids[p];
+          inBase[i] = 1;
+          if (values[i] > 0) {
+            ids.push(i);
+            scores.push(values[i]);
+          }
+        }
+      }
+      const found = base ? all.filter((i) => !inBase[i]) : all;
+      const b = this.backoff;
+      const better = (p: number, q: number) => {
+        const i = found[p];
+        const j = found[q];
+        return values[i] > values[j] || (values[i] === values[j] && (b[i] > b[j] || (b[i] === b[j] && i < j)));
+      };
+      for (const p of selectBest(found.length, better, this.depth)) {
+        ids.push(found[p]);
+        scores.push(values[found[p]]);
+      }
+      out.pushRow(ids, scores);
+      if (base) for (let p = base.offsets[r]; p < base.offsets[r + 1]; p++) inBase[base.ids[p]] = 0;
     }
     this.acc.clear();
     return out.build();
@@ -194,12 +231,20 @@ export class CritiqueFusionRecommender implements Recommender {
   constructor(
     readonly base: CandidateRecommender,
     retriever: CritiqueRetrieverName,
-    options: { device?: Device; encoder?: string; offline?: boolean; weight?: number; embeddingCacheDir?: string | null } = {},
+    options: {
+      device?: Device;
+      encoder?: string;
+      offline?: boolean;
+      weight?: number;
+      embeddingCacheDir?: string | null;
+      /** Critique-only candidates kept per row (default 200 for BM25, 100 for embeddings). */
+      depth?: number;
+    } = {},
   ) {
     this.retriever =
       retriever === 'bm25'
-        ? new Bm25Retriever()
-        : new EmbeddingRetriever(options.encoder ?? DEFAULT_SEMSIM_MODEL, { offline: options.offline, device: options.device, embeddingCacheDir: options.embeddingCacheDir });
+        ? new Bm25Retriever(options.depth)
+        : new EmbeddingRetriever(options.encoder ?? DEFAULT_SEMSIM_MODEL, { offline: options.offline, device: options.device, embeddingCacheDir: options.embeddingCacheDir, depth: options.depth });
     if (options.weight !== undefined && !(options.weight >= 0 && options.weight <= 1))
       throw new RangeError(`Expected a fusion weight in [0, 1] but received ${options.weight}`);
     this.weightValue = options.weight ?? null;
@@ -230,7 +275,7 @@ export class CritiqueFusionRecommender implements Recommender {
   async prepare(examples: ExampleSet | { dataset: Dataset }, progress?: ProgressFn): Promise<void> {
     const ds = examples.dataset;
     await this.base.prepare(examples, progress);
-    await this.retriever.prepare(ds, progress);
+    await this.retriever.prepare(ds, progress, this.base.ranker.backoff);
     this.acc = new SparseScores(ds.items.count);
     if (this.weightValue === null) this.tuning = await this.tune(ds);
     if (this.tuning) this.weightValue = this.tuning.weight;
@@ -242,7 +287,7 @@ export class CritiqueFusionRecommender implements Recommender {
     for (let r = 0; r < valid.users.length; r++) if (!ds.events.critique.isNull(valid.events[r])) picked.push(r);
     const rows = subsetRows(valid, picked);
     const base = this.base.candidates(rows);
-    const critique = await this.retriever.retrieve(picked.map((r) => ds.events.critique.get(valid.events[r])));
+    const critique = await this.retriever.retrieve(picked.map((r) => ds.events.critique.get(valid.events[r])), base);
     // Each row's back-off rank over all non-excluded items, once; every w then costs O(candidates).
     const none: Candidates = { offsets: new Int32Array(rows.length + 1), ids: new Int32Array(0), scores: new Float64Array(0) };
     const popRanks = (await this.base.ranker.rank(rows, none, { k: 1, excludeHistory: true })).ranks;
@@ -271,7 +316,7 @@ export class CritiqueFusionRecommender implements Recommender {
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {
     const base = this.base.candidates(examples);
     const critiques = Array.from({ length: examples.length }, (_, i) => examples.critique(i));
-    const critique = await this.retriever.retrieve(critiques);
+    const critique = await this.retriever.retrieve(critiques, base);
     return this.base.ranker.rank(examples, fuseCandidates(base, critique, this.weight, this.acc), options);
   }
 
