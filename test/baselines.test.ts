@@ -23,7 +23,7 @@ import type { Ranking } from '../src/models/recommender.js';
 import { SessionKnnRecommender } from '../src/models/sknn.js';
 import { buildExamples, type ExampleSet } from '../src/tasks/examples.js';
 import { rng } from '../src/util/random.js';
-import { scratch } from './data-helpers.js';
+import { FIXTURES, scratch } from './data-helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = scratch();
@@ -289,6 +289,20 @@ describe('on the synthetic demo', () => {
       expect(donors.some((u) => u !== self)).toBe(true);
     }
     expect(shared).toBeGreaterThan(50);
+  });
+});
+
+describe('on real sequences (the Beauty fixture: the first 2,000 users of S3Rec\'s Beauty.txt)', () => {
+  it('popularity stays at the literature\'s level; Markov and SKNN beat it even on this sparse head', async () => {
+    // Measured: pop 0.018, markov 0.0235, sknn 0.022, itemknn 0.007 (2,000 users are too few for
+    // item-item cosines: one shared user makes a neighbour). On the full file: see the README.
+    const data = path.join(FIXTURES, 'amazon-beauty-s3rec', 'Beauty-head2000.txt');
+    const recallOf = async (model: string) =>
+      ((await runEval({ data, model, task: 1, semsim: false, bootstrapSamples: 20 })).json as { ranking: Record<string, number> }).ranking['recall@10'];
+    const pop = await recallOf('pop');
+    expect(pop).toBeGreaterThan(0.005);
+    expect(pop).toBeLessThan(0.05);
+    for (const model of ['markov', 'sknn']) expect(await recallOf(model)).toBeGreaterThan(pop);
   });
 });
 
