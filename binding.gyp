@@ -7,6 +7,7 @@
         "native/cpu/cpu_features.cpp",
         "native/cpu/bootstrap.cpp",
         "native/cpu/search.cpp",
+        "native/cpu/step.cpp",
         "native/cpu/thread_pool.cpp",
         "native/cpu/isa_scalar.cpp",
         "native/cpu/isa_avx2.cpp",

@@ -17,17 +17,9 @@ import { exclusionLists } from '../src/eval/ranking.js';
 import { computeTextStats } from '../src/metrics/text/score.js';
 import { closeTextPools } from '../src/metrics/text/pool.js';
 import { buildExamples } from '../src/tasks/examples.js';
+import { encodeNpy } from '../src/models/embeddings-file.js';
 import { rng } from '../src/util/random.js';
 
-function npy(rows: number, dim: number, data: Float32Array): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-}
 
 const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   const t = performance.now();
@@ -53,9 +45,9 @@ export async function benchEval(args: string[]): Promise<void> {
   const r = rng(7);
   const items = Float32Array.from({ length: ds.items.count * dim }, () => r() - 0.5);
   const queries = Float32Array.from({ length: examples.length * dim }, () => r() - 0.5);
-  writeFileSync(path.join(work, 'items.npy'), npy(ds.items.count, dim, items));
+  writeFileSync(path.join(work, 'items.npy'), encodeNpy(items, ds.items.count, dim));
   writeFileSync(path.join(work, 'items.ids.txt'), Array.from({ length: ds.items.count }, (_, i) => ds.items.asin.get(i)).join('\n'));
-  writeFileSync(path.join(work, 'queries.npy'), npy(examples.length, dim, queries));
+  writeFileSync(path.join(work, 'queries.npy'), encodeNpy(queries, examples.length, dim));
 
   for (let run = 1; run <= 2; run++) {
     const [, evalS] = await time(() =>

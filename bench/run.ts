@@ -1,15 +1,19 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
 import { benchBaselines } from './baselines.js';
+import { benchCi } from './ci.js';
 import { benchData } from './data.js';
 import { benchEval } from './eval.js';
+import { benchLumen } from './lumen.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
+  ci: benchCi,
   data: benchData,
   eval: benchEval,
   text: benchText,
+  lumen: benchLumen,
   baselines: benchBaselines,
 };
 

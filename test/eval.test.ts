@@ -16,7 +16,9 @@ import { exclusionLists } from '../src/eval/ranking.js';
 import { runEval } from '../src/eval/run.js';
 import { referenceSearch } from '../src/engine/reference.js';
 import { buildExamples, type ExampleSet } from '../src/tasks/examples.js';
+import { encodeNpy } from '../src/models/embeddings-file.js';
 import { rng } from '../src/util/random.js';
+import { writeTinyEncoder } from './helpers/tiny-encoder.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'regen-eval-'));
@@ -32,15 +34,6 @@ beforeAll(async () => {
 const asin = (id: number) => ds.items.asin.get(id)!;
 const user = (i: number) => examples.example(i).user;
 
-function npy(rows: number, dim: number, data: Float32Array): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-}
 
 describe('eval on the demo', () => {
   it('gives the JSON contract: signature, ranking@k, text per kind with semsim null and the reason', async () => {
@@ -63,6 +56,20 @@ describe('eval on the demo', () => {
     expect(json.rows).toHaveLength(2); // the paper's two rows: without and with critiques
     expect(r.markdown).toMatch(/\| Hist \+ Critique -> ID \+ Narrative \|/);
     expect(r.markdown).toMatch(/SemSim n\/a: no sentence encoder/);
+  });
+
+  it('scores semantic similarity with a local encoder (a tiny ONNX model the test writes)', async () => {
+    const model = writeTinyEncoder(path.join(dir, 'tiny-encoder'));
+    const r = await runEval({ ...quick, semsim: model, offline: true, semsimCacheDir: null });
+    const text = (r.json as { text: Record<string, { semsim: number | null }> }).text;
+    for (const t of Object.values(text)) {
+      expect(t.semsim).not.toBeNull();
+      expect(t.semsim!).toBeGreaterThan(-1);
+      expect(t.semsim!).toBeLessThanOrEqual(1);
+    }
+    expect((r.json as { signature: string }).signature).toContain(`semsim:${model}`);
+    expect((r.json as { semsim_note: string | null }).semsim_note).toBeNull();
+    await expect(runEval({ ...quick, semsim: path.join(dir, 'no-such-model'), offline: true })).rejects.toThrow(/no-such-model does not exist/);
   });
 
   it('keys follow --k, and task 1 has no text', async () => {
@@ -153,9 +160,9 @@ describe('embeddings', () => {
     // Item rows in reverse dataset order, with an id list: the reader must put them back.
     const reversed = new Float32Array(items.length);
     for (let id = 0; id < ds.items.count; id++) reversed.set(items.subarray(id * dim, (id + 1) * dim), (ds.items.count - 1 - id) * dim);
-    writeFileSync(path.join(dir, 'items.npy'), npy(ds.items.count, dim, reversed));
+    writeFileSync(path.join(dir, 'items.npy'), encodeNpy(reversed, ds.items.count, dim));
     writeFileSync(path.join(dir, 'items.ids.txt'), Array.from({ length: ds.items.count }, (_, row) => asin(ds.items.count - 1 - row)).join('\n'));
-    writeFileSync(path.join(dir, 'q.npy'), npy(ex.length, dim, queries));
+    writeFileSync(path.join(dir, 'q.npy'), encodeNpy(queries, ex.length, dim));
     const result = await runEval({ ...quick, task: 1, queries: path.join(dir, 'q.npy'), items: path.join(dir, 'items.npy') });
     const exclude = exclusionLists(ex.history, ex.targets, true);
     const ref = referenceSearch(items, dim, queries, { k: 10, exclude, targets: ex.targets });
@@ -167,11 +174,11 @@ describe('embeddings', () => {
   });
 
   it('refuses mismatched dimensions and NaN vectors, naming the file', async () => {
-    writeFileSync(path.join(dir, 'q3.npy'), npy(examples.length, 3, new Float32Array(examples.length * 3)));
+    writeFileSync(path.join(dir, 'q3.npy'), encodeNpy(new Float32Array(examples.length * 3), examples.length, 3));
     await expect(runEval({ ...quick, task: 1, queries: path.join(dir, 'q3.npy'), items: path.join(dir, 'items.npy') })).rejects.toThrow(/q3\.npy has dimension 3 but .*items\.npy has 8/);
     const bad = new Float32Array(examples.length * 8);
     bad[8 * 7 + 2] = NaN;
-    writeFileSync(path.join(dir, 'qnan.npy'), npy(examples.length, 8, bad));
+    writeFileSync(path.join(dir, 'qnan.npy'), encodeNpy(bad, examples.length, 8));
     await expect(runEval({ ...quick, task: 1, queries: path.join(dir, 'qnan.npy'), items: path.join(dir, 'items.npy') })).rejects.toThrow(/qnan\.npy: 1 NaN .*row 7, column 2/);
     await expect(runEval({ ...quick, task: 1, queries: path.join(dir, 'q.npy') })).rejects.toThrow(/both --queries and --items/);
   });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "regen/search.h"
 
@@ -36,6 +37,7 @@ struct ScanBatch {
   int32_t dim;
   int32_t pairs;        // Bf16: dimensions taken two at a time (dim rounded up to even, over 2)
   const float* bias;    // count values, or null
+  float lse_scale;      // log2(e) / temperature: the log-sum-exp is over score / temperature
   // Queries packed per block of `block_rows` rows: block b, dimension j, row slot s is at
   // packed_queries[(b * dim + j) * block_rows + s]; padding slots are zero.
   const float* packed_queries;
@@ -70,12 +72,15 @@ struct ScanState {
 using ScanFn = void (*)(const ScanBatch& batch, ScanState& state, int64_t begin, int64_t end);
 // The score of one (row slot, item) pair, bit-identical to what the scan computes for it.
 using ScoreFn = float (*)(const ScanBatch& batch, int64_t slot, int64_t item);
+// The scores of one row slot against n listed items, each bit-identical to ScoreFn's.
+using ScoreListFn = void (*)(const ScanBatch& batch, int64_t slot, const int32_t* ids, int64_t n, float* out);
 
 struct ScanKernel {
   ScanFn scan;
   ScoreFn score;
   int32_t block_rows;
   int32_t tile_items;
+  ScoreListFn score_list;
 };
 
 // Picks the register tiling for the number of rows (fewer rows: a narrower block).

@@ -29,6 +29,7 @@ constexpr int64_t kHeapBatchBytes = 256 << 20;   // per-thread top-k heaps per b
 constexpr int64_t kSerialWork = 1 << 21;         // multiply-adds below which one thread is faster
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kFloatMax = std::numeric_limits<float>::max();
+constexpr float kLog2e = 1.44269504088896341f;
 }  // namespace
 
 const char* isa_name(Isa isa) {
@@ -307,6 +308,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   batch.dim = dim;
   batch.pairs = pairs;
   batch.bias = req.bias;
+  batch.lse_scale = req.temperature == 1.0f ? kLog2e : static_cast<float>(1.4426950408889634074 / req.temperature);
   batch.packed_queries = bf16 ? nullptr : packed.data();
   batch.packed_queries_bf16 = bf16 ? packed_bf16.data() : nullptr;
   batch.block_rows = static_cast<int32_t>(block_rows);
@@ -389,7 +391,8 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
     int64_t beaten_by = 0;
     for (const ThreadBuffers& tb : buffers) beaten_by += tb.rank_count[static_cast<size_t>(i)];
     res.target_rank[g] = static_cast<int32_t>(beaten_by);
-    res.target_log_prob[g] = static_cast<float>(static_cast<double>(targets->true_score[static_cast<size_t>(i)]) - log_z);
+    res.target_log_prob[g] =
+        static_cast<float>(static_cast<double>(targets->true_score[static_cast<size_t>(i)]) / req.temperature - log_z);
   }
 }
 
@@ -398,6 +401,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
 void search(const ItemMatrix& items, const SearchRequest& req, const SearchResult& res, const SearchConfig& cfg) {
   if (req.rows <= 0) return;
   if (req.k < 1) throw std::invalid_argument("k must be at least 1");
+  if (!(req.temperature > 0.0f) || std::isinf(req.temperature)) throw std::invalid_argument("temperature must be positive and finite");
   if (!precision_supported(items.precision(), cfg.isa, cpu_features()))
     throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(cfg.isa) + " kernels at " +
                              precision_name(items.precision()) + " precision");
@@ -416,6 +420,38 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
     const int64_t rows = std::min(batch, req.rows - first);
     search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows), threads, first, rows);
   }
+}
+
+void score_items(const ItemMatrix& items, const float* query, const int32_t* ids, int64_t n, const float* bias,
+                 float* out, Isa isa) {
+  if (n <= 0) return;
+  if (!precision_supported(items.precision(), isa, cpu_features()))
+    throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(isa) + " kernels at " +
+                             precision_name(items.precision()) + " precision");
+  const ScanKernel kernel = pick_kernel(isa, items.precision(), 1);
+  const bool bf16 = items.precision() == Precision::Bf16;
+  const int32_t dim = items.dim();
+  const int32_t pairs = items.padded_dim() / 2;
+  SearchRequest req;
+  req.queries = query;
+  req.rows = 1;
+  std::vector<float> packed;
+  std::vector<uint16_t> packed_bf16;
+  pack_queries(req, 0, 1, dim, kernel.block_rows, kernel.block_rows, pairs, bf16, packed, packed_bf16);
+  ScanBatch batch{};
+  batch.items = bf16 ? nullptr : items.data();
+  batch.items_bf16 = bf16 ? items.data_bf16() : nullptr;
+  batch.count = items.count();
+  batch.dim = dim;
+  batch.pairs = pairs;
+  batch.bias = bias;
+  batch.lse_scale = kLog2e;
+  batch.packed_queries = bf16 ? nullptr : packed.data();
+  batch.packed_queries_bf16 = bf16 ? packed_bf16.data() : nullptr;
+  batch.block_rows = kernel.block_rows;
+  batch.row_blocks = 1;
+  batch.rows = 1;
+  kernel.score_list(batch, 0, ids, n, out);
 }
 
 }  // namespace regen

@@ -15,6 +15,7 @@
 #include "regen/bootstrap.h"
 #include "regen/cpu_features.h"
 #include "regen/search.h"
+#include "regen/step.h"
 #include "regen/text_stats.h"
 
 namespace {
@@ -88,6 +89,9 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
   }
 
   ~NativeItemTable() override { Release(Env()); }
+
+  // The table, or null once disposed (decodeStep holds its own reference while it runs).
+  std::shared_ptr<const regen::ItemMatrix> matrix() const { return matrix_; }
 
  private:
   class SearchWorker : public PromiseWorker {
@@ -273,18 +277,26 @@ Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
 }
 
+// A JS string's UTF-16 code units (the text kernels work on code units, as JavaScript does).
+std::u16string utf16_text(Napi::Env env, const Napi::Value& value) {
+  size_t length = 0;
+  if (napi_get_value_string_utf16(env, value, nullptr, 0, &length) != napi_ok)
+    throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  std::u16string text(length + 1, u'\0');
+  if (napi_get_value_string_utf16(env, value, text.data(), length + 1, &length) != napi_ok)
+    throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  text.resize(length);
+  return text;
+}
+
 // bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs, synchronous
 // (it runs inside the text-metrics worker threads; in-process only for small inputs).
 Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
     throw Napi::TypeError::New(env, "native binding: bleuChunkStats(text, layout, tokenize13a)");
-  size_t length = 0;
-  napi_status st = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
-  std::u16string text(length + 1, u'\0');
-  st = napi_get_value_string_utf16(env, info[0], text.data(), length + 1, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  const std::u16string text = utf16_text(env, info[0]);
+  const size_t length = text.size();
   size_t layout_length = 0;
   const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
   size_t pairs = 0;
@@ -302,12 +314,8 @@ Napi::Value RougeChunkStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[3].IsBoolean())
     throw Napi::TypeError::New(env, "native binding: rougeChunkStats(text, layout, types, stem)");
-  size_t length = 0;
-  napi_status st = napi_get_value_string_utf16(env, info[0], nullptr, 0, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
-  std::u16string text(length + 1, u'\0');
-  st = napi_get_value_string_utf16(env, info[0], text.data(), length + 1, &length);
-  if (st != napi_ok) throw Napi::TypeError::New(env, "native binding: cannot read the text");
+  const std::u16string text = utf16_text(env, info[0]);
+  const size_t length = text.size();
   size_t layout_length = 0, n_types = 0;
   const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
   const int32_t* types = typed_array_data<int32_t>(info[2], napi_int32_array, "types", &n_types);
@@ -368,6 +376,174 @@ Napi::Value BootstrapSums(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// One decoding step's arguments, unwrapped from JS (the arrays pinned while the step runs).
+struct StepJob {
+  std::vector<std::shared_ptr<const regen::ItemMatrix>> tables;
+  regen::StepRequest request;
+  regen::StepResult result;
+  regen::SearchConfig config;
+  Pins pins;
+
+  void Run() const {
+    std::vector<const regen::ItemMatrix*> raw;
+    for (const auto& t : tables) raw.push_back(t.get());
+    regen::decode_step(raw.data(), static_cast<int32_t>(raw.size()), request, result, config);
+  }
+};
+
+class DecodeStepWorker : public PromiseWorker {
+ public:
+  explicit DecodeStepWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:decodeStep") {}
+  StepJob job;
+
+ private:
+  void Run() override { job.Run(); }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+};
+
+// Reads decodeStep's options object: {tables: NativeItemTable[], hidden, rows, table, k, excludeOffsets,
+// excludeIds, streams, steps, temperature, topK, topP, seed, candidates, isa, threads, token, logProb,
+// logZ, ids, scores}; outputs are filled in place.
+void ParseStep(const Napi::CallbackInfo& info, StepJob& job) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: decodeStep(options)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto* data = env.GetInstanceData<AddonData>();
+  Napi::Value tables_value = o.Get("tables");
+  if (!tables_value.IsArray()) throw Napi::TypeError::New(env, "native binding: tables must be an array");
+  Napi::Array tables = tables_value.As<Napi::Array>();
+  if (tables.Length() == 0) throw Napi::RangeError::New(env, "native binding: no tables");
+  for (uint32_t i = 0; i < tables.Length(); ++i) {
+    Napi::Value t = tables.Get(i);
+    if (!t.IsObject() || !t.As<Napi::Object>().InstanceOf(data->table_constructor.Value()))
+      throw Napi::TypeError::New(env, "native binding: tables must hold native tables");
+    auto matrix = NativeItemTable::Unwrap(t.As<Napi::Object>())->matrix();
+    if (!matrix) throw Napi::Error::New(env, "a table of the step has been disposed");
+    if (!job.tables.empty() && matrix->dim() != job.tables[0]->dim())
+      throw Napi::RangeError::New(env, "native binding: the tables of a step must have the same dim");
+    job.tables.push_back(std::move(matrix));
+  }
+  const int64_t dim = job.tables[0]->dim();
+  const int64_t table_count = static_cast<int64_t>(job.tables.size());
+  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+  const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
+  if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
+  regen::StepRequest& req = job.request;
+  regen::StepResult& res = job.result;
+  size_t len = 0;
+  auto need = [&](bool ok, const char* what) {
+    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
+  };
+  auto optional = [&](const char* key) { Napi::Value v = o.Get(key); return v.IsNull() || v.IsUndefined() ? Napi::Value() : v; };
+
+  Napi::Value hidden = o.Get("hidden");
+  req.hidden = typed_array_data<const float>(hidden, napi_float32_array, "hidden", &len);
+  need(static_cast<int64_t>(len) == rows * dim, "hidden");
+  job.pins.add(hidden);
+  Napi::Value table = o.Get("table");
+  req.table = typed_array_data<const int32_t>(table, napi_int32_array, "table", &len);
+  need(static_cast<int64_t>(len) == rows, "table");
+  for (int64_t r = 0; r < rows; ++r)
+    if (req.table[r] < 0 || req.table[r] >= table_count) throw Napi::RangeError::New(env, "native binding: a table index is out of range");
+  job.pins.add(table);
+  req.rows = rows;
+  req.k = k;
+  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
+    req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
+    need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
+    Napi::Value ids = o.Get("excludeIds");
+    req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
+    job.pins.add(offsets);
+    job.pins.add(ids);
+  }
+  if (Napi::Value streams = optional("streams"); !streams.IsEmpty()) {
+    req.streams = typed_array_data<const uint32_t>(streams, napi_uint32_array, "streams", &len);
+    need(static_cast<int64_t>(len) == rows, "streams");
+    job.pins.add(streams);
+  }
+  if (Napi::Value steps = optional("steps"); !steps.IsEmpty()) {
+    req.steps = typed_array_data<const uint32_t>(steps, napi_uint32_array, "steps", &len);
+    need(static_cast<int64_t>(len) == rows, "steps");
+    job.pins.add(steps);
+  }
+  req.sampling.temperature = o.Get("temperature").As<Napi::Number>().FloatValue();
+  req.sampling.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
+  req.sampling.top_p = o.Get("topP").As<Napi::Number>().FloatValue();
+  req.sampling.seed = static_cast<uint64_t>(o.Get("seed").As<Napi::Number>().Int64Value());
+  req.sampling.candidates = o.Get("candidates").As<Napi::Number>().Int32Value();
+
+  Napi::Value token = o.Get("token"), log_prob = o.Get("logProb"), log_z = o.Get("logZ"), ids = o.Get("ids"),
+              scores = o.Get("scores");
+  res.token = typed_array_data<int32_t>(token, napi_int32_array, "token", &len);
+  need(static_cast<int64_t>(len) == rows, "token");
+  res.log_prob = typed_array_data<float>(log_prob, napi_float32_array, "logProb", &len);
+  need(static_cast<int64_t>(len) == rows, "logProb");
+  res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
+  need(static_cast<int64_t>(len) == rows, "logZ");
+  res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
+  need(static_cast<int64_t>(len) == rows * k, "ids");
+  res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
+  need(static_cast<int64_t>(len) == rows * k, "scores");
+  for (const Napi::Value& v : {token, log_prob, log_z, ids, scores}) job.pins.add(v);
+
+  job.config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
+  job.config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+  for (const auto& t : job.tables)
+    if (!regen::precision_supported(t->precision(), job.config.isa, regen::cpu_features()))
+      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(job.config.isa) +
+                                      " kernels at " + regen::precision_name(t->precision()) + " precision");
+}
+
+// decodeStep(options) -> Promise<void>: the step on a worker thread.
+Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
+  auto* worker = new DecodeStepWorker(info.Env());
+  std::unique_ptr<DecodeStepWorker> guard(worker);
+  ParseStep(info, worker->job);
+  Napi::Promise promise = worker->promise();
+  guard.release()->Queue();
+  return promise;
+}
+
+// decodeStepSync(options): the same on the calling thread, for steps too small to be worth a
+// thread handoff (the caller decides; see src/models/lumen/sampler.ts).
+Napi::Value DecodeStepSync(const Napi::CallbackInfo& info) {
+  StepJob job;
+  ParseStep(info, job);
+  try {
+    job.Run();
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), "out of memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return info.Env().Undefined();
+}
+
+// scoreItems(table, query, ids, isa) -> Float32Array: search()'s scores of one query against listed
+// items, bit for bit (synchronous; for the tests).
+Napi::Value ScoreItems(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* data = env.GetInstanceData<AddonData>();
+  if (info.Length() != 4 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->table_constructor.Value()) ||
+      !info[3].IsString())
+    throw Napi::TypeError::New(env, "native binding: scoreItems(table, query, ids, isa)");
+  auto matrix = NativeItemTable::Unwrap(info[0].As<Napi::Object>())->matrix();
+  if (!matrix) throw Napi::Error::New(env, "ItemTable has been disposed");
+  size_t dim = 0, n = 0;
+  const float* query = typed_array_data<const float>(info[1], napi_float32_array, "query", &dim);
+  const int32_t* ids = typed_array_data<const int32_t>(info[2], napi_int32_array, "ids", &n);
+  if (static_cast<int64_t>(dim) != matrix->dim()) throw Napi::RangeError::New(env, "native binding: query has the wrong length");
+  for (size_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || ids[i] >= matrix->count()) throw Napi::RangeError::New(env, "native binding: an id is out of range");
+  Napi::Float32Array out = Napi::Float32Array::New(env, n);
+  try {
+    regen::score_items(*matrix, query, ids, static_cast<int64_t>(n), nullptr, out.Data(), parse_isa(env, info[3].As<Napi::String>().Utf8Value()));
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->table_constructor = Napi::Persistent(NativeItemTable::Define(env));
@@ -382,6 +558,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rougeChunkStats", Napi::Function::New(env, RougeChunkStats));
   exports.Set("porterStem", Napi::Function::New(env, PorterStem));
   exports.Set("bootstrapSums", Napi::Function::New(env, BootstrapSums));
+  exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
+  exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
+  exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
   return exports;
 }
 

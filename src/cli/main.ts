@@ -8,6 +8,8 @@ import { registerDataCommands } from './data.js';
 import { registerEvalCommands } from './eval.js';
 import { collectInfo, formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
+import { registerPromptsCommand } from './prompts.js';
+import { registerGenerateCommand } from './generate.js';
 
 function parseSeed(value: string): number {
   const n = Number(value);
@@ -61,6 +63,8 @@ export function buildProgram(): Command {
   registerBaselineCommand(program);
   registerDataCommands(program);
   registerScoreText(program);
+  registerPromptsCommand(program);
+  registerGenerateCommand(program);
   return program;
 }
 

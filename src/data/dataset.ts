@@ -25,6 +25,16 @@ export const NARRATIVE_KINDS = [
 ] as const;
 export type NarrativeKind = (typeof NARRATIVE_KINDS)[number];
 
+/** snake_case names, as files, columns, reports and the CLI spell the kinds. */
+export const NARRATIVE_NAMES: Record<NarrativeKind, string> = {
+  purchaseReason: 'purchase_reason',
+  purchaseReasonExplanation: 'purchase_reason_explanation',
+  productEndorsement: 'product_endorsement',
+  userSummaryBrief: 'user_summary_brief',
+  userSummaryLong: 'user_summary_long',
+  userProfile: 'user_profile',
+};
+
 /** The narratives that describe the user's last purchase (the test target); the others describe the user. */
 export const ITEM_NARRATIVES: readonly NarrativeKind[] = ['purchaseReason', 'purchaseReasonExplanation', 'productEndorsement'];
 

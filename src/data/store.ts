@@ -30,7 +30,7 @@ import {
   type DataType,
 } from 'apache-arrow';
 
-import { Dataset, NARRATIVE_KINDS, type DatasetMeta, type NarrativeKind } from './dataset.js';
+import { Dataset, NARRATIVE_KINDS, NARRATIVE_NAMES, type DatasetMeta, type NarrativeKind } from './dataset.js';
 import { DataError } from './report.js';
 import { Utf8Column, type TextChunk, type TextChunkData } from './text-column.js';
 
@@ -59,14 +59,7 @@ export interface Manifest {
 }
 
 /** Column names on disk (snake_case, for Python and SQL readers). */
-export const NARRATIVE_COLUMNS: Record<NarrativeKind, string> = {
-  purchaseReason: 'purchase_reason',
-  purchaseReasonExplanation: 'purchase_reason_explanation',
-  productEndorsement: 'product_endorsement',
-  userSummaryBrief: 'user_summary_brief',
-  userSummaryLong: 'user_summary_long',
-  userProfile: 'user_profile',
-};
+export const NARRATIVE_COLUMNS = NARRATIVE_NAMES;
 export const SCORE_PREFIX = 'score:';
 
 export const TEXT_COLUMNS: Record<TableName, string[]> = {

@@ -75,7 +75,8 @@ function resolveIsa(requested: unknown, supported: IsaName[], limitedBy: string)
   return value as IsaName;
 }
 
-function resolveThreads(requested: unknown): number {
+/** Threads for native work: the given number, else REGEN_THREADS, else every core. */
+export function resolveThreads(requested?: unknown): number {
   if (requested !== undefined) return expectInteger(requested, 'options.threads', 1, 1024);
   const env = process.env.REGEN_THREADS;
   if (env !== undefined && env !== '') {
@@ -228,6 +229,12 @@ export class ItemTable {
       targetLogProb: result.targetLogProb ?? null,
     });
     return result;
+  }
+
+  /** @internal The native table, for other native calls over it (LUMEN's decoding step). */
+  nativeHandle(): NativeTable {
+    if (this.#native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    return this.#native;
   }
 
   /** Frees the native table (searches already running finish first). Further searches throw. */

@@ -1,6 +1,6 @@
 // `regen-bench compare`: two evaluations of the same examples, metric by metric, with paired tests.
 // Examples are matched by user id; per-example scores come from the parts.
-import type { NarrativeKind } from '../data/dataset.js';
+import { NARRATIVE_NAMES, type NarrativeKind } from '../data/dataset.js';
 import { BLEU_STATS, bleuFromStats } from '../metrics/text/bleu.js';
 import { ROUGE_STATS, rougePrf } from '../metrics/text/pair-stats.js';
 import { rng } from '../util/random.js';
@@ -8,7 +8,7 @@ import { pairedTest, quantile } from './bootstrap.js';
 import type { EvalPart, TextPart } from './evaluate.js';
 import { readPart } from './merge.js';
 import { rankingScores } from './ranking.js';
-import { kindName, signature } from './report.js';
+import { signature } from './report.js';
 
 export interface MetricComparison {
   metric: string;
@@ -126,7 +126,7 @@ export function compareParts(a: EvalPart, b: EvalPart, options: { samples?: numb
     tb.rows.forEach((row, p) => pairOfB.set(row, p));
     const matched = pairs.map(([i, j]) => [pairOfA.get(i), pairOfB.get(j)] as const).filter((x): x is readonly [number, number] => x[0] !== undefined && x[1] !== undefined);
     if (matched.length === 0) continue;
-    const name = kindName(kind);
+    const name = NARRATIVE_NAMES[kind];
     metrics.push({
       metric: `${name}.bleu`,
       ...compareBleu(

@@ -1,6 +1,6 @@
 // The report of an evaluation: means with seeded bootstrap intervals, computed from a (merged) part,
 // as JSON for machines (key names are a contract) and Markdown in the layout of the paper's Table 2.
-import type { NarrativeKind } from '../data/dataset.js';
+import { NARRATIVE_NAMES, type NarrativeKind } from '../data/dataset.js';
 import { bleuFromStats, BLEU_STATS } from '../metrics/text/bleu.js';
 import { meanRouge, type TextStats } from '../metrics/text/score.js';
 import { rougePrf, ROUGE_STATS } from '../metrics/text/pair-stats.js';
@@ -8,8 +8,6 @@ import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Inter
 import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
 import { rankingScores } from './ranking.js';
 
-/** snake_case names of the narrative kinds, as files and reports spell them. */
-export const kindName = (kind: string) => kind.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** task1, task2, task3, or task3-no-critique (task 3's "Hist -> ID + Narrative" row): names parts and signatures. */
 export function rowTag(s: Pick<EvalSettings, 'task' | 'critiques'>): string {
@@ -89,7 +87,7 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
       settings: { bleu: { tokenize: s.bleu.tokenize, lowercase: s.bleu.lowercase }, stem: s.rouge.stem },
     };
     const rouge = meanRouge(stats);
-    const name = kindName(kind);
+    const name = NARRATIVE_NAMES[kind];
     const sum = new Array<number>(BLEU_STATS).fill(0);
     for (let i = 0; i < t.pairs; i++) for (let c = 0; c < BLEU_STATS; c++) sum[c] += t.bleu[i * BLEU_STATS + c];
     const bleu = bleuFromStats(sum, bleuOptions).score;

@@ -49,6 +49,8 @@ export interface RunEvalOptions {
   /** A sentence encoder (hub id or folder); undefined: the default model if available offline; false: none. */
   semsim?: string | false;
   offline?: boolean;
+  /** Where reference embeddings are cached (default ~/.cache/regen-bench/embeddings; null: no cache). */
+  semsimCacheDir?: string | null;
   stem?: boolean;
   seed?: number;
   bootstrapSamples?: number;
@@ -214,7 +216,7 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
         settings,
         kinds,
         total: all.length,
-        semsim: encoder ? { encoder, embeddingCacheDir: undefined } : null,
+        semsim: encoder ? { encoder, embeddingCacheDir: o.semsimCacheDir } : null,
         chunkRows: o.chunkRows,
         done,
         onChunk: chunkDir ? (p) => writeFileAtomic(path.join(chunkDir, `${p.start}-${p.end}.json`), JSON.stringify(p)) : undefined,

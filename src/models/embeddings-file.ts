@@ -132,3 +132,15 @@ export async function readIdList(file: string): Promise<string[]> {
   }
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
 }
+
+/** A float32 matrix (rows x dim, row-major) as a NumPy .npy file (format 1.0), for exporting vectors. */
+export function encodeNpy(data: Float32Array, rows: number, dim: number): Buffer {
+  if (data.length !== rows * dim) throw new RangeError(`Expected ${rows} x ${dim} = ${rows * dim} values but received ${data.length}`);
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n'; // data aligned to 64 bytes
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}

@@ -4,7 +4,7 @@
 // and items, repeated users (the first line counts). Examples without a line are scored as misses
 // and their narratives as empty texts; the report says how many.
 import type { NarrativeKind } from '../data/dataset.js';
-import { NARRATIVE_KINDS } from '../data/dataset.js';
+import { NARRATIVE_KINDS, NARRATIVE_NAMES } from '../data/dataset.js';
 import { readLines } from '../data/lines.js';
 import type { ProgressFn } from '../util/progress.js';
 import { Issues, type LoadReport } from '../data/report.js';
@@ -16,7 +16,7 @@ import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
 export const NARRATIVE_KEYS: Record<string, NarrativeKind> = Object.fromEntries(
   NARRATIVE_KINDS.flatMap((k) => [
     [k, k],
-    [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), k],
+    [NARRATIVE_NAMES[k], k],
   ]),
 );
 

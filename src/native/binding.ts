@@ -48,6 +48,34 @@ export interface NativeTable {
   dispose(): void;
 }
 
+/** Arguments of decodeStep (native/include/regen/step.h); outputs are filled in place. Validated by the caller. */
+export interface NativeStepArgs {
+  /** The tables rows are scored against (same dim); `table[r]` indexes this list. */
+  tables: NativeTable[];
+  hidden: Float32Array;
+  rows: number;
+  table: Int32Array;
+  k: number;
+  excludeOffsets: Int32Array | null;
+  excludeIds: Int32Array | null;
+  streams: Uint32Array | null;
+  steps: Uint32Array | null;
+  /** 0: greedy. */
+  temperature: number;
+  topK: number;
+  topP: number;
+  /** An integer in [0, 2^53). */
+  seed: number;
+  candidates: number;
+  isa: IsaName;
+  threads: number;
+  token: Int32Array;
+  logProb: Float32Array;
+  logZ: Float32Array;
+  ids: Int32Array;
+  scores: Float32Array;
+}
+
 export interface NativeCpuBinding {
   backend: 'cpu';
   /** Copies items (count x dim, row-major) into a table the addon owns, on a worker thread. */
@@ -74,13 +102,25 @@ export interface NativeCpuBinding {
   rougeChunkStats?(text: string, layout: Int32Array, types: Int32Array, stem: boolean): Int32Array;
   /** NLTK PorterStemmer (NLTK_EXTENSIONS) of a lower-case ASCII word (for the tests). */
   porterStem?(word: string): string;
+  /**
+   * One step of dual-vocabulary decoding: each row scored against its table in the engine's fused
+   * pass, then greedy or sampled (seeded Gumbel-max). Missing from addons built before LUMEN decoding.
+   */
+  decodeStep?(args: NativeStepArgs): Promise<void>;
+  /** decodeStep on the calling thread (for steps too small to be worth a thread handoff). */
+  decodeStepSync?(args: NativeStepArgs): void;
+  /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
+  scoreItems?(table: NativeTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Where a binary may be, in the order they are tried. */
+/** Where a binary may be, in the order they are tried: a local build, then the prebuilt one for this platform. */
 export function cpuBinaryCandidates(): string[] {
-  return [path.join(packageRoot, 'build', 'Release', 'regen_cpu.node')];
+  return [
+    path.join(packageRoot, 'build', 'Release', 'regen_cpu.node'),
+    path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'regen_cpu.node'),
+  ];
 }
 
 export function cudaBinaryPath(): string {
@@ -109,7 +149,9 @@ export function loadCpuBinding(): NativeCpuBinding {
   throw new Error(
     'regen-bench: the native CPU addon could not be loaded.\n' +
       `  Tried: ${tried.join('; ')}\n` +
-      '  Fixes: install cmake (3.15+) and a C++17 compiler, then run `npm rebuild regen-bench`\n' +
-      '  (or `npm run build:native` in a checkout of regen-bench).',
+      `  No prebuilt binary ships for ${process.platform}-${process.arch}. Fixes, in order:\n` +
+      '  1. install cmake (3.15+) and a C++17 compiler (g++ or clang++), then run `npm rebuild regen-bench`\n' +
+      '     (in a checkout of regen-bench: `npm run build:native`);\n' +
+      '  2. or install on a platform with a prebuilt binary (see the prebuilds/ folder of the package).',
   );
 }

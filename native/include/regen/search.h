@@ -68,6 +68,9 @@ struct SearchRequest {
   const int32_t* exclude_ids = nullptr;      // duplicates allowed
   const int32_t* targets = nullptr;          // rows ids, -1 for none; or null
   const float* bias = nullptr;               // count values, or null
+  // logZ (and target_log_prob) are those of softmax(score / temperature); > 0. Scores, ids and
+  // ranks do not depend on it. 1 gives the plain softmax, bit for bit as before it existed.
+  float temperature = 1.0f;
 };
 
 // Caller-owned outputs. ids/scores: rows x k, padded with id -1 and score -Infinity when fewer
@@ -93,5 +96,11 @@ struct SearchConfig {
 
 void search(const ItemMatrix& items, const SearchRequest& request, const SearchResult& result,
             const SearchConfig& config);
+
+// The scores of one query (dim values) against n listed items (ids in [0, count)), each
+// bit-identical to the score search() computes for that pair with the same isa (+ bias[id] when
+// bias is given). For the few items a caller needs beyond a search's top-k.
+void score_items(const ItemMatrix& items, const float* query, const int32_t* ids, int64_t n, const float* bias,
+                 float* out, Isa isa);
 
 }  // namespace regen

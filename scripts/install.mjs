@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// npm's install step: use the prebuilt binary shipped for this platform when it loads here, and
+// build from source otherwise (or when REGEN_BUILD_FROM_SOURCE=1). Nothing is downloaded. When npm
+// blocks install scripts this does not run at all, and the loader picks the prebuilt binary itself.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const prebuilt = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'regen_cpu.node');
+
+// Loaded in a child process: a binary that cannot load here must not take this process down.
+const loads = (file) =>
+  spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)}).supportedIsas()`], { stdio: 'ignore' }).status === 0;
+
+if (process.env.REGEN_BUILD_FROM_SOURCE !== '1' && existsSync(prebuilt)) {
+  if (loads(prebuilt)) {
+    console.log(`regen-bench: using the prebuilt binary ${path.relative(root, prebuilt)} (set REGEN_BUILD_FROM_SOURCE=1 to build instead)`);
+    process.exit(0);
+  }
+  console.log(`regen-bench: the prebuilt binary ${path.relative(root, prebuilt)} does not load here; building from source`);
+}
+const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-native.mjs')], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

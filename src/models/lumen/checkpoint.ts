@@ -1,0 +1,310 @@
+// Loading a LUMEN checkpoint folder: config.json, the tokenizer (transformers.js), the decoder body
+// (onnxruntime-node; the CUDA execution provider when asked for and present, else the CPU), the
+// text head, text embeddings and item table (safetensors, float32 or bf16) and the item id list.
+// The heads go to the native engine as two tables that the decoding step scores against.
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+import { ItemTable } from '../../engine/item-table.js';
+import type { IsaName, Precision } from '../../native/binding.js';
+import { readEmbeddings, readIdList, type EmbeddingMatrix } from '../embeddings-file.js';
+import { LumenCheckpointError, readLumenConfig, type LumenConfig } from './config.js';
+
+/** The parts of onnxruntime-node's API the decoder uses. */
+export interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+  readonly type: string;
+}
+export interface OrtSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+export interface OrtModule {
+  Tensor: new (type: string, data: Float32Array | BigInt64Array, dims: readonly number[]) => OrtTensor;
+  InferenceSession: { create(file: string, options?: Record<string, unknown>): Promise<OrtSession> };
+  listSupportedBackends?: () => { name: string; bundled: boolean }[];
+}
+
+/** The parts of a transformers.js tokenizer the decoder uses. */
+export interface Tokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  decode(ids: number[] | Int32Array, options?: { skip_special_tokens?: boolean }): string;
+}
+
+export interface LoadOptions {
+  /** Run the decoder body on this CUDA device (onnxruntime's CUDA execution provider); falls back to the CPU, with a note, when it is not available. */
+  gpu?: number;
+  /** Precision of the heads in the native engine: 'bf16' needs AVX512-BF16 (see ItemTable). */
+  precision?: Precision;
+  isa?: IsaName | 'auto';
+  /** Threads of the native step (default REGEN_THREADS or every core). */
+  threads?: number;
+  /** onnxruntime intra-op threads (default: onnxruntime's, every core). */
+  ortThreads?: number;
+}
+
+export interface InputNames {
+  embeds: string;
+  mask: string;
+  /** null when the body computes positions itself. */
+  positions: string | null;
+  hidden: string;
+  pastKeys: string[];
+  pastValues: string[];
+  presentKeys: string[];
+  presentValues: string[];
+}
+
+function tensorNames(file: string): string[] {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    readSync(fd, head, 0, 8, 0);
+    const n = Number(head.readBigUInt64LE(0));
+    if (n <= 0 || n > Math.min(statSync(file).size - 8, 100 << 20)) throw new LumenCheckpointError(`${file} is not a safetensors file (bad header length ${n})`);
+    const json = Buffer.alloc(n);
+    readSync(fd, json, 0, n, 8);
+    return Object.keys(JSON.parse(json.toString('utf8'))).filter((k) => k !== '__metadata__');
+  } catch (e) {
+    if (e instanceof LumenCheckpointError) throw e;
+    throw new LumenCheckpointError(`${file} is not a safetensors file (${(e as Error).message})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkMatrix(m: EmbeddingMatrix, rows: number, dim: number, what: string, rowsKey: string): void {
+  if (m.rows !== rows || m.dim !== dim)
+    throw new LumenCheckpointError(
+      `${m.file}: tensor '${m.tensor}' (${what}) has shape [${m.rows}, ${m.dim}] but config.json says [${rows}, ${dim}] (${rowsKey}, hidden_size)`,
+    );
+  if (m.nonFinite > 0) {
+    const i = m.data.findIndex((x) => !Number.isFinite(x));
+    throw new LumenCheckpointError(`${m.file}: tensor '${m.tensor}' holds ${m.nonFinite} NaN or infinite values (first at row ${Math.floor(i / m.dim)}, column ${i % m.dim})`);
+  }
+}
+
+export class LumenCheckpoint {
+  private disposed = false;
+
+  private constructor(
+    readonly config: LumenConfig,
+    readonly tokenizer: Tokenizer,
+    readonly ort: OrtModule,
+    readonly session: OrtSession,
+    readonly names: InputNames,
+    /** The text head (text_vocab_size x hidden_size) and item table (item_vocab_size x hidden_size) in the native engine. */
+    readonly textHead: ItemTable,
+    readonly itemTable: ItemTable,
+    /** Input embeddings, already multiplied by embedding_scale. */
+    readonly textEmbeddings: Float32Array,
+    readonly itemEmbeddings: Float32Array,
+    readonly itemIds: readonly string[],
+    /** 'cpu' or 'cuda:N': where the decoder body runs. */
+    readonly provider: string,
+    /** Things the user should know (a GPU asked for but not used, tied embeddings). */
+    readonly notes: readonly string[],
+    /** Identifies the checkpoint (hash of its config, item list and file sizes) for signatures. */
+    readonly fingerprint: string,
+  ) {}
+
+  get dim(): number {
+    return this.config.hiddenSize;
+  }
+
+  /** Item index of a dataset item id, or undefined. */
+  itemIndex(id: string): number | undefined {
+    return this.itemMap.get(id);
+  }
+
+  private itemMapCache: Map<string, number> | null = null;
+  private get itemMap(): Map<string, number> {
+    if (!this.itemMapCache) this.itemMapCache = new Map(this.itemIds.map((id, i) => [id, i]));
+    return this.itemMapCache;
+  }
+
+  static async load(dir: string, options: LoadOptions = {}): Promise<LumenCheckpoint> {
+    const cfg = readLumenConfig(dir);
+    const notes: string[] = [];
+    const file = (name: string) => path.join(cfg.dir, name);
+
+    // Item ids and heads.
+    const itemIds = await readIdList(file(cfg.files.itemIds));
+    if (itemIds.length !== cfg.itemVocabSize)
+      throw new LumenCheckpointError(`${file(cfg.files.itemIds)} lists ${itemIds.length} item ids but config.json says item_vocab_size ${cfg.itemVocabSize}`);
+    const seen = new Set<string>();
+    for (const id of itemIds) {
+      if (seen.has(id)) throw new LumenCheckpointError(`${file(cfg.files.itemIds)} lists item id ${JSON.stringify(id)} twice; every item needs one row`);
+      seen.add(id);
+    }
+    const weights = file(cfg.files.weights);
+    const names = tensorNames(weights);
+    const need = (name: string, key: string) => {
+      if (!names.includes(name))
+        throw new LumenCheckpointError(`${weights} has no tensor '${name}' (config.json "${key}"; the file holds: ${names.join(', ') || 'nothing'})`);
+    };
+    need(cfg.tensors.textHead, 'text_head_tensor');
+    need(cfg.tensors.itemEmbeddings, 'item_embeddings_tensor');
+    const head = await readEmbeddings(weights, { tensor: cfg.tensors.textHead });
+    checkMatrix(head, cfg.textVocabSize, cfg.hiddenSize, 'the text head', 'text_vocab_size');
+    const items = await readEmbeddings(weights, { tensor: cfg.tensors.itemEmbeddings });
+    checkMatrix(items, cfg.itemVocabSize, cfg.hiddenSize, 'the item table', 'item_vocab_size');
+    let textEmbeddings: Float32Array;
+    if (names.includes(cfg.tensors.textEmbeddings)) {
+      const emb = await readEmbeddings(weights, { tensor: cfg.tensors.textEmbeddings });
+      checkMatrix(emb, cfg.textVocabSize, cfg.hiddenSize, 'the text embeddings', 'text_vocab_size');
+      textEmbeddings = emb.data;
+    } else {
+      textEmbeddings = head.data.slice();
+      notes.push(`text embeddings tied to the text head (${path.basename(weights)} has no '${cfg.tensors.textEmbeddings}')`);
+    }
+    const scale = (a: Float32Array) => {
+      if (cfg.embeddingScale !== 1) for (let i = 0; i < a.length; i++) a[i] *= cfg.embeddingScale;
+      return a;
+    };
+    const itemInputs = scale(items.data.slice());
+    scale(textEmbeddings);
+
+    // Tokenizer: the special tokens must be single tokens with the configured ids.
+    for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+      if (!existsSync(file(f))) throw new LumenCheckpointError(`${file(f)} is missing: a LUMEN checkpoint holds its tokenizer (tokenizer.json and tokenizer_config.json, as transformers saves them)`);
+    const { AutoTokenizer, env } = await import('@huggingface/transformers');
+    const saved = { allowLocalModels: env.allowLocalModels, allowRemoteModels: env.allowRemoteModels, localModelPath: env.localModelPath };
+    env.allowLocalModels = true;
+    env.allowRemoteModels = false;
+    env.localModelPath = path.dirname(cfg.dir) + path.sep;
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = (await AutoTokenizer.from_pretrained(path.basename(cfg.dir))) as unknown as Tokenizer;
+    } catch (e) {
+      throw new LumenCheckpointError(`${file('tokenizer.json')}: the tokenizer does not load (${(e as Error).message})`);
+    } finally {
+      Object.assign(env, saved); // transformers.js settings are global: leave them as found
+    }
+    for (const [text, key, id] of [
+      ['START', 'start_token_id', cfg.startTokenId],
+      ['END', 'end_token_id', cfg.endTokenId],
+      ['ID_TOKEN', 'id_token_id', cfg.idTokenId],
+    ] as const) {
+      const ids = tokenizer.encode(text, { add_special_tokens: false });
+      if (ids.length !== 1 || ids[0] !== id)
+        throw new LumenCheckpointError(
+          `${file('tokenizer.json')}: the prompt text "${text}" must encode to the single token ${id} (config.json "${key}") but encodes to [${ids.join(', ')}]. ` +
+            `Add "${text}" to the tokenizer's added_tokens with that id (tokenizer.add_special_tokens in transformers)`,
+        );
+    }
+
+    // The decoder body.
+    const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
+    const decoder = file(cfg.files.decoder);
+    const base: Record<string, unknown> = { graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
+    if (options.ortThreads) base.intraOpNumThreads = options.ortThreads;
+    let session: OrtSession | null = null;
+    let provider = 'cpu';
+    if (options.gpu !== undefined) {
+      const missing = cudaProviderMissing(ort);
+      if (missing) notes.push(`--gpu ${options.gpu}: the CUDA execution provider is not available (${missing}); the decoder body runs on the CPU`);
+      else
+        try {
+          session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: [{ name: 'cuda', deviceId: options.gpu }] });
+          provider = `cuda:${options.gpu}`;
+        } catch (e) {
+          notes.push(`--gpu ${options.gpu}: the CUDA execution provider did not start (${(e as Error).message.split('\n')[0]}); the decoder body runs on the CPU`);
+        }
+    }
+    if (!session) {
+      try {
+        session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: ['cpu'] });
+      } catch (e) {
+        throw new LumenCheckpointError(`${decoder}: onnxruntime cannot load the decoder (${(e as Error).message.split('\n')[0]})`);
+      }
+    }
+    let ioNames: InputNames;
+    try {
+      ioNames = checkSessionNames(session, cfg, decoder);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+
+    const precision = options.precision ?? 'fp32';
+    const tableOptions = { dim: cfg.hiddenSize, precision, isa: options.isa, threads: options.threads };
+    const textHead = await ItemTable.create(head.data, tableOptions);
+    let itemTable: ItemTable;
+    try {
+      itemTable = await ItemTable.create(items.data, tableOptions);
+    } catch (e) {
+      textHead.dispose();
+      throw e;
+    }
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(cfg))
+      .update(itemIds.join('\n'))
+      .update([cfg.files.decoder, cfg.files.weights].map((f) => statSync(file(f)).size).join(','))
+      .digest('hex')
+      .slice(0, 16);
+    return new LumenCheckpoint(cfg, tokenizer, ort, session, ioNames, textHead, itemTable, textEmbeddings, itemInputs, itemIds, provider, notes, fingerprint);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.textHead.dispose();
+    this.itemTable.dispose();
+    await this.session.release();
+  }
+}
+
+/** Why onnxruntime-node cannot use CUDA here, or null when its CUDA provider library is installed. */
+function cudaProviderMissing(ort: OrtModule): string | null {
+  const cuda = ort.listSupportedBackends?.().find((b) => b.name === 'cuda');
+  if (!cuda) return `onnxruntime-node has no CUDA provider on ${process.platform}-${process.arch}`;
+  if (cuda.bundled) return null;
+  try {
+    const main = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const dir = path.join(path.dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    if (existsSync(path.join(dir, lib))) return null;
+  } catch {
+    // fall through: say it is missing
+  }
+  return 'onnxruntime-node was installed without its CUDA libraries (ONNXRUNTIME_NODE_INSTALL=skip, or no network at install); reinstall it with network access on a CUDA machine';
+}
+
+/** The decoder's inputs and outputs, by Hugging Face Optimum's names; errors list what is missing. */
+function checkSessionNames(session: OrtSession, cfg: LumenConfig, file: string): InputNames {
+  const inputs = new Set(session.inputNames);
+  const outputs = new Set(session.outputNames);
+  const layers = Array.from({ length: cfg.numLayers }, (_, l) => l);
+  const names: InputNames = {
+    embeds: 'inputs_embeds',
+    mask: 'attention_mask',
+    positions: inputs.has('position_ids') ? 'position_ids' : null,
+    hidden: outputs.has('last_hidden_state') ? 'last_hidden_state' : 'hidden_states',
+    pastKeys: layers.map((l) => `past_key_values.${l}.key`),
+    pastValues: layers.map((l) => `past_key_values.${l}.value`),
+    presentKeys: layers.map((l) => `present.${l}.key`),
+    presentValues: layers.map((l) => `present.${l}.value`),
+  };
+  const missingIn = [names.embeds, names.mask, ...names.pastKeys, ...names.pastValues].filter((n) => !inputs.has(n));
+  const missingOut = [names.hidden, ...names.presentKeys, ...names.presentValues].filter((n) => !outputs.has(n));
+  const known = new Set([names.embeds, names.mask, 'position_ids', ...names.pastKeys, ...names.pastValues]);
+  const extra = session.inputNames.filter((n) => !known.has(n));
+  if (missingIn.length || missingOut.length || extra.length) {
+    const parts: string[] = [];
+    if (missingIn.length) parts.push(`it lacks the inputs ${missingIn.join(', ')}`);
+    if (missingOut.length) parts.push(`it lacks the outputs ${missingOut.join(', ')}`);
+    if (extra.length) parts.push(`it has inputs regen-bench does not feed: ${extra.join(', ')}`);
+    throw new LumenCheckpointError(
+      `${file}: ${parts.join('; ')}. The decoder body takes inputs_embeds, attention_mask, optional position_ids and ` +
+        `past_key_values.<i>.key/value for i < num_hidden_layers (${cfg.numLayers}), and returns last_hidden_state and present.<i>.key/value ` +
+        `(Hugging Face Optimum's names; export the base model with inputs_embeds, without the LM head)`,
+    );
+  }
+  return names;
+}
