@@ -37,7 +37,7 @@ export function registerBaselineCommand(program: Command): void {
     .addOption(new Option('--task <n>', 'task: 1, 2 (critiques shown) or 3 (critiques shown, narratives written)').argParser(intIn('--task', 1, 3)).default(3))
     .addOption(new Option('--split <name>', 'examples').choices(['test', 'valid']).default('test'))
     .addOption(new Option('--k <n>', 'items listed per user').argParser(intIn('--k', 1, 100_000)).default(100))
-    .option('--exclude-history', 'leave each user\'s earlier purchases out of the lists, except the target (default)', true)
+    .option('--exclude-history', 'leave each user\'s earlier purchases out of the lists (default)', true)
     .option('--no-exclude-history', 'keep earlier purchases in the lists')
     .option('--strict', 'stop at the first bad input record instead of counting it')
     .action(async (flags: BaselineFlags) => {

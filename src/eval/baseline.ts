@@ -3,8 +3,8 @@
 //   {"user": "<reviewer id>", "items": ["<asin>", ... best first], "narratives": {"<kind>": "text", ...}}
 // Narratives (snake_case kinds) are written for task 3 on the test split. The model never sees the
 // targets: with --exclude-history (default) a list leaves out every earlier purchase, so a repeat
-// purchase target is a miss when the file is evaluated (`eval --model` keeps it rankable: about 5% of
-// REGEN test targets). The file is written under a temporary name and renamed when complete.
+// purchase target is a miss when the file is evaluated, exactly as with `eval --model`. The file is
+// written under a temporary name and renamed when complete.
 import type { NarrativeKind } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import type { Device } from '../engine/item-table.js';

@@ -13,11 +13,8 @@
 // JavaScript touches only the candidates (tens to a few thousand per row), never all items; ranks
 // are exact under this total order, and ties follow the engine's rule (lower id first) at the end.
 //
-// With history exclusion, no history item enters tier 1, the target included. The protocol keeps a
-// repeat-purchase target rankable while removing every other history item (exclusionLists); a model
-// that scores history items highly (neighbours share them) would find that target for free, the one
-// history item left. So the baselines never re-recommend a purchase from their own scores: a repeat
-// target competes in tier 2, on popularity, like any item the model has no evidence for.
+// With history exclusion, the whole history is excluded from both tiers (exclusionLists): a repeat
+// purchase target is excluded with it and is a miss (rank Infinity), never re-recommended.
 import type { Csr } from '../data/splits.js';
 import { ItemTable, type Device } from '../engine/item-table.js';
 import type { ProgressFn } from '../util/progress.js';
@@ -148,7 +145,7 @@ export class BackoffRanker {
 
   /**
    * Full ranking of rows: exact target ranks (0-based) and the top-k under the two-tier order, with
-   * each row's history excluded except its target (see exclusionLists) when excludeHistory is set.
+   * each row's whole history excluded when excludeHistory is set (a target in it: rank Infinity).
    */
   async rank(rows: RankRows, candidates: Candidates, options: { k: number; excludeHistory: boolean; progress?: ProgressFn }): Promise<Ranking> {
     const table = this.table;
@@ -165,7 +162,7 @@ export class BackoffRanker {
     for (let start = 0; start < n; start += CHUNK_ROWS) {
       const end = Math.min(n, start + CHUNK_ROWS);
       const rowsHere = end - start;
-      // Exclusions for the engine: the history (minus the target) and every candidate.
+      // Exclusions for the engine: the history and every candidate.
       let size = 0;
       for (let r = start; r < end; r++) size += rows.history.offsets[r + 1] - rows.history.offsets[r] + candidates.offsets[r + 1] - candidates.offsets[r];
       const exOffsets = new Int32Array(rowsHere + 1);
@@ -181,9 +178,11 @@ export class BackoffRanker {
         if (options.excludeHistory)
           for (let p = rows.history.offsets[r]; p < rows.history.offsets[r + 1]; p++) {
             const h = rows.history.ids[p];
-            stamp[h] = r; // no history item enters tier 1, the target included (see the top of this file)
-            if (h !== t) exIds[o++] = h;
+            stamp[h] = r; // no history item enters tier 1
+            exIds[o++] = h;
           }
+        // A target in the history is excluded with it: a miss, whatever the scores (no engine target).
+        const repeat = stamp[t] === r;
         // Tier 1: the candidates that are not in the history. Only the top k and the target's rank
         // are needed, so nothing is sorted: a linear count and a bounded selection.
         const a = candidates.offsets[r];
@@ -207,7 +206,10 @@ export class BackoffRanker {
           return b[ip] > b[iq] || (b[ip] === b[iq] && ip < iq);
         };
         ordered.push(selectBest(kept, (x, y) => beats(keptAt[x], keptAt[y]), k).map((x) => candidates.ids[keptAt[x]]));
-        if (targetAt >= 0) {
+        if (repeat) {
+          ranks[r] = Infinity;
+          targets[r - start] = -1;
+        } else if (targetAt >= 0) {
           let ahead = 0;
           for (let x = 0; x < kept; x++) if (beats(keptAt[x], targetAt)) ahead++;
           ranks[r] = ahead;
@@ -258,8 +260,12 @@ export class BackoffRanker {
       if (excludeHistory) for (let p = rows.history.offsets[r]; p < rows.history.offsets[r + 1]; p++) stamp[rows.history.ids[p]] = r;
       const a = candidates.offsets[r];
       const e = candidates.offsets[r + 1];
+      if (stamp[t] === r) {
+        out[r] = Infinity; // a repeat target is excluded with the history: a miss
+        continue;
+      }
       let st = -1; // the target's tier-1 score, -1 when it is in tier 2
-      if (stamp[t] !== r) for (let p = a; p < e; p++) if (candidates.ids[p] === t) st = candidates.scores[p];
+      for (let p = a; p < e; p++) if (candidates.ids[p] === t) st = candidates.scores[p];
       let kept = 0; // candidates other than the target that are not excluded
       let beat = 0; // of those, the ones that beat the target (tier 1 order, or back-off order)
       for (let p = a; p < e; p++) {
