@@ -56,7 +56,7 @@ export async function benchEval(args: string[]): Promise<void> {
     // Reference: the engine alone on the same queries (no files, no metrics).
     const [, engineS] = await time(async () => {
       const table = await ItemTable.create(items, { dim });
-      const exclude = exclusionLists(examples.history, examples.targets, true);
+      const exclude = exclusionLists(examples.history, true);
       await table.search(queries, { k: 10, targets: examples.targets, exclude });
       table.dispose();
     });

@@ -1,4 +1,5 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
+import { benchBaselines } from './baselines.js';
 import { benchCi } from './ci.js';
 import { benchCuda } from './cuda.js';
 import { benchData } from './data.js';
@@ -15,6 +16,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   text: benchText,
   lumen: benchLumen,
   cuda: benchCuda,
+  baselines: benchBaselines,
 };
 
 const [name, ...args] = process.argv.slice(2);

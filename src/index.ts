@@ -40,6 +40,15 @@ export { PredictionsRecommender, readPredictions } from './models/predictions.js
 export { EmbeddingRecommender } from './models/embeddings.js';
 export { encodeNpy, readEmbeddings, readIdList } from './models/embeddings-file.js';
 export { TemplateNarrator } from './models/template-narrator.js';
+export { BUILTIN_RECOMMENDERS, NARRATORS, createNarrator, createRecommender } from './models/builtin.js';
+export { MarkovRecommender } from './models/markov.js';
+export { SessionKnnRecommender } from './models/sknn.js';
+export { ItemKnnRecommender } from './models/item-knn.js';
+export { CritiqueFusionRecommender } from './models/critique-fusion.js';
+export { RetrievalNarrator } from './models/retrieval-narrator.js';
+export { Bm25Index } from './models/bm25.js';
+export { runBaseline } from './eval/baseline.js';
+export type { BaselineOptions } from './eval/baseline.js';
 export type { Narrator } from './models/template-narrator.js';
 export type { Ranking, Recommender, RecommendOptions } from './models/recommender.js';
 export * from './models/lumen/index.js';

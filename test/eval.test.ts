@@ -51,7 +51,7 @@ describe('eval on the demo', () => {
       expect(t.bleu).toBeGreaterThan(0);
     }
     expect(json.semsim_note).toMatch(/--semsim/);
-    for (const part of ['data:demo@', 'split:test', 'task:3', 'k:10', 'history:excluded-but-target', 'model:pop+template', 'tok:13a', 'smooth:exp', 'semsim:none', 'backend:cpu-'])
+    for (const part of ['data:demo@', '|split:test|', '|task:3|', '|k:10|', '|history:excluded|', '|model:pop+template|', 'tok:13a', 'smooth:exp', 'semsim:none', 'backend:cpu-'])
       expect(json.signature).toContain(part);
     expect(json.rows).toHaveLength(2); // the paper's two rows: without and with critiques
     expect(r.markdown).toMatch(/\| Hist \+ Critique -> ID \+ Narrative \|/);
@@ -78,25 +78,50 @@ describe('eval on the demo', () => {
     expect((r.json as { text: object }).text).toEqual({});
   });
 
-  it('popularity agrees with a hand count (ranks over train counts, history excluded but the target)', async () => {
+  it('popularity agrees with a hand count (ranks over train counts, the whole history excluded: a repeat target is a miss)', async () => {
     const r = await runEval({ ...quick, task: 1 });
     const counts = new Float64Array(ds.items.count);
     for (const id of ds.split.train.ids) counts[id]++;
     const ex = buildExamples(ds, 1);
     let hits = 0;
     let rr = 0;
+    let repeats = 0;
+    let repeatHitsIfKept = 0;
     for (let i = 0; i < ex.length; i++) {
       const t = ex.targets[i];
       const skip = new Set(ex.historyOf(i));
-      skip.delete(t);
       let rank = 0;
-      for (let n = 0; n < ds.items.count; n++) if (!skip.has(n) && (counts[n] > counts[t] || (counts[n] === counts[t] && n < t))) rank++;
+      for (let n = 0; n < ds.items.count; n++) if (n !== t && !skip.has(n) && (counts[n] > counts[t] || (counts[n] === counts[t] && n < t))) rank++;
+      if (skip.has(t)) {
+        repeats++; // excluded with the history: no hit, no reciprocal rank
+        if (rank < 10) repeatHitsIfKept++;
+        continue;
+      }
       if (rank < 10) hits++;
       rr += 1 / (rank + 1);
     }
-    const ranking = (r.json as { ranking: Record<string, number> }).ranking;
-    expect(ranking['recall@10']).toBeCloseTo(hits / ex.length, 12);
-    expect(ranking.mrr).toBeCloseTo(rr / ex.length, 12);
+    // The demo has repeat targets, and popularity would hit some of them if the target were kept.
+    expect(repeats).toBeGreaterThan(50);
+    expect(repeatHitsIfKept).toBeGreaterThan(0);
+    const json = r.json as { ranking: Record<string, number>; repeat_targets: { count: number; of: number; counted_as: string } };
+    expect(json.ranking['recall@10']).toBeCloseTo(hits / ex.length, 12);
+    expect(json.ranking.mrr).toBeCloseTo(rr / ex.length, 12);
+    expect(json.repeat_targets).toEqual({ count: repeats, of: ex.length, counted_as: 'misses' });
+    expect(r.markdown).toContain(`Repeat targets (the target is in the user's history): ${repeats} of ${ex.length.toLocaleString('en-US')} (`);
+    expect(r.markdown).toMatch(/counted as misses \(excluded with the history\)\./);
+    for (let i = 0; i < ex.length; i++) if (ex.historyOf(i).includes(ex.targets[i])) expect(r.parts[0].ranks[i]).toBeNull();
+  });
+
+  it('--no-exclude-history ranks repeat targets (and says so); the signature says history:kept', async () => {
+    const r = await runEval({ ...quick, task: 1, excludeHistory: false });
+    const ex = buildExamples(ds, 1);
+    const json = r.json as { signature: string; repeat_targets: { count: number; counted_as: string } };
+    expect(json.signature).toContain('|history:kept|');
+    expect(json.repeat_targets.counted_as).toBe('ranked');
+    let ranked = 0;
+    for (let i = 0; i < ex.length; i++) if (ex.historyOf(i).includes(ex.targets[i]) && r.parts[0].ranks[i] !== null) ranked++;
+    expect(ranked).toBe(json.repeat_targets.count);
+    expect(r.markdown).toMatch(/ranked \(history kept\)\./);
   });
 });
 
@@ -121,10 +146,18 @@ describe('predictions files', () => {
     const r = await runEval({ ...quick, predictions: file });
     let hits = 0;
     let rr = 0;
+    let repeats = 0;
+    const repeat = (i: number) => examples.historyOf(i).includes(examples.targets[i]);
     for (let i = 0; i < n - 10; i++) {
+      if (repeat(i)) {
+        repeats++; // listed, but excluded with the history: a miss
+        continue;
+      }
       hits += i % 12 < 10 ? 1 : 0;
       rr += 1 / ((i % 12) + 1);
     }
+    expect(repeats).toBeGreaterThan(0);
+    expect(repeat(n - 10)).toBe(false);
     hits += 0; // example n-10: the unknown item takes position 0, target at 1
     rr += 1 / 2;
     const json = r.json as { ranking: Record<string, number>; notes: Record<string, number>; text: Record<string, { bleu: number }> };
@@ -164,11 +197,13 @@ describe('embeddings', () => {
     writeFileSync(path.join(dir, 'items.ids.txt'), Array.from({ length: ds.items.count }, (_, row) => asin(ds.items.count - 1 - row)).join('\n'));
     writeFileSync(path.join(dir, 'q.npy'), encodeNpy(queries, ex.length, dim));
     const result = await runEval({ ...quick, task: 1, queries: path.join(dir, 'q.npy'), items: path.join(dir, 'items.npy') });
-    const exclude = exclusionLists(ex.history, ex.targets, true);
+    const exclude = exclusionLists(ex.history, true);
     const ref = referenceSearch(items, dim, queries, { k: 10, exclude, targets: ex.targets });
     const ranks = result.parts[0].ranks;
     let agree = 0;
-    for (let i = 0; i < ex.length; i++) if (ranks[i] === ref.targetRank[i]) agree++;
+    // A repeat target is excluded with the history: the reference says -1, the part a miss (null).
+    for (let i = 0; i < ex.length; i++) if ((ranks[i] ?? -1) === ref.targetRank[i]) agree++;
+    for (let i = 0; i < ex.length; i++) if (ex.historyOf(i).includes(ex.targets[i])) expect([ranks[i], ref.targetRank[i]]).toEqual([null, -1]);
     // float32 vs float64 scores may swap near-ties; random vectors leave none at this size.
     expect(agree).toBeGreaterThanOrEqual(ex.length - 2);
   });
@@ -194,6 +229,11 @@ describe('shards, resuming and comparing', () => {
     const merged = await mergePartFiles(files);
     expect(merged.json).toEqual(single.json);
     await expect(mergePartFiles(files.filter((f) => !f.includes('shard-1-of-3')))).rejects.toThrow(/examples \d+\.\.\d+ are in no part/);
+    // Repeat targets add up over shards; a part of the old format (the target kept rankable) is refused.
+    expect(merged.parts.map((p) => p.repeatTargets)).toEqual(single.parts.map((p) => p.repeatTargets));
+    const old = path.join(dir, 'old.part.json');
+    writeFileSync(old, JSON.stringify({ ...readPart(files[0]), version: 1 }));
+    await expect(mergePartFiles([old, ...files.slice(1)])).rejects.toThrow(/old\.part\.json is a version 1 eval part; .*the whole history is excluded now/);
   });
 
   it('an interrupted eval resumes from its last chunk and gives the same report', async () => {

@@ -6,14 +6,23 @@ import { Command, Option } from 'commander';
 
 import { comparePartFiles, formatComparison } from '../eval/compare.js';
 import { mergePartFiles } from '../eval/merge.js';
-import { runEval } from '../eval/run.js';
+import { BUILTIN_MODELS, runEval } from '../eval/run.js';
+import { NARRATORS } from '../models/builtin.js';
 import type { SplitName, TaskId } from '../tasks/examples.js';
 import { consoleProgress } from '../util/progress.js';
 
-function intIn(flag: string, lo: number, hi = Number.MAX_SAFE_INTEGER) {
+export function intIn(flag: string, lo: number, hi = Number.MAX_SAFE_INTEGER) {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${flag} expects an integer in [${lo}, ${hi === Number.MAX_SAFE_INTEGER ? '...' : hi}] but received '${value}'`);
+    return n;
+  };
+}
+
+export function unitInterval(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new Error(`${flag} expects a number in [0, 1] (e.g. ${flag} 0.3) but received '${value}'`);
     return n;
   };
 }
@@ -37,6 +46,9 @@ interface EvalFlags {
   task: TaskId;
   split: SplitName;
   model?: string;
+  narrator?: string;
+  encoder?: string;
+  fusionWeight?: number;
   predictions?: string;
   queries?: string;
   items?: string;
@@ -76,14 +88,17 @@ export function registerEvalCommands(program: Command): void {
     .option('--data <source>', 'dataset: a REGEN jsonl, Amazon 2018 file, plain sequences, a prepared folder, or "demo"', 'demo')
     .addOption(new Option('--task <n>', 'task: 1 (history -> item), 2 (+ critique), 3 (+ critique -> item + narrative)').argParser(intIn('--task', 1, 3)).default(3))
     .addOption(new Option('--split <name>', 'evaluation split').choices(['test', 'valid']).default('test'))
-    .option('--model <name>', 'a built-in model: pop (default)')
+    .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov); default pop`)
+    .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (default template)`)
+    .option('--encoder <model>', 'critique-emb: sentence encoder (hub id or folder; default all-MiniLM-L6-v2 when cached)')
+    .addOption(new Option('--fusion-weight <w>', 'critique models: use this fusion weight in [0, 1] instead of tuning it on the valid split').argParser(unitInterval('--fusion-weight')))
     .option('--predictions <file>', 'predictions JSONL: {"user", "items": [...ranked], "narratives": {...}}')
     .option('--queries <file>', 'query embeddings (.npy / .safetensors), one row per example')
     .option('--items <file>', 'item embeddings (.npy / .safetensors)')
     .option('--item-ids <file>', 'item ids of the --items rows (default: <items>.ids.txt beside it)')
     .option('--query-ids <file>', 'user ids of the --queries rows (default: the rows follow the example order)')
     .addOption(new Option('--precision <p>', 'embedding scores: fp32, or bf16 (AVX512-BF16 CPUs)').choices(['fp32', 'bf16']))
-    .option('--exclude-history', 'remove each user\'s earlier purchases from the candidates, except the target (default)', true)
+    .option('--exclude-history', 'remove each user\'s earlier purchases from the candidates, all of them: a repeat-purchase target is a miss (default)', true)
     .option('--no-exclude-history', 'keep earlier purchases as candidates')
     .addOption(new Option('--k <n>', 'cut-off of Recall@k and NDCG@k').argParser(intIn('--k', 1, 100_000)).default(10))
     .addOption(new Option('--gpu <n>', 'score on GPU n, or "auto" (the CPU when no GPU is usable)').argParser(parseGpu))
@@ -106,6 +121,9 @@ export function registerEvalCommands(program: Command): void {
           task: flags.task,
           split: flags.split,
           model: flags.model,
+          narrator: flags.narrator,
+          encoder: flags.encoder,
+          fusionWeight: flags.fusionWeight,
           predictions: flags.predictions,
           queries: flags.queries,
           items: flags.items,

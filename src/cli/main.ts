@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 
 import { runGpuSelftest, runSelftest } from '../engine/selftest.js';
 import { VERSION } from '../version.js';
+import { registerBaselineCommand } from './baseline.js';
 import { registerDataCommands } from './data.js';
 import { registerEvalCommands } from './eval.js';
 import { collectInfo, formatInfo } from './info.js';
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
     });
 
   registerEvalCommands(program);
+  registerBaselineCommand(program);
   registerDataCommands(program);
   registerScoreText(program);
   registerPromptsCommand(program);

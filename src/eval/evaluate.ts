@@ -12,6 +12,7 @@ import { PredictionsRecommender } from '../models/predictions.js';
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
 import type { ExampleSet } from '../tasks/examples.js';
+import { repeatTargets } from './ranking.js';
 
 /** Everything that determines the numbers; the signature is made from it. */
 export interface EvalSettings {
@@ -48,10 +49,16 @@ export interface TextPart {
   missing: number;
 }
 
+/**
+ * The part format's version. 2: the whole history is excluded (a repeat-purchase target is a miss)
+ * and parts count repeat targets; version 1 parts (the target kept rankable) are not mixed in.
+ */
+export const PART_VERSION = 2;
+
 /** Per-example results for examples [start, end) of `total`. */
 export interface EvalPart {
   format: 'regen-bench-eval-part';
-  version: 1;
+  version: typeof PART_VERSION;
   settings: EvalSettings;
   start: number;
   end: number;
@@ -62,6 +69,11 @@ export interface EvalPart {
   ranks: (number | null)[];
   /** The model's first pick per example (-1 for none). */
   top1: number[];
+  /**
+   * Examples whose target is in their own history (repeat purchases). With history exclusion the
+   * target is excluded with the history, so these are misses; reports say how many.
+   */
+  repeatTargets: number;
   text: Partial<Record<NarrativeKind, TextPart>>;
   /** Counted oddities of the input, summed over parts. */
   notes: Record<string, number>;
@@ -99,7 +111,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
   const n = examples.length;
   const part: EvalPart = {
     format: 'regen-bench-eval-part',
-    version: 1,
+    version: PART_VERSION,
     settings,
     start: examples.base,
     end: examples.base + n,
@@ -107,6 +119,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     users: Array.from({ length: n }, (_, i) => examples.dataset.users.reviewerId.get(examples.users[i]) ?? String(examples.users[i])),
     ranks: Array.from(ranking.ranks, (r) => (Number.isFinite(r) ? r : null)),
     top1: Array.from({ length: n }, (_, i) => ranking.top[i * ranking.k]),
+    repeatTargets: repeatTargets(examples.history, examples.targets),
     text: {},
     notes: { ...ranking.notes },
   };
@@ -161,7 +174,7 @@ export async function evaluate(examples: ExampleSet, model: Recommender, narrato
 }
 
 function emptyPart(settings: EvalSettings, start: number): EvalPart {
-  return { format: 'regen-bench-eval-part', version: 1, settings, start, end: start, total: -1, users: [], ranks: [], top1: [], text: {}, notes: {} };
+  return { format: 'regen-bench-eval-part', version: PART_VERSION, settings, start, end: start, total: -1, users: [], ranks: [], top1: [], repeatTargets: 0, text: {}, notes: {} };
 }
 
 export class MergeError extends Error {
@@ -178,7 +191,7 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
   const first = order[0];
   const settings = JSON.stringify(first.p.settings);
   for (const { p, name } of order) {
-    if (p.format !== 'regen-bench-eval-part' || p.version !== 1) throw new MergeError(`${name} is not a regen-bench eval part (format ${p.format}, version ${p.version})`);
+    checkFormat(p, name);
     if (JSON.stringify(p.settings) !== settings)
       throw new MergeError(`${name} was computed with other settings than ${first.name}; parts of one evaluation share dataset, task, k, model and metric settings`);
   }
@@ -197,6 +210,7 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
     append(out.users, p.users);
     append(out.ranks, p.ranks);
     append(out.top1, p.top1);
+    out.repeatTargets += p.repeatTargets;
     addNotes(out.notes, p.notes);
     for (const [kind, t] of Object.entries(p.text) as [NarrativeKind, TextPart][]) {
       const into = (out.text[kind] ??= { pairs: 0, rows: [], bleu: [], rouge: [], semsim: t.semsim ? [] : null, missing: 0 });
@@ -212,11 +226,23 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
   return out;
 }
 
-/** Sanity of a part's arrays (parts are read back from disk). */
+function checkFormat(p: EvalPart, name: string): void {
+  if (p.format !== 'regen-bench-eval-part') throw new MergeError(`${name} is not a regen-bench eval part (format ${p.format})`);
+  if (p.version !== PART_VERSION)
+    throw new MergeError(
+      `${name} is a version ${p.version} eval part; this regen-bench writes version ${PART_VERSION}` +
+        (p.version === 1 ? ' (version 1 kept a repeat-purchase target rankable; the whole history is excluded now): evaluate again' : ''),
+    );
+}
+
+/** Sanity of a part's format and arrays (parts are read back from disk). */
 export function checkPart(part: EvalPart, name: string): void {
+  checkFormat(part, name);
   const n = part.end - part.start;
   if (part.users.length !== n || part.ranks.length !== n || part.top1.length !== n)
     throw new MergeError(`${name}: holds ${part.users.length} users and ${part.ranks.length} ranks for examples ${part.start}..${part.end - 1}`);
+  if (!Number.isInteger(part.repeatTargets) || part.repeatTargets < 0 || part.repeatTargets > n)
+    throw new MergeError(`${name}: repeatTargets ${part.repeatTargets} is not a count of its ${n} examples`);
   const T = part.settings.rouge.types.length;
   for (const [kind, t] of Object.entries(part.text) as [string, TextPart][])
     if (t.bleu.length !== t.pairs * BLEU_STATS || t.rouge.length !== t.pairs * T * ROUGE_STATS || t.rows.length !== t.pairs)

@@ -31,22 +31,29 @@ export function rankingScores(ranks: Float64Array, k: number): RankingScores {
 }
 
 /**
- * The items to exclude per example: its history without the target itself. REGEN users re-buy
- * items (about 5% of test targets appear in their history); removing the target would make those
- * examples unwinnable, so the target stays a candidate, as in the usual full-ranking protocols.
- * Returns an empty exclusion per row when `excludeHistory` is false.
+ * The items to exclude per example: its whole history (earlier purchases), as S3Rec/RecBole's
+ * full-ranking protocol and LUMEN generation do. Nothing about the target decides what is excluded:
+ * when the target is itself a repeat purchase (in its history), it is excluded too and the example
+ * is a miss (rank Infinity); `repeatTargets` counts those so reports can say so. Returns an empty
+ * exclusion per row when `excludeHistory` is false.
  */
-export function exclusionLists(history: Csr, targets: Int32Array, excludeHistory: boolean): Csr {
-  const rows = targets.length;
+export function exclusionLists(history: Csr, excludeHistory: boolean): Csr {
+  const rows = history.offsets.length - 1;
   if (!excludeHistory) return { offsets: new Int32Array(rows + 1), ids: new Int32Array(0) };
-  const offsets = new Int32Array(rows + 1);
-  const ids = new Int32Array(history.ids.length);
-  let o = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let p = history.offsets[r]; p < history.offsets[r + 1]; p++) if (history.ids[p] !== targets[r]) ids[o++] = history.ids[p];
-    offsets[r + 1] = o;
+  return { offsets: history.offsets, ids: history.ids };
+}
+
+/** Examples whose target is in their own history (repeat purchases). */
+export function repeatTargets(history: Csr, targets: Int32Array): number {
+  let n = 0;
+  for (let r = 0; r < targets.length; r++) {
+    for (let p = history.offsets[r]; p < history.offsets[r + 1]; p++)
+      if (history.ids[p] === targets[r]) {
+        n++;
+        break;
+      }
   }
-  return { offsets, ids: ids.subarray(0, o) };
+  return n;
 }
 
 export interface ListRanking {

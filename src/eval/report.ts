@@ -21,7 +21,7 @@ export function signature(s: EvalSettings): string {
     `split:${s.split}`,
     `task:${rowTag(s).slice(4)}`,
     `k:${s.k}`,
-    `history:${s.excludeHistory ? 'excluded-but-target' : 'kept'}`,
+    `history:${s.excludeHistory ? 'excluded' : 'kept'}`,
     `model:${s.model}${s.narrator ? `+${s.narrator}` : ''}`,
     `bleu:[${s.bleu.signature}]`,
     `rouge:rouge-score-0.1.2,types:${s.rouge.types.join('+')},stem:${s.rouge.stem ? 'porter' : 'no'}`,
@@ -52,9 +52,21 @@ export interface EvalReport {
   ci: { ranking: Record<string, [number, number]>; text: Record<string, Record<string, [number, number]>> };
   /** Why semantic similarity is missing, and how to get it. */
   semsimNote: string | null;
+  /**
+   * Examples whose target is in their own history (repeat purchases), of n: with history exclusion
+   * the target is excluded with the history and they count as misses; with it kept they are ranked.
+   */
+  repeatTargets: { count: number; of: number; countedAs: 'misses' | 'ranked' };
   /** Counted oddities of the inputs. */
   notes: Record<string, number>;
   settings: EvalSettings;
+}
+
+/** "repeat targets: N of M, counted as misses" (or "ranked, history kept"). */
+export function repeatTargetsLine(r: EvalReport['repeatTargets']): string {
+  const { count, of, countedAs } = r;
+  const share = of ? ` (${((100 * count) / of).toFixed(1)}%)` : '';
+  return `repeat targets (the target is in the user's history): ${count.toLocaleString('en-US')} of ${of.toLocaleString('en-US')}${share}, ${countedAs === 'misses' ? 'counted as misses (excluded with the history)' : 'ranked (history kept)'}`;
 }
 
 const pair = (i: Interval): [number, number] => [i.low, i.high];
@@ -72,6 +84,7 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
     text: {},
     ci: { ranking: { [`recall@${s.k}`]: pair(rankCi.recall), [`ndcg@${s.k}`]: pair(rankCi.ndcg), mrr: pair(rankCi.mrr) }, text: {} },
     semsimNote,
+    repeatTargets: { count: part.repeatTargets, of: ranks.length, countedAs: s.excludeHistory ? 'misses' : 'ranked' },
     notes: part.notes,
     settings: s,
   };
@@ -139,7 +152,9 @@ export function formatMarkdown(reports: readonly EvalReport[]): string {
   const lines: string[] = [];
   lines.push(`# regen-bench evaluation: ${first.settings.model}${first.settings.narrator ? ` + ${first.settings.narrator}` : ''} on ${first.settings.dataset.name} (${first.settings.split})`);
   lines.push('');
-  lines.push(`Ranking over all ${'items'}, ${first.settings.excludeHistory ? 'history excluded (except the target)' : 'history kept'}; ${Math.round(first.settings.ci.confidence * 100)}% bootstrap intervals.`);
+  lines.push(`Ranking over all ${'items'}, ${first.settings.excludeHistory ? "the user's whole history excluded" : 'history kept'}; ${Math.round(first.settings.ci.confidence * 100)}% bootstrap intervals.`);
+  const repeats = new Set(reports.map((r) => repeatTargetsLine(r.repeatTargets)));
+  for (const line of repeats) lines.push(`${line[0].toUpperCase()}${line.slice(1)}.`);
   lines.push('');
   lines.push(`| Task | Recall@${k} | NDCG@${k} | MRR | n |`);
   lines.push('|---|---|---|---|---|');
@@ -184,8 +199,14 @@ export function reportJson(report: EvalReport, rows?: readonly EvalReport[]): Re
     row: report.row,
     ci: report.ci,
     semsim_note: report.semsimNote,
+    repeat_targets: repeatTargetsJson(report),
     notes: report.notes,
   };
-  if (rows && rows.length > 1) out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci }));
+  if (rows && rows.length > 1)
+    out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci, repeat_targets: repeatTargetsJson(r) }));
   return out;
+}
+
+function repeatTargetsJson(r: EvalReport): { count: number; of: number; counted_as: 'misses' | 'ranked' } {
+  return { count: r.repeatTargets.count, of: r.repeatTargets.of, counted_as: r.repeatTargets.countedAs };
 }

@@ -13,17 +13,17 @@ import { bleuSignature } from '../metrics/text/bleu.js';
 import { DEFAULT_ROUGE_TYPES } from '../metrics/text/pair-stats.js';
 import { DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
 import { EmbeddingRecommender } from '../models/embeddings.js';
-import { PopularityRecommender } from '../models/popularity.js';
+import { BUILTIN_RECOMMENDERS, createNarrator, createRecommender, DEFAULT_NARRATOR, UnknownModelError } from '../models/builtin.js';
 import { PredictionsRecommender } from '../models/predictions.js';
 import type { Recommender } from '../models/recommender.js';
-import { TemplateNarrator, type Narrator } from '../models/template-narrator.js';
+import type { Narrator } from '../models/template-narrator.js';
 import { buildExamples, type ExampleSet, type SplitName, type TaskId } from '../tasks/examples.js';
 import { writeFileAtomic } from '../util/files.js';
 import { VERSION } from '../version.js';
 import { checkPart, evaluate, type EvalPart, type EvalSettings } from './evaluate.js';
 import { buildReport, formatMarkdown, reportJson, rowTag, type EvalReport } from './report.js';
 
-export const BUILTIN_MODELS = ['pop'] as const;
+export const BUILTIN_MODELS = BUILTIN_RECOMMENDERS;
 export const DEFAULT_MODEL = 'pop';
 
 export interface RunEvalOptions {
@@ -32,6 +32,12 @@ export interface RunEvalOptions {
   task?: TaskId;
   split?: SplitName;
   model?: string;
+  /** The narrator paired with a built-in model (template, retrieval-bm25); default template. */
+  narrator?: string;
+  /** critique-emb: its sentence encoder (hub id or folder; default all-MiniLM-L6-v2). */
+  encoder?: string;
+  /** Critique-aware models: a fixed fusion weight instead of tuning it on the valid split. */
+  fusionWeight?: number;
   predictions?: string;
   queries?: string;
   items?: string;
@@ -80,9 +86,25 @@ function pickModel(o: RunEvalOptions, device: Device): Recommender {
     if (!o.queries || !o.items) throw new EvalUsageError(`embeddings need both --queries and --items (got only ${o.queries ? '--queries' : '--items'})`);
     return new EmbeddingRecommender({ queries: o.queries, items: o.items, itemIds: o.itemIds, queryIds: o.queryIds, precision: o.precision }, device);
   }
-  const name = o.model ?? DEFAULT_MODEL;
-  if (name === 'pop') return new PopularityRecommender(device);
-  throw new EvalUsageError(`unknown --model ${JSON.stringify(name)}; built-in models: ${BUILTIN_MODELS.join(', ')} (or use --predictions / --queries --items)`);
+  try {
+    return createRecommender(o.model ?? DEFAULT_MODEL, { device, encoder: o.encoder, offline: o.offline, fusionWeight: o.fusionWeight });
+  } catch (e) {
+    if (e instanceof UnknownModelError) throw new EvalUsageError(`${e.message} (or use --predictions / --queries --items)`);
+    throw e;
+  }
+}
+
+function pickNarrator(o: RunEvalOptions, builtin: boolean): Narrator | null {
+  if (!builtin) {
+    if (o.narrator !== undefined) throw new EvalUsageError(`--narrator pairs with a built-in --model; with --predictions the narratives come from the file (drop --narrator)`);
+    return null;
+  }
+  try {
+    return createNarrator(o.narrator ?? DEFAULT_NARRATOR);
+  } catch (e) {
+    if (e instanceof UnknownModelError) throw new EvalUsageError(e.message);
+    throw e;
+  }
 }
 
 /** The backend a search runs on, resolved as ItemTable resolves it (REGEN_ISA, --gpu). */
@@ -143,13 +165,22 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   if (resolved.note) log(`--gpu auto: ${resolved.note}`);
   const model = pickModel(o, device);
   const builtin = !(model instanceof PredictionsRecommender) && !(model instanceof EmbeddingRecommender);
-  const narrator: Narrator | null = builtin ? new TemplateNarrator() : null;
+  const narrator = pickNarrator(o, builtin);
 
   const dataset: Dataset = await loadDataset(o.data ?? 'demo', { progress: o.progress, strict: o.strict });
   const all = buildExamples(dataset, task, split);
   if (all.length === 0) throw new EvalUsageError(`the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
   const kinds: readonly NarrativeKind[] = all.narrativeKinds;
   if (task === 3 && split !== 'test') log(`note: narratives describe each user's last purchase, so they are scored on the test split only`);
+
+  // Fit before the settings are made: a tuned model's name (in every signature) carries its weight.
+  try {
+    await model.prepare?.(all, o.progress);
+  } catch (e) {
+    model.dispose?.();
+    throw e;
+  }
+  if (model.summary) log(model.summary);
 
   const backend = await backendName(device, o.precision ?? 'fp32');
   const { encoder, note } = kinds.length ? await openEncoder(o) : { encoder: null, note: null };
@@ -180,7 +211,6 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   }
   const parts: EvalPart[] = [];
   try {
-    await model.prepare?.(all, o.progress);
     for (const set of sets) {
       const settings: EvalSettings = { ...base, critiques: set.usesCritique };
       const chunkDir = o.out ? path.join(o.out, 'chunks', settingsKey(settings)) : null;

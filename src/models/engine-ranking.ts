@@ -17,7 +17,7 @@ export async function rankWithEngine(
 ): Promise<Ranking> {
   const n = examples.length;
   const { k } = options;
-  const exclude = exclusionLists(examples.history, examples.targets, options.excludeHistory);
+  const exclude = exclusionLists(examples.history, options.excludeHistory);
   const ranks = new Float64Array(n);
   const top = new Int32Array(n * k);
   for (let start = 0; start < n; start += CHUNK_ROWS) {

@@ -2,9 +2,17 @@
 // Scores go through the native engine as a per-item bias, so history exclusion and exact ranks are
 // the same machinery as every other model's.
 import { ItemTable, type Device } from '../engine/item-table.js';
+import type { Dataset } from '../data/dataset.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import { rankWithEngine } from './engine-ranking.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
+
+/** Purchase counts per item in the training split (integers, exact in float32 below 2^24). */
+export function trainPopularity(ds: Dataset): Float32Array<ArrayBuffer> {
+  const counts = new Float32Array(ds.items.count);
+  for (const id of ds.split.train.ids) counts[id]++;
+  return counts;
+}
 
 export class PopularityRecommender implements Recommender {
   readonly name = 'pop';
@@ -16,8 +24,7 @@ export class PopularityRecommender implements Recommender {
 
   async prepare(examples: ExampleSet): Promise<void> {
     const ds = examples.dataset;
-    this.counts = new Float32Array(ds.items.count);
-    for (const id of ds.split.train.ids) this.counts[id]++;
+    this.counts = trainPopularity(ds);
     // A one-dimensional table of zeros: every score is the bias, the training count.
     this.table = await ItemTable.create(new Float32Array(ds.items.count), { dim: 1, device: this.device });
   }

@@ -143,7 +143,7 @@ export class PredictionsRecommender implements Recommender {
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {
     const lists = this.lists(examples);
-    const exclude = exclusionLists(examples.history, examples.targets, options.excludeHistory);
+    const exclude = exclusionLists(examples.history, options.excludeHistory);
     const { ranks, duplicates, excludedFromLists } = ranksFromLists(lists, examples.targets, exclude);
     const k = options.k;
     const top = new Int32Array(examples.length * k).fill(-1);

@@ -22,6 +22,8 @@ export interface Recommender {
   readonly name: string;
   /** Whether the model reads critiques (task 2 and 3); others rank the same with or without. */
   readonly usesCritique: boolean;
+  /** One line on how the model was fitted (e.g. a tuned weight), printed by eval; undefined if nothing to say. */
+  readonly summary?: string;
   /** Called once with the full example set before slices of it are ranked (load files, fit). */
   prepare?(examples: ExampleSet, progress?: ProgressFn): Promise<void>;
   recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking>;

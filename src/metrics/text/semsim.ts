@@ -142,7 +142,7 @@ function textsHash(texts: readonly string[]): string {
 }
 
 /** Reference embeddings from the on-disk cache, or computed and stored (atomically). */
-async function cachedEmbeddings(encoder: SentenceEncoder, texts: readonly string[], cacheDir: string | null, onProgress?: SemSimOptions['onProgress']) {
+export async function cachedEmbeddings(encoder: SentenceEncoder, texts: readonly string[], cacheDir: string | null, onProgress?: SemSimOptions['onProgress']) {
   if (cacheDir === null) return { ...(await encoder.embed(texts, onProgress)), cached: false };
   const dir = path.join(cacheDir, createHash('sha256').update(encoder.fingerprint).digest('hex').slice(0, 24));
   const file = path.join(dir, `${textsHash(texts)}.f32`);
