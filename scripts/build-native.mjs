@@ -24,7 +24,9 @@ function cmakeJs() {
   } catch {
     return false;
   }
-  return run('cmake-js', process.execPath, [bin, 'compile', '--out', 'build', '--config', 'Release']);
+  // REGEN_CUDA=OFF skips the CUDA backend (built by default whenever nvcc is found).
+  const cuda = ['OFF', '0', 'false'].includes(process.env.REGEN_CUDA ?? '') ? ['--CDREGEN_CUDA=OFF'] : [];
+  return run('cmake-js', process.execPath, [bin, 'compile', '--out', 'build', '--config', 'Release', ...cuda]);
 }
 
 function nodeGyp() {

@@ -701,6 +701,25 @@ __global__ void to_bf16_rows(const float* in, int64_t rows, int dim, int64_t row
   }
 }
 
+// Sorts each row's exclusion list of at most kDeviceSortMax ids in place (insertion sort: lists
+// are short, and already sorted ones cost one pass).
+constexpr int kDeviceSortMax = 256;
+__global__ void sort_short_rows(const int* offsets, int* ids, int rows) {
+  const int r = blockIdx.x * blockDim.x + threadIdx.x;
+  if (r >= rows) return;
+  const int lo = offsets[r], hi = offsets[r + 1];
+  if (hi - lo > kDeviceSortMax) return;
+  for (int i = lo + 1; i < hi; ++i) {
+    const int v = ids[i];
+    int j = i - 1;
+    while (j >= lo && ids[j] > v) {
+      ids[j + 1] = ids[j];
+      --j;
+    }
+    ids[j + 1] = v;
+  }
+}
+
 int grid_for(int64_t work) { return static_cast<int>(std::min<int64_t>((work + 255) / 256, 4096)); }
 
 }  // namespace
@@ -824,23 +843,31 @@ void DeviceTable::Impl::run_chunk(const SearchRequest& req, const SearchResult& 
     CUDA_CHECK(cudaGetLastError());
   }
 
-  // Exclusions of these rows, rebased and sorted within each row (the scan walks them in id order).
+  // Exclusions of these rows, rebased; the scan walks each row's list in id order. Short rows are
+  // sorted on the device (history lists come in purchase order); the rare long unsorted row on the host.
   const bool have_ex = req.exclude_offsets != nullptr;
   if (have_ex) {
     const int32_t base = req.exclude_offsets[first];
     const int64_t total = req.exclude_offsets[first + rows] - base;
     std::vector<int32_t> off(static_cast<size_t>(rows) + 1);
-    std::vector<int32_t> ids(req.exclude_ids + base, req.exclude_ids + base + total);
     for (int r = 0; r <= rows; ++r) off[static_cast<size_t>(r)] = req.exclude_offsets[first + r] - base;
+    const int32_t* ids = req.exclude_ids + base;
+    std::vector<int32_t> sorted;  // a copy, only when some long row needs the host's sort
     for (int r = 0; r < rows; ++r) {
-      auto lo = ids.begin() + off[static_cast<size_t>(r)], hi = ids.begin() + off[static_cast<size_t>(r) + 1];
-      if (!std::is_sorted(lo, hi)) std::sort(lo, hi);
+      const int32_t lo = off[static_cast<size_t>(r)], hi = off[static_cast<size_t>(r) + 1];
+      if (hi - lo <= kDeviceSortMax || std::is_sorted(ids + lo, ids + hi)) continue;
+      if (sorted.empty()) sorted.assign(ids, ids + total);
+      std::sort(sorted.begin() + lo, sorted.begin() + hi);
     }
+    if (!sorted.empty()) ids = sorted.data();
     ex_off.reserve(off.size());
-    ex_ids.reserve(ids.size());
+    ex_ids.reserve(static_cast<size_t>(total));
     CUDA_CHECK(cudaMemcpyAsync(ex_off.ptr, off.data(), sizeof(int32_t) * off.size(), cudaMemcpyHostToDevice, s));
-    if (!ids.empty())
-      CUDA_CHECK(cudaMemcpyAsync(ex_ids.ptr, ids.data(), sizeof(int32_t) * ids.size(), cudaMemcpyHostToDevice, s));
+    if (total > 0) {
+      CUDA_CHECK(cudaMemcpyAsync(ex_ids.ptr, ids, sizeof(int32_t) * total, cudaMemcpyHostToDevice, s));
+      sort_short_rows<<<(rows + 255) / 256, 256, 0, s>>>(ex_off.ptr, ex_ids.ptr, rows);
+      CUDA_CHECK(cudaGetLastError());
+    }
     CUDA_CHECK(cudaStreamSynchronize(s));  // the host vectors go out of scope
   }
   const float* bias_ptr = bias_ready ? bias.ptr : nullptr;

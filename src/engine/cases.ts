@@ -87,11 +87,13 @@ export const CHECK_CASES: CaseSpec[] = [
 
 /**
  * Sizes that matter to the CUDA backend (64-row blocks, 128-item tiles, item splits, 65,536-row
- * chunks, k up to 256): more rows than one block, many splits, the largest k, several chunks.
+ * chunks, k up to 256, exclusion lists sorted on the device up to 256 ids): more rows than one
+ * block, many splits, the largest k, long exclusion lists, several chunks.
  */
 export const GPU_CHECK_CASES: CaseSpec[] = [
   { name: 'rows over several blocks, many splits', count: 50021, dim: 40, rows: 131, k: 100, exclude: 60, targets: true, bias: true },
   { name: 'largest GPU k', count: 3000, dim: 16, rows: 70, k: 256, exclude: 10, targets: true, values: 'ints' },
   { name: 'k > items, one tile', count: 100, dim: 33, rows: 65, k: 200, exclude: 3, targets: true },
+  { name: 'long unsorted exclusion lists (sorted on the host)', count: 5000, dim: 16, rows: 70, k: 20, exclude: 400, targets: true, bias: true },
   { name: 'rows over several chunks', count: 300, dim: 8, rows: 70001, k: 5, exclude: 4, targets: true, bias: true },
 ];
