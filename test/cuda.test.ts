@@ -15,6 +15,7 @@ import { ItemTable } from '../src/engine/item-table.js';
 import { runGpuSelftest } from '../src/engine/selftest.js';
 import { decodeStep } from '../src/models/lumen/sampler.js';
 import { cudaBinaryCandidates, loadCudaBinding } from '../src/native/binding.js';
+import { rng } from '../src/util/random.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'regen-bench.js');
@@ -97,12 +98,39 @@ describe.skipIf(noGpu !== null)('CUDA backend on a GPU', () => {
     expect(report.checks.length).toBeGreaterThanOrEqual(28);
   }, 600_000);
 
-  it('k above the GPU limit is refused with the fix; the decoding step refuses GPU tables', async () => {
+  it('k above the GPU limit is refused with the fix', async () => {
     const table = await ItemTable.create(new Float32Array(600), { dim: 2, device: { gpu: 0 } });
     expect(table.backend).toBe('cuda');
     await expect(table.search(new Float32Array(2), { k: 257 })).rejects.toThrow(/options.k to be at most 256 on cuda:0 .*device 'cpu'/);
-    await expect(decodeStep([table], { hidden: new Float32Array(2), table: new Int32Array(1) })).rejects.toThrow(/CPU table/);
+    await expect(decodeStep([table], { hidden: new Float32Array(2), table: new Int32Array(1) }, { temperature: 1, candidates: 300 })).rejects.toThrow(
+      /at most 256 for tables on cuda:0/,
+    );
     table.dispose();
+  });
+
+  it('the decoding step on GPU tables draws what it draws on CPU tables (fp32), greedy and sampled', { timeout: 120_000 }, async () => {
+    const dim = 24;
+    const r = rng(99);
+    const text = Float32Array.from({ length: 5000 * dim }, () => r() * 2 - 1);
+    const items = Float32Array.from({ length: 3001 * dim }, () => r() * 2 - 1);
+    const rows = 40;
+    const hidden = Float32Array.from({ length: rows * dim }, () => r() * 2 - 1);
+    const which = Int32Array.from({ length: rows }, (_, i) => i % 3 === 0 ? 1 : 0);
+    const streams = Uint32Array.from({ length: rows }, (_, i) => i);
+    const make = (device: 'cpu' | { gpu: number }) =>
+      Promise.all([ItemTable.create(text, { dim, device }), ItemTable.create(items, { dim, device })]);
+    const cpu = await make('cpu');
+    const gpu = await make({ gpu: 0 });
+    for (const sampling of [{}, { temperature: 1, seed: 7 }, { temperature: 0.7, seed: 8, candidates: 8 }, { temperature: 1, topK: 20, topP: 0.9, seed: 9 }]) {
+      const input = { hidden, table: which, k: 5, streams };
+      const a = await decodeStep(cpu, input, sampling);
+      const b = await decodeStep(gpu, input, sampling);
+      expect(Array.from(b.token), JSON.stringify(sampling)).toEqual(Array.from(a.token));
+      expect(Array.from(b.ids)).toEqual(Array.from(a.ids));
+      expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
+      for (let i = 0; i < rows; i++) expect(Math.abs(b.logProb[i] - a.logProb[i])).toBeLessThan(1e-4);
+    }
+    for (const t of [...cpu, ...gpu]) t.dispose();
   });
 
   it('a missing GPU index lists the devices found', async () => {

@@ -66,7 +66,7 @@ struct RowInput {
   int64_t excluded_count;
 };
 
-Choice choose(const RowInput& in, const ItemMatrix& table, const SamplingConfig& s, uint64_t key, Isa isa) {
+Choice choose(const RowInput& in, const StepTable& table, const SamplingConfig& s, uint64_t key) {
   Choice c;
   int64_t n = 0;
   while (n < in.kc && in.ids[n] >= 0) ++n;
@@ -154,7 +154,7 @@ Choice choose(const RowInput& in, const ItemMatrix& table, const SamplingConfig&
   }
   if (picked.empty()) return c;
   std::vector<float> scores(picked.size());
-  score_items(table, in.query, picked.data(), static_cast<int64_t>(picked.size()), nullptr, scores.data(), isa);
+  table.score_items(in.query, picked.data(), static_cast<int64_t>(picked.size()), scores.data());
   for (size_t i = 0; i < picked.size(); ++i) {
     const double k = scores[i] / t + gumbel[i];
     if (better(k, picked[i], best, best_id)) {
@@ -168,10 +168,39 @@ Choice choose(const RowInput& in, const ItemMatrix& table, const SamplingConfig&
   return c;
 }
 
+// The CPU engine's table as a step table.
+class CpuStepTable final : public StepTable {
+ public:
+  CpuStepTable(const ItemMatrix& matrix, const SearchConfig& config) : matrix_(matrix), config_(config) {}
+  int64_t count() const override { return matrix_.count(); }
+  int32_t dim() const override { return matrix_.dim(); }
+  void search(const SearchRequest& request, const SearchResult& result) const override {
+    regen::search(matrix_, request, result, config_);
+  }
+  void score_items(const float* query, const int32_t* ids, int64_t n, float* out) const override {
+    regen::score_items(matrix_, query, ids, n, nullptr, out, config_.isa);
+  }
+
+ private:
+  const ItemMatrix& matrix_;
+  SearchConfig config_;
+};
+
 }  // namespace
 
 void decode_step(const ItemMatrix* const* tables, int32_t table_count, const StepRequest& req, const StepResult& res,
                  const SearchConfig& config) {
+  std::vector<CpuStepTable> adapters;
+  adapters.reserve(static_cast<size_t>(table_count));
+  std::vector<const StepTable*> raw;
+  for (int32_t t = 0; t < table_count; ++t) {
+    adapters.emplace_back(*tables[t], config);
+    raw.push_back(&adapters.back());
+  }
+  decode_step(raw.data(), table_count, req, res);
+}
+
+void decode_step(const StepTable* const* tables, int32_t table_count, const StepRequest& req, const StepResult& res) {
   if (req.rows <= 0) return;
   const SamplingConfig& s = req.sampling;
   if (req.k < 1) throw std::invalid_argument("k must be at least 1");
@@ -188,7 +217,7 @@ void decode_step(const ItemMatrix* const* tables, int32_t table_count, const Ste
   std::vector<float> queries, scores, log_z;
   std::vector<int32_t> ids, offsets, excluded;
   for (int32_t t = 0; t < table_count; ++t) {
-    const ItemMatrix& table = *tables[t];
+    const StepTable& table = *tables[t];
     pending.clear();
     for (int64_t r = 0; r < req.rows; ++r)
       if (req.table[r] == t) pending.push_back(r);
@@ -224,7 +253,7 @@ void decode_step(const ItemMatrix* const* tables, int32_t table_count, const Ste
       out.ids = ids.data();
       out.scores = scores.data();
       out.log_z = log_z.data();
-      search(table, sr, out, config);
+      table.search(sr, out);
 
       retry.clear();
       for (int64_t i = 0; i < n; ++i) {
@@ -233,7 +262,7 @@ void decode_step(const ItemMatrix* const* tables, int32_t table_count, const Ste
                     queries.data() + i * dim, excluded.data() + offsets[static_cast<size_t>(i)],
                     offsets[static_cast<size_t>(i + 1)] - offsets[static_cast<size_t>(i)]};
         const uint64_t key = draw_key(s.seed, req.streams ? req.streams[r] : 0u, req.steps ? req.steps[r] : 0u);
-        const Choice c = choose(in, table, s, key, config.isa);
+        const Choice c = choose(in, table, s, key);
         if (c.retry) {
           retry.push_back(r);
           continue;

@@ -991,7 +991,8 @@ void DeviceTable::search(const SearchRequest& req, const SearchResult& res) {
   if (req.rows <= 0) return;
   if (req.k < 1 || req.k > kMaxK)
     throw std::invalid_argument("the CUDA backend returns 1 to " + std::to_string(kMaxK) + " items per row (k = " +
-                                std::to_string(req.k) + ")");
+                                std::to_string(req.k) + "; a decoding step asks for more when a top-p nucleus " +
+                                "reaches past its candidates): use CPU tables for this");
   if (!(req.temperature > 0.0f) || std::isinf(req.temperature)) throw std::invalid_argument("temperature must be positive and finite");
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mutex);

@@ -335,68 +335,8 @@ void ParseStep(const Napi::CallbackInfo& info, StepJob& job) {
       throw Napi::RangeError::New(env, "native binding: the tables of a step must have the same dim");
     job.tables.push_back(std::move(matrix));
   }
-  const int64_t dim = job.tables[0]->dim();
-  const int64_t table_count = static_cast<int64_t>(job.tables.size());
-  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
-  const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
-  if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
-  regen::StepRequest& req = job.request;
-  regen::StepResult& res = job.result;
-  size_t len = 0;
-  auto need = [&](bool ok, const char* what) {
-    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
-  };
-  auto optional = [&](const char* key) { Napi::Value v = o.Get(key); return v.IsNull() || v.IsUndefined() ? Napi::Value() : v; };
-
-  Napi::Value hidden = o.Get("hidden");
-  req.hidden = typed_array_data<const float>(hidden, napi_float32_array, "hidden", &len);
-  need(static_cast<int64_t>(len) == rows * dim, "hidden");
-  job.pins.add(hidden);
-  Napi::Value table = o.Get("table");
-  req.table = typed_array_data<const int32_t>(table, napi_int32_array, "table", &len);
-  need(static_cast<int64_t>(len) == rows, "table");
-  for (int64_t r = 0; r < rows; ++r)
-    if (req.table[r] < 0 || req.table[r] >= table_count) throw Napi::RangeError::New(env, "native binding: a table index is out of range");
-  job.pins.add(table);
-  req.rows = rows;
-  req.k = k;
-  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
-    req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
-    need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
-    Napi::Value ids = o.Get("excludeIds");
-    req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
-    job.pins.add(offsets);
-    job.pins.add(ids);
-  }
-  if (Napi::Value streams = optional("streams"); !streams.IsEmpty()) {
-    req.streams = typed_array_data<const uint32_t>(streams, napi_uint32_array, "streams", &len);
-    need(static_cast<int64_t>(len) == rows, "streams");
-    job.pins.add(streams);
-  }
-  if (Napi::Value steps = optional("steps"); !steps.IsEmpty()) {
-    req.steps = typed_array_data<const uint32_t>(steps, napi_uint32_array, "steps", &len);
-    need(static_cast<int64_t>(len) == rows, "steps");
-    job.pins.add(steps);
-  }
-  req.sampling.temperature = o.Get("temperature").As<Napi::Number>().FloatValue();
-  req.sampling.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
-  req.sampling.top_p = o.Get("topP").As<Napi::Number>().FloatValue();
-  req.sampling.seed = static_cast<uint64_t>(o.Get("seed").As<Napi::Number>().Int64Value());
-  req.sampling.candidates = o.Get("candidates").As<Napi::Number>().Int32Value();
-
-  Napi::Value token = o.Get("token"), log_prob = o.Get("logProb"), log_z = o.Get("logZ"), ids = o.Get("ids"),
-              scores = o.Get("scores");
-  res.token = typed_array_data<int32_t>(token, napi_int32_array, "token", &len);
-  need(static_cast<int64_t>(len) == rows, "token");
-  res.log_prob = typed_array_data<float>(log_prob, napi_float32_array, "logProb", &len);
-  need(static_cast<int64_t>(len) == rows, "logProb");
-  res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
-  need(static_cast<int64_t>(len) == rows, "logZ");
-  res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
-  need(static_cast<int64_t>(len) == rows * k, "ids");
-  res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
-  need(static_cast<int64_t>(len) == rows * k, "scores");
-  for (const Napi::Value& v : {token, log_prob, log_z, ids, scores}) job.pins.add(v);
+  regen::napi::read_step_args(o, job.tables[0]->dim(), static_cast<int64_t>(job.tables.size()), job.request, job.result,
+                              job.pins);
 
   job.config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
   job.config.threads = o.Get("threads").As<Napi::Number>().Int32Value();

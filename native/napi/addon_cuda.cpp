@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "glue.h"
 #include "regen/search_cuda.h"
@@ -121,6 +122,58 @@ Napi::Value CreateTable(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+class DecodeStepWorker : public PromiseWorker {
+ public:
+  explicit DecodeStepWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:cuda-decodeStep") {}
+  std::vector<Table> tables;  // held until the step settles
+  regen::StepRequest request;
+  regen::StepResult result;
+  Pins pins;
+
+ private:
+  void Run() override {
+    std::vector<regen::cuda::DeviceStepTable> adapters;
+    adapters.reserve(tables.size());
+    std::vector<const regen::StepTable*> raw;
+    for (const Table& t : tables) {
+      adapters.emplace_back(*t);
+      raw.push_back(&adapters.back());
+    }
+    regen::decode_step(raw.data(), static_cast<int32_t>(raw.size()), request, result);
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+};
+
+// decodeStep({tables: NativeCudaTable[], hidden, rows, table, k, ...}) -> Promise<void>: the
+// decoding step (regen/step.h) over GPU tables; outputs filled in place.
+Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: decodeStep(options)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto* data = env.GetInstanceData<AddonData>();
+  auto* worker = new DecodeStepWorker(env);
+  std::unique_ptr<DecodeStepWorker> guard(worker);
+  Napi::Value list = o.Get("tables");
+  if (!list.IsArray() || list.As<Napi::Array>().Length() == 0)
+    throw Napi::TypeError::New(env, "native binding: tables must be a non-empty array");
+  Napi::Array tables = list.As<Napi::Array>();
+  for (uint32_t i = 0; i < tables.Length(); ++i) {
+    Napi::Value t = tables.Get(i);
+    if (!t.IsObject() || !t.As<Napi::Object>().InstanceOf(data->table_constructor.Value()))
+      throw Napi::TypeError::New(env, "native binding: tables must hold GPU tables");
+    Table table = NativeCudaTable::Unwrap(t.As<Napi::Object>())->table();
+    if (!table) throw Napi::Error::New(env, "a table of the step has been disposed");
+    if (!worker->tables.empty() && table->dim() != worker->tables[0]->dim())
+      throw Napi::RangeError::New(env, "native binding: the tables of a step must have the same dim");
+    worker->tables.push_back(std::move(table));
+  }
+  regen::napi::read_step_args(o, worker->tables[0]->dim(), static_cast<int64_t>(worker->tables.size()), worker->request,
+                              worker->result, worker->pins);
+  Napi::Promise promise = worker->promise();
+  guard.release()->Queue();
+  return promise;
+}
+
 // devices() -> {driverVersion, runtimeVersion, error, devices: [{index, name, computeCapability, memoryBytes, multiprocessors}]}
 Napi::Value Devices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -176,6 +229,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("createTable", Napi::Function::New(env, CreateTable));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
+  exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
   return exports;
 }
 

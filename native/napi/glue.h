@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "regen/search.h"
+#include "regen/step.h"
 
 namespace regen::napi {
 
@@ -114,6 +115,73 @@ inline void read_search_args(const Napi::Object& o, int64_t count, int64_t dim, 
   pins.add(ids);
   pins.add(scores);
   pins.add(log_z);
+}
+
+
+// Reads decodeStep's options after its tables: {hidden, rows, table, k, excludeOffsets, excludeIds,
+// streams, steps, temperature, topK, topP, seed, candidates, token, logProb, logZ, ids, scores}.
+inline void read_step_args(const Napi::Object& o, int64_t dim, int64_t table_count, StepRequest& req, StepResult& res,
+                           Pins& pins) {
+  Napi::Env env = o.Env();
+  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+  const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
+  if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
+  size_t len = 0;
+  auto need = [&](bool ok, const char* what) {
+    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
+  };
+  auto optional = [&](const char* key) { Napi::Value v = o.Get(key); return v.IsNull() || v.IsUndefined() ? Napi::Value() : v; };
+
+  Napi::Value hidden = o.Get("hidden");
+  req.hidden = typed_array_data<const float>(hidden, napi_float32_array, "hidden", &len);
+  need(static_cast<int64_t>(len) == rows * dim, "hidden");
+  pins.add(hidden);
+  Napi::Value table = o.Get("table");
+  req.table = typed_array_data<const int32_t>(table, napi_int32_array, "table", &len);
+  need(static_cast<int64_t>(len) == rows, "table");
+  for (int64_t r = 0; r < rows; ++r)
+    if (req.table[r] < 0 || req.table[r] >= table_count) throw Napi::RangeError::New(env, "native binding: a table index is out of range");
+  pins.add(table);
+  req.rows = rows;
+  req.k = k;
+  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
+    req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
+    need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
+    Napi::Value ids = o.Get("excludeIds");
+    req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
+    pins.add(offsets);
+    pins.add(ids);
+  }
+  if (Napi::Value streams = optional("streams"); !streams.IsEmpty()) {
+    req.streams = typed_array_data<const uint32_t>(streams, napi_uint32_array, "streams", &len);
+    need(static_cast<int64_t>(len) == rows, "streams");
+    pins.add(streams);
+  }
+  if (Napi::Value steps = optional("steps"); !steps.IsEmpty()) {
+    req.steps = typed_array_data<const uint32_t>(steps, napi_uint32_array, "steps", &len);
+    need(static_cast<int64_t>(len) == rows, "steps");
+    pins.add(steps);
+  }
+  req.sampling.temperature = o.Get("temperature").As<Napi::Number>().FloatValue();
+  req.sampling.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
+  req.sampling.top_p = o.Get("topP").As<Napi::Number>().FloatValue();
+  req.sampling.seed = static_cast<uint64_t>(o.Get("seed").As<Napi::Number>().Int64Value());
+  req.sampling.candidates = o.Get("candidates").As<Napi::Number>().Int32Value();
+
+  Napi::Value token = o.Get("token"), log_prob = o.Get("logProb"), log_z = o.Get("logZ"), ids = o.Get("ids"),
+              scores = o.Get("scores");
+  res.token = typed_array_data<int32_t>(token, napi_int32_array, "token", &len);
+  need(static_cast<int64_t>(len) == rows, "token");
+  res.log_prob = typed_array_data<float>(log_prob, napi_float32_array, "logProb", &len);
+  need(static_cast<int64_t>(len) == rows, "logProb");
+  res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
+  need(static_cast<int64_t>(len) == rows, "logZ");
+  res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
+  need(static_cast<int64_t>(len) == rows * k, "ids");
+  res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
+  need(static_cast<int64_t>(len) == rows * k, "scores");
+  for (const Napi::Value& v : {token, log_prob, log_z, ids, scores}) pins.add(v);
+
 }
 
 }  // namespace regen::napi

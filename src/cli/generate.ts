@@ -103,7 +103,7 @@ export function registerGenerateCommand(program: Command): void {
     .addOption(new Option('--split <name>', 'examples: the test split (tasks 1-3) or valid (tasks 1 and 2)').choices(['test', 'valid']).default('test'))
     .addOption(new Option('--batch <n>', 'rows decoded together').argParser(intIn('--batch', 1, 4096)).default(32))
     .option('--out <file.jsonl>', 'predictions file (written under a temporary name, renamed when complete)', 'predictions.jsonl')
-    .addOption(new Option('--gpu <n>', 'run the decoder body on CUDA device n (onnxruntime CUDA provider; the CPU when unavailable, and said so)').argParser(intIn('--gpu', 0, 1024)))
+    .addOption(new Option('--gpu <n>', 'use CUDA device n: the decoder body (onnxruntime CUDA provider) and the decoding step (CUDA backend); each on the CPU when unavailable, and said so').argParser(intIn('--gpu', 0, 1024)))
     .addOption(new Option('--max-new-tokens <n>', 'tokens generated per row at most, the item included').argParser(intIn('--max-new-tokens', 1, 65536)).default(64))
     .addOption(new Option('--temperature <t>', '0: greedy; otherwise sample from softmax(score / t)').argParser(numberIn('--temperature', 0, 100)).default(0))
     .addOption(new Option('--top-k <n>', 'sampling: keep the n best tokens (0: all)').argParser(intIn('--top-k', 0)).default(0))

@@ -160,6 +160,8 @@ export interface NativeCudaBinding {
   createTable(items: Float32Array, count: number, dim: number, precision: Precision, device: number): Promise<NativeTable>;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
   scoreItems(table: NativeTable, query: Float32Array, ids: Int32Array): Float32Array;
+  /** The decoding step (regen/step.h) over GPU tables; isa and threads are ignored. */
+  decodeStep(args: NativeStepArgs): Promise<void>;
 }
 
 let cudaCached: { binding: NativeCudaBinding; file: string } | { binding: null; reason: string } | undefined;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "regen/search.h"
+#include "regen/step.h"
 
 namespace regen::cuda {
 
@@ -70,6 +71,23 @@ class DeviceTable {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// A DeviceTable as a decoding-step table (regen/step.h): the fused pass runs on the GPU, and so do
+// the sampler's tail scores; the per-row choice runs on the host. With fp32 tables the draws are
+// the CPU's, token for token (same scores, same candidates, same Gumbel variables).
+class DeviceStepTable final : public StepTable {
+ public:
+  explicit DeviceStepTable(DeviceTable& table) : table_(&table) {}
+  int64_t count() const override { return table_->count(); }
+  int32_t dim() const override { return table_->dim(); }
+  void search(const SearchRequest& request, const SearchResult& result) const override { table_->search(request, result); }
+  void score_items(const float* query, const int32_t* ids, int64_t n, float* out) const override {
+    table_->score_items(query, ids, n, nullptr, out);
+  }
+
+ private:
+  DeviceTable* table_;
 };
 
 }  // namespace regen::cuda

@@ -61,7 +61,23 @@ struct StepResult {
   float* scores = nullptr;
 };
 
+// What a step needs of a table: its size, the fused search, and the exact scores of a few listed
+// tokens (the tail draw), each bit-identical to the search's. The CPU engine (below) and the CUDA
+// backend (regen/search_cuda.h) provide one.
+class StepTable {
+ public:
+  virtual ~StepTable() = default;
+  virtual int64_t count() const = 0;
+  virtual int32_t dim() const = 0;
+  virtual void search(const SearchRequest& request, const SearchResult& result) const = 0;
+  virtual void score_items(const float* query, const int32_t* ids, int64_t n, float* out) const = 0;
+};
+
 // tables[t] scores the rows whose table[r] == t; all tables have the same dim.
+void decode_step(const StepTable* const* tables, int32_t table_count, const StepRequest& request,
+                 const StepResult& result);
+
+// The same on the CPU engine's tables, searched with `config`.
 void decode_step(const ItemMatrix* const* tables, int32_t table_count, const StepRequest& request,
                  const StepResult& result, const SearchConfig& config);
 

@@ -7,7 +7,8 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-import { ItemTable } from '../../engine/item-table.js';
+import { gpuUnavailableReason } from '../../engine/device.js';
+import { ItemTable, type Device } from '../../engine/item-table.js';
 import type { IsaName, Precision } from '../../native/binding.js';
 import { readEmbeddings, readIdList, type EmbeddingMatrix } from '../embeddings-file.js';
 import { LumenCheckpointError, readLumenConfig, type LumenConfig } from './config.js';
@@ -37,7 +38,10 @@ export interface Tokenizer {
 }
 
 export interface LoadOptions {
-  /** Run the decoder body on this CUDA device (onnxruntime's CUDA execution provider); falls back to the CPU, with a note, when it is not available. */
+  /**
+   * Run on this CUDA device: the decoder body through onnxruntime's CUDA execution provider, the
+   * decoding step's tables on the CUDA backend; each falls back to the CPU, with a note, when it cannot.
+   */
   gpu?: number;
   /** Precision of the heads in the native engine: 'bf16' needs AVX512-BF16 (see ItemTable). */
   precision?: Precision;
@@ -233,7 +237,14 @@ export class LumenCheckpoint {
     }
 
     const precision = options.precision ?? 'fp32';
-    const tableOptions = { dim: cfg.hiddenSize, precision, isa: options.isa, threads: options.threads };
+    // The decoding step's tables go to the GPU too when one is usable (the CUDA backend), else the CPU.
+    let device: Device = 'cpu';
+    if (options.gpu !== undefined) {
+      const reason = gpuUnavailableReason();
+      if (reason) notes.push(`--gpu ${options.gpu}: no usable GPU for the decoding step (${reason}); it runs on the CPU`);
+      else device = { gpu: options.gpu };
+    }
+    const tableOptions = { dim: cfg.hiddenSize, precision, isa: options.isa, threads: options.threads, device };
     const textHead = await ItemTable.create(head.data, tableOptions);
     let itemTable: ItemTable;
     try {

@@ -244,7 +244,10 @@ export async function generatePredictions(o: GenerateOptions, label: GenerateLab
       seconds,
       tokensPerSecond: timing.tokens / (timing.totalMs / 1000),
       timing,
-      backend: { body: ck.provider, step: `cpu-${ck.textHead.isa}-${ck.textHead.precision}` },
+      backend: {
+        body: ck.provider,
+        step: ck.textHead.backend === 'cuda' ? `${ck.textHead.deviceName.replace(' ', '-')}-${ck.textHead.precision}` : `cpu-${ck.textHead.isa}-${ck.textHead.precision}`,
+      },
       sampling,
       model: { dir: ck.config.dir, fingerprint: ck.fingerprint },
       notes,

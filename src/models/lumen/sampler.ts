@@ -4,7 +4,7 @@
 // top-p. Draws are seeded per (seed, stream, step): a row's token never depends on the batch it is in.
 import type { ItemTable } from '../../engine/item-table.js';
 import { describe, expectIds, expectInteger, expectLength, expectOffsets, expectTypedArray } from '../../engine/validate.js';
-import { loadCpuBinding, type IsaName } from '../../native/binding.js';
+import { loadCpuBinding, loadCudaBinding, type IsaName } from '../../native/binding.js';
 
 export interface SamplingOptions {
   /** 0 (default): greedy, the best token (ties to the lower id). Otherwise softmax(score / temperature). */
@@ -78,7 +78,9 @@ export function resolveSampling(o: SamplingOptions = {}, label: Label = libraryL
 
 /**
  * One decoding step: row r of `hidden` is scored against `tables[input.table[r]]` and one token is
- * chosen. The tables must have the same dim; the first one's kernel and thread count are used.
+ * chosen. The tables must have the same dim and device; the first one's kernel and thread count are
+ * used. GPU tables run the fused pass on the GPU (k, top-k and candidates at most 256); with fp32
+ * tables the tokens are the CPU's, draw for draw.
  */
 export async function decodeStep(tables: readonly ItemTable[], input: StepInput, sampling: SamplingOptions = {}): Promise<StepOutput> {
   if (!Array.isArray(tables) || tables.length === 0) throw new TypeError(`Expected tables to be a non-empty array of ItemTable but received ${describe(tables)}`);
@@ -86,8 +88,10 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
   tables.forEach((t, i) => {
     if (typeof t?.nativeHandle !== 'function') throw new TypeError(`Expected tables[${i}] to be an ItemTable but received ${describe(t)}`);
     if (t.dim !== dim) throw new RangeError(`Expected every table to have dim ${dim} (that of tables[0]) but tables[${i}] has dim ${t.dim}`);
-    if (t.backend !== 'cpu')
-      throw new RangeError(`Expected tables[${i}] to be a CPU table: the decoding step runs on the CPU, but it lives on ${t.deviceName}. Create it with device: 'cpu'.`);
+    if (t.deviceName !== tables[0].deviceName)
+      throw new RangeError(
+        `Expected every table of a step on one device (${tables[0].deviceName}, that of tables[0]) but tables[${i}] is on ${t.deviceName}`,
+      );
   });
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected the step input { hidden, table } but received ${describe(input)}`);
   const s = resolveSampling(sampling);
@@ -122,6 +126,14 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
   const streams = u32(input.streams, 'input.streams');
   const steps = u32(input.steps, 'input.steps');
   if (rows * k > 2 ** 31 - 1) throw new RangeError(`Expected rows x k <= 2^31 - 1 but received ${rows} x ${k}`);
+  if (tables[0].backend === 'cuda') {
+    const max = tables[0].maxK;
+    if (k > max || s.topK > max || s.candidates > max)
+      throw new RangeError(
+        `Expected input.k, top-k and candidates to be at most ${max} for tables on ${tables[0].deviceName} but received ` +
+          `${k}, ${s.topK} and ${s.candidates}: decode with CPU tables for longer lists.`,
+      );
+  }
 
   const out: StepOutput = {
     token: new Int32Array(rows),
@@ -132,14 +144,15 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
     k,
   };
   if (rows === 0) return out;
+  const cuda = tables[0].backend === 'cuda' ? loadCudaBinding().binding : null;
   const binding = loadCpuBinding();
-  if (!binding.decodeStep)
+  if (!cuda && !binding.decodeStep)
     throw new Error('regen-bench: this build of the native addon has no decoding step (built before LUMEN decoding); rebuild it with `npm run build:native`');
   // Small steps (the engine's single-thread threshold) run on the calling thread: a thread handoff
-  // would cost more than the work. Larger ones run on a worker thread, leaving the event loop free.
+  // would cost more than the work. Larger ones, and GPU steps, run on a worker thread.
   let work = 0;
   for (let r = 0; r < rows; r++) work += tables[table[r]].count;
-  const run = work * dim < SYNC_WORK && binding.decodeStepSync ? binding.decodeStepSync : binding.decodeStep;
+  const run = cuda ? cuda.decodeStep : work * dim < SYNC_WORK && binding.decodeStepSync ? binding.decodeStepSync : binding.decodeStep!;
   await run({
     tables: tables.map((t) => t.nativeHandle()),
     hidden,
