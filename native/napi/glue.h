@@ -57,6 +57,20 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
+// Reads the optional {excludeOffsets (rows + 1), excludeIds} CSR pair of a search or step.
+inline void read_exclusions(const Napi::Object& o, int64_t rows, const int32_t** offsets_out, const int32_t** ids_out,
+                            Pins& pins) {
+  Napi::Value offsets = o.Get("excludeOffsets");
+  if (offsets.IsNull() || offsets.IsUndefined()) return;
+  size_t len = 0;
+  *offsets_out = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
+  if (static_cast<int64_t>(len) != rows + 1) throw Napi::RangeError::New(o.Env(), "native binding: excludeOffsets has the wrong length");
+  Napi::Value ids = o.Get("excludeIds");
+  *ids_out = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
+  pins.add(offsets);
+  pins.add(ids);
+}
+
 // Reads search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, ids, scores, logZ,
 // targetRank, targetLogProb}) over a table of count x dim items into req / res, pinning every array.
 inline void read_search_args(const Napi::Object& o, int64_t count, int64_t dim, SearchRequest& req, SearchResult& res,
@@ -80,14 +94,7 @@ inline void read_search_args(const Napi::Object& o, int64_t count, int64_t dim, 
   pins.add(queries);
   req.rows = rows;
   req.k = k;
-  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
-    req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
-    need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
-    Napi::Value ids = o.Get("excludeIds");
-    req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
-    pins.add(offsets);
-    pins.add(ids);
-  }
+  read_exclusions(o, rows, &req.exclude_offsets, &req.exclude_ids, pins);
   if (Napi::Value targets = optional("targets"); !targets.IsEmpty()) {
     req.targets = typed_array_data<const int32_t>(targets, napi_int32_array, "targets", &len);
     need(static_cast<int64_t>(len) == rows, "targets");
@@ -144,14 +151,7 @@ inline void read_step_args(const Napi::Object& o, int64_t dim, int64_t table_cou
   pins.add(table);
   req.rows = rows;
   req.k = k;
-  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
-    req.exclude_offsets = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
-    need(static_cast<int64_t>(len) == rows + 1, "excludeOffsets");
-    Napi::Value ids = o.Get("excludeIds");
-    req.exclude_ids = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
-    pins.add(offsets);
-    pins.add(ids);
-  }
+  read_exclusions(o, rows, &req.exclude_offsets, &req.exclude_ids, pins);
   if (Napi::Value streams = optional("streams"); !streams.IsEmpty()) {
     req.streams = typed_array_data<const uint32_t>(streams, napi_uint32_array, "streams", &len);
     need(static_cast<int64_t>(len) == rows, "streams");
