@@ -97,7 +97,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--items <file>', 'item embeddings (.npy / .safetensors)')
     .option('--item-ids <file>', 'item ids of the --items rows (default: <items>.ids.txt beside it)')
     .option('--query-ids <file>', 'user ids of the --queries rows (default: the rows follow the example order)')
-    .addOption(new Option('--precision <p>', 'embedding scores: fp32, or bf16 (AVX512-BF16 CPUs)').choices(['fp32', 'bf16']))
+    .addOption(new Option('--precision <p>', 'embedding scores: fp32, or bf16 (CPUs with AVX512-BF16; GPUs of compute capability 8.0+)').choices(['fp32', 'bf16']))
     .option('--exclude-history', 'remove each user\'s earlier purchases from the candidates, all of them: a repeat-purchase target is a miss (default)', true)
     .option('--no-exclude-history', 'keep earlier purchases as candidates')
     .addOption(new Option('--k <n>', 'cut-off of Recall@k and NDCG@k').argParser(intIn('--k', 1, 100_000)).default(10))

@@ -112,7 +112,7 @@ export function registerGenerateCommand(program: Command): void {
     .addOption(new Option('--k <n>', 'length of each ranked item list').argParser(intIn('--k', 1, 65536)).default(10))
     .addOption(new Option('--limit <n>', 'only the first n examples of the split').argParser(intIn('--limit', 1)))
     .addOption(new Option('--max-words <n>', 'prompt budget in words; the oldest purchases are dropped to fit (default 2048)').argParser(intIn('--max-words', 1)))
-    .addOption(new Option('--precision <p>', 'heads in the native step: fp32, or bf16 (AVX512-BF16 CPUs)').choices(['fp32', 'bf16']).default('fp32'))
+    .addOption(new Option('--precision <p>', 'heads in the native step: fp32, or bf16 (CPUs with AVX512-BF16; GPUs of compute capability 8.0+)').choices(['fp32', 'bf16']).default('fp32'))
     .option('--json', 'print the summary as JSON')
     .action(async (flags: GenerateFlags) => {
       if (existsSync(flags.out) && statSync(flags.out).isDirectory())
