@@ -820,6 +820,12 @@ DeviceTable::DeviceTable(int device, const float* items, int64_t count, int32_t 
 
 DeviceTable::~DeviceTable() = default;
 
+int32_t DeviceTable::max_k() const {
+  const size_t fixed = SharedLayout(0).total, per_k = SharedLayout(1).total - fixed;
+  if (impl_->max_shared <= fixed) return 0;
+  return static_cast<int32_t>(std::min<size_t>(kMaxK, (impl_->max_shared - fixed) / per_k));
+}
+
 int DeviceTable::device() const { return impl_->device; }
 int64_t DeviceTable::count() const { return impl_->count; }
 int32_t DeviceTable::dim() const { return impl_->dim; }
@@ -989,8 +995,8 @@ void DeviceTable::Impl::run_chunk(const SearchRequest& req, const SearchResult& 
 
 void DeviceTable::search(const SearchRequest& req, const SearchResult& res) {
   if (req.rows <= 0) return;
-  if (req.k < 1 || req.k > kMaxK)
-    throw std::invalid_argument("the CUDA backend returns 1 to " + std::to_string(kMaxK) + " items per row (k = " +
+  if (req.k < 1 || req.k > max_k())
+    throw std::invalid_argument("the CUDA backend returns 1 to " + std::to_string(max_k()) + " items per row on this GPU (k = " +
                                 std::to_string(req.k) + "; a decoding step asks for more when a top-p nucleus " +
                                 "reaches past its candidates): use CPU tables for this");
   if (!(req.temperature > 0.0f) || std::isinf(req.temperature)) throw std::invalid_argument("temperature must be positive and finite");

@@ -28,7 +28,8 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeCudaTable",
                        {InstanceMethod<&NativeCudaTable::Search>("search"),
-                        InstanceMethod<&NativeCudaTable::Dispose>("dispose")});
+                        InstanceMethod<&NativeCudaTable::Dispose>("dispose"),
+                        InstanceMethod<&NativeCudaTable::MaxK>("maxK")});
   }
 
   explicit NativeCudaTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeCudaTable>(info) {
@@ -66,6 +67,12 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
     Napi::Promise promise = worker->promise();
     guard.release()->Queue();
     return promise;
+  }
+
+  // maxK() -> the largest k this GPU's shared memory allows (256 on current data-centre GPUs).
+  Napi::Value MaxK(const Napi::CallbackInfo& info) {
+    if (!table_) throw Napi::Error::New(info.Env(), "ItemTable has been disposed");
+    return Napi::Number::New(info.Env(), table_->max_k());
   }
 
   // Searches already running keep the table alive until they settle.

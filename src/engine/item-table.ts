@@ -160,7 +160,7 @@ export class ItemTable {
       return new ItemTable(native, count, dim, 'cuda', 1, precision, {
         name: `cuda:${device.index} ${device.info.name}`,
         note: device.note,
-        maxK: device.binding.maxK,
+        maxK: native.maxK(),
       });
     }
     const binding = loadCpuBinding();

@@ -150,14 +150,19 @@ export interface CudaDeviceStatus {
   devices: CudaDevice[];
 }
 
+export interface NativeCudaTable extends NativeTable {
+  /** The largest k this GPU's shared memory allows. */
+  maxK(): number;
+}
+
 /** The CUDA addon (native/napi/addon_cuda.cpp): item tables resident on one GPU. */
 export interface NativeCudaBinding {
   backend: 'cuda';
-  /** The largest k a GPU search returns. */
+  /** The largest k a GPU search returns on any GPU (a table's maxK() may be lower: shared memory). */
   maxK: number;
   devices(): CudaDeviceStatus;
   /** Copies items (count x dim, row-major) to GPU `device`, on a worker thread. */
-  createTable(items: Float32Array, count: number, dim: number, precision: Precision, device: number): Promise<NativeTable>;
+  createTable(items: Float32Array, count: number, dim: number, precision: Precision, device: number): Promise<NativeCudaTable>;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
   scoreItems(table: NativeTable, query: Float32Array, ids: Int32Array): Float32Array;
   /** The decoding step (regen/step.h) over GPU tables; isa and threads are ignored. */

@@ -55,12 +55,15 @@ class DeviceTable {
   DeviceTable(const DeviceTable&) = delete;
   DeviceTable& operator=(const DeviceTable&) = delete;
 
-  // request.k must be in [1, kMaxK]; everything else as search() (regen/search.h).
+  // request.k must be in [1, max_k()]; everything else as search() (regen/search.h).
   void search(const SearchRequest& request, const SearchResult& result);
 
   // The scores of one query against listed items, each bit-identical to the score search()
   // computes for that pair (+ bias[id] when given). For tests and for the few items beyond a top-k.
   void score_items(const float* query, const int32_t* ids, int64_t n, const float* bias, float* out);
+
+  // The largest k this device's shared memory allows (kMaxK on GPUs with 160 KB or more per block).
+  int32_t max_k() const;
 
   int device() const;
   int64_t count() const;
