@@ -3,30 +3,19 @@
 // retrieval narrator over every test user. Two runs each.
 // Usage: npm run bench -- baselines [--work DIR] [--models pop,markov,...] [--runs N]
 // (the synthetic file and its cache are shared with the eval benchmark's default folder).
-import { existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-
 import { loadDataset } from '../src/data/load.js';
-import { synthConfig, writeSynthetic } from '../src/data/synth/generate.js';
 import { runEval } from '../src/eval/run.js';
 import { createNarrator, createRecommender } from '../src/models/builtin.js';
 import { buildExamples } from '../src/tasks/examples.js';
+import { officeSynthetic } from './office.js';
 
 const seconds = (t: number) => ((performance.now() - t) / 1000).toFixed(2);
 
 export async function benchBaselines(args: string[]): Promise<void> {
   const arg = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
-  const work = arg('--work') ?? path.join(os.tmpdir(), 'regen-bench-bench-eval');
   const models = (arg('--models') ?? 'pop,markov,sknn,itemknn,critique-bm25:markov,critique-bm25:sknn,critique-bm25:itemknn').split(',');
   const runs = Number(arg('--runs') ?? 2);
-  mkdirSync(work, { recursive: true });
-  const jsonl = path.join(work, 'office.jsonl');
-  if (!existsSync(jsonl)) {
-    console.log('writing the synthetic office preset (once) ...');
-    await writeSynthetic(synthConfig('office', 1), work, { resume: true });
-  }
-  const cacheDir = path.join(work, 'cache');
+  const { jsonl, cacheDir } = await officeSynthetic(arg('--work'));
   process.env.REGEN_BENCH_CACHE = cacheDir;
   let t = performance.now();
   const ds = await loadDataset(jsonl, { cacheDir });

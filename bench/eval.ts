@@ -5,12 +5,10 @@
 // the ranking eval against the bare ItemTable.search of the same queries; the text metrics against
 // the text-metrics API on the same pairs.
 // Usage: npm run bench -- eval [--work DIR]   (the synthetic file and its cache are reused across runs)
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { loadDataset } from '../src/data/load.js';
-import { synthConfig, writeSynthetic } from '../src/data/synth/generate.js';
 import { ItemTable } from '../src/engine/item-table.js';
 import { runEval } from '../src/eval/run.js';
 import { exclusionLists } from '../src/eval/ranking.js';
@@ -19,6 +17,7 @@ import { closeTextPools } from '../src/metrics/text/pool.js';
 import { buildExamples } from '../src/tasks/examples.js';
 import { encodeNpy } from '../src/models/embeddings-file.js';
 import { rng } from '../src/util/random.js';
+import { officeSynthetic } from './office.js';
 
 
 const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
@@ -29,14 +28,7 @@ const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
 
 export async function benchEval(args: string[]): Promise<void> {
   const workArg = args.indexOf('--work');
-  const work = workArg >= 0 ? args[workArg + 1] : path.join(os.tmpdir(), 'regen-bench-bench-eval');
-  mkdirSync(work, { recursive: true });
-  const jsonl = path.join(work, 'office.jsonl');
-  if (!existsSync(jsonl)) {
-    console.log('writing the synthetic office preset (once) ...');
-    await writeSynthetic(synthConfig('office', 1), work, { resume: true });
-  }
-  const cacheDir = path.join(work, 'cache');
+  const { work, jsonl, cacheDir } = await officeSynthetic(workArg >= 0 ? args[workArg + 1] : undefined);
   const [ds, loadS] = await time(() => loadDataset(jsonl, { cacheDir }));
   const examples = buildExamples(ds, 1);
   console.log(`office: ${examples.length.toLocaleString('en-US')} test users, ${ds.items.count.toLocaleString('en-US')} items (dataset load ${loadS.toFixed(2)} s)`);
