@@ -212,12 +212,10 @@ Napi::Value ScoreItems(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "native binding: scoreItems(table, query, ids)");
   Table table = NativeCudaTable::Unwrap(info[0].As<Napi::Object>())->table();
   if (!table) throw Napi::Error::New(env, "ItemTable has been disposed");
-  size_t dim = 0, n = 0;
-  const float* query = typed_array_data<const float>(info[1], napi_float32_array, "query", &dim);
-  const int32_t* ids = typed_array_data<const int32_t>(info[2], napi_int32_array, "ids", &n);
-  if (static_cast<int64_t>(dim) != table->dim()) throw Napi::RangeError::New(env, "native binding: query has the wrong length");
-  for (size_t i = 0; i < n; ++i)
-    if (ids[i] < 0 || ids[i] >= table->count()) throw Napi::RangeError::New(env, "native binding: an id is out of range");
+  const float* query = nullptr;
+  const int32_t* ids = nullptr;
+  size_t n = 0;
+  regen::napi::read_score_items_args(info, table->count(), table->dim(), &query, &ids, &n);
   Napi::Float32Array out = Napi::Float32Array::New(env, n);
   try {
     table->score_items(query, ids, static_cast<int64_t>(n), nullptr, out.Data());

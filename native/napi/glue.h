@@ -57,6 +57,19 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
+// Reads scoreItems' query (Float32Array, dim values) and ids (Int32Array, each in [0, count)) at
+// info[1] and info[2].
+inline void read_score_items_args(const Napi::CallbackInfo& info, int64_t count, int64_t dim, const float** query,
+                                  const int32_t** ids, size_t* n) {
+  Napi::Env env = info.Env();
+  size_t query_length = 0;
+  *query = typed_array_data<const float>(info[1], napi_float32_array, "query", &query_length);
+  *ids = typed_array_data<const int32_t>(info[2], napi_int32_array, "ids", n);
+  if (static_cast<int64_t>(query_length) != dim) throw Napi::RangeError::New(env, "native binding: query has the wrong length");
+  for (size_t i = 0; i < *n; ++i)
+    if ((*ids)[i] < 0 || (*ids)[i] >= count) throw Napi::RangeError::New(env, "native binding: an id is out of range");
+}
+
 // Reads the optional {excludeOffsets (rows + 1), excludeIds} CSR pair of a search or step.
 inline void read_exclusions(const Napi::Object& o, int64_t rows, const int32_t** offsets_out, const int32_t** ids_out,
                             Pins& pins) {
