@@ -41,7 +41,6 @@ describe('CUDA backend without a GPU', () => {
     expect(status.runtimeVersion).toBeGreaterThanOrEqual(12000);
     expect(Number.isInteger(status.driverVersion)).toBe(true);
     expect(Array.isArray(status.devices)).toBe(true);
-    expect(loaded.binding!.maxK).toBe(256);
     if (status.devices.length === 0) expect(status.error).toMatch(/driver|device/);
   });
 

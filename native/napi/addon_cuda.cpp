@@ -230,7 +230,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->table_constructor = Napi::Persistent(NativeCudaTable::Define(env));
   env.SetInstanceData(data);
   exports.Set("backend", "cuda");
-  exports.Set("maxK", regen::cuda::kMaxK);
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("createTable", Napi::Function::New(env, CreateTable));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));

@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
+import { cudaState } from '../engine/device.js';
 import { ItemTable } from '../engine/item-table.js';
-import { loadCpuBinding, loadCudaBinding, type CpuFeatures, type CudaDevice, type IsaName } from '../native/binding.js';
+import { loadCpuBinding, type CpuFeatures, type CudaDevice, type IsaName } from '../native/binding.js';
 import { VERSION } from '../version.js';
 
 export interface Info {
@@ -43,11 +44,7 @@ export async function collectInfo(): Promise<Info> {
   // A one-item table resolves the kernel and thread count exactly as searches will (REGEN_ISA, REGEN_THREADS).
   const probe = await ItemTable.create(new Float32Array(1), { dim: 1 });
   probe.dispose();
-  const cudaLoaded = loadCudaBinding();
-  const status = cudaLoaded.binding?.devices();
-  const unavailable = !cudaLoaded.binding
-    ? cudaLoaded.reason
-    : status!.error ?? (status!.devices.length === 0 ? 'no CUDA device found' : null);
+  const cuda = cudaState();
   return {
     version: VERSION,
     node: process.version,
@@ -58,12 +55,12 @@ export async function collectInfo(): Promise<Info> {
     cpu: { model: os.cpus()[0]?.model ?? 'unknown', features: binding.cpuFeatures() },
     threads: { perSearch: probe.threads, hardware: binding.hardwareThreads() },
     cuda: {
-      binary: cudaLoaded.binding ? cudaLoaded.file : null,
+      binary: cuda.file,
       driver: nvidiaDriver(),
-      driverVersion: status?.driverVersion ?? 0,
-      runtimeVersion: status?.runtimeVersion ?? 0,
-      devices: status?.devices ?? [],
-      unavailable,
+      driverVersion: cuda.status?.driverVersion ?? 0,
+      runtimeVersion: cuda.status?.runtimeVersion ?? 0,
+      devices: cuda.status?.devices ?? [],
+      unavailable: cuda.unavailable,
     },
   };
 }

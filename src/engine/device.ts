@@ -1,6 +1,6 @@
 // Where an item table lives: the CPU, or one GPU through the CUDA addon. Resolves `device`
 // options ('cpu', 'auto', { gpu: N }) into a usable device, or an error that names what was found.
-import { loadCudaBinding, type CudaDevice, type NativeCudaBinding } from '../native/binding.js';
+import { loadCudaBinding, type CudaDevice, type CudaDeviceStatus, type NativeCudaBinding } from '../native/binding.js';
 import { describe, expectInteger } from './validate.js';
 
 /** 'cpu'; { gpu: N } for CUDA device N (an error when it cannot be used); 'auto': GPU 0 when usable, else the CPU. */
@@ -14,24 +14,27 @@ function formatDevice(d: CudaDevice): string {
   return `${d.index}: ${d.name} (compute capability ${d.computeCapability}, ${(d.memoryBytes / 2 ** 30).toFixed(0)} GiB)`;
 }
 
+/** The CUDA addon and its device list, read once per call, with why no GPU is usable (null when one is). */
+export function cudaState(): { binding: NativeCudaBinding | null; file: string | null; status: CudaDeviceStatus | null; unavailable: string | null } {
+  const loaded = loadCudaBinding();
+  if (!loaded.binding) return { binding: null, file: null, status: null, unavailable: loaded.reason };
+  const status = loaded.binding.devices();
+  const unavailable = status.error ?? (status.devices.length === 0 ? 'no CUDA device found' : null);
+  return { binding: loaded.binding, file: loaded.file, status, unavailable };
+}
+
 /** Why no GPU can be used here, or null when at least one can. */
 export function gpuUnavailableReason(): string | null {
-  const loaded = loadCudaBinding();
-  if (!loaded.binding) return loaded.reason;
-  const status = loaded.binding.devices();
-  if (status.error) return status.error;
-  if (status.devices.length === 0) return 'no CUDA device found';
-  return null;
+  return cudaState().unavailable;
 }
 
 export function resolveDevice(device: unknown, what = 'options.device'): ResolvedDevice {
   if (device === undefined || device === 'cpu') return { kind: 'cpu' };
   if (device === 'auto') {
-    const reason = gpuUnavailableReason();
-    if (reason) return { kind: 'cpu', note: `no usable GPU (${reason}); running on the CPU` };
-    const binding = loadCudaBinding().binding!;
-    const info = binding.devices().devices[0];
-    return { kind: 'cuda', index: info.index, info, binding, note: `using GPU ${formatDevice(info)}` };
+    const state = cudaState();
+    if (state.unavailable) return { kind: 'cpu', note: `no usable GPU (${state.unavailable}); running on the CPU` };
+    const info = state.status!.devices[0];
+    return { kind: 'cuda', index: info.index, info, binding: state.binding!, note: `using GPU ${formatDevice(info)}` };
   }
   if (typeof device !== 'object' || device === null)
     throw new TypeError(`Expected ${what} to be 'cpu', 'auto' or { gpu: N } but received ${describe(device)}`);

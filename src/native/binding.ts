@@ -158,8 +158,6 @@ export interface NativeCudaTable extends NativeTable {
 /** The CUDA addon (native/napi/addon_cuda.cpp): item tables resident on one GPU. */
 export interface NativeCudaBinding {
   backend: 'cuda';
-  /** The largest k a GPU search returns on any GPU (a table's maxK() may be lower: shared memory). */
-  maxK: number;
   devices(): CudaDeviceStatus;
   /** Copies items (count x dim, row-major) to GPU `device`, on a worker thread. */
   createTable(items: Float32Array, count: number, dim: number, precision: Precision, device: number): Promise<NativeCudaTable>;
