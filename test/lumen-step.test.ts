@@ -1,4 +1,4 @@
-// The native decoding step (native/cpu/step.cpp) against the float64 reference on fresh random inputs
+// The native decoding step (native/decode/step.cpp) against the float64 reference on fresh random inputs
 // every run (the seed is in the test names; REGEN_TEST_SEED replays one), on every kernel this CPU
 // runs; then its sampler against the softmax, with a fixed seed and a stated false-alarm rate.
 import { describe, expect, it } from 'vitest';

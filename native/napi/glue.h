@@ -1,4 +1,4 @@
-// N-API helpers shared by the CPU addon (addon.cpp) and the CUDA addon (addon_cuda.cpp): typed
+// N-API helpers shared by the CPU addon (addon_cpu.cpp) and the CUDA addon (addon_cuda.cpp): typed
 // arrays read in place, promise-settling workers, and the JS search({...}) argument object read
 // into the kernels' plain SearchRequest / SearchResult. Knows N-API, nothing of the math.
 #pragma once

@@ -1,5 +1,5 @@
 // The one place that knows how the native addon is found and what it exports: the JS <-> C++
-// contract, readable in one file (native/napi/addon.cpp is the other side).
+// contract, readable in one file (native/napi/addon_cpu.cpp and addon_cuda.cpp are the other side).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';

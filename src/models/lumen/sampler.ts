@@ -1,4 +1,4 @@
-// The decoding step in TypeScript: argument checks, then one native call (native/cpu/step.cpp) that
+// The decoding step in TypeScript: argument checks, then one native call (native/decode/step.cpp) that
 // scores every row against its table (LUMEN: the text head or the item table) in the scoring
 // engine's fused pass and picks one token per row: greedy, or sampled with temperature, top-k and
 // top-p. Draws are seeded per (seed, stream, step): a row's token never depends on the batch it is in.

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "isa_target.h"
+#include "common/isa_target.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -18,7 +18,7 @@ REGEN_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma")
 namespace regen::detail {
 namespace {
 
-#include "simd_avx512.h"
+#include "common/simd_avx512.h"
 
 #include "scan_kernel.inl"
 

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "isa_target.h"
+#include "common/isa_target.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12's AVX-512 headers trip this warning on their own _mm512_undefined_ps().
@@ -17,7 +17,7 @@ REGEN_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
 namespace regen::detail {
 namespace {
 
-#include "simd_avx512.h"
+#include "common/simd_avx512.h"
 
 #include "scan_kernel.inl"
 

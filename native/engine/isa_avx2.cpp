@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "isa_target.h"
+#include "common/isa_target.h"
 
 REGEN_TARGET_BEGIN("avx2,fma")
 namespace regen::detail {

@@ -17,7 +17,7 @@
 
 #include "regen/search.h"
 #include "scan.h"
-#include "thread_pool.h"
+#include "common/thread_pool.h"
 
 namespace regen {
 
