@@ -2,7 +2,8 @@
 // scored by the native engine (exact ranks, history excluded).
 import { existsSync } from 'node:fs';
 
-import { ItemTable, type Device } from '../engine/item-table.js';
+import { defaultEngine, type Engine } from '../engine/engine.js';
+import type { ItemTable } from '../engine/item-table.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import { readEmbeddings, readIdList, type EmbeddingMatrix } from './embeddings-file.js';
 import { rankWithEngine } from './engine-ranking.js';
@@ -43,6 +44,7 @@ function checkFinite(m: EmbeddingMatrix, what: string): void {
 export class EmbeddingRecommender implements Recommender {
   readonly name: string;
   readonly usesCritique = true; // the queries are whatever the model computed for the task given
+  readonly answers = 'given';
   private table: ItemTable | null = null;
   private queries: Float32Array = new Float32Array(0);
   private bias: Float32Array | undefined;
@@ -52,7 +54,7 @@ export class EmbeddingRecommender implements Recommender {
 
   constructor(
     private readonly files: EmbeddingFiles,
-    private readonly device?: Device,
+    private readonly engine: Engine = defaultEngine(),
   ) {
     this.name = `embeddings:${files.queries.split(/[\\/]/).pop()}`;
   }
@@ -132,7 +134,7 @@ export class EmbeddingRecommender implements Recommender {
       this.queries = q.data;
     }
     this.notes = notes;
-    this.table = await ItemTable.create(items, { dim, device: this.device, precision: f.precision });
+    this.table = await this.engine.createTable(items, { dim, precision: f.precision });
   }
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {

@@ -34,8 +34,6 @@ export interface NativeSearchArgs {
   excludeIds: Int32Array | null;
   targets: Int32Array | null;
   bias: Float32Array | null;
-  isa: IsaName;
-  threads: number;
   ids: Int32Array;
   scores: Float32Array;
   logZ: Float32Array;
@@ -43,15 +41,32 @@ export interface NativeSearchArgs {
   targetLogProb: Float32Array | null;
 }
 
-export interface NativeTable {
-  search(args: NativeSearchArgs): Promise<void>;
+/** The CPU kernel and thread count of a CPU call (a GPU's kernels are the device's). */
+export interface CpuKernel {
+  isa: IsaName;
+  threads: number;
+}
+
+/** A table the CPU addon owns. */
+export interface NativeCpuTable {
+  search(args: NativeSearchArgs & CpuKernel): Promise<void>;
   dispose(): void;
 }
 
+/** A table resident on a GPU (native/napi/addon_cuda.cpp). */
+export interface NativeCudaTable {
+  search(args: NativeSearchArgs): Promise<void>;
+  dispose(): void;
+  /** The largest k this GPU's shared memory allows. */
+  maxK(): number;
+}
+
+export type NativeTable = NativeCpuTable | NativeCudaTable;
+
 /** Arguments of decodeStep (native/include/regen/step.h); outputs are filled in place. Validated by the caller. */
-export interface NativeStepArgs {
+export interface NativeStepArgs<T extends NativeTable = NativeTable> {
   /** The tables rows are scored against (same dim); `table[r]` indexes this list. */
-  tables: NativeTable[];
+  tables: T[];
   hidden: Float32Array;
   rows: number;
   table: Int32Array;
@@ -67,8 +82,6 @@ export interface NativeStepArgs {
   /** An integer in [0, 2^53). */
   seed: number;
   candidates: number;
-  isa: IsaName;
-  threads: number;
   token: Int32Array;
   logProb: Float32Array;
   logZ: Float32Array;
@@ -79,7 +92,7 @@ export interface NativeStepArgs {
 export interface NativeCpuBinding {
   backend: 'cpu';
   /** Copies items (count x dim, row-major) into a table the addon owns, on a worker thread. */
-  createTable(items: Float32Array, count: number, dim: number, precision: Precision): Promise<NativeTable>;
+  createTable(items: Float32Array, count: number, dim: number, precision: Precision): Promise<NativeCpuTable>;
   cpuFeatures(): CpuFeatures;
   /** The kernels this CPU can run, best first. */
   supportedIsas(): IsaName[];
@@ -106,11 +119,11 @@ export interface NativeCpuBinding {
    * One step of dual-vocabulary decoding: each row scored against its table in the engine's fused
    * pass, then greedy or sampled (seeded Gumbel-max). Missing from addons built before LUMEN decoding.
    */
-  decodeStep?(args: NativeStepArgs): Promise<void>;
+  decodeStep?(args: NativeStepArgs<NativeCpuTable> & CpuKernel): Promise<void>;
   /** decodeStep on the calling thread (for steps too small to be worth a thread handoff). */
-  decodeStepSync?(args: NativeStepArgs): void;
+  decodeStepSync?(args: NativeStepArgs<NativeCpuTable> & CpuKernel): void;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
-  scoreItems?(table: NativeTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
+  scoreItems?(table: NativeCpuTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -150,11 +163,6 @@ export interface CudaDeviceStatus {
   devices: CudaDevice[];
 }
 
-export interface NativeCudaTable extends NativeTable {
-  /** The largest k this GPU's shared memory allows. */
-  maxK(): number;
-}
-
 /** The CUDA addon (native/napi/addon_cuda.cpp): item tables resident on one GPU. */
 export interface NativeCudaBinding {
   backend: 'cuda';
@@ -162,9 +170,9 @@ export interface NativeCudaBinding {
   /** Copies items (count x dim, row-major) to GPU `device`, on a worker thread. */
   createTable(items: Float32Array, count: number, dim: number, precision: Precision, device: number): Promise<NativeCudaTable>;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
-  scoreItems(table: NativeTable, query: Float32Array, ids: Int32Array): Float32Array;
-  /** The decoding step (regen/step.h) over GPU tables; isa and threads are ignored. */
-  decodeStep(args: NativeStepArgs): Promise<void>;
+  scoreItems(table: NativeCudaTable, query: Float32Array, ids: Int32Array): Float32Array;
+  /** The decoding step (regen/step.h) over GPU tables. */
+  decodeStep(args: NativeStepArgs<NativeCudaTable>): Promise<void>;
 }
 
 let cudaCached: { binding: NativeCudaBinding; file: string } | { binding: null; reason: string } | undefined;

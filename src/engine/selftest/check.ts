@@ -1,6 +1,6 @@
 // Checks a native search result against the float64 reference, allowing only the rounding that
 // float32 arithmetic explains. Used by `regen-bench selftest` and the test suite.
-import type { SearchOptions, SearchResult } from './item-table.js';
+import type { SearchOptions, SearchResult } from '../item-table.js';
 import { ranksBefore, referenceScores, referenceSearch } from './reference.js';
 
 const U = 2 ** -24; // float32 unit roundoff
