@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { releaseTempPath } from '../util/files.js';
+import type { OptionLabel } from '../util/option-error.js';
 import { VERSION } from '../version.js';
 import { buildAmazon2018 } from './amazon2018.js';
 import { DatasetBuilder } from './builder.js';
@@ -91,23 +92,24 @@ export async function detectFormat(source: string): Promise<SourceFormat> {
   }
   const [first] = await firstLines(source, 1);
   if (first === undefined) throw new DataError(`${source}: the file is empty`);
-  const hint = `Pass --format ${SOURCE_FORMATS.filter((f) => f !== 'prepared' && f !== 'synthetic').join('|')}`;
+  const hint = (l: OptionLabel) => `Pass ${l('format')} ${SOURCE_FORMATS.filter((f) => f !== 'prepared' && f !== 'synthetic').join('|')}`;
   if (/^\s*[{[]/.test(first)) {
     let v: unknown;
     try {
       v = parseJsonOrPython(first);
     } catch (e) {
-      throw new DataError(`${source}: the first line is neither JSON nor a Python literal (${(e as Error).message.slice(0, 80)}). ${hint}`);
+      const why = (e as Error).message.slice(0, 80);
+      throw new DataError((l) => `${source}: the first line is neither JSON nor a Python literal (${why}). ${hint(l)}`, undefined, 'format');
     }
     const keys = v && typeof v === 'object' ? Object.keys(v) : [];
     if (keys.includes('purchase_history') || keys.includes('reviewer_id')) return 'regen';
     if (keys.includes('reviewerID')) return 'amazon2018';
     if (keys.includes('asin'))
       throw new DataError(`${source}: this looks like an Amazon metadata file (asin, title, ...). Pass the reviews file as the source and this one with --meta`);
-    throw new DataError(`${source}: a JSON line with keys ${keys.slice(0, 8).join(', ')}; not a format regen-bench knows. ${hint}`);
+    throw new DataError((l) => `${source}: a JSON line with keys ${keys.slice(0, 8).join(', ')}; not a format regen-bench knows. ${hint(l)}`, undefined, 'format');
   }
   if (/^\S+(\s+\S+)*\s*$/.test(first)) return 'sequences';
-  throw new DataError(`${source}: cannot tell the format from the first line (${JSON.stringify(first.slice(0, 60))}). ${hint}`);
+  throw new DataError((l) => `${source}: cannot tell the format from the first line (${JSON.stringify(first.slice(0, 60))}). ${hint(l)}`, undefined, 'format');
 }
 
 /** meta_<Category>.json(.gz) next to <Category>(_5).json(.gz) or reviews_<Category>_5.json(.gz). */
@@ -179,8 +181,11 @@ async function resolveSource(source: string, opts: LoadOptions): Promise<Resolve
         const { found, tried } = findMetaFile(source);
         if (!found)
           throw new DataError(
-            `${source}: no metadata file next to it (looked for ${tried.map((f) => path.basename(f)).join(', ')}). ` +
-              'Pass --meta FILE, or --meta none to build without titles, categories and critique slots',
+            (l) =>
+              `${source}: no metadata file next to it (looked for ${tried.map((f) => path.basename(f)).join(', ')}). ` +
+              `Pass ${l('meta')} FILE, or ${l('meta')} none to build without titles, categories and critique slots`,
+            undefined,
+            'meta',
           );
         meta = found;
       }
