@@ -188,44 +188,43 @@ size_t layout_pairs(const int32_t* layout, size_t layout_length) {
   return pairs;
 }
 
-// bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs, synchronous
-// (it runs inside the text-metrics worker threads; in-process only for small inputs).
-Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
+// The common part of the text kernels: the chunk's text and layout read, room for `per_pair` values
+// per pair, the kernel run synchronously (inside the text-metrics worker threads), the pair count checked.
+template <typename Kernel>
+Napi::Value text_chunk(const Napi::CallbackInfo& info, size_t per_pair, Kernel kernel) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
-    throw Napi::TypeError::New(env, "native binding: bleuChunkStats(text, layout, tokenize13a)");
   const std::u16string text = utf16_text(env, info[0]);
   size_t layout_length = 0;
   const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
   const size_t pairs = layout_pairs(layout, layout_length);
-  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * regen::kBleuStats);
+  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * per_pair);
   long n = 0;
-  run_now(env, [&] {
-    n = regen::bleu_chunk_stats(text.data(), text.size(), layout, layout_length, info[2].As<Napi::Boolean>().Value(), out.Data(),
-                                out.ElementLength());
-  });
+  run_now(env, [&] { n = kernel(text, layout, layout_length, out); });
   if (n < 0 || static_cast<size_t>(n) != pairs) throw regen::napi::range_error(env, "the layout does not match the text");
   return out;
 }
 
+// bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs.
+Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
+  if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
+    throw Napi::TypeError::New(info.Env(), "native binding: bleuChunkStats(text, layout, tokenize13a)");
+  const bool tokenize_13a = info[2].As<Napi::Boolean>().Value();
+  return text_chunk(info, regen::kBleuStats, [&](const std::u16string& text, const int32_t* layout, size_t layout_length, Napi::Int32Array& out) {
+    return regen::bleu_chunk_stats(text.data(), text.size(), layout, layout_length, tokenize_13a, out.Data(), out.ElementLength());
+  });
+}
+
 // rougeChunkStats(text, layout, types, stem): rouge-score statistics of a chunk of pairs.
 Napi::Value RougeChunkStats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[3].IsBoolean())
-    throw Napi::TypeError::New(env, "native binding: rougeChunkStats(text, layout, types, stem)");
-  const std::u16string text = utf16_text(env, info[0]);
-  size_t layout_length = 0, n_types = 0;
-  const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
+    throw Napi::TypeError::New(info.Env(), "native binding: rougeChunkStats(text, layout, types, stem)");
+  size_t n_types = 0;
   const int32_t* types = typed_array_data<int32_t>(info[2], napi_int32_array, "types", &n_types);
-  const size_t pairs = layout_pairs(layout, layout_length);
-  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * regen::kRougeStats * n_types);
-  long n = 0;
-  run_now(env, [&] {
-    n = regen::rouge_chunk_stats(text.data(), text.size(), layout, layout_length, types, static_cast<int>(n_types),
-                                 info[3].As<Napi::Boolean>().Value(), out.Data(), out.ElementLength());
+  const bool stem = info[3].As<Napi::Boolean>().Value();
+  return text_chunk(info, regen::kRougeStats * n_types, [&](const std::u16string& text, const int32_t* layout, size_t layout_length, Napi::Int32Array& out) {
+    return regen::rouge_chunk_stats(text.data(), text.size(), layout, layout_length, types, static_cast<int>(n_types), stem, out.Data(),
+                                    out.ElementLength());
   });
-  if (n < 0 || static_cast<size_t>(n) != pairs) throw regen::napi::range_error(env, "the layout does not match the text");
-  return out;
 }
 
 Napi::Value PorterStem(const Napi::CallbackInfo& info) {

@@ -1,27 +1,15 @@
 // `regen-bench baseline`: a built-in model's predictions file (the format `eval --predictions` reads).
 import { Command } from 'commander';
 
-import type { Device } from '../engine/engine.js';
 import { runBaseline } from '../eval/baseline.js';
 import { BUILTIN_MODELS } from '../eval/run.js';
 import { NARRATORS } from '../models/builtin.js';
-import type { SplitName, TaskId } from '../tasks/examples.js';
-import { dataFlags, dataOptions, flags, type DataFlags } from './flags.js';
+import { dataFlags, flags, modelRunOptions, type ModelRunFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
-interface BaselineFlags extends DataFlags {
-  task: TaskId;
-  split: SplitName;
+interface BaselineFlags extends ModelRunFlags {
   model: string;
-  narrator?: string;
-  encoder?: string;
-  offline?: boolean;
-  fusionWeight?: number;
-  k: number;
-  gpu?: Device;
-  excludeHistory: boolean;
   out: string;
-  strict?: boolean;
 }
 
 export function registerBaselineCommand(program: Command): void {
@@ -46,20 +34,8 @@ export function registerBaselineCommand(program: Command): void {
     .action(async (f: BaselineFlags) => {
       const r = await withProgress((progress) =>
         runBaseline({
-          data: f.data,
-          dataOptions: dataOptions(f),
-          task: f.task,
-          split: f.split,
-          model: f.model,
-          narrator: f.narrator,
-          encoder: f.encoder,
-          offline: f.offline,
-          fusionWeight: f.fusionWeight,
-          k: f.k,
-          device: f.gpu,
-          excludeHistory: f.excludeHistory,
+          ...modelRunOptions(f),
           out: f.out,
-          strict: f.strict,
           progress,
           log: (line) => process.stderr.write(`${line}\n`),
         }),

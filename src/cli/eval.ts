@@ -1,42 +1,20 @@
 // `regen-bench eval`, `merge` and `compare`: parse flags, call src/eval, print.
 import { Command, Option } from 'commander';
 
-import type { Device } from '../engine/engine.js';
 import { comparePartFiles, formatComparison } from '../eval/compare.js';
 import { mergePartFiles } from '../eval/merge.js';
-import { BUILTIN_MODELS, runEval } from '../eval/run.js';
+import { BUILTIN_MODELS, runEval, type RunEvalOptions } from '../eval/run.js';
 import { DEFAULT_SEMSIM_MODEL } from '../metrics/text/semsim.js';
 import { NARRATORS } from '../models/builtin.js';
-import type { SplitName, TaskId } from '../tasks/examples.js';
-import { dataFlags, dataOptions, flags, type DataFlags } from './flags.js';
+import { dataFlags, flags, modelRunOptions, type ModelRunFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
-interface EvalFlags extends DataFlags {
-  task: TaskId;
-  split: SplitName;
-  model?: string;
-  narrator?: string;
-  encoder?: string;
-  fusionWeight?: number;
-  predictions?: string;
-  queries?: string;
-  items?: string;
-  itemIds?: string;
-  queryIds?: string;
-  precision?: 'fp32' | 'bf16';
-  excludeHistory: boolean;
-  k: number;
-  gpu?: Device;
+interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
   semsim?: string | boolean;
-  offline?: boolean;
   embeddingCache?: string;
-  stem?: boolean;
   seed: number;
   bootstrap: number;
-  shard?: { index: number; count: number };
-  out?: string;
   json?: boolean;
-  strict?: boolean;
 }
 
 export function registerEvalCommands(program: Command): void {
@@ -74,32 +52,20 @@ export function registerEvalCommands(program: Command): void {
       if (f.shard && !f.out) throw new Error('--shard writes a part file: give --out DIR (shared by all shards)');
       const result = await withProgress((progress) =>
         runEval({
-          data: f.data,
-          dataOptions: dataOptions(f),
-          task: f.task,
-          split: f.split,
-          model: f.model,
-          narrator: f.narrator,
-          encoder: f.encoder,
-          fusionWeight: f.fusionWeight,
+          ...modelRunOptions(f),
           predictions: f.predictions,
           queries: f.queries,
           items: f.items,
           itemIds: f.itemIds,
           queryIds: f.queryIds,
           precision: f.precision,
-          excludeHistory: f.excludeHistory,
-          k: f.k,
-          device: f.gpu,
           semsim: f.semsim === false ? false : typeof f.semsim === 'string' ? f.semsim : f.semsim === true ? DEFAULT_SEMSIM_MODEL : undefined,
-          offline: f.offline,
           semsimCacheDir: f.embeddingCache,
           stem: f.stem,
           seed: f.seed,
           bootstrapSamples: f.bootstrap,
           shard: f.shard,
           out: f.out,
-          strict: f.strict,
           progress,
           log: (line) => process.stderr.write(`${line}\n`),
         }),

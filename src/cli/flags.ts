@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 
 import { DEMO_SOURCE, SOURCE_FORMATS, type LoadOptions } from '../data/load.js';
 import type { Device } from '../engine/engine.js';
+import type { SplitName, TaskId } from '../tasks/examples.js';
 import type { OptionLabel } from '../util/option-error.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -91,6 +92,40 @@ export interface DataFlags {
 /** The LoadOptions the data flags stand for. */
 export function dataOptions(f: DataFlags): Pick<LoadOptions, 'format' | 'schema' | 'cacheDir'> {
   return { format: f.format as LoadOptions['format'], schema: f.schema, cacheDir: f.cacheDir };
+}
+
+/** What eval and baseline read alike: the data, the task, the model and how its lists are ranked. */
+export interface ModelRunFlags extends DataFlags {
+  task: TaskId;
+  split: SplitName;
+  model?: string;
+  narrator?: string;
+  encoder?: string;
+  offline?: boolean;
+  fusionWeight?: number;
+  k: number;
+  gpu?: Device;
+  excludeHistory: boolean;
+  strict?: boolean;
+}
+
+/** The library options the shared flags of eval and baseline stand for. */
+export function modelRunOptions(f: ModelRunFlags) {
+  return {
+    data: f.data,
+    dataOptions: dataOptions(f),
+    task: f.task,
+    split: f.split,
+    model: f.model,
+    narrator: f.narrator,
+    encoder: f.encoder,
+    offline: f.offline,
+    fusionWeight: f.fusionWeight,
+    k: f.k,
+    device: f.gpu,
+    excludeHistory: f.excludeHistory,
+    strict: f.strict,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

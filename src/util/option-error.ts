@@ -18,44 +18,43 @@ export interface OptionProblem {
   as(label: OptionLabel): string;
 }
 
-// Three classes, one per kind of error the engine's checks throw, so that an option error is still a
-// TypeError or RangeError to code that tells those apart; each keeps the message's recipe.
-export class OptionError extends Error implements OptionProblem {
+type ErrorClass = new (...args: any[]) => Error; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** `Base` (Error, TypeError or RangeError) with the option at fault and the message's recipe. */
+function withOption<B extends ErrorClass>(Base: B) {
+  return class extends Base implements OptionProblem {
+    option = '';
+    /** @internal */
+    render: OptionMessage = () => this.message;
+    as(label: OptionLabel): string {
+      return this.render(label, true);
+    }
+  };
+}
+
+// One class per kind of error the engine's checks throw, so that an option error is still a
+// TypeError or RangeError to code that tells those apart.
+export class OptionError extends withOption(Error) {
   override name = 'OptionError';
-  constructor(
-    readonly option: string,
-    private readonly render: OptionMessage,
-  ) {
+  constructor(option: string, render: OptionMessage) {
     super(render(libraryLabel, false));
-  }
-  as(label: OptionLabel): string {
-    return this.render(label, true);
+    Object.assign(this, { option, render });
   }
 }
 
 /** A bad option type (a TypeError, as the engine's argument checks throw). */
-export class OptionTypeError extends TypeError implements OptionProblem {
-  constructor(
-    readonly option: string,
-    private readonly render: OptionMessage,
-  ) {
+export class OptionTypeError extends withOption(TypeError) {
+  constructor(option: string, render: OptionMessage) {
     super(render(libraryLabel, false));
-  }
-  as(label: OptionLabel): string {
-    return this.render(label, true);
+    Object.assign(this, { option, render });
   }
 }
 
 /** A bad option value (a RangeError, as the engine's argument checks throw). */
-export class OptionRangeError extends RangeError implements OptionProblem {
-  constructor(
-    readonly option: string,
-    private readonly render: OptionMessage,
-  ) {
+export class OptionRangeError extends withOption(RangeError) {
+  constructor(option: string, render: OptionMessage) {
     super(render(libraryLabel, false));
-  }
-  as(label: OptionLabel): string {
-    return this.render(label, true);
+    Object.assign(this, { option, render });
   }
 }
 
