@@ -9,7 +9,7 @@ export { rankingMetrics } from './metrics/ranking.js';
 export type { RankingMetrics } from './metrics/ranking.js';
 export { referenceSearch } from './engine/selftest/reference.js';
 export type { ReferenceResult } from './engine/selftest/reference.js';
-export type { CpuFeatures, IsaName, Precision } from './engine/binding.js';
+export type { CpuFeatures, IsaName, Precision } from './engine/engine.js';
 export { VERSION } from './version.js';
 export * from './data/index.js';
 export {

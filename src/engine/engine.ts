@@ -9,6 +9,7 @@ import { ItemTable } from './item-table.js';
 import { describe, expectInteger, expectTypedArray } from './validate.js';
 
 export type { Device } from './device.js';
+export type { CpuFeatures, IsaName, Precision } from './binding.js';
 
 export interface EngineOptions {
   /** 'cpu' (default), { gpu: N } (CUDA device N; an error naming what was found when it cannot be used), or 'auto' (GPU 0 when usable, else the CPU, said in `note`). */

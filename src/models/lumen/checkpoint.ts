@@ -10,7 +10,7 @@ import path from 'node:path';
 import { gpuUnavailableReason } from '../../engine/device.js';
 import { Engine, type Device } from '../../engine/engine.js';
 import type { ItemTable } from '../../engine/item-table.js';
-import type { IsaName, Precision } from '../../engine/binding.js';
+import type { IsaName, Precision } from '../../engine/engine.js';
 import { readEmbeddings, readIdList, type EmbeddingMatrix } from '../embeddings-file.js';
 import { LumenCheckpointError, readLumenConfig, type LumenConfig } from './config.js';
 

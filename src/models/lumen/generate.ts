@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Dataset, NarrativeKind } from '../../data/dataset.js';
 import { NARRATIVE_KINDS } from '../../data/dataset.js';
 import { loadDataset, type LoadOptions as DataLoadOptions } from '../../data/load.js';
-import type { Precision } from '../../engine/binding.js';
+import type { Precision } from '../../engine/engine.js';
 import { gpuUnavailableReason } from '../../engine/device.js';
 import { buildExamples, type ExampleSet, type SplitName, type TaskId } from '../../tasks/examples.js';
 import { buildPrompts, NARRATIVE_NAMES, parseNarrativeKind } from '../../tasks/prompts.js';
