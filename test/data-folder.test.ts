@@ -48,9 +48,9 @@ describe('a folder of REGEN files', () => {
   it('with several categories, --category picks one; without it the error names them', async () => {
     expect(await resolveSourcePath(unpacked, 'office')).toBe(office);
     expect(await resolveSourcePath(regenDir, 'Clothing')).toBe(clothing);
-    await expect(resolveSourcePath(unpacked)).rejects.toThrow(/several categories .*pick one with --category clothing\|office/);
-    await expect(resolveSourcePath(unpacked, 'books')).rejects.toThrow(/--category books: .* holds REGEN files of clothing, office only/);
-    await expect(resolveSourcePath(office, 'office')).rejects.toThrow(/--category office: .* is a file/);
+    await expect(resolveSourcePath(unpacked)).rejects.toThrow(/several categories .*pick one with options\.category clothing\|office/);
+    await expect(resolveSourcePath(unpacked, 'books')).rejects.toThrow(/options\.category books: .* holds REGEN files of clothing, office only/);
+    await expect(resolveSourcePath(office, 'office')).rejects.toThrow(/options\.category office: .* is a file/);
     await expect(resolveSourcePath('demo', 'office')).rejects.toThrow(/the embedded demo/);
     const empty = path.join(dir, 'empty');
     mkdirSync(empty);
