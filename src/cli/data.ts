@@ -6,7 +6,7 @@ import { inspectSource } from '../data/inspect.js';
 import { formatReport } from '../data/report.js';
 import { datasetStats, formatStats } from '../data/stats.js';
 import { formatManifest, verifyRegen } from '../data/verify.js';
-import { PRESETS, synthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';
+import { PRESETS, scaledSynthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';
 import { flags, intIn } from './flags.js';
 import { withProgress } from './progress.js';
 
@@ -126,7 +126,13 @@ export function registerDataCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { preset: PresetName; seed: number; out: string; resume: boolean; json?: boolean }) => {
       const started = Date.now();
-      const cfg = synthConfig(flags.preset, flags.seed);
+      // REGEN_BENCH_SYNTH_SCALE: a scaled-down preset for quick runs (the README test); said on stderr.
+      const scaleVar = process.env.REGEN_BENCH_SYNTH_SCALE;
+      const scale = scaleVar ? Number(scaleVar) : 1;
+      if (scaleVar && !(scale > 0)) throw new Error(`REGEN_BENCH_SYNTH_SCALE expects a number > 0 (e.g. 0.05) but is '${scaleVar}'`);
+      const cfg = scaledSynthConfig(flags.preset, flags.seed, scale);
+      if (scale !== 1)
+        process.stderr.write(`REGEN_BENCH_SYNTH_SCALE=${scaleVar}: ${cfg.preset} scaled to ${cfg.users.toLocaleString('en-US')} users and ${cfg.items.toLocaleString('en-US')} items\n`);
       const r = await withProgress(
         (progress) => writeSynthetic(cfg, flags.out, { progress, resume: flags.resume }),
         'the partial output is kept: run the same command again to resume',

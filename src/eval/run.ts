@@ -139,7 +139,10 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   const model = pickModel(o, engine);
   const narrator = pickNarrator(o, model);
 
-  const dataset: Dataset = await loadDataset(o.data ?? 'demo', { ...o.dataOptions, progress: o.progress, strict: o.strict });
+  // Said at once: the first load (or the demo's synthesis) takes seconds before any progress shows.
+  const source = o.data ?? 'demo';
+  log(`loading ${source === 'demo' ? 'the embedded demo (a synthetic REGEN of 3,000 users)' : source}${o.dataOptions?.category ? ` (category ${o.dataOptions.category})` : ''}; model ${o.predictions ? `predictions ${o.predictions}` : o.queries ? 'embeddings' : model.name}`);
+  const dataset: Dataset = await loadDataset(source, { ...o.dataOptions, progress: o.progress, strict: o.strict });
   const all = buildExamples(dataset, task, split);
   if (all.length === 0) throw new EvalUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
   const kinds: readonly NarrativeKind[] = all.narrativeKinds;
