@@ -15,6 +15,11 @@ const prebuilt = path.join(root, 'prebuilds', `${process.platform}-${process.arc
 const loads = (file) =>
   spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)}).supportedIsas()`], { stdio: 'ignore' }).status === 0;
 
+// `npx regen-bench` in a checkout has npm install the checkout into its npx cache (a link), which runs
+// this step again: a binary that loads is already there, so say nothing and do nothing.
+const local = path.join(root, 'build', 'Release', 'regen_cpu.node');
+if (process.env.npm_command === 'exec' && [local, prebuilt].some((f) => existsSync(f) && loads(f))) process.exit(0);
+
 if (process.env.REGEN_BUILD_FROM_SOURCE !== '1' && existsSync(prebuilt)) {
   if (loads(prebuilt)) {
     console.log(`regen-bench: using the prebuilt binary ${path.relative(root, prebuilt)} (set REGEN_BUILD_FROM_SOURCE=1 to build instead)`);
