@@ -56,6 +56,8 @@ export interface LoadOptions {
 
 export interface InputNames {
   embeds: string;
+  /** Set when the body takes token ids (input_ids) instead of input embeddings: a plain causal LM's narrator body. */
+  tokens?: string;
   mask: string;
   /** null when the body computes positions itself. */
   positions: string | null;
