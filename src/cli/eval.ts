@@ -6,7 +6,7 @@ import { mergePartFiles } from '../eval/merge.js';
 import { BUILTIN_MODELS, runEval, type RunEvalOptions } from '../eval/run.js';
 import { DEFAULT_SEMSIM_MODEL } from '../metrics/text/semsim.js';
 import { NARRATORS } from '../models/builtin.js';
-import { dataFlags, flags, modelRunOptions, type ModelRunFlags } from './flags.js';
+import { dataFlags, flags, modelRunOptions, narratorFlags, type ModelRunFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
 interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
@@ -18,13 +18,14 @@ interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 
 }
 
 export function registerEvalCommands(program: Command): void {
-  dataFlags(
+  narratorFlags(dataFlags(
     program.command('eval').description('evaluate a model on REGEN (default: the built-in model on the embedded demo) and print the report'),
-  )
+  ))
     .addOption(flags.task())
     .addOption(flags.split('evaluation split'))
     .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov); default pop`)
-    .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (default template)`)
+    .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (an LLM in the ONNX layout of the README's "LLM narrator"; default template)`)
+    .addOption(flags.narrative('task 3: score only these narrative kinds, comma-separated (default all six)'))
     .option('--encoder <model>', `critique-emb: sentence encoder (hub id or folder; default ${DEFAULT_SEMSIM_MODEL} when cached)`)
     .addOption(flags.fusionWeight())
     .option('--predictions <file>', 'predictions JSONL: {"user", "items": [...ranked], "narratives": {...}}')

@@ -125,7 +125,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
   };
   if (kinds.length === 0) return part;
 
-  const generated = narrator ? narrator.narrate(examples, ranking.top, ranking.k, kinds) : null;
+  const generated = narrator ? await narrator.narrate(examples, ranking.top, ranking.k, kinds) : null;
   for (const kind of kinds) {
     const hyps: (string | null)[] = model.narratives ? model.narratives(examples, kind) : generated ? generated[kind] : new Array(n).fill(null);
     const pairs: TextPair[] = [];

@@ -13,6 +13,8 @@ import { PredictionsRecommender } from '../models/predictions.js';
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
 import { buildExamples, type ExampleSet, type SplitName, type TaskId } from '../tasks/examples.js';
+import type { OnnxNarratorOptions } from '../models/llm/narrator.js';
+import { resolveNarratives } from '../models/lumen/generate.js';
 import { isOptionProblem, OptionError } from '../util/option-error.js';
 import type { ProgressFn } from '../util/progress.js';
 import { VERSION } from '../version.js';
@@ -31,8 +33,12 @@ export interface RunEvalOptions {
   task?: TaskId;
   split?: SplitName;
   model?: string;
-  /** The narrator paired with a built-in model (template, retrieval-bm25); default template. */
+  /** The narrator paired with a built-in model (template, retrieval-bm25, onnx:DIR); default template. */
   narrator?: string;
+  /** onnx:DIR narrators: decoding settings, prompt budget, generation cache. */
+  narratorOptions?: OnnxNarratorOptions;
+  /** Task 3: score only these narrative kinds (snake_case or camelCase names, or 'all'); default every kind. */
+  narratives?: readonly string[];
   /** critique-emb: its sentence encoder (hub id or folder; default all-MiniLM-L6-v2). */
   encoder?: string;
   /** Critique-aware models: a fixed fusion weight instead of tuning it on the valid split. */
@@ -105,7 +111,15 @@ function pickNarrator(o: RunEvalOptions, model: Recommender): Narrator | null {
       throw new EvalUsageError('narrator', (l) => `${l('narrator')} pairs with a built-in ${l('model')}; with ${l('predictions')} the narratives come from the file (drop ${l('narrator')})`);
     return null;
   }
-  return createNarrator(o.narrator ?? DEFAULT_NARRATOR);
+  return createNarrator(o.narrator ?? DEFAULT_NARRATOR, { ...o.narratorOptions, gpu: typeof o.device === 'object' ? o.device.gpu : undefined });
+}
+
+/** The narrative kinds scored: every kind of the examples, or those options.narratives names. */
+export function scoredKinds(all: ExampleSet, narratives: readonly string[] | undefined): readonly NarrativeKind[] {
+  if (!narratives || narratives.length === 0) return all.narrativeKinds;
+  if (all.task !== 3) throw new EvalUsageError('narratives', (l) => `${l('narratives')} applies to task 3 only (tasks 1 and 2 predict the item alone): drop it, or use ${l('task')} 3`);
+  const asked = resolveNarratives(3, narratives);
+  return all.narrativeKinds.filter((k) => asked.includes(k));
 }
 
 async function openEncoder(o: RunEvalOptions): Promise<{ encoder: SentenceEncoder | null; note: string | null }> {
@@ -145,7 +159,7 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   const dataset: Dataset = await loadDataset(source, { ...o.dataOptions, progress: o.progress, strict: o.strict });
   const all = buildExamples(dataset, task, split);
   if (all.length === 0) throw new EvalUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
-  const kinds: readonly NarrativeKind[] = all.narrativeKinds;
+  const kinds: readonly NarrativeKind[] = scoredKinds(all, o.narratives);
   if (task === 3 && split !== 'test') log(`note: narratives describe each user's last purchase, so they are scored on the test split only`);
 
   // Fit before the settings are made: a tuned model's name (in every signature) carries its weight.
@@ -156,6 +170,14 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     throw e;
   }
   if (model.summary) log(model.summary);
+  // An LLM narrator names its model's hash in the signature: read before the settings are made.
+  if (kinds.length && narrator?.prepare)
+    try {
+      await narrator.prepare(o.progress);
+    } catch (e) {
+      model.dispose?.();
+      throw e;
+    }
 
   const { encoder, note } = kinds.length ? await openEncoder(o) : { encoder: null, note: null };
   const base: Omit<EvalSettings, 'critiques'> = {
@@ -203,8 +225,11 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     }
   } finally {
     model.dispose?.();
+    await narrator?.dispose?.();
     await encoder?.dispose();
   }
+  const narrated = narrator?.report?.();
+  if (narrated) log(narrated);
 
   const reports: EvalReport[] = [];
   for (const p of parts) reports.push(await buildReport(p, note));

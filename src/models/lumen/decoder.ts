@@ -23,9 +23,9 @@ import { decodeStep, resolveSampling, type ResolvedSampling, type SamplingOption
  * token ids under that name and the input embeddings are not used.
  */
 export interface DecoderModel {
-  readonly config: Pick<
+  readonly config: { files: { decoder: string } } & Pick<
     LumenConfig,
-    'dir' | 'files' | 'hiddenSize' | 'numLayers' | 'numKvHeads' | 'headDim' | 'maxPositions' | 'startTokenId' | 'eosTokenId' | 'suppressTokenIds' | 'itemVocabSize'
+    'dir' | 'hiddenSize' | 'numLayers' | 'numKvHeads' | 'headDim' | 'maxPositions' | 'startTokenId' | 'eosTokenId' | 'suppressTokenIds' | 'itemVocabSize'
   >;
   readonly ort: OrtModule;
   readonly session: OrtSession;
