@@ -9,7 +9,7 @@ import { NARRATORS } from '../models/builtin.js';
 import { dataFlags, flags, modelRunOptions, narratorFlags, type ModelRunFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
-interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
+interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'resolve' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
   semsim?: string | boolean;
   embeddingCache?: string;
   seed: number;
@@ -28,7 +28,8 @@ export function registerEvalCommands(program: Command): void {
     .addOption(flags.narrative('task 3: score only these narrative kinds, comma-separated (default all six)'))
     .option('--encoder <model>', `critique-emb: sentence encoder (hub id or folder; default ${DEFAULT_SEMSIM_MODEL} when cached)`)
     .addOption(flags.fusionWeight())
-    .option('--predictions <file>', 'predictions JSONL: {"user", "items": [...ranked], "narratives": {...}}')
+    .option('--predictions <file>', 'predictions JSONL: {"user", "items": [...ranked] (or "titles": [...], or "text": "..."), "narratives": {...}}')
+    .addOption(new Option('--resolve <how>', 'predictions answering by title: fuzzy (exact id, exact normalised title, then trigram match), exact (no fuzzy step), or off (ids only)').choices(['fuzzy', 'exact', 'off']))
     .option('--queries <file>', 'query embeddings (.npy / .safetensors), one row per example')
     .option('--items <file>', 'item embeddings (.npy / .safetensors)')
     .option('--item-ids <file>', 'item ids of the --items rows (default: <items>.ids.txt beside it)')
@@ -55,6 +56,7 @@ export function registerEvalCommands(program: Command): void {
         runEval({
           ...modelRunOptions(f),
           predictions: f.predictions,
+          resolve: f.resolve,
           queries: f.queries,
           items: f.items,
           itemIds: f.itemIds,

@@ -11,6 +11,8 @@ import { semanticSimilarity, type SemSimOptions } from '../metrics/text/semsim.j
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
 import type { ExampleSet } from '../tasks/examples.js';
+import { countTopLists, type AnswerCounts } from '../models/answers.js';
+import { mergeAnswers } from './answers.js';
 
 /** Everything that determines the numbers; the signature is made from it. */
 export interface EvalSettings {
@@ -77,6 +79,8 @@ export interface EvalPart {
   text: Partial<Record<NarrativeKind, TextPart>>;
   /** Counted oddities of the input, summed over parts. */
   notes: Record<string, number>;
+  /** Answer hygiene of the model's lists (src/models/answers.ts), summed over parts. */
+  answers?: AnswerCounts;
 }
 
 export interface EvaluateOptions {
@@ -122,6 +126,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     repeatTargets: examples.repeatTargets(),
     text: {},
     notes: { ...ranking.notes },
+    answers: ranking.answers ?? countTopLists(examples, ranking.top, ranking.k, settings.excludeHistory),
   };
   if (kinds.length === 0) return part;
 
@@ -199,6 +204,8 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
       );
   const out = emptyPart(first.p.settings, first.p.start);
   out.total = first.p.total;
+  const answers = mergeAnswers(order.map(({ p }) => p));
+  if (answers) out.answers = answers;
   for (const { p } of order) {
     const offset = out.users.length;
     out.end = p.end;

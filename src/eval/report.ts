@@ -7,6 +7,7 @@ import { Rouge } from '../metrics/text/rouge.js';
 import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Interval } from './bootstrap.js';
 import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
 import { rowTag } from './out-dir.js';
+import { buildExtras, extrasJson, extrasMarkdown, type ReportExtras } from './extras.js';
 
 export function signature(s: EvalSettings): string {
   return [
@@ -54,6 +55,8 @@ export interface EvalReport {
   /** Counted oddities of the inputs. */
   notes: Record<string, number>;
   settings: EvalSettings;
+  /** Answer hygiene, narrative-item consistency, leakage (src/eval/extras.ts). */
+  extras?: ReportExtras;
 }
 
 /** "repeat targets: N of M, counted as misses" (or "ranked, history kept"). */
@@ -120,6 +123,7 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
     }
     report.ci.text[name] = ci;
   }
+  report.extras = await buildExtras(part);
   return report;
 }
 
@@ -160,6 +164,7 @@ export function formatMarkdown(reports: readonly EvalReport[]): string {
       );
     }
   }
+  lines.push(...extrasMarkdown(reports));
   const note = reports.find((r) => r.semsimNote)?.semsimNote;
   if (note) lines.push('', `SemSim n/a: ${note}`);
   const notes = Object.entries(first.notes);
@@ -183,9 +188,10 @@ export function reportJson(report: EvalReport, rows?: readonly EvalReport[]): Re
     semsim_note: report.semsimNote,
     repeat_targets: repeatTargetsJson(report),
     notes: report.notes,
+    ...extrasJson(report),
   };
   if (rows && rows.length > 1)
-    out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci, repeat_targets: repeatTargetsJson(r) }));
+    out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci, repeat_targets: repeatTargetsJson(r), ...extrasJson(r) }));
   return out;
 }
 

@@ -10,6 +10,7 @@ import { BUILTIN_RECOMMENDERS, createNarrator, createRecommender, DEFAULT_NARRAT
 import { MissingDependencyError } from '../util/optional-deps.js';
 import { EmbeddingRecommender } from '../models/embeddings.js';
 import { PredictionsRecommender } from '../models/predictions.js';
+import { RESOLVE_MODES, type ResolveMode } from '../models/title-resolver.js';
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
 import { buildExamples, type ExampleSet, type SplitName, type TaskId } from '../tasks/examples.js';
@@ -44,6 +45,8 @@ export interface RunEvalOptions {
   /** Critique-aware models: a fixed fusion weight instead of tuning it on the valid split. */
   fusionWeight?: number;
   predictions?: string;
+  /** Predictions that answer by title ("titles", "text"): how titles are matched to items (default fuzzy). */
+  resolve?: ResolveMode;
   queries?: string;
   items?: string;
   itemIds?: string;
@@ -86,11 +89,13 @@ export class EvalUsageError extends OptionError {
 }
 
 /** The model eval (and baseline) runs: one of a built-in name, a predictions file, or embedding files. */
-export function pickModel(o: Pick<RunEvalOptions, 'model' | 'predictions' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'encoder' | 'offline' | 'fusionWeight' | 'strict'>, engine: Engine): Recommender {
+export function pickModel(o: Pick<RunEvalOptions, 'model' | 'predictions' | 'resolve' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'encoder' | 'offline' | 'fusionWeight' | 'strict'>, engine: Engine): Recommender {
   const given = [o.model !== undefined, o.predictions !== undefined, o.queries !== undefined || o.items !== undefined].filter(Boolean).length;
   if (given > 1)
     throw new EvalUsageError('model', (l) => `give one model: ${l('model')} NAME, ${l('predictions')} FILE, or ${l('queries')} Q ${l('items')} E`);
-  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict });
+  if (o.resolve !== undefined && !RESOLVE_MODES.includes(o.resolve))
+    throw new EvalUsageError('resolve', (l) => `Expected ${l('resolve')} to be one of ${RESOLVE_MODES.join(', ')} but received ${JSON.stringify(o.resolve)}`);
+  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict, resolve: o.resolve });
   if (o.queries || o.items) {
     if (!o.queries || !o.items)
       throw new EvalUsageError(o.queries ? 'items' : 'queries', (l) => `embeddings need both ${l('queries')} and ${l('items')} (got only ${o.queries ? l('queries') : l('items')})`);

@@ -1,5 +1,8 @@
 // A model handed in as a predictions file: JSON lines
 //   {"user": "<user id>", "items": ["<item id>", ... best first], "narratives": {"<kind>": "text", ...}}
+// or, as LLM recommenders answer, "titles": ["<product title>", ...] or "text": "<free text>" instead
+// of "items", resolved to catalogue items (src/models/title-resolver.ts; ambiguous and invented titles
+// hold their place as wrong items, and answer hygiene counts them: src/models/answers.ts).
 // Problems are counted with file:line samples (fatal with strict): malformed lines, unknown users
 // and items, repeated users (the first line counts). Examples without a line are scored as misses
 // and their narratives as empty texts; the report says how many.
@@ -11,6 +14,8 @@ import { Issues, type LoadReport } from '../data/report.js';
 import { ranksFromLists } from '../metrics/ranking.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
+import { countAnswers, spokenAnswers, type AnswerForm } from './answers.js';
+import { FUZZY_MARGIN, FUZZY_THRESHOLD, HOW, TitleResolver, type ResolveMode } from './title-resolver.js';
 
 /** Narrative keys accepted in files: the camelCase names and their snake_case forms. */
 export const NARRATIVE_KEYS: Record<string, NarrativeKind> = Object.fromEntries(
@@ -28,13 +33,19 @@ export interface PredictionsFile {
   narratives: Record<NarrativeKind, (string | null)[]>;
   /** Examples the file has a line for. */
   covered: Uint8Array;
+  /** Per list entry (aligned with lists.ids): how it was resolved (a HOW code). */
+  how: Uint8Array;
+  /** Per example: ambiguous entries whose candidate items include the target. */
+  ambiguousWithTarget: Int32Array;
+  /** Lines per answer form. */
+  forms: Record<AnswerForm, number>;
   report: LoadReport;
 }
 
 export async function readPredictions(
   file: string,
   examples: ExampleSet,
-  options: { strict?: boolean; progress?: ProgressFn } = {},
+  options: { strict?: boolean; progress?: ProgressFn; resolve?: ResolveMode } = {},
 ): Promise<PredictionsFile> {
   const ds = examples.dataset;
   const exampleOf = new Map<string, number>();
@@ -44,6 +55,8 @@ export async function readPredictions(
   const narratives = Object.fromEntries(NARRATIVE_KINDS.map((k) => [k, new Array<string | null>(examples.length).fill(null)])) as Record<NarrativeKind, (string | null)[]>;
   const covered = new Uint8Array(examples.length);
   const unknownKinds = new Map<string, number>();
+  const spoken = new Map<number, string[]>(); // titles or text, resolved once the file is read
+  const forms: Record<AnswerForm, number> = { items: 0, titles: 0, text: 0 };
 
   await readLines(
     file,
@@ -60,7 +73,7 @@ export async function readPredictions(
         issues.add('malformed-line', where, 'not a JSON object', 'Line skipped');
         return;
       }
-      const r = rec as { user?: unknown; items?: unknown; narratives?: unknown };
+      const r = rec as { user?: unknown; items?: unknown; narratives?: unknown; titles?: unknown; text?: unknown };
       if (typeof r.user !== 'string' && typeof r.user !== 'number') {
         issues.add('missing-field', where, '"user" is missing or not a string', 'Line skipped');
         return;
@@ -83,7 +96,16 @@ export async function readPredictions(
         issues.add('bad-value', where, '"narratives" is not an object of texts', 'Line skipped');
         return;
       }
+      const named = r.items === undefined ? spokenAnswers(r) : null;
+      if (named && 'error' in named) {
+        issues.add('bad-value', where, named.error, 'Line skipped');
+        return;
+      }
+      if (r.items !== undefined && (r.titles !== undefined || r.text !== undefined))
+        issues.add('bad-value', where, 'gives "items" and "titles" or "text"', 'The items are used, the titles and text ignored');
       covered[i] = 1;
+      forms[named ? named.form : 'items']++;
+      if (named) spoken.set(i, named.entries);
       for (const item of (r.items as unknown[] | undefined) ?? []) {
         const id = typeof item === 'string' || typeof item === 'number' ? ds.itemId(String(item)) : undefined;
         if (id === undefined) issues.add('unknown-item', where, `item ${JSON.stringify(item)} is not in the dataset`, 'Kept in place as a wrong item');
@@ -102,24 +124,50 @@ export async function readPredictions(
   const report = issues.report();
   for (const [key, n] of unknownKinds)
     report.notes.push(`narrative key ${JSON.stringify(key)} on ${n} lines is not a REGEN narrative kind (expected one of ${Object.keys(NARRATIVE_KEYS).join(', ')}); ignored`);
+  // Items as given are ids (unknown ones unresolved); titles and text go through the resolver.
+  const how: number[][] = lists.map((l) => l.map((id) => (id >= 0 ? HOW.id : HOW.unresolved)));
+  const ambiguousWithTarget = new Int32Array(examples.length);
+  if (spoken.size) {
+    const resolver = new TitleResolver(ds, { mode: options.resolve ?? 'fuzzy' });
+    let done = 0;
+    for (const [i, entries] of spoken) {
+      for (const entry of entries) {
+        const r = resolver.resolve(entry);
+        lists[i].push(r.id);
+        how[i].push(r.how);
+        if (r.how === HOW.ambiguous && r.candidates!.includes(examples.targets[i])) ambiguousWithTarget[i]++;
+      }
+      if ((++done & 8191) === 0) options.progress?.({ phase: `resolving titles of ${file}`, done, total: spoken.size, unit: 'rows' });
+    }
+  }
   const offsets = new Int32Array(examples.length + 1);
   lists.forEach((l, i) => (offsets[i + 1] = offsets[i] + l.length));
+  const howCodes = new Uint8Array(offsets[examples.length]);
+  how.forEach((h, i) => howCodes.set(h, offsets[i]));
   const ids = new Int32Array(offsets[examples.length]);
   lists.forEach((l, i) => ids.set(l, offsets[i]));
-  return { file, lists: { offsets, ids }, narratives, covered, report };
+  return { file, lists: { offsets, ids }, narratives, covered, how: howCodes, ambiguousWithTarget, forms, report };
 }
 
 export class PredictionsRecommender implements Recommender {
-  readonly name: string;
   readonly usesCritique = true;
   readonly answers = 'given';
   private loaded: PredictionsFile | null = null;
+  private readonly fileName: string;
 
   constructor(
     readonly file: string,
-    private readonly options: { strict?: boolean } = {},
+    private readonly options: { strict?: boolean; resolve?: ResolveMode } = {},
   ) {
-    this.name = `predictions:${file.split(/[\\/]/).pop()}`;
+    this.fileName = `predictions:${file.split(/[\\/]/).pop()}`;
+  }
+
+  /** predictions:<file>, and how titles were resolved when the file answers by title (the numbers depend on it). */
+  get name(): string {
+    const f = this.loaded?.forms;
+    if (!f || f.titles + f.text === 0) return this.fileName;
+    const mode = this.options.resolve ?? 'fuzzy';
+    return `${this.fileName}+resolve:${mode}${mode === 'fuzzy' ? `(dice>=${FUZZY_THRESHOLD},margin=${FUZZY_MARGIN})` : ''}`;
   }
 
   /** Reads the file against the full example set (slices then index into it by their base). */
@@ -163,9 +211,11 @@ export class PredictionsRecommender implements Recommender {
     let missing = 0;
     for (let i = 0; i < examples.length; i++) if (!this.predictions.covered[examples.base + i]) missing++;
     if (missing) notes['examples without a prediction line (scored as misses)'] = missing;
+    const a = examples.base;
+    const answers = countAnswers(examples, lists, k, options.excludeHistory, this.predictions.how.subarray(this.predictions.lists.offsets[a], this.predictions.lists.offsets[a + examples.length]), this.predictions.ambiguousWithTarget.subarray(a, a + examples.length));
     if (duplicates) notes['repeated item ids in lists (first place counts)'] = duplicates;
     if (excludedFromLists) notes['listed items removed as history'] = excludedFromLists;
-    return { ranks, top, k, notes };
+    return { ranks, top, k, notes, answers };
   }
 
   /** The file's narratives for the slice; null where it has none. */
