@@ -1,4 +1,5 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
+import { benchAnswers } from './answers.js';
 import { benchBaselines } from './baselines.js';
 import { benchCi } from './ci.js';
 import { benchCuda } from './cuda.js';
@@ -17,6 +18,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   lumen: benchLumen,
   cuda: benchCuda,
   baselines: benchBaselines,
+  answers: benchAnswers,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -13,6 +13,7 @@ import type { Narrator } from '../models/template-narrator.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import { countTopLists, type AnswerCounts } from '../models/answers.js';
 import { mergeAnswers } from './answers.js';
+import { mentionCodes } from './consistency.js';
 
 /** Everything that determines the numbers; the signature is made from it. */
 export interface EvalSettings {
@@ -81,6 +82,10 @@ export interface EvalPart {
   notes: Record<string, number>;
   /** Answer hygiene of the model's lists (src/models/answers.ts), summed over parts. */
   answers?: AnswerCounts;
+  /** Per kind, per text pair: whether the narrative names the recommended item and the target (src/eval/consistency.ts). */
+  mentions?: Partial<Record<NarrativeKind, number[]>>;
+  /** Tasks 2 and 3: the examples (indices in the part) whose target has a critique in the data, shown or not. */
+  critiqued?: number[];
 }
 
 export interface EvaluateOptions {
@@ -127,6 +132,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     text: {},
     notes: { ...ranking.notes },
     answers: ranking.answers ?? countTopLists(examples, ranking.top, ranking.k, settings.excludeHistory),
+    ...(examples.task !== 1 ? { critiqued: Array.from({ length: n }, (_, i) => i).filter((i) => examples.hasCritique(i)) } : {}),
   };
   if (kinds.length === 0) return part;
 
@@ -148,6 +154,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     if (settings.semsim.model && options.semsim && pairs.length)
       semsim = Array.from((await semanticSimilarity(pairs.map((p) => p.hyp), pairs.map((p) => p.refs), { ...options.semsim, model: settings.semsim.model })).scores);
     part.text[kind] = { pairs: pairs.length, rows, bleu: Array.from(stats.bleu), rouge: Array.from(stats.rouge), semsim, missing };
+    (part.mentions ??= {})[kind] = mentionCodes(examples, rows, hyps, ranking.top, ranking.k);
     const without = n - pairs.length;
     if (without) addNotes(part.notes, { [`examples without a reference ${kind} (not scored)`]: without });
     if (missing) addNotes(part.notes, { [`examples without a predicted ${kind} (scored as empty text)`]: missing });
@@ -212,6 +219,8 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
     append(out.users, p.users);
     append(out.ranks, p.ranks);
     append(out.top1, p.top1);
+    if (p.critiqued && (out.critiqued || offset === 0)) append((out.critiqued ??= []), p.critiqued.map((r) => r + offset));
+    else delete out.critiqued;
     out.repeatTargets += p.repeatTargets;
     addNotes(out.notes, p.notes);
     for (const [kind, t] of Object.entries(p.text) as [NarrativeKind, TextPart][]) {
@@ -223,6 +232,11 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
       if (into.semsim && t.semsim) append(into.semsim, t.semsim);
       else into.semsim = null;
       into.missing += t.missing;
+      // Mention codes travel with their pairs; a part without them (an older one) leaves the kind without.
+      const codes = p.mentions?.[kind];
+      const sofar = out.mentions?.[kind];
+      if (codes && (sofar || into.pairs === t.pairs)) append(((out.mentions ??= {})[kind] ??= []), codes);
+      else if (out.mentions) delete out.mentions[kind];
     }
   }
   return out;

@@ -21,6 +21,7 @@ import type { ProgressFn } from '../util/progress.js';
 import { VERSION } from '../version.js';
 import { evaluate, type EvalPart, type EvalSettings } from './evaluate.js';
 import { EvalOutDir } from './out-dir.js';
+import { critiqueLift, critiqueLiftJson, critiqueLiftMarkdown } from './critique-lift.js';
 import { buildReport, formatMarkdown, reportJson, type EvalReport } from './report.js';
 
 export const BUILTIN_MODELS = BUILTIN_RECOMMENDERS;
@@ -201,8 +202,10 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     backend: engine.name,
   };
 
-  // Rows of the paper's table: task 3 with a built-in model is also run with critiques withheld.
-  const sets: ExampleSet[] = task === 3 && model.answers === 'computed' ? [all.withoutCritiques(), all] : [all];
+  // Rows of the paper's table: task 3 with a built-in model is also run with critiques withheld, and so
+  // is task 2 with a model that reads critiques (the critique lift compares the two rows).
+  const twoRows = model.answers === 'computed' && (task === 3 || (task === 2 && model.usesCritique));
+  const sets: ExampleSet[] = twoRows ? [all.withoutCritiques(), all] : [all];
   let range: [number, number] = [0, all.length];
   if (o.shard) {
     const { index, count } = o.shard;
@@ -240,7 +243,12 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   for (const p of parts) reports.push(await buildReport(p, note));
   const main = reports[reports.length - 1];
   const json = reportJson(main, reports);
-  const markdown = formatMarkdown(reports);
+  let markdown = formatMarkdown(reports);
+  const lift = critiqueLift(parts);
+  if (lift) {
+    json.critique_lift = critiqueLiftJson(lift);
+    markdown += critiqueLiftMarkdown(lift).join('\n') + '\n';
+  }
   if (outDir) {
     outDir.writeParts(parts, o.shard);
     if (!o.shard) outDir.writeReport(json, markdown);
