@@ -14,6 +14,7 @@ import type { ExampleSet } from '../tasks/examples.js';
 import { countTopLists, type AnswerCounts } from '../models/answers.js';
 import { mergeAnswers } from './answers.js';
 import { mentionCodes } from './consistency.js';
+import { addLeakage, emptyLeakage as emptyLeakageCounts, leakageCounts, type LeakageCounts } from '../data/audit.js';
 
 /** Everything that determines the numbers; the signature is made from it. */
 export interface EvalSettings {
@@ -86,6 +87,8 @@ export interface EvalPart {
   mentions?: Partial<Record<NarrativeKind, number[]>>;
   /** Tasks 2 and 3: the examples (indices in the part) whose target has a critique in the data, shown or not. */
   critiqued?: number[];
+  /** The leakage audit of the part's examples (src/data/audit.ts), summed over parts. */
+  leakage?: LeakageCounts;
 }
 
 export interface EvaluateOptions {
@@ -132,6 +135,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     text: {},
     notes: { ...ranking.notes },
     answers: ranking.answers ?? countTopLists(examples, ranking.top, ranking.k, settings.excludeHistory),
+    leakage: leakageCounts(examples.dataset, examples.split, examples.base, examples.base + n),
     ...(examples.task !== 1 ? { critiqued: Array.from({ length: n }, (_, i) => i).filter((i) => examples.hasCritique(i)) } : {}),
   };
   if (kinds.length === 0) return part;
@@ -213,6 +217,7 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
   out.total = first.p.total;
   const answers = mergeAnswers(order.map(({ p }) => p));
   if (answers) out.answers = answers;
+  if (order.every(({ p }) => p.leakage)) out.leakage = order.reduce((acc, { p }) => addLeakage(acc, p.leakage!), emptyLeakageCounts());
   for (const { p } of order) {
     const offset = out.users.length;
     out.end = p.end;

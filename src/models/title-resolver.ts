@@ -20,6 +20,7 @@
 // lists are scored, by a merge of sorted trigram ids. Exact for the threshold: no title at or above it
 // is missed.
 import type { Dataset } from '../data/dataset.js';
+import { normalizeTitle } from '../data/titles.js';
 
 export type ResolveMode = 'exact' | 'fuzzy' | 'off';
 export const RESOLVE_MODES: readonly ResolveMode[] = ['fuzzy', 'exact', 'off'];
@@ -43,12 +44,7 @@ export interface Resolved {
   candidates?: number[];
 }
 
-const NON_ALNUM = /[^\p{L}\p{N}]+/gu;
-
-/** The normalised form titles are compared in: NFKC, lower case, runs of non-alphanumerics as one space. */
-export function normalizeTitle(s: string): string {
-  return s.normalize('NFKC').toLowerCase().replace(NON_ALNUM, ' ').trim();
-}
+export { normalizeTitle };
 
 /** Trigram keys of a normalised string padded with spaces (3 UTF-16 units in one number), distinct. */
 function trigramKeys(norm: string, out: number[]): number[] {
