@@ -14,6 +14,7 @@
         "native/decode/step.cpp",
         "native/text/text_stats.cpp",
         "native/text/porter.cpp",
+        "native/text/dice_search.cpp",
         "native/stats/bootstrap.cpp"
       ],
       "include_dirs": ["native/include", "native"],

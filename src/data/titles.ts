@@ -2,6 +2,8 @@
 // every run of characters other than letters and digits one space. "12-Pack" = "12 pack".
 const NON_ALNUM = /[^\p{L}\p{N}]+/gu;
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function normalizeTitle(s: string): string {
-  return s.normalize('NFKC').toLowerCase().replace(NON_ALNUM, ' ').trim();
+  return (ASCII.test(s) ? s : s.normalize('NFKC')).toLowerCase().replace(NON_ALNUM, ' ').trim();
 }

@@ -129,16 +129,18 @@ export async function readPredictions(
   const ambiguousWithTarget = new Int32Array(examples.length);
   if (spoken.size) {
     const resolver = new TitleResolver(ds, { mode: options.resolve ?? 'fuzzy' });
-    let done = 0;
-    for (const [i, entries] of spoken) {
-      for (const entry of entries) {
-        const r = resolver.resolve(entry);
+    const flat: string[] = [];
+    for (const entries of spoken.values()) for (const e of entries) flat.push(e);
+    const phase = `resolving ${flat.length.toLocaleString('en-US')} answers of ${file} by title`;
+    const resolved = await resolver.resolveMany(flat, (done, total) => options.progress?.({ phase, done, total, unit: 'rows' }));
+    let at = 0;
+    for (const [i, entries] of spoken)
+      for (let e = 0; e < entries.length; e++) {
+        const r = resolved[at++];
         lists[i].push(r.id);
         how[i].push(r.how);
         if (r.how === HOW.ambiguous && r.candidates!.includes(examples.targets[i])) ambiguousWithTarget[i]++;
       }
-      if ((++done & 8191) === 0) options.progress?.({ phase: `resolving titles of ${file}`, done, total: spoken.size, unit: 'rows' });
-    }
   }
   const offsets = new Int32Array(examples.length + 1);
   lists.forEach((l, i) => (offsets[i + 1] = offsets[i] + l.length));

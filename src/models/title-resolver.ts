@@ -14,13 +14,15 @@
 // title close enough is unresolved (invented). Neither is guessed: both hold their place in the list
 // as a wrong item, and the report counts them.
 //
-// Speed: an inverted index over trigram ids with prefix filtering (Chaudhuri et al.; Bayardo et al.):
-// a title that reaches the threshold shares at least ceil(t |A| / (2 - t)) trigrams with the answer, so
-// it holds one of the answer's |A| - that + 1 rarest trigrams; only titles on those (short) posting
-// lists are scored, by a merge of sorted trigram ids. Exact for the threshold: no title at or above it
-// is missed.
+// Speed: prefix filtering (Chaudhuri et al. 2006; AllPairs, Bayardo et al. 2007). Trigrams are ranked
+// by how many titles hold them, rarest first. Two sets with Dice >= t share at least ceil(t n / (2 - t))
+// trigrams for either size n, so the |A| - that + 1 rarest trigrams of the answer and the |B| - that + 1
+// rarest of a title must meet: each title is indexed under its prefix only (common trigrams such as
+// "pen" sit in few prefixes), the answer probes the index with its own prefix, and only the titles
+// found are scored, by a merge of rank lists. Exact for the floor: no title at or above it is missed.
 import type { Dataset } from '../data/dataset.js';
 import { normalizeTitle } from '../data/titles.js';
+import { diceSearch, type DiceIndexArrays } from '../engine/engine.js';
 
 export type ResolveMode = 'exact' | 'fuzzy' | 'off';
 export const RESOLVE_MODES: readonly ResolveMode[] = ['fuzzy', 'exact', 'off'];
@@ -64,20 +66,30 @@ export interface TitleResolverOptions {
   margin?: number;
 }
 
+/** Per floor: the postings of each title's prefix (its rarest trigrams: as many as a match at the floor needs). */
+interface PrefixIndex {
+  offsets: Int32Array;
+  items: Int32Array;
+}
+
 export class TitleResolver {
   readonly mode: ResolveMode;
   readonly threshold: number;
   readonly margin: number;
   private readonly exact = new Map<string, number | number[]>();
-  // Fuzzy index (built on first use).
-  private gramId: Map<number, number> | null = null;
-  private df: Int32Array = new Int32Array(0);
+  // Fuzzy index (built on first use): trigram ids ranked by document frequency (rarest first), each
+  // title's distinct trigram ranks in ascending order, and per floor a prefix index.
+  private gramRank: Map<number, number> | null = null;
   private itemOffsets: Int32Array = new Int32Array(0);
   private itemGrams: Int32Array = new Int32Array(0);
-  private postOffsets: Int32Array = new Int32Array(0);
-  private postItems: Int32Array = new Int32Array(0);
+  private readonly prefixes = new Map<number, PrefixIndex>();
+  /** Every title of each trigram rank (for the native search). */
+  private postings: PrefixIndex | null = null;
   private marks: Int32Array = new Int32Array(0);
+  private bits: Uint32Array = new Uint32Array(0);
   private epoch = 0;
+  /** Resolutions by answer text: LLM answers repeat (popular items), and a repeat costs a lookup. */
+  private readonly memo = new Map<string, Resolved>();
   private readonly scratch: number[] = [];
 
   constructor(
@@ -115,129 +127,281 @@ export class TitleResolver {
     const offsets = new Int32Array(items.count + 1);
     const grams: number[] = [];
     const keys: number[] = [];
-    const ids: number[] = [];
+    const seen = new Set<number>();
     for (let i = 0; i < items.count; i++) {
       const t = items.title.get(i);
       const norm = t ? normalizeTitle(t) : '';
       if (norm) {
-        trigramKeys(norm, keys);
-        ids.length = 0;
-        for (const k of keys) {
+        seen.clear();
+        for (const k of trigramKeys(norm, keys)) {
           let id = gramId.get(k);
           if (id === undefined) gramId.set(k, (id = gramId.size));
-          ids.push(id);
+          if (!seen.has(id)) {
+            seen.add(id);
+            grams.push(id);
+          }
         }
-        ids.sort((a, b) => a - b);
-        let last = -1;
-        for (const id of ids) if (id !== last) grams.push((last = id));
       }
       offsets[i + 1] = grams.length;
     }
+    // Rank trigrams by document frequency, rarest first (ties by first appearance): the global order
+    // prefixes are taken in.
     const G = gramId.size;
     const df = new Int32Array(G);
     for (const g of grams) df[g]++;
-    const postOffsets = new Int32Array(G + 1);
-    for (let g = 0; g < G; g++) postOffsets[g + 1] = postOffsets[g] + df[g];
-    const fill = postOffsets.slice(0, G);
-    const postItems = new Int32Array(grams.length);
-    for (let i = 0; i < items.count; i++) for (let p = offsets[i]; p < offsets[i + 1]; p++) postItems[fill[grams[p]]++] = i;
-    this.gramId = gramId;
-    this.df = df;
+    const byDf = Int32Array.from({ length: G }, (_, g) => g).sort((a, b) => df[a] - df[b] || a - b);
+    const rank = new Int32Array(G);
+    byDf.forEach((g, r) => (rank[g] = r));
+    const itemGrams = Int32Array.from(grams, (g) => rank[g]);
+    for (let i = 0; i < items.count; i++) itemGrams.subarray(offsets[i], offsets[i + 1]).sort();
+    this.gramRank = new Map([...gramId].map(([k, g]) => [k, rank[g]]));
     this.itemOffsets = offsets;
-    this.itemGrams = Int32Array.from(grams);
-    this.postOffsets = postOffsets;
-    this.postItems = postItems;
+    this.itemGrams = itemGrams;
     this.marks = new Int32Array(items.count);
+    this.bits = new Uint32Array((G >>> 5) + 1);
+  }
+
+  /** Minimum overlap of a set of size n with any set it matches at Dice >= floor: ceil(floor n / (2 - floor)). */
+  private static minOverlap(n: number, floor: number): number {
+    return Math.ceil((floor * n) / (2 - floor) - 1e-9);
+  }
+
+  /** The postings of each title's prefix at this floor (AllPairs: two sets at Dice >= floor share a prefix trigram). */
+  private prefixIndex(floor: number): PrefixIndex {
+    let index = this.prefixes.get(floor);
+    if (index) return index;
+    const { itemOffsets: offsets, itemGrams } = this;
+    const n = offsets.length - 1;
+    const prefixLen = (i: number) => {
+      const b = offsets[i + 1] - offsets[i];
+      return b === 0 ? 0 : Math.min(b, b - TitleResolver.minOverlap(b, floor) + 1);
+    };
+    const G = this.gramRank!.size;
+    const counts = new Int32Array(G + 1);
+    for (let i = 0; i < n; i++) for (let p = offsets[i]; p < offsets[i] + prefixLen(i); p++) counts[itemGrams[p] + 1]++;
+    for (let g = 0; g < G; g++) counts[g + 1] += counts[g];
+    const fill = counts.slice(0, G);
+    const items = new Int32Array(counts[G]);
+    for (let i = 0; i < n; i++) for (let p = offsets[i]; p < offsets[i] + prefixLen(i); p++) items[fill[itemGrams[p]]++] = i;
+    index = { offsets: counts, items };
+    this.prefixes.set(floor, index);
+    return index;
   }
 
   /** The titles for a normalised answer whose trigram Dice is at least `floor` (default the threshold): [item, score], best first. */
   fuzzyMatches(norm: string, floor = this.threshold): [number, number][] {
-    if (!this.gramId) this.buildIndex();
-    const gramId = this.gramId!;
+    if (!this.gramRank) this.buildIndex();
+    const gramRank = this.gramRank!;
     const keys = trigramKeys(norm, this.scratch);
-    // Distinct trigrams: known ones by id, unknown ones only counted (they are in no title).
+    // Distinct trigrams: known ones by rank, unknown ones only counted (no title has them: the rarest of all).
     const known: number[] = [];
     let unknown = 0;
     const seenKeys = new Set<number>();
     for (const k of keys) {
       if (seenKeys.has(k)) continue;
       seenKeys.add(k);
-      const id = gramId.get(k);
-      if (id === undefined) unknown++;
-      else known.push(id);
+      const r = gramRank.get(k);
+      if (r === undefined) unknown++;
+      else known.push(r);
     }
     const a = known.length + unknown;
-    const t = floor;
-    const minOverlap = Math.ceil((t * a) / (2 - t) - 1e-9);
-    if (minOverlap > known.length || a === 0) return [];
-    // Prefix: the rarest |A| - minOverlap + 1 trigrams (unknown ones are the rarest of all: df 0).
-    const df = this.df;
-    known.sort((x, y) => df[x] - df[y] || x - y);
-    const prefix = Math.max(0, a - minOverlap + 1 - unknown);
-    const sortedQuery = Int32Array.from(known).sort();
-    const minLen = (t * a) / (2 - t);
-    const maxLen = ((2 - t) * a) / t;
+    const minOverlap = TitleResolver.minOverlap(a, floor);
+    if (a === 0 || minOverlap > known.length) return [];
+    const query = Int32Array.from(known).sort();
+    // The query's prefix: its |A| - minOverlap + 1 rarest trigrams, the unknown ones first.
+    const prefix = Math.min(query.length, a - minOverlap + 1 - unknown);
+    const minLen = (floor * a) / (2 - floor) - 1e-9;
+    const maxLen = ((2 - floor) * a) / floor + 1e-9;
+    const index = this.prefixIndex(floor);
     const epoch = ++this.epoch;
     const out: [number, number][] = [];
-    const { postOffsets, postItems, itemOffsets, itemGrams, marks } = this;
-    for (let q = 0; q < prefix && q < known.length; q++) {
-      const g = known[q];
-      for (let p = postOffsets[g]; p < postOffsets[g + 1]; p++) {
-        const item = postItems[p];
+    const { itemOffsets, itemGrams, marks } = this;
+    // The answer's trigrams as a bitset over ranks: a title's overlap is a count of set bits.
+    const bits = this.bits;
+    for (const g of query) bits[g >>> 5] |= 1 << (g & 31);
+    for (let q = 0; q < prefix; q++) {
+      const g = query[q];
+      for (let p = index.offsets[g]; p < index.offsets[g + 1]; p++) {
+        const item = index.items[p];
         if (marks[item] === epoch) continue;
         marks[item] = epoch;
         const b0 = itemOffsets[item];
         const b1 = itemOffsets[item + 1];
         const b = b1 - b0;
         if (b < minLen || b > maxLen) continue;
-        // |A ∩ B| by a merge of two sorted id lists.
-        let i = 0;
-        let j = b0;
+        // Abandoned once the floor is out of reach (misses so far exceed what the floor allows).
+        const allowedMisses = b - ((floor * (a + b)) / 2 - 1e-9);
         let overlap = 0;
-        while (i < sortedQuery.length && j < b1) {
-          const x = sortedQuery[i];
-          const y = itemGrams[j];
-          if (x === y) {
-            overlap++;
-            i++;
-            j++;
-          } else if (x < y) i++;
-          else j++;
+        let misses = 0;
+        for (let j = b0; j < b1; j++) {
+          const x = itemGrams[j];
+          if ((bits[x >>> 5] >>> (x & 31)) & 1) overlap++;
+          else if (++misses > allowedMisses) break;
         }
         const dice = (2 * overlap) / (a + b);
-        if (dice >= t) out.push([item, dice]);
+        if (misses <= allowedMisses && dice >= floor) out.push([item, dice]);
       }
     }
+    for (const g of query) bits[g >>> 5] = 0;
     out.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
     return out;
   }
 
+  /** The floor fuzzy matches are scored down to: a runner-up just under the threshold still makes an answer ambiguous. */
+  private get floor(): number {
+    return Math.max(1e-9, this.threshold - this.margin);
+  }
+
   /** Resolves one answer (an id or a title, as written). */
   resolve(answer: string): Resolved {
+    const known = this.memo.get(answer);
+    if (known) return known;
+    const stage = this.exactStage(answer);
+    const r = 'how' in stage ? stage : this.decide(this.fuzzyMatches(stage.norm, this.floor));
+    this.remember(answer, r);
+    return r;
+  }
+
+  /**
+   * Resolves many answers: the exact steps here, the fuzzy step for all remaining answers at once on
+   * the native kernels (native/text/dice_search.cpp) when the addon has them, else in TypeScript. The
+   * same results as resolve() one by one.
+   */
+  async resolveMany(answers: readonly string[], progress?: (done: number, total: number) => void): Promise<Resolved[]> {
+    const out = new Array<Resolved>(answers.length);
+    const pending = new Map<string, number[]>(); // normalised answer -> positions
+    answers.forEach((a, i) => {
+      const known = this.memo.get(a);
+      if (known) {
+        out[i] = known;
+        return;
+      }
+      const stage = this.exactStage(a);
+      if ('how' in stage) {
+        this.remember(a, stage);
+        out[i] = stage;
+      } else {
+        const at = pending.get(stage.norm);
+        if (at) at.push(i);
+        else pending.set(stage.norm, [i]);
+      }
+    });
+    if (pending.size === 0) return out;
+    const norms = [...pending.keys()];
+    const matches = await this.fuzzyMatchesMany(norms, progress);
+    norms.forEach((norm, q) => {
+      const r = this.decide(matches[q]);
+      for (const i of pending.get(norm)!) {
+        out[i] = r;
+        this.remember(answers[i], r);
+      }
+    });
+    return out;
+  }
+
+  private remember(answer: string, r: Resolved): void {
+    if (this.memo.size < 1 << 20) this.memo.set(answer, r);
+  }
+
+  /**
+   * Fuzzy matches at the floor of many normalised answers, as decide() reads them (the best and those
+   * within the margin of it): natively when the addon can, else one by one.
+   */
+  private async fuzzyMatchesMany(norms: readonly string[], progress?: (done: number, total: number) => void): Promise<[number, number][][]> {
+    if (!this.gramRank) this.buildIndex();
+    const floor = this.floor;
+    const offsets = new Int32Array(norms.length + 1);
+    const grams: number[] = [];
+    const sizes = new Int32Array(norms.length);
+    norms.forEach((norm, q) => {
+      const { known, size } = this.queryGrams(norm);
+      for (const g of known) grams.push(g);
+      offsets[q + 1] = grams.length;
+      sizes[q] = size;
+    });
+    const MAX = 64;
+    const call = diceSearch(this.postingIndex(), { offsets, grams: Int32Array.from(grams), sizes }, floor, this.margin, MAX);
+    if (!call) {
+      const out: [number, number][][] = [];
+      norms.forEach((norm, q) => {
+        out.push(this.fuzzyMatches(norm, floor));
+        if ((q & 1023) === 1023) progress?.(q + 1, norms.length);
+      });
+      return out;
+    }
+    const r = await call;
+    progress?.(norms.length, norms.length);
+    return norms.map((_, q) => {
+      const list: [number, number][] = [];
+      for (let j = 0; j < Math.min(MAX, r.counts[q]); j++) list.push([r.titles[q * MAX + j], r.scores[q * MAX + j]]);
+      return list;
+    });
+  }
+
+  /** The index arrays of the native search (built once). */
+  private postingIndex(): DiceIndexArrays {
+    if (!this.postings) {
+      const { itemOffsets, itemGrams } = this;
+      const G = this.gramRank!.size;
+      const counts = new Int32Array(G + 1);
+      for (const g of itemGrams) counts[g + 1]++;
+      for (let g = 0; g < G; g++) counts[g + 1] += counts[g];
+      const fill = counts.slice(0, G);
+      const items = new Int32Array(itemGrams.length);
+      for (let i = 0; i + 1 < itemOffsets.length; i++) for (let p = itemOffsets[i]; p < itemOffsets[i + 1]; p++) items[fill[itemGrams[p]]++] = i;
+      this.postings = { offsets: counts, items };
+    }
+    return { titleOffsets: this.itemOffsets, titleGrams: this.itemGrams, postOffsets: this.postings.offsets, postTitles: this.postings.items };
+  }
+
+  /** A normalised answer's known trigram ranks (ascending) and its size (unknown trigrams included). */
+  private queryGrams(norm: string): { known: Int32Array; size: number } {
+    const gramRank = this.gramRank!;
+    const keys = trigramKeys(norm, this.scratch);
+    const known: number[] = [];
+    let size = 0;
+    const seenKeys = new Set<number>();
+    for (const k of keys) {
+      if (seenKeys.has(k)) continue;
+      seenKeys.add(k);
+      size++;
+      const r = gramRank.get(k);
+      if (r !== undefined) known.push(r);
+    }
+    return { known: Int32Array.from(known).sort(), size };
+  }
+
+  /** The steps before the fuzzy one: a Resolved, or the normalised answer the fuzzy step takes. */
+  private exactStage(answer: string): Resolved | { norm: string } {
     const ds = this.dataset;
     const trimmed = answer.trim();
-    const direct = ds.itemId(trimmed) ?? ds.itemId(trimmed.toUpperCase());
+    const direct = ds.itemId(trimmed) ?? (/[a-z]/.test(trimmed) ? ds.itemId(trimmed.toUpperCase()) : undefined);
     if (direct !== undefined) return { id: direct, how: HOW.id };
     if (this.mode === 'off') return { id: -1, how: HOW.unresolved };
     // An id inside the text ("... (B00006IFAF)"): only when exactly one distinct id is named.
-    let embedded = -1;
-    let several = false;
-    for (const m of trimmed.matchAll(ID_LIKE)) {
-      if (!hasLetterAndDigit(m[0])) continue;
-      const id = ds.itemId(m[0]) ?? ds.itemId(m[0].toUpperCase());
-      if (id === undefined || id === embedded) continue;
-      if (embedded >= 0) several = true;
-      embedded = id;
+    if (/[0-9]/.test(trimmed)) {
+      let embedded = -1;
+      let several = false;
+      for (const m of trimmed.matchAll(ID_LIKE)) {
+        if (!hasLetterAndDigit(m[0])) continue;
+        const id = ds.itemId(m[0]) ?? ds.itemId(m[0].toUpperCase());
+        if (id === undefined || id === embedded) continue;
+        if (embedded >= 0) several = true;
+        embedded = id;
+      }
+      if (embedded >= 0 && !several) return { id: embedded, how: HOW.id };
     }
-    if (embedded >= 0 && !several) return { id: embedded, how: HOW.id };
     const norm = normalizeTitle(trimmed);
     if (!norm) return { id: -1, how: HOW.unresolved };
     const exact = this.titleMatches(norm);
     if (exact.length === 1) return { id: exact[0], how: HOW.title };
     if (exact.length > 1) return { id: -1, how: HOW.ambiguous, candidates: exact };
     if (this.mode === 'exact') return { id: -1, how: HOW.unresolved };
-    // Scored down to threshold - margin, so that a runner-up just under the threshold still makes the answer ambiguous.
-    const matches = this.fuzzyMatches(norm, Math.max(1e-9, this.threshold - this.margin));
+    return { norm };
+  }
+
+  /** The decision on an answer's fuzzy matches at the floor (best first). */
+  private decide(matches: readonly [number, number][]): Resolved {
     if (matches.length === 0 || matches[0][1] < this.threshold) return { id: -1, how: HOW.unresolved, ...(matches.length ? { score: matches[0][1] } : {}) };
     const [best, score] = matches[0];
     const close = matches.filter(([, s]) => score - s <= this.margin);
