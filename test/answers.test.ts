@@ -117,6 +117,37 @@ describe('title resolution', () => {
     }
   });
 
+  it(`resolving many at once on the native kernel gives what resolving one by one in TypeScript gives (seed ${SEED})`, async () => {
+    const ds = await loadDataset('demo');
+    const r = rng(SEED + 1);
+    const answers: string[] = [];
+    for (let c = 0; c < 400; c++) {
+      const t = ds.items.title.get(Math.floor(r() * ds.items.count))!;
+      const chars = [...t];
+      const edits = Math.floor(r() * 8);
+      for (let e = 0; e < edits; e++) chars.splice(Math.floor(r() * chars.length), r() < 0.5 ? 1 : 0, String.fromCharCode(97 + Math.floor(r() * 26)));
+      answers.push(r() < 0.2 ? t.split(', ').slice(0, -1).join(', ') : chars.join(''));
+    }
+    answers.push('', 'B0FR5WPS77', 'nothing like it at all');
+    const many = await new TitleResolver(ds).resolveMany(answers);
+    const one = new TitleResolver(ds);
+    answers.forEach((a, i) => expect(many[i]).toEqual(one.resolve(a)));
+    expect(new Set(many.map((x) => x.how)).size).toBeGreaterThanOrEqual(4); // fuzzy, ambiguous, unresolved, title, id all occur
+  });
+
+  it('the native search checks its index and queries', async () => {
+    const { diceSearch } = await import('../src/engine/engine.js');
+    const index = { titleOffsets: Int32Array.of(0, 2), titleGrams: Int32Array.of(0, 1), postOffsets: Int32Array.of(0, 1, 2), postTitles: Int32Array.of(0, 0) };
+    const q = (grams: number[], size: number) => ({ offsets: Int32Array.of(0, grams.length), grams: Int32Array.from(grams), sizes: Int32Array.of(size) });
+    const hit = await diceSearch(index, q([0, 1], 2), 0.8, 0.02, 4)!;
+    expect([hit.titles[0], hit.scores[0], hit.counts[0]]).toEqual([0, 1, 1]);
+    expect(() => diceSearch(index, q([1, 0], 2), 0.8, 0.02, 4)).toThrow(/queries\.grams row 0 to hold ascending distinct values in \[0, 2\)/);
+    expect(() => diceSearch(index, q([0, 5], 2), 0.8, 0.02, 4)).toThrow(/in \[0, 2\) but it holds 5/);
+    expect(() => diceSearch(index, q([0, 1], 1), 0.8, 0.02, 4)).toThrow(/queries\.sizes\[0\] >= its 2 known trigrams/);
+    expect(() => diceSearch(index, q([0], 1), 0, 0.02, 4)).toThrow(/floor in \(0, 1\]/);
+    expect(() => diceSearch({ ...index, postTitles: Int32Array.of(0, 3) }, q([0], 1), 0.5, 0, 4)).toThrow(/index\.postTitles row 1/);
+  });
+
   it('free text: one entry per line or numbered item, markers and quotes removed', () => {
     expect(answerEntries('1. Pilot pens\n2) "Scotch tape"\n\n- Post-it notes\n• Stapler')).toEqual(['Pilot pens', 'Scotch tape', 'Post-it notes', 'Stapler']);
     expect(answerEntries('1. Pilot pens 2. Scotch tape 3) Post-it notes')).toEqual(['Pilot pens', 'Scotch tape', 'Post-it notes']);
