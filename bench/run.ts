@@ -6,6 +6,7 @@ import { benchCuda } from './cuda.js';
 import { benchData } from './data.js';
 import { benchEval } from './eval.js';
 import { benchLumen } from './lumen.js';
+import { benchNarrator } from './narrator.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
 
@@ -19,6 +20,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   cuda: benchCuda,
   baselines: benchBaselines,
   answers: benchAnswers,
+  narrator: benchNarrator,
 };
 
 const [name, ...args] = process.argv.slice(2);

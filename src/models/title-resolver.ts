@@ -91,6 +91,10 @@ export class TitleResolver {
   /** Resolutions by answer text: LLM answers repeat (popular items), and a repeat costs a lookup. */
   private readonly memo = new Map<string, Resolved>();
   private readonly scratch: number[] = [];
+  /** rank + 1 of each ASCII trigram (0: no title has it), and per rank the query that last counted it. */
+  private asciiRanks: Int32Array = new Int32Array(0);
+  private gramMarks: Int32Array = new Int32Array(0);
+  private gramEpoch = 0;
 
   constructor(
     readonly dataset: Dataset,
@@ -155,6 +159,15 @@ export class TitleResolver {
     const itemGrams = Int32Array.from(grams, (g) => rank[g]);
     for (let i = 0; i < items.count; i++) itemGrams.subarray(offsets[i], offsets[i + 1]).sort();
     this.gramRank = new Map([...gramId].map(([k, g]) => [k, rank[g]]));
+    this.asciiRanks = new Int32Array(1 << 21);
+    for (const [k, g] of gramId) {
+      const c1 = Math.floor(k / 4294967296);
+      const rest = k - c1 * 4294967296;
+      const c2 = rest >>> 16;
+      const c3 = rest & 0xffff;
+      if (c1 < 128 && c2 < 128 && c3 < 128) this.asciiRanks[(c1 << 14) | (c2 << 7) | c3] = rank[g] + 1;
+    }
+    this.gramMarks = new Int32Array(G);
     this.itemOffsets = offsets;
     this.itemGrams = itemGrams;
     this.marks = new Int32Array(items.count);
@@ -191,23 +204,11 @@ export class TitleResolver {
   /** The titles for a normalised answer whose trigram Dice is at least `floor` (default the threshold): [item, score], best first. */
   fuzzyMatches(norm: string, floor = this.threshold): [number, number][] {
     if (!this.gramRank) this.buildIndex();
-    const gramRank = this.gramRank!;
-    const keys = trigramKeys(norm, this.scratch);
     // Distinct trigrams: known ones by rank, unknown ones only counted (no title has them: the rarest of all).
-    const known: number[] = [];
-    let unknown = 0;
-    const seenKeys = new Set<number>();
-    for (const k of keys) {
-      if (seenKeys.has(k)) continue;
-      seenKeys.add(k);
-      const r = gramRank.get(k);
-      if (r === undefined) unknown++;
-      else known.push(r);
-    }
-    const a = known.length + unknown;
+    const { known: query, size: a } = this.queryGrams(norm);
+    const unknown = a - query.length;
     const minOverlap = TitleResolver.minOverlap(a, floor);
-    if (a === 0 || minOverlap > known.length) return [];
-    const query = Int32Array.from(known).sort();
+    if (a === 0 || minOverlap > query.length) return [];
     // The query's prefix: its |A| - minOverlap + 1 rarest trigrams, the unknown ones first.
     const prefix = Math.min(query.length, a - minOverlap + 1 - unknown);
     const minLen = (floor * a) / (2 - floor) - 1e-9;
@@ -271,16 +272,9 @@ export class TitleResolver {
     const out = new Array<Resolved>(answers.length);
     const pending = new Map<string, number[]>(); // normalised answer -> positions
     answers.forEach((a, i) => {
-      const known = this.memo.get(a);
-      if (known) {
-        out[i] = known;
-        return;
-      }
       const stage = this.exactStage(a);
-      if ('how' in stage) {
-        this.remember(a, stage);
-        out[i] = stage;
-      } else {
+      if ('how' in stage) out[i] = stage;
+      else {
         const at = pending.get(stage.norm);
         if (at) at.push(i);
         else pending.set(stage.norm, [i]);
@@ -291,10 +285,7 @@ export class TitleResolver {
     const matches = await this.fuzzyMatchesMany(norms, progress);
     norms.forEach((norm, q) => {
       const r = this.decide(matches[q]);
-      for (const i of pending.get(norm)!) {
-        out[i] = r;
-        this.remember(answers[i], r);
-      }
+      for (const i of pending.get(norm)!) out[i] = r;
     });
     return out;
   }
@@ -356,26 +347,42 @@ export class TitleResolver {
 
   /** A normalised answer's known trigram ranks (ascending) and its size (unknown trigrams included). */
   private queryGrams(norm: string): { known: Int32Array; size: number } {
-    const gramRank = this.gramRank!;
     const keys = trigramKeys(norm, this.scratch);
     const known: number[] = [];
     let size = 0;
-    const seenKeys = new Set<number>();
+    const epoch = ++this.gramEpoch;
+    const seenUnknown = new Set<number>();
     for (const k of keys) {
-      if (seenKeys.has(k)) continue;
-      seenKeys.add(k);
-      size++;
-      const r = gramRank.get(k);
-      if (r !== undefined) known.push(r);
+      const r = this.rankOf(k);
+      if (r < 0) {
+        if (!seenUnknown.has(k)) {
+          seenUnknown.add(k);
+          size++;
+        }
+      } else if (this.gramMarks[r] !== epoch) {
+        this.gramMarks[r] = epoch;
+        known.push(r);
+        size++;
+      }
     }
     return { known: Int32Array.from(known).sort(), size };
+  }
+
+  /** A trigram key's rank, or -1 (no title has it): a table lookup for ASCII trigrams, else the map. */
+  private rankOf(key: number): number {
+    const c1 = Math.floor(key / 4294967296);
+    const rest = key - c1 * 4294967296;
+    const c2 = rest >>> 16;
+    const c3 = rest & 0xffff;
+    if (c1 < 128 && c2 < 128 && c3 < 128) return this.asciiRanks[(c1 << 14) | (c2 << 7) | c3] - 1;
+    return this.gramRank!.get(key) ?? -1;
   }
 
   /** The steps before the fuzzy one: a Resolved, or the normalised answer the fuzzy step takes. */
   private exactStage(answer: string): Resolved | { norm: string } {
     const ds = this.dataset;
     const trimmed = answer.trim();
-    const direct = ds.itemId(trimmed) ?? (/[a-z]/.test(trimmed) ? ds.itemId(trimmed.toUpperCase()) : undefined);
+    const direct = ds.itemId(trimmed) ?? (trimmed.length <= 24 && /[a-z]/.test(trimmed) ? ds.itemId(trimmed.toUpperCase()) : undefined);
     if (direct !== undefined) return { id: direct, how: HOW.id };
     if (this.mode === 'off') return { id: -1, how: HOW.unresolved };
     // An id inside the text ("... (B00006IFAF)"): only when exactly one distinct id is named.

@@ -16,7 +16,12 @@ export interface NarratorSpec {
   dim?: number;
   layers?: number;
   heads?: number;
+  ff?: number;
   maxPositions?: number;
+  /** Filler tokens after the words, up to this vocabulary size (a mid-size model for benchmarks). */
+  vocabSize?: number;
+  /** Standard deviation of the head's entries (how peaked the softmax is). */
+  headScale?: number;
   /** A chat template in tokenizer_config.json. */
   chatTemplate?: string;
   /** The body returns logits (exported with its head): the narrator refuses it. */
@@ -38,7 +43,18 @@ export function writeNarratorModel(dir: string, spec: NarratorSpec): NarratorMod
   mkdirSync(dir, { recursive: true });
   const words = [...new Set(spec.words ?? [])].filter((x) => !(SPECIAL_TOKENS as readonly string[]).includes(x) && !TINY_WORDS.includes(x));
   const base = SPECIAL_TOKENS.length + TINY_WORDS.length;
-  const w = makeLumenWeights({ itemIds: ['unused'], seed: spec.seed, dim: spec.dim ?? 16, layers: spec.layers ?? 2, heads: spec.heads ?? 2, maxPositions: spec.maxPositions ?? 1024, vocabSize: base + words.length, tied: true });
+  const w = makeLumenWeights({
+    itemIds: ['unused'],
+    seed: spec.seed,
+    dim: spec.dim ?? 16,
+    layers: spec.layers ?? 2,
+    heads: spec.heads ?? 2,
+    ff: spec.ff,
+    maxPositions: spec.maxPositions ?? 1024,
+    vocabSize: Math.max(base + words.length, spec.vocabSize ?? 0),
+    headScale: spec.headScale,
+    tied: true,
+  });
   // The filler names (w0, w1, ...) become the given words: the weights do not care what a token spells.
   words.forEach((word, i) => (w.vocab[base + i] = word));
   const D = w.dim;

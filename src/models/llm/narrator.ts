@@ -63,6 +63,9 @@ export interface NarratorStats {
   tokens: number;
   /** Seconds spent decoding (prefill and steps). */
   seconds: number;
+  /** Of those, the prefill's (the prompts through the body) and the decoding steps'. */
+  prefillSeconds: number;
+  stepSeconds: number;
   stops: Record<string, number>;
   /** Narratives whose recommender gave no item (the slot says so). */
   withoutItem: number;
@@ -120,7 +123,7 @@ export class OnnxNarrator implements Narrator {
   private lm: CausalLm | null = null;
   private progress?: ProgressFn;
   private readonly prompts = new Map<string, PromptSet>();
-  readonly stats: NarratorStats = { requested: 0, prompts: 0, cached: 0, generated: 0, tokens: 0, seconds: 0, stops: {}, withoutItem: 0 };
+  readonly stats: NarratorStats = { requested: 0, prompts: 0, cached: 0, generated: 0, tokens: 0, seconds: 0, prefillSeconds: 0, stepSeconds: 0, stops: {}, withoutItem: 0 };
   readonly notes: string[] = [];
 
   constructor(
@@ -272,6 +275,9 @@ export class OnnxNarrator implements Narrator {
     }
     cache.flush();
     this.stats.seconds += (performance.now() - started) / 1000;
+    const t = decoder.timing;
+    this.stats.prefillSeconds += t.prefillMs / 1000;
+    this.stats.stepSeconds += (t.forwardMs + t.stepMs + t.otherMs) / 1000;
   }
 
   report(): string | undefined {
