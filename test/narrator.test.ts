@@ -144,8 +144,16 @@ describe('eval --narrator onnx:DIR', () => {
       const texts: string[][] = [];
       for (const batch of [1, 7, 20]) {
         const n = new OnnxNarrator(tiny.dir, { maxNewTokens: 10, maxWords: 90, generationCache: null, hashMemoDir: null, batch, sampling });
-        await n.prepare();
+        const events: { done: number; total?: number; note?: string }[] = [];
+        await n.prepare((e) => events.push(e));
         texts.push((await n.narrate(set, top, 1, ['userProfile'])).userProfile);
+        // Progress: rows done of all rows after each batch, with the decoding rate in tokens/s.
+        const rows = events.filter((e) => e.note !== undefined);
+        expect(rows.length).toBe(Math.ceil(20 / batch));
+        expect(rows.at(-1)).toMatchObject({ done: 20, total: 20 });
+        for (const e of rows) expect(e.note).toMatch(/^\d+ tokens\/s$/);
+        expect(n.stats.tokens).toBeGreaterThan(0);
+        expect(n.report()).toMatch(/tokens\/s/);
         await n.dispose();
       }
       expect(texts[1]).toEqual(texts[0]);
