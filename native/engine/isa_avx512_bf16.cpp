@@ -1,6 +1,7 @@
 // AVX512-BF16 scan kernels for Bf16 tables: 16 query rows per vector, two dimensions per
 // VDPBF16PS (products of bfloat16 pairs accumulated into float32 lanes).
 #include "scan.h"
+#include "xent_kernel.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -65,7 +66,30 @@ struct Bf16Products {
   }
 };
 
+#include "xent_kernel.inl"
+
+// fma_peak_gflops's loop for bf16: 12 independent chains of VDPBF16PS (each lane adds two exact
+// products of bfloat16 pairs: 4 flops). The products are tiny, so the sums stay far from overflow.
+inline float dot_loop(int64_t iterations, double* flops_per_round) {
+  constexpr int kChains = 12;
+  __m512 a[kChains];
+  for (int i = 0; i < kChains; ++i) a[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512bh x = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x33803380));  // bfloat16 pairs of 2^-24
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kChains; ++i) a[i] = _mm512_dpbf16_ps(a[i], x, x);
+  __m512 total = a[0];
+  for (int i = 1; i < kChains; ++i) total = _mm512_add_ps(total, a[i]);
+  *flops_per_round = 4.0 * kChains * V::L;
+  return _mm512_cvtss_f32(total);
+}
+
 }  // namespace
+
+XentKernel xent_kernel_avx512_bf16(int64_t rows) {
+  return rows <= V::L ? make_xent_kernel<Bf16Products, 1, 16>() : make_xent_kernel<Bf16Products, 2, 12>();
+}
+
+float fma_loop_avx512_bf16(int64_t iterations, double* flops_per_round) { return dot_loop(iterations, flops_per_round); }
 
 ScanKernel scan_kernel_avx512_bf16(int64_t rows) {
   return rows <= V::L ? make_kernel<Bf16Products, 1, 16>() : make_kernel<Bf16Products, 2, 12>();
@@ -77,5 +101,7 @@ REGEN_TARGET_END
 #else
 namespace regen::detail {
 ScanKernel scan_kernel_avx512_bf16(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+XentKernel xent_kernel_avx512_bf16(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
+float fma_loop_avx512_bf16(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail
 #endif
