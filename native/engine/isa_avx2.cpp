@@ -76,7 +76,7 @@ ScanKernel scan_kernel_avx2(int64_t rows) {
 }
 
 XentKernel xent_kernel_avx2(int64_t rows) {
-  return rows <= V::L ? make_xent_kernel<Fp32Products, 1, 12>() : make_xent_kernel<Fp32Products, 2, 6>();
+  return rows <= V::L ? make_xent_kernel<Fp32Products, Fp32Grad, 1, 12>() : make_xent_kernel<Fp32Products, Fp32Grad, 2, 6>();
 }
 
 float fma_loop_avx2(int64_t iterations, double* flops_per_round) { return fma_loop(iterations, flops_per_round); }

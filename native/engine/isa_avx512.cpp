@@ -31,7 +31,7 @@ ScanKernel scan_kernel_avx512(int64_t rows) {
 }
 
 XentKernel xent_kernel_avx512(int64_t rows) {
-  return rows <= V::L ? make_xent_kernel<Fp32Products, 1, 16>() : make_xent_kernel<Fp32Products, 2, 12>();
+  return rows <= V::L ? make_xent_kernel<Fp32Products, Fp32Grad, 1, 16>() : make_xent_kernel<Fp32Products, Fp32Grad, 2, 12>();
 }
 
 float fma_loop_avx512(int64_t iterations, double* flops_per_round) { return fma_loop(iterations, flops_per_round); }

@@ -53,7 +53,7 @@ ScanKernel scan_kernel_scalar(int64_t rows) {
 }
 
 XentKernel xent_kernel_scalar(int64_t rows) {
-  return rows <= 1 ? make_xent_kernel<Fp32Products, 1, 8>() : make_xent_kernel<Fp32Products, 4, 4>();
+  return rows <= 1 ? make_xent_kernel<Fp32Products, Fp32Grad, 1, 8>() : make_xent_kernel<Fp32Products, Fp32Grad, 4, 4>();
 }
 
 float fma_loop_scalar(int64_t iterations, double* flops_per_round) { return fma_loop(iterations, flops_per_round); }

@@ -8,7 +8,7 @@
 //     rows in a fixed order (batches, then row blocks, in order): no cross-thread reduction;
 //   - dQ is summed per unit into its own partial, and the partials are added in unit order.
 // So the results are the same bits for any number of threads. Nothing of size rows x items is
-// ever stored; the largest scratch is the per-unit dQ partials, bounded by kPartialBytes.
+// ever stored; the largest scratch is the pool of dQ partials (2 per thread, each rows of a batch x dim).
 #include "regen/xent.h"
 
 #include <algorithm>
@@ -16,7 +16,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <condition_variable>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,9 +38,8 @@ using detail::XentState;
 
 constexpr int64_t kTargetUnits = 128;           // units per batch: load balance for up to ~16 threads
 constexpr int64_t kUnitAlign = 48;              // unit sizes are multiples of every kernel's tile width
-constexpr int64_t kPartialBytes = 32ll << 20;   // per-unit dQ partials of one row batch, at most (beyond one block)
+constexpr int64_t kBatchBytes = 512 << 10;     // a batch's queries (twice) and dQ partial: 12 x rows x dim bytes, in L2
 constexpr int64_t kMaxBatchRows = 4096;
-constexpr int64_t kChunkBytes = 256 << 10;      // items (and their dE rows) kept in L2 across row blocks
 constexpr int64_t kSerialWork = 1 << 21;        // multiply-adds below which one thread is faster
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
@@ -76,6 +78,7 @@ struct Pass2Rows {
 
 void run_batch(const ItemMatrix& items, const XentRequest& req, const XentResult& res, const XentKernel& kernel,
                int threads, const Pass2Rows& all, int64_t first, int64_t rows, int64_t unit_items, Scratch& scratch) {
+  const bool overwrite_items = res.assign_grads;
   const int64_t count = items.count();
   const int32_t dim = items.dim();
   const bool bf16 = items.precision() == Precision::Bf16;
@@ -86,9 +89,10 @@ void run_batch(const ItemMatrix& items, const XentRequest& req, const XentResult
   const int64_t q_stride = (dim + kernel.lanes - 1) / kernel.lanes * kernel.lanes;
   const int64_t dim64 = dim;
 
-  // Queries twice: rows in lanes (the score tiles), and row-major (the dE step), both from the
-  // values the scores use (bf16 tables: rounded to bfloat16).
-  std::vector<float> packed, q_rows(static_cast<size_t>(rows_padded * q_stride), 0.0f);
+  // Queries twice: rows in lanes (the score tiles), and row-major (the dE step; pairs of rows
+  // for kernels with bf16 products), both from the values the scores use (bf16 tables: rounded).
+  std::vector<float> packed, q_rows(kernel.pairs ? 0 : static_cast<size_t>(rows_padded * q_stride), 0.0f);
+  std::vector<uint32_t> q_pairs(kernel.pairs ? static_cast<size_t>(rows_padded / 2 * q_stride) : 0, 0u);
   std::vector<uint16_t> packed_bf16;
   if (bf16) packed_bf16.assign(static_cast<size_t>(rows_padded * pairs * 2), 0);
   else packed.assign(static_cast<size_t>(rows_padded * dim64), 0.0f);
@@ -98,16 +102,20 @@ void run_batch(const ItemMatrix& items, const XentRequest& req, const XentResult
     const int64_t b = all.row[static_cast<size_t>(first + i)];
     const float* q = req.queries + b * dim64;
     const int64_t block = i / block_rows, slot = i % block_rows;
-    float* row_major = q_rows.data() + i * q_stride;
     if (bf16) {
       uint16_t* out = packed_bf16.data() + (block * pairs * block_rows + slot) * 2;
       for (int32_t j = 0; j < dim; ++j) {
         const uint16_t h = to_bf16(q[j]);
         out[(j / 2) * block_rows * 2 + (j & 1)] = h;
-        const uint32_t bits = static_cast<uint32_t>(h) << 16;
-        std::memcpy(&row_major[j], &bits, sizeof(float));
+        if (kernel.pairs) {
+          q_pairs[static_cast<size_t>((i / 2) * q_stride + j)] |= static_cast<uint32_t>(h) << (16 * (i & 1));
+        } else {
+          const uint32_t bits = static_cast<uint32_t>(h) << 16;
+          std::memcpy(&q_rows[static_cast<size_t>(i * q_stride + j)], &bits, sizeof(float));
+        }
       }
     } else {
+      float* row_major = q_rows.data() + i * q_stride;
       float* out = packed.data() + block * dim64 * block_rows + slot;
       for (int32_t j = 0; j < dim; ++j) out[j * block_rows] = q[j];
       std::memcpy(row_major, q, sizeof(float) * static_cast<size_t>(dim));
@@ -153,9 +161,9 @@ void run_batch(const ItemMatrix& items, const XentRequest& req, const XentResult
   bt.exclusions = exclusions.data();
   bt.exclusion_offsets = exclusion_offsets.data();
   const bool want_items = res.grad_items != nullptr || res.grad_bias != nullptr;
-  const int64_t chunk_bytes_per_item = dim64 * 4 * (want_items ? 2 : 1);
-  bt.chunk_items = std::max<int64_t>(1, kChunkBytes / chunk_bytes_per_item / kernel.tile_items) * kernel.tile_items;
+  bt.chunk_items = kernel.tile_items;  // bf16 tables: one tile of items is decoded at a time
   xb.q_rows = q_rows.data();
+  xb.q_pairs = q_pairs.data();
   xb.q_stride = static_cast<int32_t>(q_stride);
   xb.log_z = lz.data();
   xb.weight = weight.data();
@@ -164,34 +172,61 @@ void run_batch(const ItemMatrix& items, const XentRequest& req, const XentResult
 
   const int64_t units = (count + unit_items - 1) / unit_items;
   const int64_t part = rows_padded * dim64;  // one unit's dQ partial
-  std::vector<float> partials(static_cast<size_t>(units * part));
   const int used_threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, units)));
   struct ThreadBuffers {
-    std::vector<float> g, e_f32;
+    std::vector<float> g, gt, e_f32;
     std::vector<int64_t> cursor;
   };
   std::vector<ThreadBuffers> buffers(static_cast<size_t>(used_threads));
   for (ThreadBuffers& tb : buffers) {
-    tb.g.resize(static_cast<size_t>(kernel.tile_items * block_rows));
+    tb.g.resize(static_cast<size_t>(2 * kernel.tile_items * block_rows));
+    if (want_items) tb.gt.resize(static_cast<size_t>(kernel.tile_items * rows_padded));
     if (bf16) tb.e_f32.resize(static_cast<size_t>(bt.chunk_items * dim64));
     tb.cursor.resize(static_cast<size_t>(row_blocks));
   }
-  int64_t batch_bytes = bytes_of(packed) + bytes_of(packed_bf16) + bytes_of(q_rows) + bytes_of(lz) + bytes_of(weight) +
-                        bytes_of(target) + bytes_of(exclusions) + bytes_of(exclusion_offsets) + bytes_of(partials);
-  for (const ThreadBuffers& tb : buffers) batch_bytes += bytes_of(tb.g) + bytes_of(tb.e_f32) + bytes_of(tb.cursor);
+  // dQ partials: a pool of 2 per thread. A thread takes a free partial, then the next unit; when
+  // it is done, the finished partials are added into `sum` strictly in unit order (whoever finds
+  // the next one ready adds it), so the order of additions never depends on the threads. A thread
+  // that runs ahead of the oldest unfinished unit by a pool's worth waits for it.
+  const int64_t pool_size = 2 * used_threads;
+  std::unique_ptr<float[]> pool(new float[static_cast<size_t>(pool_size * part)]);
+  std::vector<double> sum(static_cast<size_t>(part), 0.0);
+  int64_t batch_bytes = bytes_of(packed) + bytes_of(packed_bf16) + bytes_of(q_rows) + bytes_of(q_pairs) + bytes_of(lz) + bytes_of(weight) +
+                        bytes_of(target) + bytes_of(exclusions) + bytes_of(exclusion_offsets) + bytes_of(sum) +
+                        pool_size * part * 4;
+  for (const ThreadBuffers& tb : buffers) batch_bytes += bytes_of(tb.g) + bytes_of(tb.gt) + bytes_of(tb.e_f32) + bytes_of(tb.cursor);
   scratch.add(batch_bytes);
 
-  std::atomic<int64_t> next_unit{0};
+  std::mutex mutex;
+  std::condition_variable freed;
+  std::vector<int64_t> free_slots;
+  for (int64_t i = pool_size - 1; i >= 0; --i) free_slots.push_back(i);
+  std::vector<int64_t> ready(static_cast<size_t>(units), -1);  // unit -> its finished partial's slot
+  int64_t next_unit = 0, next_add = 0;
   detail::run_parallel(used_threads, [&](int t) {
     ThreadBuffers& tb = buffers[static_cast<size_t>(t)];
     XentState st{};
     st.g = tb.g.data();
+    st.gt = tb.gt.data();
     st.e_f32 = tb.e_f32.data();
     st.exclusion_cursor = tb.cursor.data();
-    for (int64_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < units;) {
+    for (;;) {
+      int64_t u, slot;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        if (next_unit >= units) return;
+        freed.wait(lock, [&] { return !free_slots.empty(); });
+        if (next_unit >= units) return;
+        slot = free_slots.back();
+        free_slots.pop_back();
+        u = next_unit++;
+      }
       const int64_t begin = u * unit_items, end = std::min(count, begin + unit_items);
-      st.dq = partials.data() + u * part;
+      st.dq = pool.get() + slot * part;
       std::fill(st.dq, st.dq + part, 0.0f);
+      if (first == 0 && res.grad_items && overwrite_items)
+        std::fill(res.grad_items + begin * dim64, res.grad_items + end * dim64, 0.0f);
+      if (first == 0 && res.grad_bias && overwrite_items) std::fill(res.grad_bias + begin, res.grad_bias + end, 0.0f);
       for (int64_t blk = 0; blk < row_blocks; ++blk) {
         const Exclusion* lo = exclusions.data() + exclusion_offsets[static_cast<size_t>(blk)];
         const Exclusion* hi = exclusions.data() + exclusion_offsets[static_cast<size_t>(blk + 1)];
@@ -199,16 +234,21 @@ void run_batch(const ItemMatrix& items, const XentRequest& req, const XentResult
             std::lower_bound(lo, hi, begin, [](const Exclusion& x, int64_t v) { return x.item < v; }) - exclusions.data();
       }
       kernel.run(xb, st, begin, end, res.grad_items, res.grad_bias);
+      std::lock_guard<std::mutex> lock(mutex);
+      ready[static_cast<size_t>(u)] = slot;
+      bool released = false;
+      for (; next_add < units && ready[static_cast<size_t>(next_add)] >= 0; ++next_add) {
+        const int64_t done = ready[static_cast<size_t>(next_add)];
+        const float* p = pool.get() + done * part;
+        for (int64_t x = 0; x < part; ++x) sum[static_cast<size_t>(x)] += p[x];
+        free_slots.push_back(done);
+        released = true;
+      }
+      if (released) freed.notify_all();
     }
   });
 
-  // dQ: the unit partials added in unit order (in double), then back to the rows' places.
-  std::vector<double> sum(static_cast<size_t>(part), 0.0);
-  scratch.add(bytes_of(sum));
-  for (int64_t u = 0; u < units; ++u) {
-    const float* p = partials.data() + u * part;
-    for (int64_t x = 0; x < part; ++x) sum[static_cast<size_t>(x)] += p[x];
-  }
+  // dQ back to the rows' places.
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t b = all.row[static_cast<size_t>(first + i)];
     const int64_t block = i / block_rows, slot = i % block_rows;
@@ -216,7 +256,7 @@ void run_batch(const ItemMatrix& items, const XentRequest& req, const XentResult
     float* out = res.grad_queries + b * dim64;
     for (int32_t j = 0; j < dim; ++j) out[j] = static_cast<float>(s[j * block_rows]);
   }
-  scratch.sub(bytes_of(sum) + batch_bytes);
+  scratch.sub(batch_bytes);
 }
 
 }  // namespace
@@ -240,7 +280,15 @@ XentStats cross_entropy(const ItemMatrix& items, const XentRequest& req, const X
   const int64_t m = static_cast<int64_t>(searched.size());
   std::fill(res.loss, res.loss + rows, 0.0f);
   std::fill(res.grad_queries, res.grad_queries + rows * dim, 0.0f);
-  if (m == 0) return stats;
+  auto zero_grads = [&] {
+    if (!res.assign_grads) return;
+    if (res.grad_items) std::fill(res.grad_items, res.grad_items + count * dim, 0.0f);
+    if (res.grad_bias) std::fill(res.grad_bias, res.grad_bias + count, 0.0f);
+  };
+  if (m == 0) {
+    zero_grads();
+    return stats;
+  }
   const bool all_rows = m == rows;
   std::vector<float> s_queries;
   std::vector<int32_t> s_targets, s_offsets, s_ids;
@@ -294,7 +342,9 @@ XentStats cross_entropy(const ItemMatrix& items, const XentRequest& req, const X
   scratch.add(bytes_of(active.row) + bytes_of(active.log_z) + bytes_of(active.weight) + bytes_of(active.target));
   const int64_t n_active = static_cast<int64_t>(active.row.size());
 
-  // Pass 2, in row batches that keep the per-unit dQ partials within kPartialBytes.
+  // Pass 2, in row batches whose queries and dQ partial stay in L2 (kBatchBytes). (Nothing here
+  // depends on the thread count: the batches, units and kernels are the same for any.)
+  if (n_active == 0) zero_grads();
   if (n_active > 0) {
     int threads = std::max(1, cfg.threads);
     if (static_cast<double>(n_active) * static_cast<double>(count) * static_cast<double>(dim) < kSerialWork) threads = 1;
@@ -302,8 +352,9 @@ XentStats cross_entropy(const ItemMatrix& items, const XentRequest& req, const X
     const int64_t units = (count + unit_items - 1) / unit_items;
     const XentKernel widest = pick_xent_kernel(cfg.isa, items.precision(), n_active);
     const int64_t block = widest.block_rows;
-    int64_t batch = kPartialBytes / (units * dim * 4) / block * block;
+    int64_t batch = kBatchBytes / (dim * 12) / block * block;
     batch = std::max(block, std::min(batch, kMaxBatchRows / block * block));
+    (void)units;
     for (int64_t first = 0; first < n_active; first += batch) {
       const int64_t n = std::min(batch, n_active - first);
       run_batch(items, req, res, pick_xent_kernel(cfg.isa, items.precision(), n), threads, active, first, n, unit_items,

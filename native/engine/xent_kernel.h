@@ -16,6 +16,9 @@ struct XentBatch {
   // Row-major queries for dE: rows_padded x q_stride floats (bf16 tables: the bf16-rounded
   // values), zero past dim and on padding rows. q_stride is dim rounded up to the kernel's lanes.
   const float* q_rows;
+  // Kernels with pairs (bf16 gradient products): the same, as bfloat16 pairs of rows (2p, 2p + 1)
+  // per dimension: (rows_padded / 2) x q_stride 32-bit values, instead of q_rows.
+  const uint32_t* q_pairs;
   int32_t q_stride;
   const float* log_z;     // rows_padded: the row's logZ; NaN makes the row's gradient NaN
   const float* weight;    // rows_padded: w_b (0 on padding)
@@ -26,8 +29,9 @@ struct XentBatch {
 // What one thread writes for the unit it is on.
 struct XentState {
   float* dq;                  // row_blocks x dim x block_rows: the unit's dQ partial, lane layout
-  float* g;                   // tile_items x block_rows: the current tile's G, item-major
-  float* e_f32;               // bf16 tables: chunk_items x dim items decoded to float
+  float* g;                   // 2 x tile_items x block_rows: the current tile's G, as the kernel lays it out
+  float* gt;                  // tile_items x rows_padded: the tile's G over the whole batch, for dE
+  float* e_f32;               // bf16 tables: tile_items x dim values (the tile's items, decoded or paired)
   int64_t* exclusion_cursor;  // row_blocks: next exclusion to meet
 };
 
@@ -41,6 +45,7 @@ struct XentKernel {
   int32_t block_rows;
   int32_t tile_items;
   int32_t lanes;  // q_stride must be a multiple of this
+  bool pairs;     // dE reads q_pairs (bf16 products) instead of q_rows
 };
 
 XentKernel xent_kernel_scalar(int64_t rows);

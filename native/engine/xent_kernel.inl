@@ -23,9 +23,9 @@ constexpr int de_items() {
 }
 
 // grad_items rows [0, NI) (stride dim, from `rows`), dimension vectors j0 .. j0 + NV: adds
-// sum over slots of g[i][slot] * q[slot][j]. The last vector of a row may pass dim: it goes
-// through a zero-padded copy.
-template <int NI, int NV>
+// sum over slots of g[i][slot] * q[slot][j]. With kTail, the last vector may pass dim: it goes
+// through a zero-padded copy (kept out of the common case, so its accumulators stay in registers).
+template <int NI, int NV, bool kTail>
 inline void de_block(const float* g, int64_t g_stride, const float* q, int64_t q_stride, int64_t slots, float* rows,
                      int64_t dim, int64_t j0) {
   using F = typename V::F;
@@ -34,7 +34,7 @@ inline void de_block(const float* g, int64_t g_stride, const float* q, int64_t q
   for (int i = 0; i < NI; ++i)
     for (int v = 0; v < NV; ++v) {
       const int64_t j = j0 + int64_t{v} * V::L;
-      if (j + V::L <= dim) {
+      if (!kTail || j + V::L <= dim) {
         a[i][v] = V::load(rows + i * dim + j);
       } else {
         for (int l = 0; l < V::L; ++l) tail[i][l] = j + l < dim ? rows[i * dim + j + l] : 0.0f;
@@ -52,7 +52,7 @@ inline void de_block(const float* g, int64_t g_stride, const float* q, int64_t q
   for (int i = 0; i < NI; ++i)
     for (int v = 0; v < NV; ++v) {
       const int64_t j = j0 + int64_t{v} * V::L;
-      if (j + V::L <= dim) {
+      if (!kTail || j + V::L <= dim) {
         V::store(rows + i * dim + j, a[i][v]);
       } else {
         V::store(tail[i], a[i][v]);
@@ -61,24 +61,112 @@ inline void de_block(const float* g, int64_t g_stride, const float* q, int64_t q
     }
 }
 
-// NI items over every dimension vector: full groups of kDeVectors, then the remainder.
+// NI items over every dimension vector: full groups of kDeVectors, then the remainder (the only
+// group that can hold a partial vector).
 template <int NI>
 inline void de_items_all(const float* g, int64_t g_stride, const float* q, int64_t q_stride, int64_t slots,
                          float* rows, int64_t dim) {
-  const int64_t vectors = (dim + V::L - 1) / V::L;
+  const int64_t full = dim / V::L, vectors = (dim + V::L - 1) / V::L;
   int64_t v0 = 0;
-  for (; v0 + kDeVectors <= vectors; v0 += kDeVectors)
-    de_block<NI, kDeVectors>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L);
+  for (; v0 + kDeVectors <= full; v0 += kDeVectors)
+    de_block<NI, kDeVectors, false>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L);
   switch (vectors - v0) {
-    case 1: de_block<NI, 1>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L); break;
-    case 2: de_block<NI, 2>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L); break;
-    case 3: de_block<NI, 3>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L); break;
+    case 1: de_block<NI, 1, true>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L); break;
+    case 2: de_block<NI, 2, true>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L); break;
+    case 3: de_block<NI, 3, true>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L); break;
+    case 4: de_block<NI, 4, true>(g, g_stride, q, q_stride, slots, rows, dim, v0 * V::L); break;
     default: break;
   }
 }
 
-template <class Products, int R, int C>
-inline void xent_tile(const XentBatch& xb, XentState& st, int64_t block, int64_t n0, const float* e, float* grad_items,
+// Dimensions per block of the dQ step: R x kDqDims accumulators stay in registers.
+constexpr int kDqDims = V::L >= 16 ? 8 : (V::L == 8 ? 4 : 4);
+
+// dq (lane layout, dimension j at dq + j * R * L) += sum over the tile's items of G[c] e[c][j],
+// for dimensions j0 .. j0 + J, items in order.
+template <int R, int C, int J>
+inline void dq_block(const float* g, int64_t g_stride, const float* e, int32_t dim, float* dq, int32_t j0) {
+  using F = typename V::F;
+  F a[R][J];
+  for (int jj = 0; jj < J; ++jj)
+    for (int r = 0; r < R; ++r) a[r][jj] = V::load(dq + (static_cast<int64_t>(j0 + jj) * R + r) * V::L);
+  for (int c = 0; c < C; ++c) {
+    F gv[R];
+    for (int r = 0; r < R; ++r) gv[r] = V::load(g + c * g_stride + r * V::L);
+    for (int jj = 0; jj < J; ++jj) {
+      const F b = V::bcast(e + static_cast<int64_t>(c) * dim + j0 + jj);
+      for (int r = 0; r < R; ++r) a[r][jj] = V::fma(gv[r], b, a[r][jj]);
+    }
+  }
+  for (int jj = 0; jj < J; ++jj)
+    for (int r = 0; r < R; ++r) V::store(dq + (static_cast<int64_t>(j0 + jj) * R + r) * V::L, a[r][jj]);
+}
+
+// bf16 tables: n items from `first` as float32 (exact: bfloat16 widens without rounding).
+inline const float* decode_items(const ScanBatch& bt, float* out, int64_t first, int64_t n) {
+  const int64_t padded = int64_t{bt.pairs} * 2;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t* src = bt.items_bf16 + (first + i) * padded;
+    for (int32_t j = 0; j < bt.dim; ++j) {
+      const uint32_t bits = static_cast<uint32_t>(src[j]) << 16;
+      float f;
+      __builtin_memcpy(&f, &bits, sizeof f);
+      out[i * bt.dim + j] = f;
+    }
+  }
+  return out;
+}
+
+// The gradient products of a tile in float32: dQ (rows in lanes, one FMA per item and dimension)
+// and dE (dimensions in lanes, one FMA per row), from G stored item-major in state.g.
+struct Fp32Grad {
+  static constexpr bool kPairs = false;  // dE reads xb.q_rows (float rows)
+
+  // The tile's items as float32 rows.
+  static const void* prepare(const ScanBatch& bt, XentState& st, int64_t n0, int n) {
+    return bt.items ? bt.items + n0 * bt.dim : decode_items(bt, st.e_f32, n0, n);
+  }
+
+  template <int R, int C>
+  static void apply(const XentBatch& xb, XentState& st, int64_t block, const void* tile, typename V::F (&g)[R][C],
+                    bool want_de) {
+    const ScanBatch& bt = xb.scan;
+    const float* e = static_cast<const float*>(tile);
+    const int64_t g_stride = bt.block_rows;
+    for (int c = 0; c < C; ++c)
+      for (int r = 0; r < R; ++r) V::store(st.g + c * g_stride + r * V::L, g[r][c]);
+
+    // dQ partial += G E_tile. Blocks of kDqDims dimensions keep R x kDqDims independent
+    // accumulators in registers (one FMA chain per dimension would wait on its own latency).
+    const int32_t dim = bt.dim;
+    float* dq = st.dq + block * dim * bt.block_rows;
+    int32_t j0 = 0;
+    for (; j0 + kDqDims <= dim; j0 += kDqDims) dq_block<R, C, kDqDims>(st.g, g_stride, e, dim, dq, j0);
+    for (; j0 < dim; ++j0) dq_block<R, C, 1>(st.g, g_stride, e, dim, dq, j0);
+
+    // G^T for the dE step, which runs once the tile has met every row block.
+    if (want_de) {
+      const int64_t gt_stride = bt.row_blocks * bt.block_rows;
+      for (int c = 0; c < C; ++c)
+        for (int r = 0; r < R; ++r) V::store(st.gt + c * gt_stride + block * bt.block_rows + r * V::L, g[r][c]);
+    }
+  }
+
+  // dE_tile += G^T Q over every live row of the batch, in order: one pass per tile, so each
+  // accumulator is loaded and stored once per batch.
+  template <int C>
+  static void finish(const XentBatch& xb, XentState& st, int64_t n0, float* grad_items) {
+    const ScanBatch& bt = xb.scan;
+    const int64_t gt_stride = bt.row_blocks * bt.block_rows;
+    constexpr int NI = de_items<C>();
+    for (int c = 0; c < C; c += NI)
+      de_items_all<NI>(st.gt + c * gt_stride, gt_stride, xb.q_rows, xb.q_stride, bt.rows, grad_items + (n0 + c) * bt.dim,
+                       bt.dim);
+  }
+};
+
+template <class Products, class Grad, int R, int C>
+inline void xent_tile(const XentBatch& xb, XentState& st, int64_t block, int64_t n0, const void* tile, float* grad_items,
                       float* grad_bias) {
   using F = typename V::F;
   using I = typename V::I;
@@ -129,27 +217,8 @@ inline void xent_tile(const XentBatch& xb, XentState& st, int64_t block, int64_t
     }
   }
 
-  // dQ partial += G E_tile: rows in lanes, one FMA per item and dimension, items in order.
-  {
-    const int32_t dim = bt.dim;
-    float* dq = st.dq + block * dim * bt.block_rows;
-    for (int32_t j = 0; j < dim; ++j) {
-      F a[R];
-      for (int r = 0; r < R; ++r) a[r] = V::load(dq + (static_cast<int64_t>(j) * R + r) * V::L);
-      for (int c = 0; c < C; ++c) {
-        const F b = V::bcast(e + static_cast<int64_t>(c) * dim + j);
-        for (int r = 0; r < R; ++r) a[r] = V::fma(acc[r][c], b, a[r]);
-      }
-      for (int r = 0; r < R; ++r) V::store(dq + (static_cast<int64_t>(j) * R + r) * V::L, a[r]);
-    }
-  }
-  if (!xb.want_items) return;
-
-  // G item-major for the dE step; dBias: each item's G summed over the block's lanes in order.
-  const int64_t g_stride = bt.block_rows;
-  for (int c = 0; c < C; ++c)
-    for (int r = 0; r < R; ++r) V::store(st.g + c * g_stride + r * V::L, acc[r][c]);
-  if (grad_bias) {
+  // dBias: each item's G (float32) summed over the block's lanes in order.
+  if (xb.want_items && grad_bias) {
     for (int c = 0; c < C; ++c) {
       F v = acc[0][c];
       for (int r = 1; r < R; ++r) v = V::add(v, acc[r][c]);
@@ -160,47 +229,34 @@ inline void xent_tile(const XentBatch& xb, XentState& st, int64_t block, int64_t
       grad_bias[n0 + c] += sum;
     }
   }
-  if (!grad_items) return;
-  // dE_tile += G^T Q_block over the block's live rows (padding rows add nothing).
-  const int64_t slots = min64(bt.block_rows, bt.rows - block * bt.block_rows);
-  const float* q = xb.q_rows + block * bt.block_rows * xb.q_stride;
-  constexpr int NI = de_items<C>();
-  for (int c = 0; c < C; c += NI)
-    de_items_all<NI>(st.g + c * g_stride, g_stride, q, xb.q_stride, slots, grad_items + (n0 + c) * bt.dim, bt.dim);
+  Grad::template apply<R, C>(xb, st, block, tile, acc, xb.want_items && grad_items);
 }
 
-// bf16 tables: the chunk's items as float32 (exact: bfloat16 widens without rounding).
-inline const float* decode_items(const ScanBatch& bt, float* out, int64_t first, int64_t n) {
-  const int64_t padded = int64_t{bt.pairs} * 2;
-  for (int64_t i = 0; i < n; ++i) {
-    const uint16_t* src = bt.items_bf16 + (first + i) * padded;
-    for (int32_t j = 0; j < bt.dim; ++j) {
-      const uint32_t bits = static_cast<uint32_t>(src[j]) << 16;
-      float f;
-      __builtin_memcpy(&f, &bits, sizeof f);
-      out[i * bt.dim + j] = f;
-    }
-  }
-  return out;
-}
-
-template <class Products, int R, int C>
+// Items outer, row blocks inner: a tile's items stay in L1 while every row block of the batch
+// passes over them (its queries and dQ partial come from L2: the batch is sized for that), then
+// the tile's dE takes every row at once. Per item and per row, the order of every sum is fixed.
+template <class Products, class Grad, int R, int C>
 void xent_items(const XentBatch& xb, XentState& st, int64_t begin, int64_t end, float* grad_items, float* grad_bias) {
   const ScanBatch& bt = xb.scan;
-  for (int64_t c0 = begin; c0 < end; c0 += bt.chunk_items) {
-    const int64_t c1 = min64(end, c0 + bt.chunk_items);
-    const float* e = bt.items ? bt.items + c0 * bt.dim : decode_items(bt, st.e_f32, c0, c1 - c0);
-    for (int64_t block = 0; block < bt.row_blocks; ++block) {
-      int64_t n = c0;
-      for (; n + C <= c1; n += C) xent_tile<Products, R, C>(xb, st, block, n, e + (n - c0) * bt.dim, grad_items, grad_bias);
-      for (; n < c1; ++n) xent_tile<Products, R, 1>(xb, st, block, n, e + (n - c0) * bt.dim, grad_items, grad_bias);
-    }
+  const bool want_de = xb.want_items && grad_items;
+  int64_t n = begin;
+  for (; n + C <= end; n += C) {
+    const void* tile = Grad::prepare(bt, st, n, C);
+    for (int64_t block = 0; block < bt.row_blocks; ++block)
+      xent_tile<Products, Grad, R, C>(xb, st, block, n, tile, grad_items, grad_bias);
+    if (want_de) Grad::template finish<C>(xb, st, n, grad_items);
+  }
+  for (; n < end; ++n) {
+    const void* tile = Grad::prepare(bt, st, n, 1);
+    for (int64_t block = 0; block < bt.row_blocks; ++block)
+      xent_tile<Products, Grad, R, 1>(xb, st, block, n, tile, grad_items, grad_bias);
+    if (want_de) Grad::template finish<1>(xb, st, n, grad_items);
   }
 }
 
-template <class Products, int R, int C>
+template <class Products, class Grad, int R, int C>
 XentKernel make_xent_kernel() {
-  return XentKernel{&xent_items<Products, R, C>, R * V::L, C, V::L};
+  return XentKernel{&xent_items<Products, Grad, R, C>, R * V::L, C, V::L, Grad::kPairs};
 }
 
 // fma_peak_gflops's loop: 12 independent chains of FMAs on the widest registers, enough to cover

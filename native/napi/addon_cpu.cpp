@@ -113,8 +113,9 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
    private:
     void Run() override {
       grads.allocate(matrix_->count(), matrix_->dim());
-      result.grad_items = grads.want_items ? grads.items.data() : nullptr;
-      result.grad_bias = grads.want_bias ? grads.bias.data() : nullptr;
+      result.grad_items = grads.items.get();
+      result.grad_bias = grads.bias.get();
+      result.assign_grads = true;
       stats_ = regen::cross_entropy(*matrix_, inputs.request(), result, config);
     }
     void OnOK() override {
@@ -125,7 +126,7 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
         return;
       }
       Napi::Object out = Napi::Object::New(env);
-      out.Set("scratchBytes", static_cast<double>(stats_.scratch_bytes + 4 * (grads.items.size() + grads.bias.size()) +
+      out.Set("scratchBytes", static_cast<double>(stats_.scratch_bytes + 4 * (grads.items_size + grads.bias_size) +
                                                    4 * (inputs.queries.size() + inputs.bias.size() + inputs.weights.size() +
                                                         inputs.targets.size() + inputs.ex_off.size() + inputs.ex_ids.size())));
       deferred_.Resolve(out);

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -166,32 +167,33 @@ struct XentInputs {
 struct XentGrads {
   Napi::ObjectReference items_ref, bias_ref;
   bool want_items = false, want_bias = false;
-  std::vector<float> items, bias;
+  std::unique_ptr<float[]> items, bias;  // left uninitialised: the kernels write them (assign_grads)
+  size_t items_size = 0, bias_size = 0;
 
   // In the worker, before the kernels run.
   void allocate(int64_t count, int64_t dim) {
-    if (want_items) items.assign(static_cast<size_t>(count * dim), 0.0f);
-    if (want_bias) bias.assign(static_cast<size_t>(count), 0.0f);
+    if (want_items) items.reset(new float[items_size = static_cast<size_t>(count * dim)]);
+    if (want_bias) bias.reset(new float[bias_size = static_cast<size_t>(count)]);
   }
 
   // On the main thread, after the worker: caller's arrays += the buffers. Returns an error text or "".
   std::string add_into_caller() {
-    auto add = [](Napi::ObjectReference& ref, const std::vector<float>& from, const char* name) -> std::string {
+    auto add = [](Napi::ObjectReference& ref, const float* from, size_t size, const char* name) -> std::string {
       Napi::Value v = ref.Value();
       if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
         return std::string(name) + " is no longer a Float32Array";
       Napi::TypedArray array = v.As<Napi::TypedArray>();
-      if (array.ElementLength() != from.size() || array.ArrayBuffer().Data() == nullptr)
+      if (array.ElementLength() != size || array.ArrayBuffer().Data() == nullptr)
         return std::string(name) + " was transferred or resized while crossEntropy ran; its gradient was not added";
       float* to = reinterpret_cast<float*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-      for (size_t i = 0; i < from.size(); ++i) to[i] += from[i];
+      for (size_t i = 0; i < size; ++i) to[i] += from[i];
       return "";
     };
     if (want_items) {
-      std::string e = add(items_ref, items, "gradItems");
+      std::string e = add(items_ref, items.get(), items_size, "gradItems");
       if (!e.empty()) return e;
     }
-    if (want_bias) return add(bias_ref, bias, "gradBias");
+    if (want_bias) return add(bias_ref, bias.get(), bias_size, "gradBias");
     return "";
   }
 };

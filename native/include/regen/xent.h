@@ -52,6 +52,9 @@ struct XentResult {
   float* grad_queries = nullptr;  // rows x dim
   float* grad_items = nullptr;    // count x dim, or null
   float* grad_bias = nullptr;     // count, or null
+  // Write grad_items and grad_bias (=) instead of adding to them: they may hold garbage on entry
+  // (each thread zeroes the items it owns before it adds, so fresh memory is first touched in parallel).
+  bool assign_grads = false;
 };
 
 struct XentStats {
