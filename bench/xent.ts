@@ -209,7 +209,7 @@ export async function benchXent(args: string[]): Promise<void> {
       const ours = (row.peakRssExtraBytes ?? row.scratchBytes) as number;
       console.log(
         `${name} ${String(row.rows).padStart(5)} ${tms.toFixed(0).padStart(9)} ${(tr.gemmGflops as number).toFixed(1).padStart(12)}       ` +
-          `${mib(extra).padStart(11)}  ${mib(tr.logitsBytes as number).padStart(10)}   ${(tms / row.ms).toFixed(1).padStart(8)}x        ` +
+          `${mib(extra).padStart(11)}  ${mib(tr.logitsBytes as number).padStart(10)}   ${(tms / (row.ms as number)).toFixed(1).padStart(8)}x        ` +
           `${extra ? ((100 * ours) / extra).toFixed(2) + '%' : 'n/a'}`,
       );
     }
