@@ -28,6 +28,8 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeCudaTable",
                        {InstanceMethod<&NativeCudaTable::Search>("search"),
+                        InstanceMethod<&NativeCudaTable::CrossEntropy>("crossEntropy"),
+                        InstanceMethod<&NativeCudaTable::SetItems>("setItems"),
                         InstanceMethod<&NativeCudaTable::Dispose>("dispose"),
                         InstanceMethod<&NativeCudaTable::MaxK>("maxK")});
   }
@@ -67,6 +69,70 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
     Napi::Promise promise = worker->promise();
     guard.release()->Queue();
     return promise;
+  }
+
+  class XentWorker : public PromiseWorker {
+   public:
+    XentWorker(Napi::Env env, Table table) : PromiseWorker(env, "regen-bench:cuda-crossEntropy"), table_(std::move(table)) {}
+    regen::napi::XentInputs inputs;
+    regen::napi::XentGrads grads;
+    regen::XentResult result;
+    Pins pins;
+
+   private:
+    void Run() override {
+      grads.allocate(table_->count(), table_->dim());
+      result.grad_items = grads.items.get();
+      result.grad_bias = grads.bias.get();
+      result.assign_grads = true;
+      stats_ = table_->cross_entropy(inputs.request(), result);
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      const std::string error = grads.add_into_caller();
+      if (!error.empty()) {
+        deferred_.Reject(Napi::Error::New(env, error).Value());
+        return;
+      }
+      Napi::Object out = Napi::Object::New(env);
+      out.Set("scratchBytes", static_cast<double>(stats_.scratch_bytes + 4 * (grads.items_size + grads.bias_size)));
+      deferred_.Resolve(out);
+    }
+    Table table_;
+    regen::XentStats stats_;
+  };
+
+  // crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
+  //               gradBias, loss, gradQueries, ...}) -> Promise<{scratchBytes}>, as the CPU addon's.
+  Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: crossEntropy(options)");
+    auto* worker = new XentWorker(env, table_);
+    std::unique_ptr<XentWorker> guard(worker);
+    regen::napi::read_xent_args(info[0].As<Napi::Object>(), table_->count(), table_->dim(), worker->inputs, worker->grads,
+                                &worker->result.loss, &worker->result.grad_queries, worker->pins);
+    Napi::Promise promise = worker->promise();
+    guard.release()->Queue();
+    return promise;
+  }
+
+  // setItems(items: Float32Array count x dim): uploaded now; calls already running keep the old
+  // values (the table is overwritten when none is running, else replaced by a new one).
+  Napi::Value SetItems(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    size_t len = 0;
+    const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
+    if (static_cast<int64_t>(len) != table_->count() * table_->dim())
+      throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
+    try {
+      if (table_.use_count() == 1) table_->set_items(items);
+      else table_ = std::make_shared<regen::cuda::DeviceTable>(table_->device(), items, table_->count(), table_->dim(), table_->precision());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return env.Undefined();
   }
 
   // maxK() -> the largest k this GPU's shared memory allows (256 on current data-centre GPUs).
