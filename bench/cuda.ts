@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { ItemTable, type SearchOptions } from '../src/engine/item-table.js';
-import { runGpuSelftest } from '../src/engine/selftest.js';
-import type { Precision } from '../src/native/binding.js';
+import { runGpuSelftest } from '../src/engine/selftest/selftest.js';
+import type { Precision } from '../src/engine/binding.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 

@@ -1,10 +1,11 @@
 // `regen-bench selftest`: proves the installed engine computes what the float64 reference does,
 // on every kernel this CPU runs, then times one realistic search.
-import { loadCpuBinding, loadCudaBinding, type IsaName } from '../native/binding.js';
-import { rng } from '../util/random.js';
+import type { IsaName } from '../binding.js';
+import { cpuCapabilities } from '../engine.js';
+import { rng } from '../../util/random.js';
 import { CHECK_CASES, GPU_CHECK_CASES, XENT_CHECK_CASES, makeCase, makeXentCase, type CaseSpec, type XentCaseSpec } from './cases.js';
 import { checkCrossEntropy, checkSearch } from './check.js';
-import { ItemTable, type SearchResult } from './item-table.js';
+import { ItemTable, scoreItems, type SearchResult } from '../item-table.js';
 import { roundToBf16 } from './reference.js';
 
 export interface SelftestCheck {
@@ -28,7 +29,7 @@ function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 }
 
 export async function runSelftest(seed: number, log: (line: string) => void = () => {}): Promise<SelftestReport> {
-  const isas = loadCpuBinding().supportedIsas();
+  const isas = cpuCapabilities().supportedIsas;
   const checks: SelftestCheck[] = [];
   const record = (check: SelftestCheck) => {
     checks.push(check);
@@ -61,7 +62,7 @@ export async function runSelftest(seed: number, log: (line: string) => void = ()
     if (isas.length > 1) record({ isa: 'all', name: `${spec.name}: kernels agree bit for bit`, ok: problems.length === 0, problems });
 
     // bf16 tables: the float64 reference of the bf16-rounded inputs, to float32 summation accuracy.
-    if (loadCpuBinding().bf16Supported()) {
+    if (cpuCapabilities().bf16) {
       const table = await ItemTable.create(c.items, { dim: spec.dim, precision: 'bf16' });
       const result = await table.search(c.queries, c.options);
       table.dispose();
@@ -174,7 +175,6 @@ export async function runGpuSelftest(
   log: (line: string) => void = () => {},
   options: { quick?: boolean } = {},
 ): Promise<GpuSelftestReport> {
-  const cuda = loadCudaBinding().binding;
   const checks: SelftestCheck[] = [];
   const record = (name: string, problems: string[]) => {
     const check: SelftestCheck = { isa: 'cuda', name, ok: problems.length === 0, problems };
@@ -207,12 +207,12 @@ export async function runGpuSelftest(
         for (const key of ['ids', 'scores', 'targetRank'] as const)
           if (result[key] && !sameBits(result[key]!, cpu[key]!)) problems.push(`${key} differ from the CPU engine's (fp32 must be the same bits)`);
       // Every returned score is the one scoreItems computes (the target's arithmetic), bit for bit.
-      if (cuda) {
+      {
         const k = spec.k;
         for (let b = 0; b < Math.min(spec.rows, 64) && problems.length < 20; b++) {
           const ids = Int32Array.from(Array.from(result.ids.subarray(b * k, (b + 1) * k)).filter((id) => id >= 0));
           if (ids.length === 0) continue;
-          const own = cuda.scoreItems(table.nativeHandle(), c.queries.subarray(b * spec.dim, (b + 1) * spec.dim), ids);
+          const own = scoreItems(table, c.queries.subarray(b * spec.dim, (b + 1) * spec.dim), ids);
           const bias = c.options.bias;
           for (let j = 0; j < ids.length; j++) {
             const withBias = bias ? Math.fround(own[j] + bias[ids[j]]) : own[j];
