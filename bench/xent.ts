@@ -9,7 +9,7 @@
 // Memory: the call's own accounting of its buffers (scratchBytes) and the process's resident-set
 // high-water mark over the call (reset through /proc/self/clear_refs), minus the resident set before.
 // Usage: npm run bench -- xent [--quick] [--gpu N] [--isa I] [--threads N] [--precision fp32|bf16]
-//        [--no-torch] [--torch-max-bytes N] [--out DIR]
+//        [--no-torch] [--torch-max-bytes N] [--out DIR]   (REGEN_PYTHON: the python with torch)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -63,6 +63,13 @@ function resetHighWaterMark(): boolean {
   }
 }
 
+/** REGEN_PYTHON, else the first of python3 and /usr/bin/python3 (Debian's python3-torch) that imports torch. */
+function pythonWithTorch(): string {
+  const candidates = [process.env.REGEN_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  for (const p of candidates) if (spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return p;
+  return candidates[0];
+}
+
 const mib = (bytes: number | null | undefined) => (bytes == null ? 'n/a' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
 
 export async function benchXent(args: string[]): Promise<void> {
@@ -88,8 +95,10 @@ export async function benchXent(args: string[]): Promise<void> {
   // The hardware floor: FMA throughput of the same threads, best of a few (other processes share
   // the cores; the best run is the machine's).
   const peaks: Partial<Record<Precision, number>> = {};
+  let threadsUsed: number | undefined;
   if (device === 'cpu') {
     const engine = Engine.open({ isa, threads });
+    threadsUsed = engine.threads;
     for (const precision of precisions) {
       let best = 0;
       for (let i = 0; i < 3; i++) best = Math.max(best, (await fmaPeakGflops(engine, precision, 0.5)) ?? 0);
@@ -173,7 +182,7 @@ export async function benchXent(args: string[]): Promise<void> {
   if (!args.includes('--no-torch')) {
     const spec = shapes.map((s) => `${s.dataset}:${s.items}:${s.dim}:${s.rows}:${s.precision}`).join(',');
     const py = spawnSync(
-      'python3',
+      pythonWithTorch(),
       [
         path.join('bench', 'xent_torch.py'),
         '--device',
@@ -182,6 +191,7 @@ export async function benchXent(args: string[]): Promise<void> {
         spec,
         '--max-bytes',
         arg(args, '--torch-max-bytes') ?? String(8 * 2 ** 30),
+        ...(threadsUsed ? ['--threads', String(threadsUsed)] : []),
       ],
       { encoding: 'utf8', maxBuffer: 1 << 24 },
     );
