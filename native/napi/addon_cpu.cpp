@@ -107,7 +107,8 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     Napi::Object o = info[0].As<Napi::Object>();
     Matrix matrix = matrix_;
     const regen::SearchConfig config = read_kernel(env, o, {matrix});
-    return regen::napi::queue_xent(o, matrix->count(), matrix->dim(), "regen-bench:crossEntropy",
+    if (!pool_) pool_ = std::make_shared<regen::napi::BufferPool>();
+    return regen::napi::queue_xent(o, matrix->count(), matrix->dim(), "regen-bench:crossEntropy", pool_,
                                    [matrix, config](regen::napi::XentArgs& a) {
                                      return regen::cross_entropy(*matrix, a.request, a.result, config);
                                    });
@@ -138,11 +139,13 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
   void Release(Napi::Env env) {
     if (!matrix_) return;
     matrix_.reset();
+    pool_.reset();
     Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   }
 
   MutableMatrix matrix_;
   int64_t external_bytes_ = 0;
+  std::shared_ptr<regen::napi::BufferPool> pool_;  // crossEntropy's gradient buffers, kept for the next call
 };
 
 Matrix unwrap(const Napi::Object& o) { return NativeItemTable::Unwrap(o)->matrix(); }
