@@ -111,17 +111,21 @@ def main():
             row["peakExtraBytes"] = hwm_bytes() - before
         # Time: the median of the steps that fit in the budget after the first (at least one; the
         # first alone when it took more than half the budget).
-        times = []
+        times, cpu = [], []
         start = time.perf_counter()
         while not times or (first < budget / 2 and len(times) < 10 and time.perf_counter() - start < budget):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             step()
             sync()
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             if first >= budget / 2:
                 break
         times.sort()
+        cpu.sort()
         row["ms"] = times[len(times) // 2] * 1000
+        row["cpuMs"] = cpu[len(cpu) // 2] * 1000  # process CPU time, every thread
         row["reps"] = len(times)
         # The forward GEMM alone, for the library's own matmul rate.
         with torch.no_grad():
