@@ -195,8 +195,12 @@ export function checkCrossEntropy(
     const tau = (dim + 2) * U * magnitude;
     const eta = 2 * tau + 1e-5 + 1e-6 * Math.abs(ref.logZ[b]) + 3e-7;
     const w = options.rowWeights ? options.rowWeights[b] : 1;
+    const excluded = new Set<number>();
+    if (options.exclude)
+      for (let q = options.exclude.offsets[b]; q < options.exclude.offsets[b + 1]; q++) excluded.add(options.exclude.ids[q]);
     const d = new Float64Array(count);
     for (let n = 0; n < count; n++) {
+      if (excluded.has(n)) continue; // G is exactly 0 there (whatever the item's score)
       if (Number.isNaN(g[n])) {
         d[n] = NaN;
         continue;
