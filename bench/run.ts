@@ -9,6 +9,7 @@ import { benchLumen } from './lumen.js';
 import { benchNarrator } from './narrator.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
+import { benchXent } from './xent.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
@@ -21,6 +22,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   baselines: benchBaselines,
   answers: benchAnswers,
   narrator: benchNarrator,
+  xent: benchXent,
 };
 
 const [name, ...args] = process.argv.slice(2);
