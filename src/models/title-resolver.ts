@@ -271,8 +271,11 @@ export class TitleResolver {
   async resolveMany(answers: readonly string[], progress?: (done: number, total: number) => void): Promise<Resolved[]> {
     const out = new Array<Resolved>(answers.length);
     const pending = new Map<string, number[]>(); // normalised answer -> positions
+    // Answers repeat (popular items, the same title in many lists): the exact steps once per distinct answer.
+    const stages = new Map<string, Resolved | { norm: string }>();
     answers.forEach((a, i) => {
-      const stage = this.exactStage(a);
+      let stage = stages.get(a);
+      if (!stage) stages.set(a, (stage = this.exactStage(a)));
       if ('how' in stage) out[i] = stage;
       else {
         const at = pending.get(stage.norm);
