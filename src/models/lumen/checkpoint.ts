@@ -3,7 +3,7 @@
 // text head, text embeddings and item table (safetensors, float32 or bf16) and the item id list.
 // The heads go to the native engine as two tables that the decoding step scores against.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -11,8 +11,9 @@ import { gpuUnavailableReason } from '../../engine/device.js';
 import { Engine, type Device } from '../../engine/engine.js';
 import type { ItemTable } from '../../engine/item-table.js';
 import type { IsaName, Precision } from '../../engine/engine.js';
+import { LimitError } from '../../util/limits.js';
 import { importOptional } from '../../util/optional-deps.js';
-import { readEmbeddings, readIdList, type EmbeddingMatrix } from '../embeddings-file.js';
+import { readEmbeddings, readIdList, readSafetensorsHeader, type EmbeddingMatrix } from '../embeddings-file.js';
 import { LumenCheckpointError, readLumenConfig, type LumenConfig } from './config.js';
 
 /** The parts of onnxruntime-node's API the decoder uses. */
@@ -67,20 +68,11 @@ export interface InputNames {
 }
 
 function tensorNames(file: string): string[] {
-  const fd = openSync(file, 'r');
   try {
-    const head = Buffer.alloc(8);
-    readSync(fd, head, 0, 8, 0);
-    const n = Number(head.readBigUInt64LE(0));
-    if (n <= 0 || n > Math.min(statSync(file).size - 8, 100 << 20)) throw new LumenCheckpointError(`${file} is not a safetensors file (bad header length ${n})`);
-    const json = Buffer.alloc(n);
-    readSync(fd, json, 0, n, 8);
-    return Object.keys(JSON.parse(json.toString('utf8'))).filter((k) => k !== '__metadata__');
+    return [...readSafetensorsHeader(file).tensors.keys()];
   } catch (e) {
-    if (e instanceof LumenCheckpointError) throw e;
-    throw new LumenCheckpointError(`${file} is not a safetensors file (${(e as Error).message})`);
-  } finally {
-    closeSync(fd);
+    if (e instanceof LimitError) throw e;
+    throw new LumenCheckpointError(`${file} is not a usable safetensors file (${(e as Error).message.replace(`${file}: `, '')})`);
   }
 }
 
