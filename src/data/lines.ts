@@ -196,7 +196,18 @@ async function* gunzipMembers(src: ByteSource, end: { result: GzipEnd }): AsyncG
         end.result = { kind: 'damaged', reason: `unexpected end of file inside the gzip member at byte ${start.toLocaleString('en-US')}` };
         return;
       }
-      await new Promise<void>((resolve) => inflate.write(piece, () => resolve()));
+      // The write callback is not called when the data is corrupt: the error event ends the wait then.
+      await new Promise<void>((resolve) => {
+        let settled = false;
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          inflate.off('error', settle);
+          resolve();
+        };
+        inflate.once('error', settle);
+        inflate.write(piece, settle);
+      });
       fed += piece.length;
       // The deflate stream ended inside this piece when the inflater left input unconsumed.
       const consumed = inflate.bytesWritten;
