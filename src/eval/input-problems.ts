@@ -40,13 +40,15 @@ export function badShares(inputs: readonly InputFile[]): BadShare[] {
 
 /** Messages for the inputs whose bad share is above the limit (empty: the run's input is acceptable). */
 export function badInputProblems(inputs: readonly InputFile[], threshold = limit('badShare')): string[] {
-  return badShares(inputs)
+  // A file of answers that holds nothing is no answer at all (every example a miss).
+  const empty = inputs.filter((f) => f.records === 0 && f.role === 'predictions').map((f) => `${f.file} (${f.role}) holds no lines: every example is scored as a miss (${howToRaise('badShare')})`);
+  return [...empty, ...badShares(inputs)
     .filter((s) => s.share > threshold)
     .map(
       (s) =>
         `${s.bad.toLocaleString('en-US')} of ${s.of.toLocaleString('en-US')} ${s.what} of ${s.file} (${s.role}) are bad: ${pct(s.share)}, above the ` +
         `${formatLimit('badShare', threshold)} limit; the report's input_problems section lists them (${howToRaise('badShare')})`,
-    );
+    )];
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.001 && x > 0 ? 3 : 1)}%`;

@@ -95,11 +95,11 @@ export async function readPredictions(file: string, examples: ExampleSet, option
         rec = parseJsonLine(line, where);
       } catch (e) {
         if (e instanceof LimitError) throw e;
-        issues.add('malformed-line', where, `not JSON (${(e as Error).message.slice(0, 100)})`, 'Line skipped');
+        issues.add('malformed-line', where, `not JSON (${(e as Error).message.slice(0, 100)})`, 'Skip the line');
         return;
       }
       if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
-        issues.add('malformed-line', where, `not a JSON object (${preview(rec)})`, 'Line skipped');
+        issues.add('malformed-line', where, `not a JSON object (${preview(rec)})`, 'Skip the line');
         return;
       }
       const r = rec as { user?: unknown; items?: unknown; narratives?: unknown };
@@ -107,24 +107,24 @@ export async function readPredictions(file: string, examples: ExampleSet, option
       if (typeof r.user === 'string') user = r.user;
       else if (typeof r.user === 'number') user = numericId(r.user, 'user', where);
       if (user === null) {
-        issues.add('missing-field', where, `"user" is missing or not a string (${preview(r.user)})`, 'Line skipped');
+        issues.add('missing-field', where, `"user" is missing or not a string (${preview(r.user)})`, 'Skip the line');
         return;
       }
       const i = exampleOf.get(user);
       if (i === undefined) {
-        issues.add(ds.userIndex(user) === undefined ? 'unknown-user' : 'bad-value', where, `user ${preview(user)} ${ds.userIndex(user) === undefined ? 'is not in the dataset' : `has no ${examples.split} example`}`, 'Line skipped');
+        issues.add(ds.userIndex(user) === undefined ? 'unknown-user' : 'bad-value', where, `user ${preview(user)} ${ds.userIndex(user) === undefined ? 'is not in the dataset' : `has no ${examples.split} example`}`, 'Skip the line');
         return;
       }
       if (covered[i]) {
-        issues.add('duplicate-user', where, `user ${preview(user)} appeared on an earlier line`, 'Line skipped (the first counts)');
+        issues.add('duplicate-user', where, `user ${preview(user)} appeared on an earlier line`, 'Skip the line (the first counts)');
         return;
       }
       if (r.items !== undefined && !Array.isArray(r.items)) {
-        issues.add('bad-value', where, `"items" is not an array of item ids (${preview(r.items)})`, 'Line skipped');
+        issues.add('bad-value', where, `"items" is not an array of item ids (${preview(r.items)})`, 'Skip the line');
         return;
       }
       if (r.narratives !== undefined && (typeof r.narratives !== 'object' || r.narratives === null || Array.isArray(r.narratives))) {
-        issues.add('bad-value', where, `"narratives" is not an object of texts (${preview(r.narratives)})`, 'Line skipped');
+        issues.add('bad-value', where, `"narratives" is not an object of texts (${preview(r.narratives)})`, 'Skip the line');
         return;
       }
       covered[i] = 1;
@@ -134,7 +134,7 @@ export async function readPredictions(file: string, examples: ExampleSet, option
         const id = key === null ? undefined : ds.itemId(key);
         if (id === undefined) {
           badIds++;
-          issues.add('unknown-item', where, `item ${preview(item)} is not in the dataset`, 'Kept in place as a wrong item');
+          issues.add('unknown-item', where, `item ${preview(item)} is not in the dataset`, 'Keep it in place as a wrong item');
         }
         lists[i].push(id ?? -1);
       }
@@ -144,7 +144,7 @@ export async function readPredictions(file: string, examples: ExampleSet, option
           unknownKinds.set(key, (unknownKinds.get(key) ?? 0) + 1);
           issues.add('unknown-key', where, `narratives key ${preview(key)} is not a REGEN narrative kind`, 'Ignore it');
         }
-        else if (typeof text !== 'string') issues.add('bad-value', where, `narratives.${key} is not a string (${preview(text)})`, 'Narrative ignored');
+        else if (typeof text !== 'string') issues.add('bad-value', where, `narratives.${key} is not a string (${preview(text)})`, 'Ignore the narrative');
         else narratives[kind][i] = text;
       }
     },
