@@ -253,11 +253,19 @@ export function settingsDiff(a: unknown, b: unknown, at = ''): string[] {
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) out.push(...settingsDiff(a[k], b[k], at ? `${at}.${k}` : k));
     return out;
   }
-  const show = (x: unknown) => {
+  const show = (x: unknown, from = 0) => {
     const t = x === undefined ? 'absent' : typeof x === 'string' ? x : JSON.stringify(x);
-    return t.length > 40 ? `${t.slice(0, 20)}…` : t;
+    const cut = t.slice(from);
+    return `${from > 0 ? '…' : ''}${cut.length > 24 ? `${cut.slice(0, 20)}…` : cut}`;
   };
-  return [`${at || 'settings'} (${show(a)} vs ${show(b)})`];
+  // Two long strings (signatures, hashes): shown from a little before where they part.
+  let from = 0;
+  if (typeof a === 'string' && typeof b === 'string' && (a.length > 24 || b.length > 24)) {
+    while (from < a.length && a[from] === b[from]) from++;
+    const field = Math.max(a.lastIndexOf('|', from), a.lastIndexOf(',', from));
+    from = field >= 0 && from - field <= 20 ? field + 1 : from > 12 ? from - 6 : 0;
+  }
+  return [`${at || 'settings'} (${show(a, from)} vs ${show(b, from)})`];
 }
 
 function checkFormat(p: EvalPart, name: string): void {
