@@ -10,6 +10,7 @@
 // after the last complete member that are not another member are an issue too ('gzip-trailing-data'):
 // every line of the complete members is kept. (Node's own gunzip drops up to a chunk of the last
 // member's output when garbage follows it, which is why members are inflated here one at a time.)
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -19,6 +20,8 @@ import type { ProgressFn } from '../util/progress.js';
 import { DataError, type Issues } from './report.js';
 
 export interface ReadLinesResult {
+  /** sha256 of the bytes read (compressed bytes for gzip), when asked for (options.hash). */
+  sha256?: string;
   /** Lines seen, blank ones included (the last line number). */
   lines: number;
   /** Blank lines (skipped: they hold no record). */
@@ -239,6 +242,8 @@ async function* gunzipMembers(src: ByteSource, end: { result: GzipEnd }): AsyncG
 
 export interface ReadLinesOptions {
   issues: Issues;
+  /** Hash the bytes as they are read (for a pipe, which cannot be read twice). */
+  hash?: boolean;
   progress?: ProgressFn;
   phase?: string;
 }
@@ -262,6 +267,8 @@ export async function readLines(file: string, onLine: (line: string, lineNo: num
       size = 0;
     }
   });
+  const hasher = opts.hash ? createHash('sha256') : null;
+  if (hasher) raw.on('data', (b) => hasher.update(b as Buffer));
   const src = new ByteSource(raw as AsyncIterable<Buffer>);
   let gzip = false;
   let lineNo = 0;
@@ -368,7 +375,7 @@ export async function readLines(file: string, onLine: (line: string, lineNo: num
     raw.destroy();
   }
   opts.progress?.({ phase, done: src.offset, total: Math.max(size, src.offset), unit: 'bytes' });
-  return { lines: lineNo, blank, bytes: src.offset, gzip, truncated };
+  return { lines: lineNo, blank, bytes: src.offset, gzip, truncated, ...(hasher ? { sha256: hasher.digest('hex') } : {}) };
 }
 
 /** Whether a file starts with the gzip magic bytes (a 2-byte read; pipes and devices read as plain). */

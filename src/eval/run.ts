@@ -98,7 +98,7 @@ export function pickModel(
   const given = [o.model !== undefined, o.predictions !== undefined, o.queries !== undefined || o.items !== undefined].filter(Boolean).length;
   if (given > 1)
     throw new EvalUsageError('model', (l) => `give one model: ${l('model')} NAME, ${l('predictions')} FILE, or ${l('queries')} Q ${l('items')} E`);
-  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict, warn: o.log, hashMemoDir });
+  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict, warn: o.log });
   if (o.queries || o.items) {
     if (!o.queries || !o.items)
       throw new EvalUsageError(o.queries ? 'items' : 'queries', (l) => `embeddings need both ${l('queries')} and ${l('items')} (got only ${o.queries ? l('queries') : l('items')})`);

@@ -2,6 +2,7 @@
 // safetensors (F32, BF16, F16, F64). Everything arrives as float32 (bf16 and f16 exactly; f64
 // rounded, and said so), row-major rows x dim. Headers are checked against the file's size and the
 // limits before anything is allocated; the data is read a slice at a time into the result.
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
@@ -69,18 +70,22 @@ class FileReader {
   readonly fd: number;
   readonly size: number;
   constructor(readonly file: string) {
+    // Checked before opening: opening a FIFO for reading would wait for a writer.
+    let kind: string | null = null;
     try {
-      this.fd = openSync(file, 'r');
+      const st = statSync(file);
+      if (!st.isFile()) kind = st.isDirectory() ? 'a folder' : 'a device or pipe';
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new EmbeddingFileError(file, code === 'ENOENT' ? 'no such file' : `cannot be read (${(e as Error).message})`);
     }
-    const st = fstatSync(this.fd);
-    if (!st.isFile()) {
-      closeSync(this.fd);
-      throw new EmbeddingFileError(file, `is not a regular file (${st.isDirectory() ? 'a folder' : 'a device or pipe'}); give a .npy or .safetensors file`);
+    if (kind) throw new EmbeddingFileError(file, `is not a regular file (${kind}); give a .npy or .safetensors file`);
+    try {
+      this.fd = openSync(file, 'r');
+    } catch (e) {
+      throw new EmbeddingFileError(file, `cannot be read (${(e as Error).message})`);
     }
-    this.size = st.size;
+    this.size = fstatSync(this.fd).size;
   }
   /** Exactly `length` bytes at `position` (the caller checked they are inside the file). */
   read(position: number, length: number, into = Buffer.allocUnsafe(length)): Buffer {
@@ -258,23 +263,29 @@ export async function readEmbeddings(file: string, options: { tensor?: string } 
 export interface IdList {
   ids: string[];
   where(row: number): string;
+  /** sha256 of the file's bytes (hashed as read: the list may come from a pipe). */
+  sha256: string;
 }
 
 /** Reads an id list: one id per line (blank lines ignored), or a JSON array of strings (numbers are taken as their decimal text). */
 export async function readIdListLines(file: string): Promise<IdList> {
-  const r = new FileReader(file);
+  // A JSON list is told apart by its first character (.json lists from a pipe are not supported).
   let json = false;
-  try {
-    const head = r.read(0, Math.min(r.size, 4096)).toString('utf8');
-    json = head.trimStart().startsWith('[');
-  } finally {
-    r.close();
+  if (statSync(file).isFile()) {
+    const r = new FileReader(file);
+    try {
+      json = r.read(0, Math.min(r.size, 4096)).toString('utf8').trimStart().startsWith('[');
+    } finally {
+      r.close();
+    }
   }
   if (json) {
     checkLimit('fileBytes', statSync(file).size, file, `a JSON id list of ${statSync(file).size.toLocaleString('en-US')} bytes`);
     let ids: unknown;
+    const text = await readFile(file, 'utf8');
+    const sha256 = createHash('sha256').update(text).digest('hex');
     try {
-      ids = parseJsonLine(await readFile(file, 'utf8'), file);
+      ids = parseJsonLine(text, file);
     } catch (e) {
       if (e instanceof LimitError) throw e;
       throw new EmbeddingFileError(file, `not a JSON array of ids (${(e as Error).message.slice(0, 100)})`);
@@ -282,12 +293,12 @@ export async function readIdListLines(file: string): Promise<IdList> {
     if (!Array.isArray(ids)) throw new EmbeddingFileError(file, 'expected a JSON array of ids (strings)');
     const bad = ids.findIndex((x) => typeof x !== 'string' && !(typeof x === 'number' && Number.isSafeInteger(x)));
     if (bad >= 0) throw new EmbeddingFileError(file, `expected a JSON array of ids (strings) but entry ${bad} is ${preview(ids[bad])}`);
-    return { ids: ids.map(String), where: (row) => `${file}[${row}]` };
+    return { ids: ids.map(String), where: (row) => `${file}[${row}]`, sha256 };
   }
   const ids: string[] = [];
   const lines: number[] = [];
   const issues = new Issues(false);
-  await readLines(
+  const read = await readLines(
     file,
     (line, lineNo) => {
       const id = line.trim();
@@ -295,11 +306,11 @@ export async function readIdListLines(file: string): Promise<IdList> {
       ids.push(id);
       lines.push(lineNo);
     },
-    { issues },
+    { issues, hash: true },
   );
   const damage = issues.report().issues.find((s) => s.kind === 'truncated-gzip');
   if (damage) throw new EmbeddingFileError(file, damage.samples[0].replace(`${file}:`, 'line '));
-  return { ids, where: (row) => `${file}:${lines[row]}` };
+  return { ids, where: (row) => `${file}:${lines[row]}`, sha256: read.sha256! };
 }
 
 /** Reads an id list: one id per line (blank lines ignored), or a JSON array of strings. */

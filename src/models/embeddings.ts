@@ -111,7 +111,7 @@ export class EmbeddingRecommender implements Recommender {
         }
       });
       const report = issues.report();
-      inputs.push({ role: 'item ids', file: idFile, sha256: await hash(idFile), ids: ids.length, badIds: issues.count(), issues: report.issues });
+      inputs.push({ role: 'item ids', file: idFile, sha256: list.sha256, ids: ids.length, badIds: issues.count(), issues: report.issues });
     } else if (e.rows === ds.items.count) {
       itemRow = Int32Array.from({ length: e.rows }, (_, i) => i);
       notes['item rows taken in dataset order (no id list)'] = e.rows;
@@ -153,7 +153,7 @@ export class EmbeddingRecommender implements Recommender {
           if (ds.userIndex(u) === undefined) issues.add('unknown-user', where, `user ${preview(u)} is not in the dataset`, 'Ignore its vector');
         }
       });
-      inputs.push({ role: 'query ids', file: f.queryIds, sha256: await hash(f.queryIds), ids: users.length, badIds: issues.count(), issues: issues.report().issues });
+      inputs.push({ role: 'query ids', file: f.queryIds, sha256: list.sha256, ids: users.length, badIds: issues.count(), issues: issues.report().issues });
       this.queries = new Float32Array(examples.length * dim);
       let used = 0;
       for (let i = 0; i < examples.length; i++) {

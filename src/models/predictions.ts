@@ -5,7 +5,6 @@
 // and their narratives as empty texts; the report says how many.
 import type { NarrativeKind } from '../data/dataset.js';
 import { NARRATIVE_KINDS, NARRATIVE_NAMES } from '../data/dataset.js';
-import { contentHash } from '../data/files.js';
 import { readLines } from '../data/lines.js';
 import type { ProgressFn } from '../util/progress.js';
 import { DataError, Issues, type InputFile, type LoadReport } from '../data/report.js';
@@ -44,8 +43,6 @@ export interface ReadPredictionsOptions {
   progress?: ProgressFn;
   /** Hears each problem as it is found (the CLI prints it on stderr). */
   warn?: (line: string) => void;
-  /** Where file hashes are remembered (see contentHash); null: not remembered. */
-  hashMemoDir?: string | null;
 }
 
 /** Whether a dataset's ids (item asins or reviewer ids) are decimal numbers written as strings. */
@@ -85,7 +82,7 @@ export async function readPredictions(file: string, examples: ExampleSet, option
     return String(value);
   };
 
-  await readLines(
+  const read = await readLines(
     file,
     (line, lineNo) => {
       const where = `${file}:${lineNo}`;
@@ -148,7 +145,8 @@ export async function readPredictions(file: string, examples: ExampleSet, option
         else narratives[kind][i] = text;
       }
     },
-    { issues, progress: options.progress, phase: `reading ${file}` },
+    // Hashed as read: a pipe (--predictions <(...)) cannot be read a second time.
+    { issues, progress: options.progress, phase: `reading ${file}`, hash: true },
   );
 
   const report = issues.report();
@@ -162,7 +160,7 @@ export async function readPredictions(file: string, examples: ExampleSet, option
   const input: InputFile = {
     role: 'predictions',
     file,
-    sha256: await contentHash(file, options.hashMemoDir ?? null),
+    sha256: read.sha256!,
     records,
     badRecords,
     recordUnit: 'lines',
