@@ -91,6 +91,7 @@ export async function benchCuda(args: string[]): Promise<void> {
     report.selftest = st;
     say(`selftest on ${st.device}: ${st.ok ? 'passed' : 'FAILED'} (${st.checks.filter((c) => c.ok).length} of ${st.checks.length} checks, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     for (const t of st.timing) say(`  Office d64 B256 ${t.precision}: ${t.ms.toFixed(3)} ms (${t.gflops.toFixed(0)} GFLOP/s)`);
+    for (const t of st.xentTiming) say(`  crossEntropy Office d64 B1024 ${t.precision}: ${t.ms.toFixed(3)} ms (${t.gflops.toFixed(0)} GFLOP/s against 6 B N d)`);
     save();
   }
 

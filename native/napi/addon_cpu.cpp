@@ -18,6 +18,7 @@
 #include "regen/search.h"
 #include "regen/step.h"
 #include "regen/text_stats.h"
+#include "regen/xent.h"
 
 namespace {
 
@@ -27,6 +28,7 @@ using regen::napi::queue_job;
 using regen::napi::run_now;
 using regen::napi::typed_array_data;
 using Matrix = std::shared_ptr<const regen::ItemMatrix>;
+using MutableMatrix = std::shared_ptr<regen::ItemMatrix>;  // the table's own handle (setItems writes through it)
 
 struct AddonData {
   Napi::FunctionReference table_constructor;
@@ -53,13 +55,16 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeItemTable",
-                       {InstanceMethod<&NativeItemTable::Search>("search"), InstanceMethod<&NativeItemTable::Dispose>("dispose")});
+                       {InstanceMethod<&NativeItemTable::Search>("search"),
+                        InstanceMethod<&NativeItemTable::CrossEntropy>("crossEntropy"),
+                        InstanceMethod<&NativeItemTable::SetItems>("setItems"),
+                        InstanceMethod<&NativeItemTable::Dispose>("dispose")});
   }
 
   explicit NativeItemTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeItemTable>(info) {
     if (info.Length() != 1 || !info[0].IsExternal())
       throw Napi::TypeError::New(info.Env(), "NativeItemTable is made by createTable(), not by new");
-    matrix_ = *info[0].As<Napi::External<Matrix>>().Data();
+    matrix_ = *info[0].As<Napi::External<MutableMatrix>>().Data();
     external_bytes_ = matrix_->bytes();
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
   }
@@ -92,6 +97,39 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     return queue_job(env, "regen-bench:search", std::move(job));
   }
 
+  // crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
+  //               gradBias, isa, threads, loss, gradQueries}) -> Promise<{scratchBytes}>: loss and
+  // gradQueries filled, gradItems and gradBias added to (+=) when it settles.
+  Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: crossEntropy(options)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    Matrix matrix = matrix_;
+    const regen::SearchConfig config = read_kernel(env, o, {matrix});
+    if (!pool_) pool_ = std::make_shared<regen::napi::BufferPool>();
+    return regen::napi::queue_xent(o, matrix->count(), matrix->dim(), "regen-bench:crossEntropy", pool_,
+                                   [matrix, config](regen::napi::XentArgs& a) {
+                                     return regen::cross_entropy(*matrix, a.request, a.result, config);
+                                   });
+  }
+
+  // setItems(items: Float32Array count x dim): new values for every item, copied now. Calls
+  // already running keep the values they started with: the table is overwritten in place when no
+  // job holds it, else replaced by a new copy.
+  Napi::Value SetItems(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    size_t len = 0;
+    const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
+    if (static_cast<int64_t>(len) != matrix_->count() * matrix_->dim()) throw regen::napi::range_error(env, "items length must be count * dim");
+    run_now(env, [&] {
+      if (matrix_.use_count() == 1) matrix_->assign(items);  // only this object holds it: nothing reads it now
+      else matrix_ = std::make_shared<regen::ItemMatrix>(items, matrix_->count(), matrix_->dim(), matrix_->precision());
+    });
+    return env.Undefined();
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     Release(info.Env());
     return info.Env().Undefined();
@@ -101,11 +139,13 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
   void Release(Napi::Env env) {
     if (!matrix_) return;
     matrix_.reset();
+    pool_.reset();
     Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   }
 
-  Matrix matrix_;
+  MutableMatrix matrix_;
   int64_t external_bytes_ = 0;
+  std::shared_ptr<regen::napi::BufferPool> pool_;  // crossEntropy's gradient buffers, kept for the next call
 };
 
 Matrix unwrap(const Napi::Object& o) { return NativeItemTable::Unwrap(o)->matrix(); }
@@ -116,16 +156,16 @@ class CreateTableWorker : public PromiseWorker {
 
  private:
   void Run() override {
-    matrix_ = std::make_shared<const regen::ItemMatrix>(args_.items.data(), args_.count, args_.dim, args_.precision);
+    matrix_ = std::make_shared<regen::ItemMatrix>(args_.items.data(), args_.count, args_.dim, args_.precision);
     std::vector<float>().swap(args_.items);  // the table holds its own copy now
   }
   void OnOK() override {
     Napi::Env env = Env();
-    auto external = Napi::External<Matrix>::New(env, &matrix_);
+    auto external = Napi::External<MutableMatrix>::New(env, &matrix_);
     deferred_.Resolve(env.GetInstanceData<AddonData>()->table_constructor.New({external}));
   }
   regen::napi::TableArgs args_;
-  Matrix matrix_;
+  MutableMatrix matrix_;
 };
 
 // createTable(items: Float32Array, count, dim, precision) -> Promise<NativeItemTable>; the table
@@ -312,6 +352,49 @@ Napi::Value DecodeStepSync(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// fmaPeak(isa, precision, threads, seconds) -> Promise<{wallGflops, cpuGflops}>: the FMA (bf16:
+// dot-product) throughput of independent register chains on `threads` threads (regen::fma_peak),
+// the benchmarks' hardware ceiling.
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber())
+    throw Napi::TypeError::New(env, "native binding: fmaPeak(isa, precision, threads, seconds)");
+  struct PeakJob {
+    regen::SearchConfig config;
+    regen::Precision precision;
+    double seconds = 0.0;
+    regen::FmaPeak peak;
+  };
+  class PeakWorker final : public PromiseWorker {
+   public:
+    PeakWorker(Napi::Env env, PeakJob job) : PromiseWorker(env, "regen-bench:fmaPeak"), job_(job) {}
+
+   private:
+    void Run() override { job_.peak = regen::fma_peak(job_.config.isa, job_.precision, job_.config.threads, job_.seconds); }
+    void OnOK() override {
+      Napi::Object out = Napi::Object::New(Env());
+      out.Set("wallGflops", job_.peak.wall_gflops);
+      out.Set("cpuGflops", job_.peak.cpu_gflops);
+      deferred_.Resolve(out);
+    }
+    PeakJob job_;
+  };
+  PeakJob job;
+  Napi::Object kernel = Napi::Object::New(env);
+  kernel.Set("isa", info[0]);
+  kernel.Set("threads", std::max(1, info[2].As<Napi::Number>().Int32Value()));
+  job.config = read_kernel(env, kernel, {});
+  job.precision = regen::napi::parse_precision(env, info[1]);
+  if (!regen::precision_supported(job.precision, job.config.isa, regen::cpu_features()))
+    throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(job.config.isa) + " kernels at " +
+                                    regen::precision_name(job.precision) + " precision");
+  job.seconds = std::min(10.0, std::max(0.01, info[3].As<Napi::Number>().DoubleValue()));
+  auto* worker = new PeakWorker(env, job);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 // scoreItems(table, query, ids, isa) -> Float32Array: search()'s scores of one query against listed
 // items, bit for bit (synchronous; for the tests and the exact tail draw's checks).
 Napi::Value ScoreItems(const Napi::CallbackInfo& info) {
@@ -352,6 +435,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   return exports;
 }
 

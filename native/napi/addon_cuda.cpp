@@ -29,6 +29,8 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeCudaTable",
                        {InstanceMethod<&NativeCudaTable::Search>("search"),
+                        InstanceMethod<&NativeCudaTable::CrossEntropy>("crossEntropy"),
+                        InstanceMethod<&NativeCudaTable::SetItems>("setItems"),
                         InstanceMethod<&NativeCudaTable::Dispose>("dispose"),
                         InstanceMethod<&NativeCudaTable::MaxK>("maxK")});
   }
@@ -61,6 +63,33 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
     return queue_job(env, "regen-bench:cuda-search", std::move(job));
   }
 
+  // crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
+  //               gradBias, loss, gradQueries}) -> Promise<{scratchBytes}>, as the CPU addon's.
+  Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: crossEntropy(options)");
+    Table table = table_;
+    if (!pool_) pool_ = std::make_shared<regen::napi::BufferPool>();
+    return regen::napi::queue_xent(info[0].As<Napi::Object>(), table->count(), table->dim(), "regen-bench:cuda-crossEntropy", pool_,
+                                   [table](regen::napi::XentArgs& a) { return table->cross_entropy(a.request, a.result); });
+  }
+
+  // setItems(items: Float32Array count x dim): uploaded now; calls already running keep the old
+  // values (the table is overwritten when none is running, else replaced by a new one).
+  Napi::Value SetItems(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    size_t len = 0;
+    const float* items = regen::napi::typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
+    if (static_cast<int64_t>(len) != table_->count() * table_->dim()) throw regen::napi::range_error(env, "items length must be count * dim");
+    run_now(env, [&] {
+      if (table_.use_count() == 1) table_->set_items(items);  // no job holds it: nothing reads it now
+      else table_ = std::make_shared<regen::cuda::DeviceTable>(table_->device(), items, table_->count(), table_->dim(), table_->precision());
+    });
+    return env.Undefined();
+  }
+
   // maxK() -> the largest k this GPU's shared memory allows (256 on current data-centre GPUs).
   Napi::Value MaxK(const Napi::CallbackInfo& info) {
     if (!table_) throw Napi::Error::New(info.Env(), "ItemTable has been disposed");
@@ -70,10 +99,12 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   // Searches already running keep the table alive until they settle.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     table_.reset();
+    pool_.reset();
     return info.Env().Undefined();
   }
 
   Table table_;
+  std::shared_ptr<regen::napi::BufferPool> pool_;  // crossEntropy's gradient buffers, kept for the next call
 };
 
 Table unwrap(const Napi::Object& o) { return NativeCudaTable::Unwrap(o)->table(); }

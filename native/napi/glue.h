@@ -14,14 +14,23 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "regen/search.h"
 #include "regen/step.h"
+#include "regen/xent.h"
 
 namespace regen::napi {
 
@@ -237,6 +246,215 @@ struct SearchArgs {
     target_log_prob.write_back();
   }
 };
+
+// Large float buffers a table keeps for its next calls (crossEntropy's gradient buffers). Fresh
+// pages cost a fault each on first touch (about 14 us per 4 KiB page in a VM: a third of a second
+// for a Clothing-sized gradient), so a trainer calling once per step would pay that every step.
+// Buffers of 4 MiB and more are allocated on 2 MiB boundaries with transparent huge pages asked
+// for. A buffer goes back to the pool when its last holder lets go (or is freed if the pool has
+// gone: dispose() drops the pool, calls in flight keep theirs).
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  std::shared_ptr<float> take(size_t n) {
+    float* p = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (size_t i = 0; i < free_.size(); ++i)
+        if (free_[i].first == n) {
+          p = free_[i].second;
+          free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+          break;
+        }
+    }
+    if (!p) p = allocate(n);
+    std::weak_ptr<BufferPool> pool = weak_from_this();
+    return std::shared_ptr<float>(p, [pool, n](float* q) {
+      if (auto live = pool.lock()) live->give_back(n, q);
+      else std::free(q);
+    });
+  }
+  ~BufferPool() {
+    for (auto& f : free_) std::free(f.second);
+  }
+
+ private:
+  static constexpr size_t kKeep = 2;  // buffers kept per pool
+  static float* allocate(size_t n) {
+    const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
+    void* p = nullptr;
+    if (bytes >= (size_t{4} << 20)) {
+      const size_t huge = size_t{2} << 20, rounded = (bytes + huge - 1) / huge * huge;
+      p = std::aligned_alloc(huge, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (p) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    } else {
+      p = std::malloc(bytes);
+    }
+    if (!p) throw std::bad_alloc();
+    return static_cast<float*>(p);
+  }
+  void give_back(size_t n, float* p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < kKeep) free_.emplace_back(n, p);
+    else std::free(p);
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<size_t, float*>> free_;
+};
+
+// An accumulation target the caller passed (crossEntropy's gradItems and gradBias): the worker
+// writes the call's contribution into an owned buffer (allocated on the worker thread, not zeroed:
+// the kernels write every value), and settle adds it into the caller's array (+=) on the main
+// thread. Unlike an Output, an array detached or resized meanwhile is an error, not a silent skip:
+// a gradient must not vanish.
+template <typename T>
+class Accumulation {
+ public:
+  void bind(const Napi::Value& value, const char* name, int64_t length) {
+    size_t n = 0;
+    typed_array_data<T>(value, array_type<T>(), name, &n);
+    if (static_cast<int64_t>(n) != length) throw range_error(value.Env(), std::string(name) + " has the wrong length");
+    ref_ = Napi::Persistent(value.As<Napi::Object>());
+    name_ = name;
+    length_ = static_cast<size_t>(length);
+  }
+  bool bound() const { return !ref_.IsEmpty(); }
+  // The buffer, from `pool` (a table's, reused across calls) or fresh.
+  void allocate(const std::shared_ptr<BufferPool>& pool) {
+    static_assert(std::is_same_v<T, float>, "pooled buffers hold floats");
+    if (!bound()) return;
+    if (pool) data_ = pool->take(length_);
+    else data_ = std::shared_ptr<T>(new T[length_], std::default_delete<T[]>());
+  }
+  T* data() { return data_.get(); }
+  size_t bytes() const { return data_ ? length_ * sizeof(T) : 0; }
+  // "" when added, else what went wrong.
+  std::string add_back() {
+    if (!bound()) return "";
+    Napi::Value v = ref_.Value();
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != array_type<T>() ||
+        v.As<Napi::TypedArray>().ElementLength() != length_)
+      return name_ + " was transferred or resized while crossEntropy ran; its gradient was not added";
+    size_t n = 0;
+    T* out = typed_array_data<T>(v, array_type<T>(), name_.c_str(), &n);
+    for (size_t i = 0; i < length_; ++i) out[i] += data_.get()[i];
+    return "";
+  }
+
+ private:
+  Napi::ObjectReference ref_;
+  std::string name_;
+  size_t length_ = 0;
+  std::shared_ptr<T> data_;
+};
+
+// crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
+// gradBias, loss, gradQueries}) over a table of count x dim items: inputs copied, loss and
+// gradQueries owned until settle(), gradItems and gradBias added to then.
+struct XentArgs {
+  std::vector<float> queries, bias, weights;
+  std::vector<int32_t> targets;
+  Exclusions exclude;
+  Output<float> loss, grad_queries;
+  Accumulation<float> grad_items, grad_bias;
+  XentRequest request;
+  XentResult result;
+  std::shared_ptr<BufferPool> pool;  // the table's, for the gradient buffers (or null)
+
+  void read(const Napi::Object& o, int64_t count, int64_t dim) {
+    Napi::Env env = o.Env();
+    const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+    if (rows < 0) throw range_error(env, "rows >= 0");
+    queries = copy_array<float>(o.Get("queries"), "queries");
+    if (static_cast<int64_t>(queries.size()) != rows * dim) throw range_error(env, "queries has the wrong length");
+    targets = copy_array<int32_t>(o.Get("targets"), "targets", rows);
+    for (int32_t t : targets)
+      if (t < -1 || t >= count) throw range_error(env, "a target is out of range");
+    exclude.read(o, rows);
+    if (Napi::Value b = optional(o, "bias"); !b.IsEmpty()) bias = copy_array<float>(b, "bias", count);
+    if (Napi::Value w = optional(o, "rowWeights"); !w.IsEmpty()) weights = copy_array<float>(w, "rowWeights", rows);
+    if (Napi::Value g = optional(o, "gradItems"); !g.IsEmpty()) grad_items.bind(g, "gradItems", count * dim);
+    if (Napi::Value g = optional(o, "gradBias"); !g.IsEmpty()) grad_bias.bind(g, "gradBias", count);
+    loss.bind(o.Get("loss"), "loss", rows);
+    grad_queries.bind(o.Get("gradQueries"), "gradQueries", rows * dim);
+
+    request.queries = queries.data();
+    request.rows = rows;
+    request.targets = targets.data();
+    request.exclude_offsets = exclude.offsets_or_null();
+    request.exclude_ids = exclude.ids_or_null();
+    request.bias = bias.empty() ? nullptr : bias.data();
+    request.row_weights = weights.empty() ? nullptr : weights.data();
+    result.loss = loss.data();
+    result.grad_queries = grad_queries.data();
+  }
+
+  // On the worker thread, before the kernels: the gradient buffers, written (not added to) by them.
+  void prepare() {
+    grad_items.allocate(pool);
+    grad_bias.allocate(pool);
+    result.grad_items = grad_items.data();
+    result.grad_bias = grad_bias.data();
+    result.assign_grads = true;
+  }
+
+  // Bytes this call holds beside its outputs: the input copies and the gradient buffers.
+  int64_t held_bytes() const {
+    return static_cast<int64_t>(sizeof(float) * (queries.size() + bias.size() + weights.size()) +
+                                sizeof(int32_t) * (targets.size() + exclude.offsets.size() + exclude.ids.size()) +
+                                grad_items.bytes() + grad_bias.bytes());
+  }
+
+  // On the main thread: "" when the outputs are written and the gradients added, else what went wrong.
+  std::string settle() {
+    loss.write_back();
+    grad_queries.write_back();
+    std::string error = grad_items.add_back();
+    return error.empty() ? grad_bias.add_back() : error;
+  }
+};
+
+// A crossEntropy call on a worker thread: `run(args)` computes (returning the kernels' stats), then
+// the outputs are settled on the main thread; the promise resolves with {scratchBytes}.
+template <typename Fn>
+class XentWorker final : public PromiseWorker {
+ public:
+  XentWorker(Napi::Env env, const char* name, Fn run) : PromiseWorker(env, name), run_(std::move(run)) {}
+  XentArgs args;
+
+ private:
+  void Run() override {
+    args.prepare();
+    stats_ = run_(args);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    const std::string error = args.settle();
+    if (!error.empty()) {
+      deferred_.Reject(Napi::Error::New(env, error).Value());
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("scratchBytes", static_cast<double>(stats_.scratch_bytes + args.held_bytes()));
+    deferred_.Resolve(out);
+  }
+  Fn run_;
+  XentStats stats_;
+};
+
+// Reads a crossEntropy call's arguments and queues it: `run(XentArgs&) -> XentStats` on a worker
+// thread, its gradient buffers from `pool`.
+template <typename Fn>
+Napi::Promise queue_xent(const Napi::Object& o, int64_t count, int64_t dim, const char* name, std::shared_ptr<BufferPool> pool,
+                         Fn run) {
+  auto worker = std::make_unique<XentWorker<Fn>>(o.Env(), name, std::move(run));
+  worker->args.read(o, count, dim);
+  worker->args.pool = std::move(pool);
+  Napi::Promise promise = worker->promise();
+  worker.release()->Queue();
+  return promise;
+}
 
 // decodeStep's options after its tables: {hidden, rows, table, k, excludeOffsets, excludeIds, streams,
 // steps, temperature, topK, topP, seed, candidates, token, logProb, logZ, ids, scores}.

@@ -53,6 +53,12 @@ export function buildProgram(): Command {
               ('isa' in t ? `${t.isa}, ${t.threads} threads` : `${t.device}, ${t.precision}`) +
               ')',
           );
+        if ('xentTiming' in report)
+          for (const t of report.xentTiming)
+            console.log(
+              `crossEntropy, ${t.rows} rows x ${t.items.toLocaleString('en-US')} items (d = ${t.dim}, every gradient): ` +
+                `${t.ms.toFixed(2)} ms, ${t.gflops.toFixed(1)} GFLOP/s against 6 B N d (${t.device}, ${t.precision})`,
+            );
         const failed = report.checks.filter((c) => !c.ok).length;
         console.log(
           failed === 0

@@ -41,21 +41,54 @@ export interface NativeSearchArgs {
   targetLogProb: Float32Array | null;
 }
 
+/**
+ * Arguments of crossEntropy on a native table (native/include/regen/xent.h). The addon copies the
+ * inputs before it returns; loss and gradQueries are filled when it settles, and gradItems and
+ * gradBias are added to (+=) then, on the main thread. Validated by the caller.
+ */
+export interface NativeCrossEntropyArgs {
+  queries: Float32Array;
+  rows: number;
+  targets: Int32Array;
+  excludeOffsets: Int32Array | null;
+  excludeIds: Int32Array | null;
+  bias: Float32Array | null;
+  rowWeights: Float32Array | null;
+  gradItems: Float32Array | null;
+  gradBias: Float32Array | null;
+  loss: Float32Array;
+  gradQueries: Float32Array;
+}
+
 /** The CPU kernel and thread count of a CPU call (a GPU's kernels are the device's). */
 export interface CpuKernel {
   isa: IsaName;
   threads: number;
 }
 
+/** fmaPeak's answer: GFLOP/s over the slowest thread's elapsed time, and over its CPU time. */
+export interface FmaPeak {
+  wallGflops: number;
+  cpuGflops: number;
+}
+
 /** A table the CPU addon owns. */
 export interface NativeCpuTable {
   search(args: NativeSearchArgs & CpuKernel): Promise<void>;
+  /** The fused cross-entropy forward and backward. Missing from addons built before it. */
+  crossEntropy?(args: NativeCrossEntropyArgs & CpuKernel): Promise<{ scratchBytes: number }>;
+  /** New values for every item (count x dim), copied now; running calls keep the old ones. Missing from older addons. */
+  setItems?(items: Float32Array): void;
   dispose(): void;
 }
 
 /** A table resident on a GPU (native/napi/addon_cuda.cpp). */
 export interface NativeCudaTable {
   search(args: NativeSearchArgs): Promise<void>;
+  /** The fused cross-entropy forward and backward. Missing from addons built before it. */
+  crossEntropy?(args: NativeCrossEntropyArgs): Promise<{ scratchBytes: number }>;
+  /** New values for every item (count x dim), uploaded now; running calls keep the old ones. Missing from older addons. */
+  setItems?(items: Float32Array): void;
   dispose(): void;
   /** The largest k this GPU's shared memory allows. */
   maxK(): number;
@@ -124,6 +157,11 @@ export interface NativeCpuBinding {
   decodeStepSync?(args: NativeStepArgs<NativeCpuTable> & CpuKernel): void;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
   scoreItems?(table: NativeCpuTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
+  /**
+   * GFLOP/s of independent FMA chains (bf16: AVX512-BF16 dot products) on `threads` threads for
+   * about `seconds`: the hardware ceiling benchmarks compare against. Missing from older addons.
+   */
+  fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<FmaPeak>;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
