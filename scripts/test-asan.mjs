@@ -29,6 +29,7 @@ const NATIVE_TESTS = [
   'test/text-metrics.test.ts',
   'test/text-golden.test.ts',
   'test/lumen-step.test.ts',
+  'test/xent.test.ts',
   'test/hardening.test.ts',
   'test/bad-input',
 ];
