@@ -14,23 +14,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import path from 'node:path';
 
 import { tempPathFor } from '../util/files.js';
-import {
-  Field,
-  Float32,
-  Float64,
-  Int32,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Uint8,
-  Utf8,
-  type Data,
-  type DataType,
-} from 'apache-arrow';
+import { createRequire } from 'node:module';
+import type { Data, DataType, Int32, Table } from 'apache-arrow';
+
+// apache-arrow takes about 0.4 s to load: it is loaded on the first table read or write, so that
+// commands that open no dataset (--version, info, score-text) do not pay for it.
+let arrowModule: typeof import('apache-arrow') | undefined;
+function arrow(): typeof import('apache-arrow') {
+  return (arrowModule ??= createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow'));
+}
 
 import { Dataset, NARRATIVE_KINDS, NARRATIVE_NAMES, type DatasetMeta, type NarrativeKind } from './dataset.js';
 import { DataError } from './report.js';
@@ -81,6 +73,7 @@ export const TEXT_COLUMNS: Record<TableName, string[]> = {
 };
 
 function arrowType(a: NumericArray): DataType {
+  const { Int32, Uint8, Float32, Float64 } = arrow();
   if (a instanceof Int32Array) return new Int32();
   if (a instanceof Uint8Array) return new Uint8();
   if (a instanceof Float32Array) return new Float32();
@@ -94,6 +87,7 @@ export interface WrittenFile {
 }
 
 function writeArrow(file: string, columns: { name: string; data: Data }[], rows: number, metadata: Record<string, string>): WrittenFile {
+  const { Field, Schema, makeData, Struct, tableToIPC, Table, RecordBatch } = arrow();
   const fields = columns.map((c) => new Field(c.name, c.data.type, c.data.nullCount > 0));
   const schema = new Schema(fields, new Map(Object.entries(metadata)));
   const struct = makeData({ type: new Struct(fields), length: rows, nullCount: 0, children: columns.map((c) => c.data) });
@@ -108,7 +102,7 @@ export function writeNumericFile(file: string, table: TableName, columns: { name
     file,
     columns.map((c) => {
       if (c.array.length !== rows) throw new Error(`internal: column ${table}.${c.name} has ${c.array.length} rows, expected ${rows}`);
-      return { name: c.name, data: makeData({ type: arrowType(c.array) as Int32, length: rows, nullCount: 0, data: c.array as never }) as Data };
+      return { name: c.name, data: arrow().makeData({ type: arrowType(c.array) as Int32, length: rows, nullCount: 0, data: c.array as never }) as Data };
     }),
     rows,
     { table },
@@ -117,6 +111,7 @@ export function writeNumericFile(file: string, table: TableName, columns: { name
 
 /** Writes one shard of a table's text columns; returns the file's size and hash. */
 export function writeTextShard(file: string, table: TableName, start: number, columns: { name: string; data: TextChunkData }[]): WrittenFile {
+  const { makeData, Utf8 } = arrow();
   const rows = columns[0]?.data.rows ?? 0;
   return writeArrow(
     file,
@@ -152,7 +147,7 @@ function readArrow(file: string, sha256?: string): Table {
   if (sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== sha256)
     throw new DataError(`${file}: its content does not match the sha256 in manifest.json (changed or damaged since it was prepared); ${DAMAGED}`);
   try {
-    return tableFromIPC(bytes);
+    return arrow().tableFromIPC(bytes);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EISDIR') throw e;
