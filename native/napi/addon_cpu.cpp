@@ -19,6 +19,10 @@
 #include "regen/text_stats.h"
 #include "glue.h"
 
+namespace regen::napi {
+void register_train(Napi::Env env, Napi::Object exports);  // train_glue.cpp
+}  // namespace regen::napi
+
 namespace {
 
 using regen::napi::Pins;
@@ -411,6 +415,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
+  regen::napi::register_train(env, exports);
   return exports;
 }
 

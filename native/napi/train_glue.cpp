@@ -1,0 +1,411 @@
+// N-API glue for the training body (regen/train.h): a NativeTrainModel object whose forward,
+// backward and AdamW steps run on worker threads and settle promises. Every array a worker reads is
+// copied before the call returns, so the caller may reuse or change it at once; results come back
+// in new arrays. Validation lives in TypeScript (src/engine/train-kernels.ts); here only what would
+// otherwise crash the process is checked. Knows N-API, nothing of the math.
+#include <napi.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "glue.h"
+#include "regen/cpu_features.h"
+#include "regen/train.h"
+
+namespace regen::napi {
+
+namespace {
+
+using regen::train::Model;
+
+template <typename T>
+std::vector<T> copy_array(const Napi::Value& v, napi_typedarray_type type, const char* name) {
+  size_t n = 0;
+  const T* p = typed_array_data<const T>(v, type, name, &n);
+  return std::vector<T>(p, p + n);
+}
+
+bool optional_present(const Napi::Value& v) { return !(v.IsNull() || v.IsUndefined()); }
+
+// Values in [0, limit), no two equal.
+void check_distinct(Napi::Env env, const std::vector<int32_t>& v, size_t limit, const char* name) {
+  std::vector<uint8_t> seen(limit, 0);
+  for (int32_t x : v) {
+    if (x < 0 || static_cast<size_t>(x) >= limit || seen[static_cast<size_t>(x)])
+      throw Napi::RangeError::New(env, std::string("native binding: ") + name + " must hold distinct positions of the batch");
+    seen[static_cast<size_t>(x)] = 1;
+  }
+}
+
+// What the kernels index with: sequences 1..maxLen long, input rows and output positions in range.
+void check_batch(Napi::Env env, const regen::train::ModelConfig& c, const std::vector<int32_t>& offsets,
+                 const std::vector<int32_t>& inputs, const std::vector<int32_t>& out_index) {
+  if (offsets.empty() || offsets[0] != 0 || offsets.back() != static_cast<int32_t>(inputs.size()))
+    throw Napi::RangeError::New(env, "native binding: offsets must run from 0 to inputs.length");
+  for (size_t i = 1; i < offsets.size(); ++i) {
+    const int32_t l = offsets[i] - offsets[i - 1];
+    if (l < 1 || l > c.max_len) throw Napi::RangeError::New(env, "native binding: every sequence must hold 1 to maxLen positions");
+  }
+  const int32_t rows = c.items + (c.mask_token ? 1 : 0);
+  for (int32_t x : inputs)
+    if (x < 0 || x >= rows) throw Napi::RangeError::New(env, "native binding: an input id is out of range");
+  check_distinct(env, out_index, inputs.size(), "outIndex");
+}
+
+regen::train::RunConfig read_run(const Napi::Object& o) {
+  Napi::Env env = o.Env();
+  const std::string isa = o.Get("isa").As<Napi::String>().Utf8Value();
+  regen::train::RunConfig run;
+  if (isa == "scalar") run.isa = regen::Isa::Scalar;
+  else if (isa == "avx2") run.isa = regen::Isa::Avx2;
+  else if (isa == "avx512") run.isa = regen::Isa::Avx512;
+  else throw Napi::TypeError::New(env, "native binding: unknown isa '" + isa + "'");
+  if (!regen::isa_supported(run.isa, regen::cpu_features()))
+    throw Napi::Error::New(env, "this CPU cannot run the " + isa + " kernels");
+  run.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+  if (run.threads < 1) throw Napi::RangeError::New(env, "native binding: threads >= 1");
+  return run;
+}
+
+// The model and whether a worker is using it (one call at a time).
+struct Shared {
+  std::unique_ptr<Model> model;
+  std::atomic<bool> busy{false};
+};
+
+class ModelWorker : public PromiseWorker {
+ public:
+  ModelWorker(Napi::Env env, const char* name, std::shared_ptr<Shared> shared)
+      : PromiseWorker(env, name), shared_(std::move(shared)) {}
+  ~ModelWorker() override { shared_->busy = false; }
+
+ protected:
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  Model& model() { return *shared_->model; }
+  std::shared_ptr<Shared> shared_;
+};
+
+class ForwardWorker : public ModelWorker {
+ public:
+  using ModelWorker::ModelWorker;
+  std::vector<int32_t> offsets, inputs, out_index, critique_pos;
+  std::vector<float> critique_feats, hidden;
+  regen::train::Batch batch;
+  regen::train::RunConfig run;
+
+ private:
+  void Run() override {
+    batch.offsets = offsets.data();
+    batch.inputs = inputs.data();
+    batch.out_index = out_index.data();
+    batch.critique_pos = critique_pos.data();
+    batch.critique_feats = critique_feats.data();
+    hidden.assign(static_cast<size_t>(batch.out_rows) * static_cast<size_t>(model().config().dim), 0.0f);
+    model().forward(batch, hidden.data(), run);
+  }
+  void OnOK() override {
+    Napi::Float32Array out = Napi::Float32Array::New(Env(), hidden.size());
+    std::memcpy(out.Data(), hidden.data(), hidden.size() * sizeof(float));
+    deferred_.Resolve(out);
+  }
+};
+
+class BackwardWorker : public ModelWorker {
+ public:
+  using ModelWorker::ModelWorker;
+  std::vector<float> d_hidden, d_rows;
+  bool has_d_rows = false;
+  bool has_step = false;
+  regen::train::AdamW opt;
+  regen::train::RunConfig run;
+
+ private:
+  void Run() override {
+    model().backward(d_hidden.data(), has_d_rows ? d_rows.data() : nullptr, run);
+    if (has_step) model().step(opt, run);
+  }
+};
+
+class RowsWorker : public ModelWorker {
+ public:
+  using ModelWorker::ModelWorker;
+  regen::train::RunConfig run;
+  std::vector<float> rows;
+
+ private:
+  void Run() override {
+    model().refresh_rows(run);
+    const auto& c = model().config();
+    rows.assign(model().rows(), model().rows() + static_cast<size_t>(c.items) * static_cast<size_t>(c.dim));
+  }
+  void OnOK() override {
+    Napi::Float32Array out = Napi::Float32Array::New(Env(), rows.size());
+    std::memcpy(out.Data(), rows.data(), rows.size() * sizeof(float));
+    deferred_.Resolve(out);
+  }
+};
+
+class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeTrainModel",
+                       {InstanceMethod<&NativeTrainModel::Tensors>("tensors"),
+                        InstanceMethod<&NativeTrainModel::NumParams>("numParams"),
+                        InstanceMethod<&NativeTrainModel::Bytes>("bytes"),
+                        InstanceMethod<&NativeTrainModel::GetState>("getState"),
+                        InstanceMethod<&NativeTrainModel::SetState>("setState"),
+                        InstanceMethod<&NativeTrainModel::SetContent>("setContent"),
+                        InstanceMethod<&NativeTrainModel::Rows>("rows"),
+                        InstanceMethod<&NativeTrainModel::Forward>("forward"),
+                        InstanceMethod<&NativeTrainModel::Backward>("backward"),
+                        InstanceMethod<&NativeTrainModel::Dispose>("dispose")});
+  }
+
+  explicit NativeTrainModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTrainModel>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal())
+      throw Napi::TypeError::New(info.Env(), "NativeTrainModel is made by createTrainModel(), not by new");
+    shared_ = *info[0].As<Napi::External<std::shared_ptr<Shared>>>().Data();
+    external_bytes_ = shared_->model->bytes();
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
+  }
+  ~NativeTrainModel() override { Release(Env()); }
+
+ private:
+  Shared& live(Napi::Env env) {
+    if (!shared_) throw Napi::Error::New(env, "this training model has been disposed");
+    if (shared_->busy) throw Napi::Error::New(env, "native binding: the training model is busy (await the previous call)");
+    return *shared_;
+  }
+
+  template <typename W>
+  Napi::Value queue(std::unique_ptr<W> worker) {
+    shared_->busy = true;
+    Napi::Promise promise = worker->promise();
+    worker.release()->Queue();
+    return promise;
+  }
+
+  Napi::Value Tensors(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Shared& s = live(env);
+    Napi::Array out = Napi::Array::New(env);
+    uint32_t i = 0;
+    for (const auto& t : s.model->tensors()) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", t.name);
+      o.Set("offset", Napi::Number::New(env, static_cast<double>(t.offset)));
+      Napi::Array shape = Napi::Array::New(env, t.shape.size());
+      for (uint32_t j = 0; j < t.shape.size(); ++j) shape.Set(j, Napi::Number::New(env, static_cast<double>(t.shape[j])));
+      o.Set("shape", shape);
+      o.Set("decay", t.decay);
+      out.Set(i++, o);
+    }
+    return out;
+  }
+
+  Napi::Value NumParams(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env()).model->num_params()));
+  }
+
+  Napi::Value Bytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(live(info.Env()).model->bytes()));
+  }
+
+  float* state(Napi::Env env, Model& m, const std::string& which) {
+    if (which == "params") return m.params();
+    if (which == "grads") return m.grads();
+    if (which == "m") return m.adam_m();
+    if (which == "v") return m.adam_v();
+    throw Napi::TypeError::New(env, "native binding: state is one of params, grads, m, v");
+  }
+
+  // getState(which) -> Float32Array copy of params | grads | m | v
+  Napi::Value GetState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Model& m = *live(env).model;
+    const float* p = state(env, m, info[0].As<Napi::String>().Utf8Value());
+    Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(m.num_params()));
+    std::memcpy(out.Data(), p, static_cast<size_t>(m.num_params()) * sizeof(float));
+    return out;
+  }
+
+  // setState(which, Float32Array numParams)
+  Napi::Value SetState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Model& m = *live(env).model;
+    float* p = state(env, m, info[0].As<Napi::String>().Utf8Value());
+    size_t n = 0;
+    const float* src = typed_array_data<const float>(info[1], napi_float32_array, "values", &n);
+    if (static_cast<int64_t>(n) != m.num_params()) throw Napi::RangeError::New(env, "native binding: values must hold numParams floats");
+    std::memcpy(p, src, n * sizeof(float));
+    return env.Undefined();
+  }
+
+  // setContent(Float32Array items x contentDim)
+  Napi::Value SetContent(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Model& m = *live(env).model;
+    size_t n = 0;
+    const float* src = typed_array_data<const float>(info[0], napi_float32_array, "content", &n);
+    const auto& c = m.config();
+    if (c.content_dim == 0 || static_cast<int64_t>(n) != static_cast<int64_t>(c.items) * c.content_dim)
+      throw Napi::RangeError::New(env, "native binding: content must hold items x contentDim floats");
+    m.set_content(src);
+    return env.Undefined();
+  }
+
+  // rows({isa, threads}) -> Promise<Float32Array items x dim>: the output table for the current parameters.
+  Napi::Value Rows(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    auto w = std::make_unique<RowsWorker>(env, "regen-bench:trainRows", shared_);
+    w->run = read_run(info[0].As<Napi::Object>());
+    return queue(std::move(w));
+  }
+
+  // forward({offsets, inputs, outIndex, critiquePos, critiqueFeats, training, seed, step, isa, threads})
+  //   -> Promise<Float32Array outRows x dim>
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Model& m = *live(env).model;
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: forward(options)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto w = std::make_unique<ForwardWorker>(env, "regen-bench:trainForward", shared_);
+    w->offsets = copy_array<int32_t>(o.Get("offsets"), napi_int32_array, "offsets");
+    w->inputs = copy_array<int32_t>(o.Get("inputs"), napi_int32_array, "inputs");
+    w->out_index = copy_array<int32_t>(o.Get("outIndex"), napi_int32_array, "outIndex");
+    const auto& c = m.config();
+    check_batch(env, c, w->offsets, w->inputs, w->out_index);
+    if (optional_present(o.Get("critiquePos"))) {
+      w->critique_pos = copy_array<int32_t>(o.Get("critiquePos"), napi_int32_array, "critiquePos");
+      w->critique_feats = copy_array<float>(o.Get("critiqueFeats"), napi_float32_array, "critiqueFeats");
+      if (w->critique_feats.size() != w->critique_pos.size() * static_cast<size_t>(c.critique_dim))
+        throw Napi::RangeError::New(env, "native binding: critiqueFeats must hold critiquePos.length x critiqueDim floats");
+      check_distinct(env, w->critique_pos, w->inputs.size(), "critiquePos");
+    }
+    w->batch.sequences = static_cast<int32_t>(w->offsets.size() - 1);
+    w->batch.out_rows = static_cast<int32_t>(w->out_index.size());
+    w->batch.critiques = static_cast<int32_t>(w->critique_pos.size());
+    w->batch.training = o.Get("training").As<Napi::Boolean>().Value();
+    w->batch.dropout_seed = o.Get("seed").As<Napi::Number>().Uint32Value();
+    w->batch.step = o.Get("step").As<Napi::Number>().Uint32Value();
+    w->run = read_run(o);
+    return queue(std::move(w));
+  }
+
+  // backward({dHidden, dRows, isa, threads, adam?: {lr, beta1, beta2, eps, weightDecay, t}}) -> Promise<void>:
+  // the gradients of the last forward, then (with adam) one AdamW step.
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Model& m = *live(env).model;
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: backward(options)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto w = std::make_unique<BackwardWorker>(env, "regen-bench:trainBackward", shared_);
+    const auto& c = m.config();
+    if (!m.has_forward()) throw Napi::Error::New(env, "native binding: backward() needs a forward() first");
+    w->d_hidden = copy_array<float>(o.Get("dHidden"), napi_float32_array, "dHidden");
+    if (w->d_hidden.size() != static_cast<size_t>(m.out_rows()) * static_cast<size_t>(c.dim))
+      throw Napi::RangeError::New(env, "native binding: dHidden must hold the forward's outIndex.length x dim floats");
+    if (optional_present(o.Get("dRows"))) {
+      w->d_rows = copy_array<float>(o.Get("dRows"), napi_float32_array, "dRows");
+      w->has_d_rows = true;
+      if (w->d_rows.size() != static_cast<size_t>(c.items) * static_cast<size_t>(c.dim))
+        throw Napi::RangeError::New(env, "native binding: dRows must hold items x dim floats");
+    }
+    if (Napi::Value a = o.Get("adam"); optional_present(a)) {
+      Napi::Object ao = a.As<Napi::Object>();
+      w->has_step = true;
+      w->opt.lr = ao.Get("lr").As<Napi::Number>().FloatValue();
+      w->opt.beta1 = ao.Get("beta1").As<Napi::Number>().FloatValue();
+      w->opt.beta2 = ao.Get("beta2").As<Napi::Number>().FloatValue();
+      w->opt.eps = ao.Get("eps").As<Napi::Number>().FloatValue();
+      w->opt.weight_decay = ao.Get("weightDecay").As<Napi::Number>().FloatValue();
+      w->opt.t = ao.Get("t").As<Napi::Number>().Int64Value();
+    }
+    w->run = read_run(o);
+    return queue(std::move(w));
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Release(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // A running worker holds its own reference, so the memory goes when it settles.
+  void Release(Napi::Env env) {
+    if (!shared_) return;
+    shared_.reset();
+    Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
+  }
+
+  std::shared_ptr<Shared> shared_;
+  int64_t external_bytes_ = 0;
+};
+
+class CreateModelWorker : public PromiseWorker {
+ public:
+  CreateModelWorker(Napi::Env env, const regen::train::ModelConfig& config, uint64_t seed, Napi::FunctionReference* ctor)
+      : PromiseWorker(env, "regen-bench:createTrainModel"), config_(config), seed_(seed), ctor_(ctor) {}
+
+ private:
+  void Run() override {
+    shared_ = std::make_shared<Shared>();
+    shared_->model = std::make_unique<Model>(config_, seed_);
+  }
+  void OnOK() override {
+    auto external = Napi::External<std::shared_ptr<Shared>>::New(Env(), &shared_);
+    deferred_.Resolve(ctor_->New({external}));
+  }
+  regen::train::ModelConfig config_;
+  uint64_t seed_;
+  Napi::FunctionReference* ctor_;
+  std::shared_ptr<Shared> shared_;
+};
+
+// createTrainModel({items, dim, layers, heads, ffnDim, maxLen, causal, maskToken, contentDim,
+//   critiqueDim, dropout, attnDropout, initStd}, seed) -> Promise<NativeTrainModel>
+Napi::Value CreateTrainModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "native binding: createTrainModel(config, seed)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  regen::train::ModelConfig c;
+  auto i32 = [&](const char* k) { return o.Get(k).As<Napi::Number>().Int32Value(); };
+  c.items = i32("items");
+  c.dim = i32("dim");
+  c.layers = i32("layers");
+  c.heads = i32("heads");
+  c.ffn_dim = i32("ffnDim");
+  c.max_len = i32("maxLen");
+  c.causal = o.Get("causal").As<Napi::Boolean>().Value();
+  c.mask_token = o.Get("maskToken").As<Napi::Boolean>().Value();
+  c.content_dim = i32("contentDim");
+  c.critique_dim = i32("critiqueDim");
+  c.dropout = o.Get("dropout").As<Napi::Number>().FloatValue();
+  c.attn_dropout = o.Get("attnDropout").As<Napi::Number>().FloatValue();
+  c.init_std = o.Get("initStd").As<Napi::Number>().FloatValue();
+  if (c.items < 1 || c.dim < 1 || c.layers < 0 || c.heads < 1 || c.dim % c.heads != 0 || c.ffn_dim < 1 || c.max_len < 1 ||
+      c.content_dim < 0 || c.critique_dim < 0 || !(c.dropout >= 0.0f && c.dropout < 1.0f) ||
+      !(c.attn_dropout >= 0.0f && c.attn_dropout < 1.0f))
+    throw Napi::RangeError::New(env, "native binding: invalid model configuration");
+  const uint64_t seed = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  auto* ctor = static_cast<Napi::FunctionReference*>(info.Data());
+  auto* worker = new CreateModelWorker(env, c, seed, ctor);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
+
+void register_train(Napi::Env env, Napi::Object exports) {
+  auto* ctor = new Napi::FunctionReference(Napi::Persistent(NativeTrainModel::Define(env)));
+  env.AddCleanupHook([ctor] { delete ctor; });
+  exports.Set("createTrainModel", Napi::Function::New(env, CreateTrainModel, "createTrainModel", ctor));
+}
+
+}  // namespace regen::napi
