@@ -242,6 +242,7 @@ class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
     const float* src = typed_array_data<const float>(info[1], napi_float32_array, "values", &n);
     if (static_cast<int64_t>(n) != m.num_params()) throw Napi::RangeError::New(env, "native binding: values must hold numParams floats");
     std::memcpy(p, src, n * sizeof(float));
+    m.params_changed();
     return env.Undefined();
   }
 

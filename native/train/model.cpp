@@ -222,6 +222,7 @@ struct Model::Impl {
   std::vector<int64_t> att_offsets;
   int64_t S = 0, T = 0, R = 0, K = 0, A = 0;
   bool training = false, have_forward = false;
+  bool rows_current = false;         // rows_buf matches the parameters and content
   uint32_t seed = 0, step = 0;
 
   // Activations (llm.c's ActivationTensors): one allocation, named offsets, sized for T / A / R / K.
@@ -348,7 +349,10 @@ int64_t Model::bytes() const {
 void Model::set_content(const float* content) {
   assert(config_.content_dim > 0);
   std::memcpy(impl_->content.data(), content, impl_->content.size() * sizeof(float));
+  impl_->rows_current = false;
 }
+
+void Model::params_changed() { impl_->rows_current = false; }
 
 const float* Model::rows() const { return impl_->rows; }
 bool Model::has_forward() const { return impl_->have_forward; }
@@ -356,8 +360,9 @@ int64_t Model::out_rows() const { return impl_->R; }
 
 void Model::refresh_rows(const RunConfig& run) {
   const ModelConfig& c = config_;
-  if (c.content_dim == 0) return;
   Impl& s = *impl_;
+  if (c.content_dim == 0 || s.rows_current) return;
+  s.rows_current = true;
   std::memcpy(s.rows_buf.data(), s.p.item_emb, s.rows_buf.size() * sizeof(float));
   GemmArgs g;
   g.M = c.items, g.N = c.dim, g.K = c.content_dim;
@@ -613,6 +618,7 @@ void Model::backward(const float* d_hidden, const float* d_rows, const RunConfig
 
 void Model::step(const AdamW& opt, const RunConfig& run) {
   const Kernels& k = kernels_for(run.isa);
+  impl_->rows_current = false;
   const double t = static_cast<double>(opt.t);
   for (const TensorInfo& ti : tensors_) {
     detail::AdamWScalars sc{opt.lr, opt.beta1, opt.beta2, opt.eps, ti.decay ? opt.weight_decay : 0.0f,

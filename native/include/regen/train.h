@@ -105,9 +105,11 @@ class Model {
 
   // Item content features, N x content_dim (copied).
   void set_content(const float* content);
+  // To call after writing params() directly (the item rows are recomputed on next use).
+  void params_changed();
 
-  // Recomputes the item representations (rows) from the parameters: N x dim, the table the
-  // output scores use. forward() refreshes them too.
+  // Brings the item representations (rows) up to date with the parameters: N x dim, the table
+  // the output scores use. forward() refreshes them too.
   void refresh_rows(const RunConfig& run);
   const float* rows() const;
 
