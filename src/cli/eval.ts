@@ -88,7 +88,7 @@ export function registerEvalCommands(program: Command): void {
     .option('--data <source>', 'dataset: a REGEN jsonl, Amazon 2018 file, plain sequences, a prepared folder, or "demo"', 'demo')
     .addOption(new Option('--task <n>', 'task: 1 (history -> item), 2 (+ critique), 3 (+ critique -> item + narrative)').argParser(intIn('--task', 1, 3)).default(3))
     .addOption(new Option('--split <name>', 'evaluation split').choices(['test', 'valid']).default('test'))
-    .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov); default pop`)
+    .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov), or a checkpoint folder of \`regen-bench train\`; default pop`)
     .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (default template)`)
     .option('--encoder <model>', 'critique-emb: sentence encoder (hub id or folder; default all-MiniLM-L6-v2 when cached)')
     .addOption(new Option('--fusion-weight <w>', 'critique models: use this fusion weight in [0, 1] instead of tuning it on the valid split').argParser(unitInterval('--fusion-weight')))

@@ -10,6 +10,7 @@ import { collectInfo, formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
 import { registerPromptsCommand } from './prompts.js';
 import { registerGenerateCommand } from './generate.js';
+import { registerTrainCommand } from './train.js';
 
 function parseSeed(value: string): number {
   const n = Number(value);
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
   registerScoreText(program);
   registerPromptsCommand(program);
   registerGenerateCommand(program);
+  registerTrainCommand(program);
   return program;
 }
 

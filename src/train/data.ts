@@ -13,7 +13,7 @@
 // position predicts) and a mask token for `masked`.
 import type { Dataset } from '../data/dataset.js';
 import type { Csr } from '../data/splits.js';
-import type { BodyBatch } from '../engine/train-kernels.js';
+import type { BodyBatch, TransformerBody } from '../engine/train-kernels.js';
 import { rng } from '../util/random.js';
 
 export type Objective = 'next' | 'masked';
@@ -250,4 +250,24 @@ export function scoringBatch(
     body.critiqueFeats = feats;
   }
   return { body, scored: Int32Array.from(scored) };
+}
+
+/** Hidden states (rows x dim) of each row's history (and critiques), through the body in eval mode. */
+export async function encodeRows(
+  body: TransformerBody,
+  rows: ScoringRows,
+  o: { objective: Objective; maxLen: number; critiques?: CritiqueFeatures | null },
+  chunk = 2048,
+): Promise<Float32Array> {
+  const n = rows.history.offsets.length - 1;
+  const dim = body.config.dim;
+  const out = new Float32Array(n * dim);
+  for (let r0 = 0; r0 < n; r0 += chunk) {
+    const r1 = Math.min(n, r0 + chunk);
+    const { body: batch, scored } = scoringBatch(rows, r0, r1, { objective: o.objective, maxLen: o.maxLen, maskId: body.config.items, critiques: o.critiques });
+    if (scored.length === 0) continue;
+    const h = await body.forward(batch);
+    scored.forEach((r, i) => out.set(h.subarray(i * dim, (i + 1) * dim), r * dim));
+  }
+  return out;
 }

@@ -20,7 +20,7 @@ import type { ProgressFn } from '../util/progress.js';
 import { rng } from '../util/random.js';
 import { VERSION } from '../version.js';
 import { CHECKPOINT_FORMAT, readSafetensors, TRAIN_MODELS, writeSafetensors, type CheckpointConfig, type Tensor, type TrainModelName } from './checkpoint.js';
-import { epochBatches, scoringBatch, trainingSequences, type CritiqueFeatures, type Objective, type ScoringRows } from './data.js';
+import { encodeRows, epochBatches, trainingSequences, type CritiqueFeatures, type Objective, type ScoringRows } from './data.js';
 import { EngineLossHead } from './engine-loss.js';
 import { ReferenceLossHead, type LossHead } from './loss.js';
 import { critiqueFeatures, itemContentText, openTextEncoder, type TextEncoderInfo } from './text-features.js';
@@ -238,26 +238,6 @@ function validRows(ds: Dataset, limit: number, seed: number): EvalSplit {
     o += hist.length;
     out.history.offsets[k + 1] = o;
   });
-  return out;
-}
-
-/** Hidden states (rows x dim) of each row's history (and critiques), through the body in eval mode. */
-export async function encodeRows(
-  body: TransformerBody,
-  rows: ScoringRows,
-  o: { objective: Objective; maxLen: number; critiques?: CritiqueFeatures | null },
-  chunk = 2048,
-): Promise<Float32Array> {
-  const n = rows.history.offsets.length - 1;
-  const dim = body.config.dim;
-  const out = new Float32Array(n * dim);
-  for (let r0 = 0; r0 < n; r0 += chunk) {
-    const r1 = Math.min(n, r0 + chunk);
-    const { body: batch, scored } = scoringBatch(rows, r0, r1, { objective: o.objective, maxLen: o.maxLen, maskId: body.config.items, critiques: o.critiques });
-    if (scored.length === 0) continue;
-    const h = await body.forward(batch);
-    scored.forEach((r, i) => out.set(h.subarray(i * dim, (i + 1) * dim), r * dim));
-  }
   return out;
 }
 
