@@ -22,11 +22,12 @@ namespace {
 
 using regen::train::Model;
 
+// Copies a typed array into `out` (its capacity is reused from call to call: no fresh pages).
 template <typename T>
-std::vector<T> copy_array(const Napi::Value& v, napi_typedarray_type type, const char* name) {
+void copy_array(const Napi::Value& v, napi_typedarray_type type, const char* name, std::vector<T>& out) {
   size_t n = 0;
   const T* p = typed_array_data<const T>(v, type, name, &n);
-  return std::vector<T>(p, p + n);
+  out.assign(p, p + n);
 }
 
 bool optional_present(const Napi::Value& v) { return !(v.IsNull() || v.IsUndefined()); }
@@ -71,10 +72,13 @@ regen::train::RunConfig read_run(const Napi::Object& o) {
   return run;
 }
 
-// The model and whether a worker is using it (one call at a time).
+// The model, whether a worker is using it (one call at a time), and the buffers calls copy their
+// arrays into (kept between calls).
 struct Shared {
   std::unique_ptr<Model> model;
   std::atomic<bool> busy{false};
+  std::vector<int32_t> offsets, inputs, out_index, critique_pos;
+  std::vector<float> critique_feats, hidden, d_hidden, d_rows, rows;
 };
 
 class ModelWorker : public PromiseWorker {
@@ -92,24 +96,24 @@ class ModelWorker : public PromiseWorker {
 class ForwardWorker : public ModelWorker {
  public:
   using ModelWorker::ModelWorker;
-  std::vector<int32_t> offsets, inputs, out_index, critique_pos;
-  std::vector<float> critique_feats, hidden;
   regen::train::Batch batch;
   regen::train::RunConfig run;
 
  private:
   void Run() override {
-    batch.offsets = offsets.data();
-    batch.inputs = inputs.data();
-    batch.out_index = out_index.data();
-    batch.critique_pos = critique_pos.data();
-    batch.critique_feats = critique_feats.data();
-    hidden.assign(static_cast<size_t>(batch.out_rows) * static_cast<size_t>(model().config().dim), 0.0f);
-    model().forward(batch, hidden.data(), run);
+    Shared& s = *shared_;
+    batch.offsets = s.offsets.data();
+    batch.inputs = s.inputs.data();
+    batch.out_index = s.out_index.data();
+    batch.critique_pos = s.critique_pos.data();
+    batch.critique_feats = s.critique_feats.data();
+    s.hidden.resize(static_cast<size_t>(batch.out_rows) * static_cast<size_t>(model().config().dim));
+    model().forward(batch, s.hidden.data(), run);
   }
   void OnOK() override {
-    Napi::Float32Array out = Napi::Float32Array::New(Env(), hidden.size());
-    std::memcpy(out.Data(), hidden.data(), hidden.size() * sizeof(float));
+    const std::vector<float>& h = shared_->hidden;
+    Napi::Float32Array out = Napi::Float32Array::New(Env(), h.size());
+    std::memcpy(out.Data(), h.data(), h.size() * sizeof(float));
     deferred_.Resolve(out);
   }
 };
@@ -117,7 +121,6 @@ class ForwardWorker : public ModelWorker {
 class BackwardWorker : public ModelWorker {
  public:
   using ModelWorker::ModelWorker;
-  std::vector<float> d_hidden, d_rows;
   bool has_d_rows = false;
   bool has_step = false;
   regen::train::AdamW opt;
@@ -125,7 +128,7 @@ class BackwardWorker : public ModelWorker {
 
  private:
   void Run() override {
-    model().backward(d_hidden.data(), has_d_rows ? d_rows.data() : nullptr, run);
+    model().backward(shared_->d_hidden.data(), has_d_rows ? shared_->d_rows.data() : nullptr, run);
     if (has_step) model().step(opt, run);
   }
 };
@@ -134,17 +137,14 @@ class RowsWorker : public ModelWorker {
  public:
   using ModelWorker::ModelWorker;
   regen::train::RunConfig run;
-  std::vector<float> rows;
 
  private:
-  void Run() override {
-    model().refresh_rows(run);
-    const auto& c = model().config();
-    rows.assign(model().rows(), model().rows() + static_cast<size_t>(c.items) * static_cast<size_t>(c.dim));
-  }
+  void Run() override { model().refresh_rows(run); }
   void OnOK() override {
-    Napi::Float32Array out = Napi::Float32Array::New(Env(), rows.size());
-    std::memcpy(out.Data(), rows.data(), rows.size() * sizeof(float));
+    const auto& c = model().config();
+    const size_t n = static_cast<size_t>(c.items) * static_cast<size_t>(c.dim);
+    Napi::Float32Array out = Napi::Float32Array::New(Env(), n);
+    std::memcpy(out.Data(), model().rows(), n * sizeof(float));
     deferred_.Resolve(out);
   }
 };
@@ -276,21 +276,24 @@ class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
     if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: forward(options)");
     Napi::Object o = info[0].As<Napi::Object>();
     auto w = std::make_unique<ForwardWorker>(env, "regen-bench:trainForward", shared_);
-    w->offsets = copy_array<int32_t>(o.Get("offsets"), napi_int32_array, "offsets");
-    w->inputs = copy_array<int32_t>(o.Get("inputs"), napi_int32_array, "inputs");
-    w->out_index = copy_array<int32_t>(o.Get("outIndex"), napi_int32_array, "outIndex");
+    Shared& s = *shared_;
+    copy_array<int32_t>(o.Get("offsets"), napi_int32_array, "offsets", s.offsets);
+    copy_array<int32_t>(o.Get("inputs"), napi_int32_array, "inputs", s.inputs);
+    copy_array<int32_t>(o.Get("outIndex"), napi_int32_array, "outIndex", s.out_index);
     const auto& c = m.config();
-    check_batch(env, c, w->offsets, w->inputs, w->out_index);
+    check_batch(env, c, s.offsets, s.inputs, s.out_index);
+    s.critique_pos.clear();
+    s.critique_feats.clear();
     if (optional_present(o.Get("critiquePos"))) {
-      w->critique_pos = copy_array<int32_t>(o.Get("critiquePos"), napi_int32_array, "critiquePos");
-      w->critique_feats = copy_array<float>(o.Get("critiqueFeats"), napi_float32_array, "critiqueFeats");
-      if (w->critique_feats.size() != w->critique_pos.size() * static_cast<size_t>(c.critique_dim))
+      copy_array<int32_t>(o.Get("critiquePos"), napi_int32_array, "critiquePos", s.critique_pos);
+      copy_array<float>(o.Get("critiqueFeats"), napi_float32_array, "critiqueFeats", s.critique_feats);
+      if (s.critique_feats.size() != s.critique_pos.size() * static_cast<size_t>(c.critique_dim))
         throw Napi::RangeError::New(env, "native binding: critiqueFeats must hold critiquePos.length x critiqueDim floats");
-      check_distinct(env, w->critique_pos, w->inputs.size(), "critiquePos");
+      check_distinct(env, s.critique_pos, s.inputs.size(), "critiquePos");
     }
-    w->batch.sequences = static_cast<int32_t>(w->offsets.size() - 1);
-    w->batch.out_rows = static_cast<int32_t>(w->out_index.size());
-    w->batch.critiques = static_cast<int32_t>(w->critique_pos.size());
+    w->batch.sequences = static_cast<int32_t>(s.offsets.size() - 1);
+    w->batch.out_rows = static_cast<int32_t>(s.out_index.size());
+    w->batch.critiques = static_cast<int32_t>(s.critique_pos.size());
     w->batch.training = o.Get("training").As<Napi::Boolean>().Value();
     w->batch.dropout_seed = o.Get("seed").As<Napi::Number>().Uint32Value();
     w->batch.step = o.Get("step").As<Napi::Number>().Uint32Value();
@@ -308,13 +311,14 @@ class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
     auto w = std::make_unique<BackwardWorker>(env, "regen-bench:trainBackward", shared_);
     const auto& c = m.config();
     if (!m.has_forward()) throw Napi::Error::New(env, "native binding: backward() needs a forward() first");
-    w->d_hidden = copy_array<float>(o.Get("dHidden"), napi_float32_array, "dHidden");
-    if (w->d_hidden.size() != static_cast<size_t>(m.out_rows()) * static_cast<size_t>(c.dim))
+    Shared& s = *shared_;
+    copy_array<float>(o.Get("dHidden"), napi_float32_array, "dHidden", s.d_hidden);
+    if (s.d_hidden.size() != static_cast<size_t>(m.out_rows()) * static_cast<size_t>(c.dim))
       throw Napi::RangeError::New(env, "native binding: dHidden must hold the forward's outIndex.length x dim floats");
     if (optional_present(o.Get("dRows"))) {
-      w->d_rows = copy_array<float>(o.Get("dRows"), napi_float32_array, "dRows");
+      copy_array<float>(o.Get("dRows"), napi_float32_array, "dRows", s.d_rows);
       w->has_d_rows = true;
-      if (w->d_rows.size() != static_cast<size_t>(c.items) * static_cast<size_t>(c.dim))
+      if (s.d_rows.size() != static_cast<size_t>(c.items) * static_cast<size_t>(c.dim))
         throw Napi::RangeError::New(env, "native binding: dRows must hold items x dim floats");
     }
     if (Napi::Value a = o.Get("adam"); optional_present(a)) {

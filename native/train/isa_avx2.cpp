@@ -60,6 +60,20 @@ struct TV {
     return _mm_cvtss_f32(s);
   }
   static float first(F v) { return _mm256_cvtss_f32(v); }
+  static __m256i mix(__m256i x) {
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7feb352d));
+    x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+    x = _mm256_mullo_epi32(x, _mm256_set1_epi32(static_cast<int32_t>(0x846ca68bu)));
+    return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+  }
+  // regen/train.h's dropout_keep on 8 consecutive indices: (mix32(mix32(i) + key) >> 8) >= threshold.
+  static F keep_mul(F x, uint32_t index, uint32_t key, uint32_t threshold, F scale) {
+    const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(index)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i h = _mm256_srli_epi32(mix(_mm256_add_epi32(mix(idx), _mm256_set1_epi32(static_cast<int32_t>(key)))), 8);
+    const __m256i keep = _mm256_cmpgt_epi32(h, _mm256_set1_epi32(static_cast<int32_t>(threshold) - 1));
+    return _mm256_and_ps(_mm256_mul_ps(x, scale), _mm256_castsi256_ps(keep));
+  }
 };
 constexpr int MR = 6;
 constexpr int NV = 2;

@@ -55,6 +55,21 @@ struct TV {
   }
   static float hsum(F v) { return _mm512_reduce_add_ps(v); }
   static float first(F v) { return _mm512_cvtss_f32(v); }
+  static __m512i mix(__m512i x) {
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32(0x7feb352d));
+    x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
+    x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int32_t>(0x846ca68bu)));
+    return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+  }
+  // regen/train.h's dropout_keep on 16 consecutive indices: (mix32(mix32(i) + key) >> 8) >= threshold.
+  static F keep_mul(F x, uint32_t index, uint32_t key, uint32_t threshold, F scale) {
+    const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(index)),
+                                         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m512i h = _mm512_srli_epi32(mix(_mm512_add_epi32(mix(idx), _mm512_set1_epi32(static_cast<int32_t>(key)))), 8);
+    const __mmask16 keep = _mm512_cmpge_epu32_mask(h, _mm512_set1_epi32(static_cast<int32_t>(threshold)));
+    return _mm512_maskz_mul_ps(keep, x, scale);
+  }
 };
 constexpr int MR = 6;
 constexpr int NV = 4;

@@ -28,6 +28,9 @@ struct TV {
   static F exp(F x) { return std::exp(x); }
   static float hsum(F v) { return v; }
   static float first(F v) { return v; }
+  static F keep_mul(F x, uint32_t index, uint32_t key, uint32_t threshold, F scale) {
+    return dropout_keep(key, index, threshold) ? x * scale : 0.0f;
+  }
 };
 constexpr int MR = 4;
 constexpr int NV = 4;

@@ -62,6 +62,8 @@ struct Kernels {
   // din = dout * gelu'(in) (overwrites din; din may be dout).
   void (*gelu_backward)(float* din, const float* in, const float* dout, int64_t n);
   void (*adamw)(float* p, const float* g, float* m, float* v, int64_t n, const AdamWScalars& s);
+  // x[i] = keep(index0 + i) ? x[i] * scale : 0 (regen/train.h's mask), in place.
+  void (*dropout)(float* x, int64_t n, uint32_t index0, uint32_t key, uint32_t threshold, float scale);
 };
 
 Kernels kernels_scalar();

@@ -242,6 +242,17 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWS
   }
 }
 
+void dropout_apply(float* x, int64_t n, uint32_t index0, uint32_t key, uint32_t threshold, float scale) {
+  const F sv = TV::set1(scale);
+  int64_t i = 0;
+  for (; i + TV::L <= n; i += TV::L)
+    TV::store(x + i, TV::keep_mul(TV::load(x + i), index0 + static_cast<uint32_t>(i), key, threshold, sv));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    TV::store_n(x + i, TV::keep_mul(TV::load_n(x + i, r), index0 + static_cast<uint32_t>(i), key, threshold, sv), r);
+  }
+}
+
 Kernels make_kernels() {
-  return Kernels{MR, NV * TV::L, &gemm_tiles, &attention_forward, &attention_backward, &gelu_forward, &gelu_backward, &adamw};
+  return Kernels{MR, NV * TV::L, &gemm_tiles, &attention_forward, &attention_backward, &gelu_forward, &gelu_backward, &adamw, &dropout_apply};
 }

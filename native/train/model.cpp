@@ -180,10 +180,8 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
 }
 
 // x[i] = keep(i) ? x[i] / (1 - p) : 0 for the n elements of a site; the same call is its backward.
-void dropout(float* x, int64_t n, uint32_t key, uint32_t threshold, float scale, int threads) {
-  parallel_for(n, 1 << 14, threads, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) x[i] = dropout_keep(key, static_cast<uint32_t>(i), threshold) ? x[i] * scale : 0.0f;
-  });
+void dropout(const Kernels& k, float* x, int64_t n, uint32_t key, uint32_t threshold, float scale, int threads) {
+  parallel_for(n, 1 << 14, threads, [&](int64_t b, int64_t e, int) { k.dropout(x + b, e - b, static_cast<uint32_t>(b), key, threshold, scale); });
 }
 
 // Deterministic normal(0, 1) for element i of a seeded stream (Box-Muller on a counter hash).
@@ -456,7 +454,7 @@ void Model::forward(const Batch& b, float* hidden, const RunConfig& run) {
       for (int64_t j = 0; j < C; ++j) x[j] += s.crit_tmp[q * C + j];
     }
   }
-  if (drop) dropout(s.x0, T * C, dropout_key(s.seed, s.step, 0), thr, scale, threads);
+  if (drop) dropout(k, s.x0, T * C, dropout_key(s.seed, s.step, 0), thr, scale, threads);
 
   AttnArgs at;
   at.offsets = s.offsets.data();
@@ -491,7 +489,7 @@ void Model::forward(const Batch& b, float* hidden, const RunConfig& run) {
         k.attention_forward(at, static_cast<int32_t>(i / NH), static_cast<int32_t>(i % NH), s.attn_scratch + w * c.max_len);
     });
     matmul_forward(k, s.tmp, atty, s.p.apw + l * C * C, s.p.apb + l * C, T, C, C, threads);
-    if (drop) dropout(s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(2 + 3 * l)), thr, scale, threads);
+    if (drop) dropout(k, s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(2 + 3 * l)), thr, scale, threads);
     parallel_for(T * C, 1 << 14, threads, [&](int64_t b0, int64_t b1, int) {
       for (int64_t i = b0; i < b1; ++i) res2[i] = x[i] + s.tmp[i];
     });
@@ -499,7 +497,7 @@ void Model::forward(const Batch& b, float* hidden, const RunConfig& run) {
     matmul_forward(k, fch, ln2, s.p.fcw + l * C * F, s.p.fcb + l * F, T, C, F, threads);
     parallel_for(T * F, 1 << 14, threads, [&](int64_t b0, int64_t b1, int) { k.gelu_forward(fch_gelu + b0, fch + b0, b1 - b0); });
     matmul_forward(k, s.tmp, fch_gelu, s.p.fpw + l * F * C, s.p.fpb + l * C, T, F, C, threads);
-    if (drop) dropout(s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(3 + 3 * l)), thr, scale, threads);
+    if (drop) dropout(k, s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(3 + 3 * l)), thr, scale, threads);
     parallel_for(T * C, 1 << 14, threads, [&](int64_t b0, int64_t b1, int) {
       for (int64_t i = b0; i < b1; ++i) res3[i] = res2[i] + s.tmp[i];
     });
@@ -552,7 +550,7 @@ void Model::backward(const float* d_hidden, const float* d_rows, const RunConfig
 
     // res3 = res2 + dropout(fch_gelu @ fc_proj): dres flows to res2 unchanged.
     std::memcpy(s.tmp, s.dres, static_cast<size_t>(T * C) * sizeof(float));
-    if (drop) dropout(s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(3 + 3 * l)), thr, scale, threads);
+    if (drop) dropout(k, s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(3 + 3 * l)), thr, scale, threads);
     matmul_backward(k, s.dfch, s.g.fpw + l * F * C, s.g.fpb + l * C, s.tmp, fch_gelu, s.p.fpw + l * F * C, s.wt, T, F, C, threads);
     parallel_for(T * F, 1 << 14, threads, [&](int64_t b0, int64_t b1, int) { k.gelu_backward(s.dfch + b0, fch + b0, s.dfch + b0, b1 - b0); });
     matmul_backward(k, s.dln, s.g.fcw + l * C * F, s.g.fcb + l * F, s.dfch, ln2, s.p.fcw + l * C * F, s.wt, T, C, F, threads);
@@ -561,7 +559,7 @@ void Model::backward(const float* d_hidden, const float* d_rows, const RunConfig
 
     // res2 = x + dropout(atty @ attn_proj)
     std::memcpy(s.tmp, s.dres, static_cast<size_t>(T * C) * sizeof(float));
-    if (drop) dropout(s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(2 + 3 * l)), thr, scale, threads);
+    if (drop) dropout(k, s.tmp, T * C, dropout_key(s.seed, s.step, static_cast<uint32_t>(2 + 3 * l)), thr, scale, threads);
     matmul_backward(k, s.dln, s.g.apw + l * C * C, s.g.apb + l * C, s.tmp, atty, s.p.apw + l * C * C, s.wt, T, C, C, threads);
     std::memset(s.dqkv, 0, static_cast<size_t>(T * C3) * sizeof(float));
     at.qkv = qkv;
@@ -579,7 +577,7 @@ void Model::backward(const float* d_hidden, const float* d_rows, const RunConfig
   }
 
   // Embeddings: dres is d(x0) after dropout.
-  if (drop) dropout(s.dres, T * C, dropout_key(s.seed, s.step, 0), thr, scale, threads);
+  if (drop) dropout(k, s.dres, T * C, dropout_key(s.seed, s.step, 0), thr, scale, threads);
   float* d_item = c.content_dim > 0 ? s.d_rows_buf.data() : s.g.item_emb;
   if (c.content_dim > 0) std::fill(s.d_rows_buf.begin(), s.d_rows_buf.end(), 0.0f);
   for (int64_t q = 0; q < s.S; ++q) {
