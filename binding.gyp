@@ -8,6 +8,7 @@
         "native/common/cpu_features.cpp",
         "native/common/thread_pool.cpp",
         "native/engine/search.cpp",
+        "native/engine/xent.cpp",
         "native/engine/isa_scalar.cpp",
         "native/engine/isa_avx2.cpp",
         "native/engine/isa_avx512.cpp",

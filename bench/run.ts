@@ -7,6 +7,7 @@ import { benchEval } from './eval.js';
 import { benchLumen } from './lumen.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
+import { benchXent } from './xent.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   scoring: benchScoring,
@@ -17,6 +18,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   lumen: benchLumen,
   cuda: benchCuda,
   baselines: benchBaselines,
+  xent: benchXent,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -54,6 +54,20 @@ describe.each(ISAS)(`kernel %s (seed ${SEED})`, (isa) => {
     for (let b = 0; b < 48; b++) expect(second.targetLogProb[b]).toBeCloseTo(second.scores[b * 20 + pos(b)] - second.logZ[b], 5);
   });
 
+  it('logZ stays finite for scores up to 1e30', async () => {
+    const r = rng(SEED + 250);
+    const items = Float32Array.from({ length: 300 * 8 }, () => (r() * 2 - 1) * 1e15);
+    const queries = Float32Array.from({ length: 5 * 8 }, () => (r() * 2 - 1) * 1e15);
+    const targets = Int32Array.from([0, 1, 2, 3, 4]);
+    const result = await search(items, 8, queries, { k: 1, targets }, { isa });
+    const ref = referenceSearch(items, 8, queries, { k: 1, targets });
+    for (let b = 0; b < 5; b++) {
+      // The scores' own float32 rounding, (dim + 2) u |s|, is the only error left at this scale.
+      expect(Math.abs(result.logZ[b] - ref.logZ[b])).toBeLessThanOrEqual(10 * 2 ** -24 * 8e30);
+      expect(Number.isFinite(result.targetLogProb[b])).toBe(true);
+    }
+  });
+
   it('logZ of equal scores is s + log(N)', async () => {
     const count = 50_000;
     const items = new Float32Array(count * 2).fill(0.5); // every score is 0.5 * (q0 + q1)

@@ -1,5 +1,6 @@
 // AVX-512 (F, BW, DQ, VL) scan kernels: 16 query rows per vector.
 #include "scan.h"
+#include "xent_kernel.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -21,11 +22,19 @@ namespace {
 
 #include "scan_kernel.inl"
 
+#include "xent_kernel.inl"
+
 }  // namespace
 
 ScanKernel scan_kernel_avx512(int64_t rows) {
   return rows <= V::L ? make_kernel<Fp32Products, 1, 16>() : make_kernel<Fp32Products, 2, 12>();
 }
+
+XentKernel xent_kernel_avx512(int64_t rows) {
+  return rows <= V::L ? make_xent_kernel<Fp32Products, Fp32Grad, 1, 16>() : make_xent_kernel<Fp32Products, Fp32Grad, 2, 12>();
+}
+
+float fma_loop_avx512(int64_t iterations, double* flops_per_round) { return fma_loop(iterations, flops_per_round); }
 
 }  // namespace regen::detail
 REGEN_TARGET_END
@@ -33,5 +42,7 @@ REGEN_TARGET_END
 #else
 namespace regen::detail {
 ScanKernel scan_kernel_avx512(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+XentKernel xent_kernel_avx512(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
+float fma_loop_avx512(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail
 #endif

@@ -1,6 +1,7 @@
 // AVX512-BF16 scan kernels for Bf16 tables: 16 query rows per vector, two dimensions per
 // VDPBF16PS (products of bfloat16 pairs accumulated into float32 lanes).
 #include "scan.h"
+#include "xent_kernel.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -65,7 +66,166 @@ struct Bf16Products {
   }
 };
 
+#include "xent_kernel.inl"
+
+// The gradient products of a tile on AVX512-BF16: G is rounded to bfloat16 and each VDPBF16PS
+// lane adds two exact products in float32, twice the float32 FMA rate.
+//   dQ (rows in lanes): lane pairs (G[row][c], G[row][c + 1]) times broadcast item pairs
+//      (e[c][j], e[c + 1][j]); dE (dimensions in lanes): query row pairs (q[s][j], q[s + 1][j])
+//      times broadcast (G[s][c], G[s + 1][c]).
+struct Bf16Grad {
+  static constexpr bool kPairs = true;
+
+  // The tile's items as pairs: out[(c / 2) * dim + j] = (e[c][j], e[c + 1][j]), 0 past the last item.
+  static const void* prepare(const ScanBatch& bt, XentState& st, int64_t n0, int n) {
+    uint32_t* out = reinterpret_cast<uint32_t*>(st.e_f32);
+    const int64_t padded = int64_t{bt.pairs} * 2;
+    for (int cp = 0; cp < (n + 1) / 2; ++cp) {
+      const uint16_t* a = bt.items_bf16 + (n0 + 2 * cp) * padded;
+      const uint16_t* b = 2 * cp + 1 < n ? a + padded : nullptr;
+      for (int32_t j = 0; j < bt.dim; ++j)
+        out[cp * bt.dim + j] = static_cast<uint32_t>(a[j]) | (b ? static_cast<uint32_t>(b[j]) << 16 : 0u);
+    }
+    return out;
+  }
+
+  // dq (lane layout) += sum over item pairs of G pairs x item pairs, dimensions j0 .. j0 + J.
+  template <int R, int CP, int J>
+  static void dq_block(const uint32_t* gp, const uint32_t* ep, int32_t dim, float* dq, int32_t j0) {
+    __m512 a[R][J];
+    for (int jj = 0; jj < J; ++jj)
+      for (int r = 0; r < R; ++r) a[r][jj] = _mm512_loadu_ps(dq + (static_cast<int64_t>(j0 + jj) * R + r) * 16);
+    for (int cp = 0; cp < CP; ++cp) {
+      __m512bh gv[R];
+      for (int r = 0; r < R; ++r) gv[r] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(gp + (cp * R + r) * 16));
+      for (int jj = 0; jj < J; ++jj) {
+        const __m512bh b = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int32_t>(ep[cp * dim + j0 + jj])));
+        for (int r = 0; r < R; ++r) a[r][jj] = _mm512_dpbf16_ps(a[r][jj], gv[r], b);
+      }
+    }
+    for (int jj = 0; jj < J; ++jj)
+      for (int r = 0; r < R; ++r) _mm512_storeu_ps(dq + (static_cast<int64_t>(j0 + jj) * R + r) * 16, a[r][jj]);
+  }
+
+  // grad_items rows [0, NI) (stride dim), dimension vectors j0 .. + NV: += sum over row pairs.
+  template <int NI, int NV, bool kTail>
+  static void de_block(const uint32_t* gr, int64_t gr_stride, const uint32_t* q, int64_t q_stride, int64_t row_pairs,
+                       float* rows, int64_t dim, int64_t j0) {
+    __m512 a[NI][NV];
+    alignas(64) float tail[NI][16];
+    for (int i = 0; i < NI; ++i)
+      for (int v = 0; v < NV; ++v) {
+        const int64_t j = j0 + int64_t{v} * 16;
+        if (!kTail || j + 16 <= dim) {
+          a[i][v] = _mm512_loadu_ps(rows + i * dim + j);
+        } else {
+          for (int l = 0; l < 16; ++l) tail[i][l] = j + l < dim ? rows[i * dim + j + l] : 0.0f;
+          a[i][v] = _mm512_load_ps(tail[i]);
+        }
+      }
+    for (int64_t p = 0; p < row_pairs; ++p) {
+      __m512bh qv[NV];
+      for (int v = 0; v < NV; ++v) qv[v] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(q + p * q_stride + j0 + int64_t{v} * 16));
+      for (int i = 0; i < NI; ++i) {
+        const __m512bh gv = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int32_t>(gr[i * gr_stride + p])));
+        for (int v = 0; v < NV; ++v) a[i][v] = _mm512_dpbf16_ps(a[i][v], qv[v], gv);
+      }
+    }
+    for (int i = 0; i < NI; ++i)
+      for (int v = 0; v < NV; ++v) {
+        const int64_t j = j0 + int64_t{v} * 16;
+        if (!kTail || j + 16 <= dim) {
+          _mm512_storeu_ps(rows + i * dim + j, a[i][v]);
+        } else {
+          _mm512_store_ps(tail[i], a[i][v]);
+          for (int l = 0; l < 16 && j + l < dim; ++l) rows[i * dim + j + l] = tail[i][l];
+        }
+      }
+  }
+
+  template <int NI>
+  static void de_items_all(const uint32_t* gr, int64_t gr_stride, const uint32_t* q, int64_t q_stride, int64_t row_pairs,
+                           float* rows, int64_t dim) {
+    const int64_t full = dim / 16, vectors = (dim + 15) / 16;
+    int64_t v0 = 0;
+    for (; v0 + kDeVectors <= full; v0 += kDeVectors)
+      de_block<NI, kDeVectors, false>(gr, gr_stride, q, q_stride, row_pairs, rows, dim, v0 * 16);
+    switch (vectors - v0) {
+      case 1: de_block<NI, 1, true>(gr, gr_stride, q, q_stride, row_pairs, rows, dim, v0 * 16); break;
+      case 2: de_block<NI, 2, true>(gr, gr_stride, q, q_stride, row_pairs, rows, dim, v0 * 16); break;
+      case 3: de_block<NI, 3, true>(gr, gr_stride, q, q_stride, row_pairs, rows, dim, v0 * 16); break;
+      case 4: de_block<NI, 4, true>(gr, gr_stride, q, q_stride, row_pairs, rows, dim, v0 * 16); break;
+      default: break;
+    }
+  }
+
+  template <int R, int C>
+  static void apply(const XentBatch& xb, XentState& st, int64_t block, const void* tile, __m512 (&g)[R][C], bool want_de) {
+    const ScanBatch& bt = xb.scan;
+    constexpr int CP = (C + 1) / 2;
+    // G as lane pairs of items: (G[row][2cp], G[row][2cp + 1]) in each 32-bit lane.
+    uint32_t* gp = reinterpret_cast<uint32_t*>(st.g);
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                                21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int cp = 0; cp < CP; ++cp)
+      for (int r = 0; r < R; ++r) {
+        const __m512 hi = 2 * cp + 1 < C ? g[r][2 * cp + 1] : _mm512_setzero_ps();
+        const __m512i halves = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, g[r][2 * cp]));
+        _mm512_storeu_si512(gp + (cp * R + r) * 16, _mm512_permutexvar_epi16(interleave, halves));
+      }
+    const int32_t dim = bt.dim;
+    const uint32_t* ep = static_cast<const uint32_t*>(tile);
+    float* dq = st.dq + block * dim * bt.block_rows;
+    int32_t j0 = 0;
+    for (; j0 + kDqDims <= dim; j0 += kDqDims) dq_block<R, CP, kDqDims>(gp, ep, dim, dq, j0);
+    for (; j0 < dim; ++j0) dq_block<R, CP, 1>(gp, ep, dim, dq, j0);
+
+    // G as row pairs per item for the dE step: gt[c * (rows_padded / 2) + p] = (G[2p][c], G[2p + 1][c]).
+    if (want_de) {
+      uint32_t* gt = reinterpret_cast<uint32_t*>(st.gt);
+      const int64_t gt_stride = bt.row_blocks * bt.block_rows / 2;
+      for (int c = 0; c < C; ++c)
+        for (int r = 0; r < R; ++r)
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(gt + c * gt_stride + block * (bt.block_rows / 2) + r * 8),
+                              reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(g[r][c])));
+    }
+  }
+
+  // dE_tile += G^T Q over every row pair of the batch, in order, once per tile.
+  template <int C>
+  static void finish(const XentBatch& xb, XentState& st, int64_t n0, float* grad_items) {
+    const ScanBatch& bt = xb.scan;
+    const uint32_t* gt = reinterpret_cast<const uint32_t*>(st.gt);
+    const int64_t gt_stride = bt.row_blocks * bt.block_rows / 2;
+    constexpr int NI = de_items<C>();
+    for (int c = 0; c < C; c += NI)
+      de_items_all<NI>(gt + c * gt_stride, gt_stride, xb.q_pairs, xb.q_stride, (bt.rows + 1) / 2,
+                       grad_items + (n0 + c) * bt.dim, bt.dim);
+  }
+};
+
+// fma_peak_gflops's loop for bf16: 12 independent chains of VDPBF16PS (each lane adds two exact
+// products of bfloat16 pairs: 4 flops). The products are tiny, so the sums stay far from overflow.
+inline float dot_loop(int64_t iterations, double* flops_per_round) {
+  constexpr int kChains = 12;
+  __m512 a[kChains];
+  for (int i = 0; i < kChains; ++i) a[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512bh x = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x33803380));  // bfloat16 pairs of 2^-24
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kChains; ++i) a[i] = _mm512_dpbf16_ps(a[i], x, x);
+  __m512 total = a[0];
+  for (int i = 1; i < kChains; ++i) total = _mm512_add_ps(total, a[i]);
+  *flops_per_round = 4.0 * kChains * V::L;
+  return _mm512_cvtss_f32(total);
+}
+
 }  // namespace
+
+XentKernel xent_kernel_avx512_bf16(int64_t rows) {
+  return rows <= V::L ? make_xent_kernel<Bf16Products, Bf16Grad, 1, 16>() : make_xent_kernel<Bf16Products, Bf16Grad, 2, 12>();
+}
+
+float fma_loop_avx512_bf16(int64_t iterations, double* flops_per_round) { return dot_loop(iterations, flops_per_round); }
 
 ScanKernel scan_kernel_avx512_bf16(int64_t rows) {
   return rows <= V::L ? make_kernel<Bf16Products, 1, 16>() : make_kernel<Bf16Products, 2, 12>();
@@ -77,5 +237,7 @@ REGEN_TARGET_END
 #else
 namespace regen::detail {
 ScanKernel scan_kernel_avx512_bf16(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+XentKernel xent_kernel_avx512_bf16(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
+float fma_loop_avx512_bf16(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail
 #endif

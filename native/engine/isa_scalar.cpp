@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "scan.h"
+#include "xent_kernel.h"
 
 namespace regen::detail {
 namespace {
@@ -43,11 +44,19 @@ struct V {
 
 #include "scan_kernel.inl"
 
+#include "xent_kernel.inl"
+
 }  // namespace
 
 ScanKernel scan_kernel_scalar(int64_t rows) {
   return rows <= 1 ? make_kernel<Fp32Products, 1, 8>() : make_kernel<Fp32Products, 4, 4>();
 }
+
+XentKernel xent_kernel_scalar(int64_t rows) {
+  return rows <= 1 ? make_xent_kernel<Fp32Products, Fp32Grad, 1, 8>() : make_xent_kernel<Fp32Products, Fp32Grad, 4, 4>();
+}
+
+float fma_loop_scalar(int64_t iterations, double* flops_per_round) { return fma_loop(iterations, flops_per_round); }
 
 float fp32_score(const ScanBatch& bt, int64_t slot, int64_t item) {
   const int64_t block = slot / bt.block_rows;

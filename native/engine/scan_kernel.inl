@@ -170,9 +170,11 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
         shift = next;
         V::store(st.shift + base, shift);
       }
-      const F neg_shift = V::sub(V::zero(), shift);
+      // The exponent is the rounded product minus shift (the largest rounded product): at most 0,
+      // and exactly 0 for the maximum. (An FMA's unrounded product could pass shift by half an
+      // ulp of it, which overflows exp2 once scores reach ~1e9; the GPU kernels round first too.)
       F part = V::zero();
-      for (int c = 0; c < C; ++c) part = V::add(part, V::exp2(V::fma(lse_scores[c], V::set1(bt.lse_scale), neg_shift)));
+      for (int c = 0; c < C; ++c) part = V::add(part, V::exp2(V::sub(V::mul(lse_scores[c], V::set1(bt.lse_scale)), shift)));
       V::store(st.sum + base, V::add(sum, part));
     }
 

@@ -75,15 +75,20 @@ ItemMatrix::ItemMatrix(const float* items, int64_t count, int32_t dim, Precision
   void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
   if (!p) throw std::bad_alloc();
   data_.reset(p);
-  if (precision == Precision::Fp32) {
-    if (count) std::memcpy(p, items, static_cast<size_t>(count) * static_cast<size_t>(dim) * sizeof(float));
+  assign(items);
+}
+
+void ItemMatrix::assign(const float* items) {
+  void* p = data_.get();
+  if (precision_ == Precision::Fp32) {
+    if (count_) std::memcpy(p, items, static_cast<size_t>(count_) * static_cast<size_t>(dim_) * sizeof(float));
     return;
   }
   uint16_t* out = static_cast<uint16_t*>(p);
   const int32_t padded = padded_dim();
-  for (int64_t n = 0; n < count; ++n) {
-    for (int32_t j = 0; j < dim; ++j) out[n * padded + j] = to_bf16(items[n * dim + j]);
-    if (padded != dim) out[n * padded + dim] = 0;
+  for (int64_t n = 0; n < count_; ++n) {
+    for (int32_t j = 0; j < dim_; ++j) out[n * padded + j] = to_bf16(items[n * dim_ + j]);
+    if (padded != dim_) out[n * padded + dim_] = 0;
   }
 }
 

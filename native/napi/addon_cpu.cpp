@@ -17,6 +17,7 @@
 #include "regen/search.h"
 #include "regen/step.h"
 #include "regen/text_stats.h"
+#include "regen/xent.h"
 #include "glue.h"
 
 namespace regen::napi {
@@ -45,13 +46,15 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeItemTable",
                        {InstanceMethod<&NativeItemTable::Search>("search"),
+                        InstanceMethod<&NativeItemTable::CrossEntropy>("crossEntropy"),
+                        InstanceMethod<&NativeItemTable::SetItems>("setItems"),
                         InstanceMethod<&NativeItemTable::Dispose>("dispose")});
   }
 
   explicit NativeItemTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeItemTable>(info) {
     if (info.Length() != 1 || !info[0].IsExternal())
       throw Napi::TypeError::New(info.Env(), "NativeItemTable is made by createTable(), not by new");
-    matrix_ = *info[0].As<Napi::External<std::shared_ptr<const regen::ItemMatrix>>>().Data();
+    matrix_ = *info[0].As<Napi::External<std::shared_ptr<regen::ItemMatrix>>>().Data();
     external_bytes_ = matrix_->bytes();
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
   }
@@ -101,6 +104,82 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     return promise;
   }
 
+  class XentWorker : public PromiseWorker {
+   public:
+    XentWorker(Napi::Env env, std::shared_ptr<const regen::ItemMatrix> matrix)
+        : PromiseWorker(env, "regen-bench:crossEntropy"), matrix_(std::move(matrix)) {}
+    regen::napi::XentInputs inputs;
+    regen::napi::XentGrads grads;
+    regen::XentResult result;
+    regen::SearchConfig config;
+    Pins pins;
+
+   private:
+    void Run() override {
+      grads.allocate(matrix_->count(), matrix_->dim());
+      result.grad_items = grads.items.get();
+      result.grad_bias = grads.bias.get();
+      result.assign_grads = true;
+      stats_ = regen::cross_entropy(*matrix_, inputs.request(), result, config);
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      const std::string error = grads.add_into_caller();
+      if (!error.empty()) {
+        deferred_.Reject(Napi::Error::New(env, error).Value());
+        return;
+      }
+      Napi::Object out = Napi::Object::New(env);
+      out.Set("scratchBytes", static_cast<double>(stats_.scratch_bytes + 4 * (grads.items_size + grads.bias_size) +
+                                                   4 * (inputs.queries.size() + inputs.bias.size() + inputs.weights.size() +
+                                                        inputs.targets.size() + inputs.ex_off.size() + inputs.ex_ids.size())));
+      deferred_.Resolve(out);
+    }
+    std::shared_ptr<const regen::ItemMatrix> matrix_;
+    regen::XentStats stats_;
+  };
+
+  // crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
+  //               gradBias, isa, threads, loss, gradQueries}) -> Promise<{scratchBytes}>; loss and
+  // gradQueries filled in place, gradItems and gradBias accumulated into when the promise settles.
+  Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: crossEntropy(options)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto* worker = new XentWorker(env, matrix_);
+    std::unique_ptr<XentWorker> guard(worker);
+    regen::napi::read_xent_args(o, matrix_->count(), matrix_->dim(), worker->inputs, worker->grads, &worker->result.loss,
+                                &worker->result.grad_queries, worker->pins);
+    worker->config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
+    worker->config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    if (!regen::precision_supported(matrix_->precision(), worker->config.isa, regen::cpu_features()))
+      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(worker->config.isa) +
+                                      " kernels at " + regen::precision_name(matrix_->precision()) + " precision");
+    Napi::Promise promise = worker->promise();
+    guard.release()->Queue();
+    return promise;
+  }
+
+  // setItems(items: Float32Array count x dim): new values for every item, copied now. Calls
+  // already running keep the values they started with: the table is overwritten in place when
+  // none is running, else replaced by a new copy.
+  Napi::Value SetItems(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    size_t len = 0;
+    const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
+    if (static_cast<int64_t>(len) != matrix_->count() * matrix_->dim())
+      throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
+    try {
+      if (matrix_.use_count() == 1) matrix_->assign(items);  // only this object holds it: nothing reads it now
+      else matrix_ = std::make_shared<regen::ItemMatrix>(items, matrix_->count(), matrix_->dim(), matrix_->precision());
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(env, "out of memory");
+    }
+    return env.Undefined();
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     Release(info.Env());
     return info.Env().Undefined();
@@ -113,7 +192,7 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   }
 
-  std::shared_ptr<const regen::ItemMatrix> matrix_;
+  std::shared_ptr<regen::ItemMatrix> matrix_;  // mutable for setItems; every reader takes a const view
   int64_t external_bytes_ = 0;
 };
 
@@ -124,19 +203,19 @@ class CreateTableWorker : public PromiseWorker {
   Pins pins;
 
  private:
-  void Run() override { matrix_ = std::make_shared<const regen::ItemMatrix>(items_, count_, dim_, precision_); }
+  void Run() override { matrix_ = std::make_shared<regen::ItemMatrix>(items_, count_, dim_, precision_); }
   void OnOK() override {
     Napi::Env env = Env();
     auto* data = env.GetInstanceData<AddonData>();
-    std::shared_ptr<const regen::ItemMatrix> matrix = std::move(matrix_);
-    auto external = Napi::External<std::shared_ptr<const regen::ItemMatrix>>::New(env, &matrix);
+    std::shared_ptr<regen::ItemMatrix> matrix = std::move(matrix_);
+    auto external = Napi::External<std::shared_ptr<regen::ItemMatrix>>::New(env, &matrix);
     deferred_.Resolve(data->table_constructor.New({external}));
   }
   const float* items_;
   int64_t count_;
   int32_t dim_;
   regen::Precision precision_;
-  std::shared_ptr<const regen::ItemMatrix> matrix_;
+  std::shared_ptr<regen::ItemMatrix> matrix_;
 };
 
 // createTable(items: Float32Array, count, dim, precision) -> Promise<NativeItemTable>; the table
@@ -292,6 +371,40 @@ Napi::Value BootstrapSums(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+class FmaPeakWorker : public PromiseWorker {
+ public:
+  FmaPeakWorker(Napi::Env env, regen::Isa isa, regen::Precision precision, int threads, double seconds)
+      : PromiseWorker(env, "regen-bench:fmaPeak"), isa_(isa), precision_(precision), threads_(threads), seconds_(seconds) {}
+
+ private:
+  void Run() override { gflops_ = regen::fma_peak_gflops(isa_, precision_, threads_, seconds_); }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), gflops_)); }
+  regen::Isa isa_;
+  regen::Precision precision_;
+  int threads_;
+  double seconds_;
+  double gflops_ = 0.0;
+};
+
+// fmaPeak(isa, precision, threads, seconds) -> Promise<GFLOP/s>: the FMA (bf16: dot-product)
+// throughput of independent register chains on `threads` threads, the benchmarks' hardware ceiling.
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber())
+    throw Napi::TypeError::New(env, "native binding: fmaPeak(isa, precision, threads, seconds)");
+  const regen::Isa isa = parse_isa(env, info[0].As<Napi::String>().Utf8Value());
+  const regen::Precision precision =
+      info[1].As<Napi::String>().Utf8Value() == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32;
+  if (!regen::precision_supported(precision, isa, regen::cpu_features()))
+    throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(isa) + " kernels at " +
+                                    regen::precision_name(precision) + " precision");
+  auto* worker = new FmaPeakWorker(env, isa, precision, std::max(1, info[2].As<Napi::Number>().Int32Value()),
+                                   std::min(10.0, std::max(0.01, info[3].As<Napi::Number>().DoubleValue())));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 // One decoding step's arguments, unwrapped from JS (the arrays pinned while the step runs).
 struct StepJob {
   std::vector<std::shared_ptr<const regen::ItemMatrix>> tables;
@@ -415,6 +528,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   regen::napi::register_train(env, exports);
   return exports;
 }

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "regen/search.h"
 #include "regen/step.h"
+#include "regen/xent.h"
 
 namespace regen::napi {
 
@@ -137,6 +139,137 @@ inline void read_search_args(const Napi::Object& o, int64_t count, int64_t dim, 
   pins.add(log_z);
 }
 
+
+// crossEntropy's inputs, COPIED out of the JS arrays when the call is made: the worker reads only
+// these, so a caller may change or transfer its arrays as soon as the call returns.
+struct XentInputs {
+  int64_t rows = 0;
+  std::vector<float> queries, bias, weights;
+  std::vector<int32_t> targets, ex_off, ex_ids;
+  bool has_bias = false, has_weights = false, has_exclusions = false;
+
+  XentRequest request() const {
+    XentRequest r;
+    r.queries = queries.data();
+    r.rows = rows;
+    r.targets = targets.data();
+    r.exclude_offsets = has_exclusions ? ex_off.data() : nullptr;
+    r.exclude_ids = has_exclusions ? ex_ids.data() : nullptr;
+    r.bias = has_bias ? bias.data() : nullptr;
+    r.row_weights = has_weights ? weights.data() : nullptr;
+    return r;
+  }
+};
+
+// gradItems / gradBias: the worker accumulates into its own zeroed buffers; when it settles, they
+// are added into the caller's arrays on the main thread (which may have been transferred meanwhile:
+// then the call fails, saying so).
+struct XentGrads {
+  Napi::ObjectReference items_ref, bias_ref;
+  bool want_items = false, want_bias = false;
+  std::unique_ptr<float[]> items, bias;  // left uninitialised: the kernels write them (assign_grads)
+  size_t items_size = 0, bias_size = 0;
+
+  // In the worker, before the kernels run.
+  void allocate(int64_t count, int64_t dim) {
+    if (want_items) items.reset(new float[items_size = static_cast<size_t>(count * dim)]);
+    if (want_bias) bias.reset(new float[bias_size = static_cast<size_t>(count)]);
+  }
+
+  // On the main thread, after the worker: caller's arrays += the buffers. Returns an error text or "".
+  std::string add_into_caller() {
+    auto add = [](Napi::ObjectReference& ref, const float* from, size_t size, const char* name) -> std::string {
+      Napi::Value v = ref.Value();
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        return std::string(name) + " is no longer a Float32Array";
+      Napi::TypedArray array = v.As<Napi::TypedArray>();
+      if (array.ElementLength() != size || array.ArrayBuffer().Data() == nullptr)
+        return std::string(name) + " was transferred or resized while crossEntropy ran; its gradient was not added";
+      float* to = reinterpret_cast<float*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+      for (size_t i = 0; i < size; ++i) to[i] += from[i];
+      return "";
+    };
+    if (want_items) {
+      std::string e = add(items_ref, items.get(), items_size, "gradItems");
+      if (!e.empty()) return e;
+    }
+    if (want_bias) return add(bias_ref, bias.get(), bias_size, "gradBias");
+    return "";
+  }
+};
+
+// Reads crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights,
+// gradItems, gradBias, loss, gradQueries}) over a table of count x dim items: inputs copied into
+// `in`, the accumulation targets referenced in `grads`, the outputs (fresh arrays the caller made
+// for this call) pinned and returned in loss / grad_queries.
+inline void read_xent_args(const Napi::Object& o, int64_t count, int64_t dim, XentInputs& in, XentGrads& grads,
+                           float** loss, float** grad_queries, Pins& pins) {
+  Napi::Env env = o.Env();
+  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+  if (rows < 0) throw Napi::RangeError::New(env, "native binding: rows >= 0");
+  size_t len = 0;
+  auto need = [&](bool ok, const char* what) {
+    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
+  };
+  auto optional = [&](const char* key) {
+    Napi::Value v = o.Get(key);
+    return v.IsNull() || v.IsUndefined() ? Napi::Value() : v;
+  };
+  auto copy_f32 = [&](const Napi::Value& v, const char* name, size_t expected, std::vector<float>& out) {
+    const float* p = typed_array_data<const float>(v, napi_float32_array, name, &len);
+    need(len == expected, name);
+    out.assign(p, p + len);
+  };
+  auto copy_i32 = [&](const Napi::Value& v, const char* name, std::vector<int32_t>& out) {
+    const int32_t* p = typed_array_data<const int32_t>(v, napi_int32_array, name, &len);
+    out.assign(p, p + len);
+  };
+  in.rows = rows;
+  copy_f32(o.Get("queries"), "queries", static_cast<size_t>(rows * dim), in.queries);
+  copy_i32(o.Get("targets"), "targets", in.targets);
+  need(static_cast<int64_t>(in.targets.size()) == rows, "targets");
+  for (int32_t t : in.targets)
+    if (t < -1 || t >= count) throw Napi::RangeError::New(env, "native binding: a target is out of range");
+  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
+    copy_i32(offsets, "excludeOffsets", in.ex_off);
+    need(static_cast<int64_t>(in.ex_off.size()) == rows + 1, "excludeOffsets");
+    copy_i32(o.Get("excludeIds"), "excludeIds", in.ex_ids);
+    const int64_t n_ids = static_cast<int64_t>(in.ex_ids.size());
+    for (int64_t r = 0; r <= rows; ++r)
+      if (in.ex_off[r] < 0 || in.ex_off[r] > n_ids || (r > 0 && in.ex_off[r] < in.ex_off[r - 1]))
+        throw Napi::RangeError::New(env, "native binding: excludeOffsets must be non-decreasing within excludeIds");
+    for (int32_t id : in.ex_ids)
+      if (id < 0 || id >= count) throw Napi::RangeError::New(env, "native binding: an excluded id is out of range");
+    in.has_exclusions = true;
+  }
+  if (Napi::Value bias = optional("bias"); !bias.IsEmpty()) {
+    copy_f32(bias, "bias", static_cast<size_t>(count), in.bias);
+    in.has_bias = true;
+  }
+  if (Napi::Value weights = optional("rowWeights"); !weights.IsEmpty()) {
+    copy_f32(weights, "rowWeights", static_cast<size_t>(rows), in.weights);
+    in.has_weights = true;
+  }
+  if (Napi::Value gi = optional("gradItems"); !gi.IsEmpty()) {
+    typed_array_data<float>(gi, napi_float32_array, "gradItems", &len);
+    need(static_cast<int64_t>(len) == count * dim, "gradItems");
+    grads.items_ref = Napi::Persistent(gi.As<Napi::Object>());
+    grads.want_items = true;
+  }
+  if (Napi::Value gb = optional("gradBias"); !gb.IsEmpty()) {
+    typed_array_data<float>(gb, napi_float32_array, "gradBias", &len);
+    need(static_cast<int64_t>(len) == count, "gradBias");
+    grads.bias_ref = Napi::Persistent(gb.As<Napi::Object>());
+    grads.want_bias = true;
+  }
+  Napi::Value loss_v = o.Get("loss"), grad_q = o.Get("gradQueries");
+  *loss = typed_array_data<float>(loss_v, napi_float32_array, "loss", &len);
+  need(static_cast<int64_t>(len) == rows, "loss");
+  *grad_queries = typed_array_data<float>(grad_q, napi_float32_array, "gradQueries", &len);
+  need(static_cast<int64_t>(len) == rows * dim, "gradQueries");
+  pins.add(loss_v);
+  pins.add(grad_q);
+}
 
 // Reads decodeStep's options after its tables: {hidden, rows, table, k, excludeOffsets, excludeIds,
 // streams, steps, temperature, topK, topP, seed, candidates, token, logProb, logZ, ids, scores}.

@@ -1,7 +1,7 @@
 // Seeded inputs for checking the engine: random, tied, special-valued, awkwardly sized.
 // `regen-bench selftest` and the test suite both draw from here.
 import { rng } from '../util/random.js';
-import type { SearchOptions } from './item-table.js';
+import type { CrossEntropyOptions, SearchOptions } from './item-table.js';
 
 export interface CaseSpec {
   name: string;
@@ -96,4 +96,94 @@ export const GPU_CHECK_CASES: CaseSpec[] = [
   { name: 'k > items, one tile', count: 100, dim: 33, rows: 65, k: 200, exclude: 3, targets: true },
   { name: 'long unsorted exclusion lists (sorted on the host)', count: 5000, dim: 16, rows: 70, k: 20, exclude: 400, targets: true, bias: true },
   { name: 'rows over several chunks', count: 300, dim: 8, rows: 70001, k: 5, exclude: 4, targets: true, bias: true },
+];
+
+/** Inputs for checking ItemTable.crossEntropy (the test suite and `regen-bench selftest --gpu`). */
+export interface XentCaseSpec {
+  name: string;
+  count: number;
+  dim: number;
+  rows: number;
+  /** Excluded ids per row; 'allButOne': every item but item 0; 'all': every item. */
+  exclude?: number | 'allButOne' | 'all';
+  bias?: boolean;
+  /** Row weights in [-0.5, 2) with some zeros. */
+  weights?: boolean;
+  /** Every 7th row ignored (target -1). */
+  ignored?: boolean;
+  /** Targets drawn from 3 items only, so rows share targets. */
+  repeated?: boolean;
+  /** Every 5th row's target is one of its excluded items (loss +Infinity). */
+  excludedTargets?: boolean;
+  /** 'float': uniform in [-1, 1); 'ints': integers in [-3, 3]; 'large': scores near +-1e30. */
+  values?: 'float' | 'ints' | 'large';
+  /** Plant a NaN in one item and an Infinity in another (as search()'s special case). */
+  special?: boolean;
+}
+
+export interface XentCase {
+  spec: XentCaseSpec;
+  items: Float32Array;
+  queries: Float32Array;
+  targets: Int32Array;
+  options: CrossEntropyOptions;
+}
+
+export function makeXentCase(spec: XentCaseSpec, seed: number): XentCase {
+  const r = rng(seed);
+  // 'large': items and queries of magnitude ~1e15, so scores reach ~1e30 (float32 holds 3.4e38).
+  const value =
+    spec.values === 'ints' ? () => Math.floor(r() * 7) - 3 : spec.values === 'large' ? () => (r() * 2 - 1) * 1e15 : () => r() * 2 - 1;
+  const items = Float32Array.from({ length: spec.count * spec.dim }, value);
+  const queries = Float32Array.from({ length: spec.rows * spec.dim }, value);
+  const options: CrossEntropyOptions = {};
+  if (spec.bias) options.bias = Float32Array.from({ length: spec.count }, () => r() - 0.5);
+  if (spec.weights) options.rowWeights = Float32Array.from({ length: spec.rows }, (_, b) => (b % 6 === 4 ? 0 : r() * 2.5 - 0.5));
+  if (spec.special) {
+    items[Math.floor(r() * spec.count) * spec.dim] = NaN;
+    items[Math.floor(r() * spec.count) * spec.dim + spec.dim - 1] = Infinity;
+  }
+  const excludedOf: number[][] = [];
+  if (spec.exclude) {
+    const offsets = new Int32Array(spec.rows + 1);
+    const ids: number[] = [];
+    for (let b = 0; b < spec.rows; b++) {
+      const row: number[] = [];
+      if (spec.exclude === 'all' || spec.exclude === 'allButOne') for (let n = spec.exclude === 'all' ? 0 : 1; n < spec.count; n++) row.push(n);
+      else for (let j = 0; j < spec.exclude; j++) row.push(Math.floor(r() * spec.count)); // duplicates allowed
+      // Long rows in a shuffled order: the engine sorts them.
+      for (let i = row.length - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [row[i], row[j]] = [row[j], row[i]];
+      }
+      excludedOf.push(row);
+      ids.push(...row);
+      offsets[b + 1] = ids.length;
+    }
+    options.exclude = { offsets, ids: Int32Array.from(ids) };
+  }
+  const pool = spec.repeated ? [0, 1, 2].map(() => Math.floor(r() * spec.count)) : null;
+  const targets = Int32Array.from({ length: spec.rows }, (_, b) => {
+    if (spec.ignored && b % 7 === 3) return -1;
+    if (spec.excludedTargets && b % 5 === 2 && excludedOf[b]?.length) return excludedOf[b][0];
+    return pool ? pool[Math.floor(r() * pool.length)] : Math.floor(r() * spec.count);
+  });
+  return { spec, items, queries, targets, options };
+}
+
+/** Sizes and special rows for crossEntropy: tile and block edges, ignored, weighted, excluded. */
+export const XENT_CHECK_CASES: XentCaseSpec[] = [
+  { name: 'random, exclusions, bias, weights, ignored rows', count: 1000, dim: 64, rows: 40, exclude: 30, bias: true, weights: true, ignored: true },
+  { name: 'one item (N = 1)', count: 1, dim: 8, rows: 3 },
+  { name: 'dim 257, N not a multiple of any tile', count: 1037, dim: 257, rows: 33, exclude: 20, bias: true },
+  { name: 'dim 1', count: 777, dim: 1, rows: 17, ignored: true },
+  { name: 'one query row (B = 1)', count: 2003, dim: 31, rows: 1, exclude: 10, bias: true },
+  { name: 'repeated targets', count: 500, dim: 16, rows: 45, repeated: true, weights: true },
+  { name: 'excluded targets (loss +Infinity)', count: 600, dim: 12, rows: 30, exclude: 8, excludedTargets: true, ignored: true },
+  { name: 'every item but one excluded', count: 50, dim: 6, rows: 12, exclude: 'allButOne', bias: true },
+  { name: 'every item excluded', count: 40, dim: 6, rows: 9, exclude: 'all', ignored: true },
+  { name: 'large logits (scores near 1e30)', count: 300, dim: 8, rows: 20, values: 'large' },
+  { name: 'small integers (ties)', count: 901, dim: 5, rows: 50, exclude: 30, bias: true, values: 'ints', weights: true },
+  { name: 'NaN and Infinity in items', count: 300, dim: 4, rows: 21, exclude: 5, values: 'ints', special: true },
+  { name: 'spans many units and threads', count: 20000, dim: 8, rows: 50, exclude: 40, bias: true, ignored: true },
 ];

@@ -1,7 +1,7 @@
 // Checks a native search result against the float64 reference, allowing only the rounding that
 // float32 arithmetic explains. Used by `regen-bench selftest` and the test suite.
-import type { SearchOptions, SearchResult } from './item-table.js';
-import { ranksBefore, referenceScores, referenceSearch } from './reference.js';
+import type { CrossEntropyOptions, SearchOptions, SearchResult } from './item-table.js';
+import { ranksBefore, referenceCrossEntropy, referenceScores, referenceSearch } from './reference.js';
 
 const U = 2 ** -24; // float32 unit roundoff
 
@@ -123,5 +123,161 @@ export function checkSearch(
       if (!close(lp, rlp, 2 * tol + 1e-5 + 1e-6 * Math.abs(rlp))) report(`${where}: target log-probability ${lp}, reference ${rlp}`);
     }
   }
+  return problems;
+}
+
+export interface CrossEntropyCheckOptions {
+  /** Relative rounding applied to G before the gradient products (0 when they run in float32). */
+  gRounding?: number;
+  /** Stop after this many problems (default 20). */
+  maxProblems?: number;
+}
+
+/**
+ * Checks ItemTable.crossEntropy's loss and gradients against the float64 reference. `grads` holds
+ * what the call added to zero-filled gradItems / gradBias (either may be absent). Tolerances follow
+ * the float32 error analysis, per value:
+ *   - scores: tau_b = (dim + 2) u max_i (sum_j |q_bj e_ij| + |bias_i|), as in checkSearch;
+ *   - loss (logZ - s_t): 2 tau_b + 1e-5 + 1e-6 |logZ_b| (logZ's exp polynomial and float32 sums);
+ *   - p_bi = exp(x), x = s_bi - logZ_b: the engine's exponent is off by at most e = eta_b + 2u |x|,
+ *     eta_b = 2 tau_b + 1e-5 + 1e-6 |logZ_b| + 3e-7 (score and logZ errors, the exp2 polynomial's
+ *     2.1e-7, roundings), so its p lies in [exp(x - e), exp(min(0, x + e))]: |dp| ~ p e for small e;
+ *     |dG_bi| <= |w_b| |dp_bi| + u (|G_bi| + |w_b|) (+ gRounding |G_bi|);
+ *   - each gradient value: the sum of its terms' |dG| times |e| (or |q|, or 1), plus (n + 2) u times
+ *     the sum of the terms' magnitudes for float32 accumulation over n terms (n = items for dQ, rows
+ *     for dE and dBias).
+ * NaN must match NaN and infinities must match exactly.
+ */
+export function checkCrossEntropy(
+  items: Float32Array,
+  dim: number,
+  queries: Float32Array,
+  targets: Int32Array,
+  options: CrossEntropyOptions,
+  result: { loss: Float32Array; gradQueries: Float32Array },
+  grads: { gradItems?: Float32Array; gradBias?: Float32Array },
+  check: CrossEntropyCheckOptions = {},
+): string[] {
+  const problems: string[] = [];
+  const limit = check.maxProblems ?? 20;
+  const report = (msg: string) => {
+    if (problems.length < limit) problems.push(msg);
+  };
+  const close = (a: number, r: number, t: number) =>
+    Object.is(a, r) || a === r || (Number.isNaN(a) && Number.isNaN(r)) || (Number.isFinite(r) && Math.abs(a - r) <= t);
+  const rows = queries.length / dim;
+  const count = items.length / dim;
+  const ref = referenceCrossEntropy(items, dim, queries, targets, options);
+  const gRound = check.gRounding ?? 0;
+
+  // Per contributing row: |dG_bi| bounds.
+  const dG: (Float64Array | null)[] = [];
+  for (let b = 0; b < rows; b++) {
+    const g = ref.g[b];
+    if (!g) {
+      dG.push(null);
+      continue;
+    }
+    let magnitude = 0;
+    const x = new Float64Array(count); // s_bi - logZ_b = log p_bi
+    for (let n = 0; n < count; n++) {
+      let m = options.bias ? Math.abs(options.bias[n]) : 0;
+      let sn = options.bias ? options.bias[n] : 0;
+      for (let j = 0; j < dim; j++) {
+        m += Math.abs(queries[b * dim + j] * items[n * dim + j]);
+        sn += queries[b * dim + j] * items[n * dim + j];
+      }
+      if (m > magnitude) magnitude = m;
+      x[n] = sn - ref.logZ[b];
+    }
+    const tau = (dim + 2) * U * magnitude;
+    const eta = 2 * tau + 1e-5 + 1e-6 * Math.abs(ref.logZ[b]) + 3e-7;
+    const w = options.rowWeights ? options.rowWeights[b] : 1;
+    const d = new Float64Array(count);
+    for (let n = 0; n < count; n++) {
+      if (Number.isNaN(g[n])) {
+        d[n] = NaN;
+        continue;
+      }
+      const p = g[n] / w + (n === targets[b] ? 1 : 0);
+      // The engine's p lies in [exp(x - e), exp(min(0, x + e))] (it clamps the exponent at 0):
+      // about p e for small e, anything in [0, 1] once the scores' own rounding exceeds 1 (logits ~1e30).
+      const e = eta + 2 * U * Math.abs(x[n]);
+      const dp = p === 0 && x[n] === -Infinity ? 0 : Math.max(Math.exp(Math.min(0, x[n] + e)) - p, p - Math.exp(x[n] - e));
+      d[n] = Math.abs(w) * dp + U * (Math.abs(g[n]) + Math.abs(w)) + gRound * Math.abs(g[n]);
+    }
+    dG.push(d);
+  }
+
+  // Loss.
+  for (let b = 0; b < rows; b++) {
+    let magnitude = 0;
+    if (targets[b] >= 0)
+      for (let n = 0; n < count; n++) {
+        let m = options.bias ? Math.abs(options.bias[n]) : 0;
+        for (let j = 0; j < dim; j++) m += Math.abs(queries[b * dim + j] * items[n * dim + j]);
+        if (m > magnitude) magnitude = m;
+      }
+    const tau = Number.isFinite(magnitude) ? (dim + 2) * U * magnitude : Infinity;
+    const r = ref.loss[b];
+    if (!close(result.loss[b], r, 2 * tau + 1e-5 + 1e-6 * Math.abs(ref.logZ[b])))
+      report(`row ${b}: loss ${result.loss[b]}, reference ${r}`);
+  }
+
+  // dQ.
+  for (let b = 0; b < rows && problems.length < limit; b++) {
+    const g = ref.g[b];
+    const d = dG[b];
+    for (let j = 0; j < dim; j++) {
+      let err = 0;
+      let size = 0;
+      if (g && d)
+        for (let n = 0; n < count; n++) {
+          const e = Math.abs(items[n * dim + j]);
+          err += d[n] * e;
+          size += Math.abs(g[n]) * e;
+        }
+      const tol = err + (count + 2) * U * size;
+      const a = result.gradQueries[b * dim + j];
+      const r = ref.gradQueries[b * dim + j];
+      if (!close(a, r, tol)) report(`gradQueries[${b}][${j}] is ${a}, reference ${r} (tolerance ${tol})`);
+    }
+  }
+
+  // dE and dBias.
+  if (grads.gradItems || grads.gradBias)
+    for (let n = 0; n < count && problems.length < limit; n++) {
+      let berr = 0;
+      let bsize = 0;
+      for (let b = 0; b < rows; b++) {
+        const g = ref.g[b];
+        const d = dG[b];
+        if (!g || !d) continue;
+        berr += d[n];
+        bsize += Math.abs(g[n]);
+      }
+      if (grads.gradBias) {
+        const tol = berr + (rows + 2) * U * bsize;
+        if (!close(grads.gradBias[n], ref.gradBias[n], tol))
+          report(`gradBias[${n}] is ${grads.gradBias[n]}, reference ${ref.gradBias[n]} (tolerance ${tol})`);
+      }
+      if (grads.gradItems)
+        for (let j = 0; j < dim; j++) {
+          let err = 0;
+          let size = 0;
+          for (let b = 0; b < rows; b++) {
+            const g = ref.g[b];
+            const d = dG[b];
+            if (!g || !d) continue;
+            const q = Math.abs(queries[b * dim + j]);
+            err += d[n] * q;
+            size += Math.abs(g[n]) * q;
+          }
+          const tol = err + (rows + 2) * U * size;
+          const a = grads.gradItems[n * dim + j];
+          const r = ref.gradItems[n * dim + j];
+          if (!close(a, r, tol)) report(`gradItems[${n}][${j}] is ${a}, reference ${r} (tolerance ${tol})`);
+        }
+    }
   return problems;
 }

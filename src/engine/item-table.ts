@@ -59,6 +59,31 @@ export interface SearchResult {
 
 export type SearchResultWithTargets = SearchResult & { targetRank: Int32Array; targetLogProb: Float32Array };
 
+export interface CrossEntropyOptions {
+  /**
+   * Per-row items given probability 0 (CSR, as in search()): ids[offsets[b]..offsets[b+1]) for row b.
+   * A row whose target is excluded gets loss +Infinity and contributes no gradient.
+   */
+  exclude?: { offsets: Int32Array; ids: Int32Array };
+  /** Per-item additive score (length = number of items), as in search(). */
+  bias?: Float32Array;
+  /** Per-row weight w_b of the loss in the gradients (finite; default 1). loss itself is unweighted. */
+  rowWeights?: Float32Array;
+  /** count x dim: the items' gradient is ADDED to it (+=) when the call resolves. */
+  gradItems?: Float32Array;
+  /** count: the bias gradient is ADDED to it (+=) when the call resolves. */
+  gradBias?: Float32Array;
+}
+
+export interface CrossEntropyResult {
+  /** Per row: logZ_b - score(b, target_b); 0 for ignored rows (target -1); +Infinity when the target is excluded. */
+  loss: Float32Array;
+  /** rows x dim: the gradient of sum_b w_b loss_b with respect to each query row (0 for rows that contribute none). */
+  gradQueries: Float32Array;
+  /** The most scratch memory the call held at once (bytes), beside the table, the inputs and these results. */
+  scratchBytes: number;
+}
+
 /** The largest typed array the engine fills (rows x k). */
 const MAX_OUTPUT = 2 ** 31 - 1;
 
@@ -259,6 +284,99 @@ export class ItemTable {
       targetLogProb: result.targetLogProb ?? null,
     });
     return result;
+  }
+
+  /**
+   * The softmax cross-entropy of every row of `queries` (rows x dim) over the whole catalogue, and
+   * its gradients, in two fused passes that never hold the rows x items scores (see the README,
+   * "Cross-entropy (training)"). `targets[b]` is row b's item, or -1 to ignore the row (loss 0, no
+   * gradient). The arrays are copied when the call is made; `gradItems` and `gradBias` are added
+   * to when it resolves. Gradients are those of sum_b w_b loss_b:
+   *   dQ_b = w_b (sum_i p_bi e_i - e_target),  dE_i += sum_b w_b (p_bi - [i = target_b]) q_b,  dBias likewise.
+   */
+  async crossEntropy(queries: Float32Array, targets: Int32Array, options: CrossEntropyOptions = {}): Promise<CrossEntropyResult> {
+    const native = this.#native;
+    if (native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    expectTypedArray(queries, Float32Array, 'queries');
+    if (queries.length % this.dim !== 0)
+      throw new RangeError(
+        `Expected queries.length to be a multiple of the table's dim (${this.dim}) but received length ${queries.length}`,
+      );
+    const rows = queries.length / this.dim;
+    expectTypedArray(targets, Int32Array, 'targets');
+    expectLength(targets, rows, 'targets', 'one per query row');
+    expectIds(targets, this.count, 'targets', true);
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError(`Expected an options object for crossEntropy but received ${describe(options)}`);
+    let excludeOffsets: Int32Array | null = null;
+    let excludeIds: Int32Array | null = null;
+    if (options.exclude !== undefined) {
+      const ex = options.exclude;
+      if (typeof ex !== 'object' || ex === null)
+        throw new TypeError(`Expected options.exclude to be { offsets: Int32Array, ids: Int32Array } but received ${describe(ex)}`);
+      excludeOffsets = expectTypedArray(ex.offsets, Int32Array, 'options.exclude.offsets');
+      excludeIds = expectTypedArray(ex.ids, Int32Array, 'options.exclude.ids');
+      expectOffsets(excludeOffsets, rows, excludeIds.length, 'options.exclude.offsets');
+      expectIds(excludeIds, this.count, 'options.exclude.ids', false);
+    }
+    let bias: Float32Array | null = null;
+    if (options.bias !== undefined) {
+      bias = expectTypedArray(options.bias, Float32Array, 'options.bias');
+      expectLength(bias, this.count, 'options.bias', 'one per item');
+    }
+    let rowWeights: Float32Array | null = null;
+    if (options.rowWeights !== undefined) {
+      rowWeights = expectTypedArray(options.rowWeights, Float32Array, 'options.rowWeights');
+      expectLength(rowWeights, rows, 'options.rowWeights', 'one per query row');
+      for (let b = 0; b < rows; b++)
+        if (!Number.isFinite(rowWeights[b]))
+          throw new RangeError(`Expected options.rowWeights to hold finite numbers but options.rowWeights[${b}] is ${rowWeights[b]}`);
+    }
+    let gradItems: Float32Array | null = null;
+    if (options.gradItems !== undefined) {
+      gradItems = expectTypedArray(options.gradItems, Float32Array, 'options.gradItems');
+      expectLength(gradItems, this.count * this.dim, 'options.gradItems', `count x dim = ${this.count} x ${this.dim}, like the items`);
+    }
+    let gradBias: Float32Array | null = null;
+    if (options.gradBias !== undefined) {
+      gradBias = expectTypedArray(options.gradBias, Float32Array, 'options.gradBias');
+      expectLength(gradBias, this.count, 'options.gradBias', 'one per item');
+    }
+    const result: CrossEntropyResult = { loss: new Float32Array(rows), gradQueries: new Float32Array(rows * this.dim), scratchBytes: 0 };
+    if (rows === 0) return result;
+    if (!native.crossEntropy)
+      throw new Error('This build of the native addon has no crossEntropy; rebuild it (`npm run build:native`).');
+    const { scratchBytes } = await native.crossEntropy({
+      queries,
+      rows,
+      targets,
+      excludeOffsets,
+      excludeIds,
+      bias,
+      rowWeights,
+      gradItems,
+      gradBias,
+      isa: this.isa === 'cuda' ? 'scalar' : this.isa, // the CUDA addon ignores isa and threads
+      threads: this.threads,
+      loss: result.loss,
+      gradQueries: result.gradQueries,
+    });
+    result.scratchBytes = scratchBytes;
+    return result;
+  }
+
+  /**
+   * Replaces every item's values (count x dim float32, as at create()) without a new table: for a
+   * trainer that updates the item embeddings every step. Copied now (bf16 tables round them);
+   * calls already running finish with the values they started with.
+   */
+  setItems(items: Float32Array): void {
+    const native = this.#native;
+    if (native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    expectTypedArray(items, Float32Array, 'items');
+    expectLength(items, this.count * this.dim, 'items', `count x dim = ${this.count} x ${this.dim}, as at create()`);
+    if (!native.setItems) throw new Error('This build of the native addon has no setItems; rebuild it (`npm run build:native`).');
+    native.setItems(items);
   }
 
   /** @internal The native table, for other native calls over it (LUMEN's decoding step). */

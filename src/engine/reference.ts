@@ -120,3 +120,93 @@ export function referenceSearch(
   }
   return out;
 }
+
+export interface ReferenceCrossEntropy {
+  /** Per row: logZ - score(target); 0 for ignored rows, +Infinity for an excluded target. */
+  loss: Float64Array;
+  /** rows x dim. */
+  gradQueries: Float64Array;
+  /** count x dim (not accumulated: the gradient alone). */
+  gradItems: Float64Array;
+  /** count. */
+  gradBias: Float64Array;
+  /** Per row: G_b = w_b (p_b - onehot(target_b)) for the rows that contribute a gradient, else null. */
+  g: (Float64Array | null)[];
+  logZ: Float64Array;
+}
+
+/**
+ * ItemTable.crossEntropy in plain float64 (any numeric arrays, so a finite-difference check can
+ * perturb the inputs): loss_b = logZ_b - s_b,t over the non-excluded items, and the gradients of
+ * sum_b w_b loss_b. Rows with target -1, weight 0 or loss +Infinity contribute no gradient; a NaN
+ * loss makes G_b NaN for every item the row does not exclude. The products G E and G^T Q are
+ * taken over every item and every contributing row, in IEEE arithmetic (0 x Infinity = NaN), as
+ * the native kernels do.
+ */
+export function referenceCrossEntropy(
+  items: ArrayLike<number>,
+  dim: number,
+  queries: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  options: { exclude?: { offsets: ArrayLike<number>; ids: ArrayLike<number> }; bias?: ArrayLike<number>; rowWeights?: ArrayLike<number> } = {},
+): ReferenceCrossEntropy {
+  const rows = queries.length / dim;
+  const count = items.length / dim;
+  const out: ReferenceCrossEntropy = {
+    loss: new Float64Array(rows),
+    gradQueries: new Float64Array(rows * dim),
+    gradItems: new Float64Array(count * dim),
+    gradBias: new Float64Array(count),
+    g: [],
+    logZ: new Float64Array(rows),
+  };
+  const scores = new Float64Array(count);
+  for (let b = 0; b < rows; b++) {
+    out.g.push(null);
+    const t = targets[b];
+    if (t < 0) continue;
+    for (let n = 0; n < count; n++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += queries[b * dim + j] * items[n * dim + j];
+      scores[n] = options.bias ? s + options.bias[n] : s;
+    }
+    const excluded = new Set<number>();
+    if (options.exclude)
+      for (let p = options.exclude.offsets[b]; p < options.exclude.offsets[b + 1]; p++) excluded.add(options.exclude.ids[p]);
+    let nan = false;
+    let max = -Infinity;
+    for (let n = 0; n < count; n++) {
+      if (excluded.has(n)) continue;
+      if (Number.isNaN(scores[n])) nan = true;
+      else if (scores[n] > max) max = scores[n];
+    }
+    let logZ: number;
+    if (nan) logZ = NaN;
+    else if (max === Infinity) logZ = Infinity;
+    else if (max === -Infinity) logZ = -Infinity;
+    else {
+      let sum = 0;
+      for (let n = 0; n < count; n++) if (!excluded.has(n)) sum += Math.exp(scores[n] - max);
+      logZ = max + Math.log(sum);
+    }
+    out.logZ[b] = logZ;
+    const loss = excluded.has(t) ? Infinity : logZ - scores[t];
+    out.loss[b] = loss;
+    const w = options.rowWeights ? options.rowWeights[b] : 1;
+    if (w === 0 || loss === Infinity) continue;
+    const g = new Float64Array(count);
+    for (let n = 0; n < count; n++) {
+      if (excluded.has(n)) continue;
+      g[n] = Number.isNaN(loss) ? NaN : w * (Math.exp(scores[n] - logZ) - (n === t ? 1 : 0));
+    }
+    out.g[b] = g;
+    for (let n = 0; n < count; n++) {
+      out.gradBias[n] += g[n];
+      for (let j = 0; j < dim; j++) {
+        out.gradQueries[b * dim + j] += g[n] * items[n * dim + j];
+        out.gradItems[n * dim + j] += g[n] * queries[b * dim + j];
+      }
+    }
+  }
+  return out;
+}

@@ -43,8 +43,33 @@ export interface NativeSearchArgs {
   targetLogProb: Float32Array | null;
 }
 
+/**
+ * Arguments of NativeTable.crossEntropy (native/include/regen/xent.h). The addon copies the inputs
+ * before it returns; loss and gradQueries (fresh arrays) are filled in place; gradItems and
+ * gradBias are accumulated into (+=) on the main thread when the call settles. Validated by the caller.
+ */
+export interface NativeCrossEntropyArgs {
+  queries: Float32Array;
+  rows: number;
+  targets: Int32Array;
+  excludeOffsets: Int32Array | null;
+  excludeIds: Int32Array | null;
+  bias: Float32Array | null;
+  rowWeights: Float32Array | null;
+  gradItems: Float32Array | null;
+  gradBias: Float32Array | null;
+  isa: IsaName;
+  threads: number;
+  loss: Float32Array;
+  gradQueries: Float32Array;
+}
+
 export interface NativeTable {
   search(args: NativeSearchArgs): Promise<void>;
+  /** The fused cross-entropy forward and backward. Missing from addons built before it. */
+  crossEntropy?(args: NativeCrossEntropyArgs): Promise<{ scratchBytes: number }>;
+  /** New values for every item (count x dim), copied now; running calls keep the old ones. Missing from older addons. */
+  setItems?(items: Float32Array): void;
   dispose(): void;
 }
 
@@ -183,6 +208,11 @@ export interface NativeCpuBinding {
   decodeStepSync?(args: NativeStepArgs): void;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
   scoreItems?(table: NativeTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
+  /**
+   * GFLOP/s of independent FMA chains (bf16: AVX512-BF16 dot products) on `threads` threads for
+   * about `seconds`: the hardware ceiling benchmarks compare against. Missing from older addons.
+   */
+  fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<number>;
   /** A transformer body for training (regen/train.h), parameters initialised from seed. Missing from addons built before training. */
   createTrainModel?(config: NativeTrainConfig, seed: number): Promise<NativeTrainModel>;
 }

@@ -41,6 +41,9 @@ uint16_t to_bf16(float x);
 class ItemMatrix {
  public:
   ItemMatrix(const float* items, int64_t count, int32_t dim, Precision precision = Precision::Fp32);
+  // Overwrites every item with new values (count x dim float32, converted as the constructor does).
+  // The caller makes sure nothing reads the table meanwhile.
+  void assign(const float* items);
   Precision precision() const { return precision_; }
   const float* data() const { return static_cast<const float*>(data_.get()); }
   const uint16_t* data_bf16() const { return static_cast<const uint16_t*>(data_.get()); }
