@@ -7,8 +7,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { loadDataset } from '../src/data/load.js';
+import { synthConfig, writeSynthetic } from '../src/data/synth/generate.js';
+import { runEval } from '../src/eval/run.js';
 import { readSafetensors, loadCheckpoint } from '../src/train/checkpoint.js';
 import { epochBatches, scoringBatch, trainingSequences } from '../src/train/data.js';
+import { EngineLossHead } from '../src/train/engine-loss.js';
+import { ReferenceLossHead } from '../src/train/loss.js';
 import { trainModel, TrainUsageError, type TrainOptions } from '../src/train/trainer.js';
 import { rng } from '../src/util/random.js';
 import { scratch } from './data-helpers.js';
@@ -81,6 +85,24 @@ describe(`train (seed ${SEED})`, () => {
     }
   });
 
+  it("the engine's fused loss gives the float64 reference's mean loss and gradients", async () => {
+    const r = rng(SEED + 5);
+    const [N, C, R] = [301, 24, 37];
+    const hidden = Float32Array.from({ length: R * C }, () => r() * 2 - 1);
+    const rows = Float32Array.from({ length: N * C }, () => r() - 0.5);
+    const targets = Int32Array.from({ length: R }, () => Math.floor(r() * N));
+    const engine = await EngineLossHead.create(N, C);
+    const a = await engine.compute(hidden, rows, targets);
+    engine.dispose();
+    const b = await new ReferenceLossHead(N, C).compute(hidden, rows, targets);
+    // Scores carry float32 rounding of 24-term dot products (about 1e-6 relative); gradients sum
+    // 301 items x 37 rows of probabilities: 1e-5 of the largest entry is a wide margin.
+    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5 * b.loss);
+    const err = (x: Float32Array, y: Float32Array) => Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i]))) / Math.max(...Array.from(y, Math.abs));
+    expect(err(a.dHidden, b.dHidden)).toBeLessThan(1e-5);
+    expect(err(a.dRows, b.dRows)).toBeLessThan(1e-5);
+  });
+
   it('sasrec learns the pattern: loss falls, valid recall@10 far above popularity', async () => {
     const out = path.join(dir, 'sasrec');
     const r = await trainModel(tiny({ data, out, epochs: 12, patience: 12 }));
@@ -98,9 +120,26 @@ describe(`train (seed ${SEED})`, () => {
     expect(ck.itemIds.length).toBe(60);
   });
 
-  it('bert4rec learns the pattern with the masked objective', async () => {
-    const r = await trainModel(tiny({ model: 'bert4rec', data, out: path.join(dir, 'bert4rec'), epochs: 15, patience: 15, maskProb: 0.3 }));
+  it('bert4rec learns the pattern with the masked objective (the engine loss)', async () => {
+    const r = await trainModel(tiny({ model: 'bert4rec', data, out: path.join(dir, 'bert4rec'), epochs: 15, patience: 15, maskProb: 0.3, loss: 'engine' }));
     expect(Math.max(...r.epochs.map((e) => e['valid_recall@10']))).toBeGreaterThan(0.6);
+  });
+
+  it('flare reads critiques: task 2 (critiques shown) beats task 1 on the same checkpoint, through eval --model DIR', async () => {
+    const syn = path.join(dir, 'syn');
+    await writeSynthetic(synthConfig('demo', 7, { users: 1000, items: 300 }), syn, {});
+    const data = path.join(syn, 'demo.jsonl');
+    const out = path.join(dir, 'flare');
+    const r = await trainModel({ model: 'flare', data, out, dim: 32, layers: 1, maxLen: 10, batch: 64, lr: 3e-3, dropout: 0.1, epochs: 10, patience: 20, threads: 2, seed: 0 });
+    expect(r.config.textEncoder?.model).toBe('builtin-hash-v1');
+    expect(r.config.body.critiqueDim).toBeGreaterThan(0);
+    const last = r.epochs[r.epochs.length - 1];
+    expect(last['valid_critique_ndcg@10']!).toBeGreaterThan(last['valid_ndcg@10']);
+    const t1 = await runEval({ data, task: 1, model: out, semsim: false });
+    const t2 = await runEval({ data, task: 2, model: out, semsim: false });
+    const recall = (x: typeof t1) => (x.json.ranking as Record<string, number>)['recall@10'];
+    expect(recall(t2)).toBeGreaterThan(recall(t1) + 0.01);
+    expect(String(t2.json.signature)).toMatch(/model:trained:flare@[0-9a-f]{16}/);
   });
 
   it('resuming after an interruption gives the uninterrupted run bit for bit', async () => {

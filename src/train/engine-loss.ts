@@ -4,16 +4,6 @@
 import { ItemTable, type Device } from '../engine/item-table.js';
 import type { LossHead, LossResult } from './loss.js';
 
-/** The part of ItemTable the loss uses (the fused cross-entropy and in-place item updates). */
-interface CrossEntropyTable {
-  setItems(items: Float32Array): Promise<void> | void;
-  crossEntropy(
-    queries: Float32Array,
-    targets: Int32Array,
-    opts: { rowWeights?: Float32Array; gradItems?: Float32Array },
-  ): Promise<{ loss: Float32Array; gradQueries: Float32Array }>;
-}
-
 export class EngineLossHead implements LossHead {
   readonly name: string;
   #table: ItemTable;
@@ -21,29 +11,21 @@ export class EngineLossHead implements LossHead {
 
   private constructor(
     table: ItemTable,
-    private readonly items: number,
-    private readonly dim: number,
+    items: number,
+    dim: number,
   ) {
     this.#table = table;
     this.#dRows = new Float32Array(items * dim);
     this.name = table.backend === 'cuda' ? `engine ${table.deviceName} ${table.precision}` : `engine cpu ${table.isa} ${table.precision}`;
   }
 
-  static async create(items: number, dim: number, device: Device = 'cpu'): Promise<EngineLossHead> {
-    const table = await ItemTable.create(new Float32Array(items * dim), { dim, device });
-    const t = table as unknown as Partial<CrossEntropyTable>;
-    if (typeof t.crossEntropy !== 'function' || typeof t.setItems !== 'function') {
-      table.dispose();
-      throw new Error(
-        'training needs the fused full-catalogue cross-entropy of the item table (ItemTable.crossEntropy and setItems), which this build lacks',
-      );
-    }
-    return new EngineLossHead(table, items, dim);
+  static async create(items: number, dim: number, device: Device = 'cpu', threads?: number): Promise<EngineLossHead> {
+    return new EngineLossHead(await ItemTable.create(new Float32Array(items * dim), { dim, device, threads }), items, dim);
   }
 
   async compute(hidden: Float32Array, rows: Float32Array, targets: Int32Array): Promise<LossResult> {
-    const t = this.#table as unknown as CrossEntropyTable;
-    await t.setItems(rows);
+    const t = this.#table;
+    t.setItems(rows);
     const R = targets.length;
     const weights = new Float32Array(R).fill(R ? 1 / R : 0);
     this.#dRows.fill(0);

@@ -331,7 +331,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   let head: LossHead | null = null;
   try {
     if (content) body.setContent(content);
-    head = o.loss === 'reference' ? new ReferenceLossHead(N, s.body.dim) : await EngineLossHead.create(N, s.body.dim, device);
+    head = o.loss === 'reference' ? new ReferenceLossHead(N, s.body.dim) : await EngineLossHead.create(N, s.body.dim, device, o.threads);
     if (o.gpu !== undefined) log(`the loss (item-table cross-entropy) runs on ${head.name}; the transformer body on the CPU (${body.isa}, ${body.threads} threads)`);
     const key = settingsKey(s, ds.meta.key, encInfo, o.loss ?? 'engine');
     const dir = o.out;
