@@ -18,7 +18,7 @@ import { runEval } from '../src/eval/run.js';
 import { bleuSegmentStatsReference, rougeScoreReference } from '../src/metrics/text/reference.js';
 import { closeTextPools } from '../src/metrics/text/pool.js';
 import { computeTextStats } from '../src/metrics/text/score.js';
-import { loadCpuBinding } from '../src/native/binding.js';
+import { loadCpuBinding } from '../src/engine/binding.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 import { jsSearchRow } from './js-baseline.js';

@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { ItemTable, type SearchOptions } from '../src/engine/item-table.js';
-import { runGpuSelftest } from '../src/engine/selftest.js';
-import type { Precision } from '../src/native/binding.js';
+import { runGpuSelftest } from '../src/engine/selftest/selftest.js';
+import type { Precision } from '../src/engine/binding.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 
@@ -91,6 +91,7 @@ export async function benchCuda(args: string[]): Promise<void> {
     report.selftest = st;
     say(`selftest on ${st.device}: ${st.ok ? 'passed' : 'FAILED'} (${st.checks.filter((c) => c.ok).length} of ${st.checks.length} checks, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     for (const t of st.timing) say(`  Office d64 B256 ${t.precision}: ${t.ms.toFixed(3)} ms (${t.gflops.toFixed(0)} GFLOP/s)`);
+    for (const t of st.xentTiming) say(`  crossEntropy Office d64 B1024 ${t.precision}: ${t.ms.toFixed(3)} ms (${t.gflops.toFixed(0)} GFLOP/s against 6 B N d)`);
     save();
   }
 

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { loadDataset } from '../src/data/load.js';
 import { ItemTable } from '../src/engine/item-table.js';
 import { runEval } from '../src/eval/run.js';
-import { exclusionLists } from '../src/eval/ranking.js';
 import { computeTextStats } from '../src/metrics/text/score.js';
 import { closeTextPools } from '../src/metrics/text/pool.js';
 import { buildExamples } from '../src/tasks/examples.js';
@@ -48,7 +47,7 @@ export async function benchEval(args: string[]): Promise<void> {
     // Reference: the engine alone on the same queries (no files, no metrics).
     const [, engineS] = await time(async () => {
       const table = await ItemTable.create(items, { dim });
-      const exclude = exclusionLists(examples.history, true);
+      const exclude = examples.exclusions(true);
       await table.search(queries, { k: 10, targets: examples.targets, exclude });
       table.dispose();
     });

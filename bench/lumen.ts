@@ -13,10 +13,10 @@ import path from 'node:path';
 
 import { loadDataset } from '../src/data/load.js';
 import { LumenCheckpoint } from '../src/models/lumen/checkpoint.js';
-import { loadCpuBinding } from '../src/native/binding.js';
+import { loadCpuBinding } from '../src/engine/binding.js';
 import { LumenDecoder, type DecodeRequest, type DecodeTiming } from '../src/models/lumen/decoder.js';
 import { encodePrompt } from '../src/models/lumen/prompt.js';
-import type { SamplingOptions } from '../src/models/lumen/sampler.js';
+import type { SamplingOptions } from '../src/engine/decode-step.js';
 import { buildPrompts } from '../src/tasks/prompts.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { writeLumenCheckpoint, type LumenSpec } from '../test/helpers/lumen-model.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 import { ItemTable } from '../src/engine/item-table.js';
-import { loadCpuBinding, type IsaName, type Precision } from '../src/native/binding.js';
+import { loadCpuBinding, type IsaName, type Precision } from '../src/engine/binding.js';
 import { jsSearchRow } from './js-baseline.js';
 
 interface Shape {

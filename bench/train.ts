@@ -18,7 +18,8 @@ import path from 'node:path';
 
 import { loadDataset } from '../src/data/load.js';
 import { TransformerBody } from '../src/engine/train-kernels.js';
-import { loadCpuBinding } from '../src/native/binding.js';
+import { Engine } from '../src/engine/engine.js';
+import { fmaPeakGflops } from '../src/engine/peak.js';
 import { epochBatches, trainingSequences, type TrainingBatch } from '../src/train/data.js';
 import { EngineLossHead } from '../src/train/engine-loss.js';
 import { writeFileAtomic } from '../src/util/files.js';
@@ -81,7 +82,7 @@ interface EpochTiming {
 /** The trainer's step (forward, output table, fused loss, backward + AdamW) over batches, timed by phase. */
 async function timeSteps(c: Config, batches: Iterable<TrainingBatch>, threads: number | undefined, maxSteps = Infinity): Promise<EpochTiming> {
   const body = await TransformerBody.create({ items: c.items, dim: c.dim, layers: c.layers, heads: c.heads, maxLen: c.maxLen, causal: c.causal, dropout: 0.2 }, { seed: 1, threads });
-  const head = await EngineLossHead.create(c.items, c.dim, 'cpu', threads);
+  const head = await EngineLossHead.create(c.items, c.dim, Engine.open({ threads }));
   const t: EpochTiming = { seconds: 0, bodySeconds: 0, lossSeconds: 0, positions: 0, steps: 0, flops: { loss: 0, body: 0 } };
   try {
     const t0 = performance.now();
@@ -155,11 +156,11 @@ export async function benchTrain(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const threads = arg(args, '--threads') !== undefined ? Number(arg(args, '--threads')) : undefined;
   const outDir = arg(args, '--out') ?? path.join('bench', 'results');
-  const binding = loadCpuBinding();
-  const isa = binding.supportedIsas()[0];
-  const nThreads = threads ?? (await import('node:os')).availableParallelism();
-  if (!binding.fmaPeak) throw new Error('this addon has no fmaPeak; rebuild it (npm run build:native)');
-  const peak = await binding.fmaPeak(isa, 'fp32', nThreads, 2);
+  const engine = Engine.open({ threads });
+  const isa = engine.isa;
+  const nThreads = engine.threads;
+  const peak = await fmaPeakGflops(engine, 'fp32', 2);
+  if (peak === null) throw new Error('this addon has no fmaPeak; rebuild it (npm run build:native)');
   console.log(`FMA peak (fp32, ${isa}, ${nThreads} threads, measured now): ${peak.toFixed(1)} GFLOP/s`);
   const results: Record<string, unknown>[] = [];
 

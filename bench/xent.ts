@@ -14,8 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { Engine, cpuCapabilities, type IsaName, type Precision } from '../src/engine/engine.js';
 import { ItemTable } from '../src/engine/item-table.js';
-import { loadCpuBinding, type IsaName, type Precision } from '../src/native/binding.js';
+import { fmaPeakGflops } from '../src/engine/peak.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 
@@ -71,10 +72,9 @@ export async function benchXent(args: string[]): Promise<void> {
   const isa = arg(args, '--isa') as IsaName | undefined;
   const threads = arg(args, '--threads') !== undefined ? Number(arg(args, '--threads')) : undefined;
   const outDir = arg(args, '--out') ?? path.join('bench', 'results');
-  const binding = loadCpuBinding();
   const precisions: Precision[] = arg(args, '--precision')
     ? [arg(args, '--precision') as Precision]
-    : device !== 'cpu' || binding.bf16Supported()
+    : device !== 'cpu' || cpuCapabilities().bf16
       ? ['fp32', 'bf16']
       : ['fp32'];
   const shapes: Shape[] = [];
@@ -88,18 +88,15 @@ export async function benchXent(args: string[]): Promise<void> {
   // The hardware floor: FMA throughput of the same threads, best of a few (other processes share
   // the cores; the best run is the machine's).
   const peaks: Partial<Record<Precision, number>> = {};
-  let probe: ItemTable | undefined;
   if (device === 'cpu') {
-    probe = await ItemTable.create(new Float32Array(64), { dim: 64, isa, threads });
+    const engine = Engine.open({ isa, threads });
     for (const precision of precisions) {
-      if (!binding.fmaPeak) break;
-      const peakIsa = precision === 'bf16' ? 'avx512' : (probe.isa as IsaName);
       let best = 0;
-      for (let i = 0; i < 3; i++) best = Math.max(best, await binding.fmaPeak(peakIsa, precision, probe.threads, 0.5));
-      peaks[precision] = best;
+      for (let i = 0; i < 3; i++) best = Math.max(best, (await fmaPeakGflops(engine, precision, 0.5)) ?? 0);
+      if (best > 0) peaks[precision] = best;
     }
     console.log(
-      `CPU: ${probe.isa}, ${probe.threads} threads; FMA peak (best of 3): ` +
+      `CPU: ${engine.isa}, ${engine.threads} threads; FMA peak (best of 3): ` +
         precisions.map((p) => `${p} ${peaks[p]?.toFixed(1) ?? 'n/a'} GFLOP/s`).join(', '),
     );
   }
@@ -170,7 +167,6 @@ export async function benchXent(args: string[]): Promise<void> {
     );
   }
   table?.dispose();
-  probe?.dispose();
 
   // PyTorch after our measurements (never at the same time: the cores are shared).
   let torch: { torch?: string; device?: string; threads?: number; rows: Record<string, unknown>[] } | null = null;

@@ -1,11 +1,15 @@
 // regen-bench's library API.
+export { Engine } from './engine/engine.js';
+export type { EngineOptions } from './engine/engine.js';
 export { ItemTable } from './engine/item-table.js';
 export type { Device, ItemTableOptions, SearchOptions, SearchResult, SearchResultWithTargets } from './engine/item-table.js';
+export { decodeStep, resolveSampling } from './engine/decode-step.js';
+export type { ResolvedSampling, SamplingOptions, StepInput, StepOutput } from './engine/decode-step.js';
 export { rankingMetrics } from './metrics/ranking.js';
 export type { RankingMetrics } from './metrics/ranking.js';
-export { referenceSearch } from './engine/reference.js';
-export type { ReferenceResult } from './engine/reference.js';
-export type { CpuFeatures, IsaName } from './native/binding.js';
+export { referenceSearch } from './engine/selftest/reference.js';
+export type { ReferenceResult } from './engine/selftest/reference.js';
+export type { CpuFeatures, IsaName, Precision } from './engine/engine.js';
 export { VERSION } from './version.js';
 export * from './data/index.js';
 export {

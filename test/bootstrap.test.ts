@@ -30,7 +30,7 @@ describe('bootstrapMeans', () => {
   });
 
   it('does not depend on the thread count, and sums exactly the drawn rows', async () => {
-    const { loadCpuBinding } = await import('../src/native/binding.js');
+    const { loadCpuBinding } = await import('../src/engine/binding.js');
     const values = Float64Array.from({ length: 3000 }, (_, i) => (i % 7) * 0.5);
     const one = await loadCpuBinding().bootstrapSums(values, 3, 64, 9, 1);
     const two = await loadCpuBinding().bootstrapSums(values, 3, 64, 9, 2);

@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
+import { flagLabel } from '../src/cli/flags.js';
 import { gpuUnavailableReason, resolveDevice } from '../src/engine/device.js';
+import type { OptionError } from '../src/util/option-error.js';
 import { ItemTable } from '../src/engine/item-table.js';
-import { runGpuSelftest } from '../src/engine/selftest.js';
-import { decodeStep } from '../src/models/lumen/sampler.js';
-import { cudaBinaryCandidates, loadCudaBinding } from '../src/native/binding.js';
+import { runGpuSelftest } from '../src/engine/selftest/selftest.js';
+import { decodeStep } from '../src/engine/decode-step.js';
+import { cudaBinaryCandidates, loadCudaBinding } from '../src/engine/binding.js';
 import { rng } from '../src/util/random.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,7 +51,16 @@ describe('CUDA backend without a GPU', () => {
     await expect(ItemTable.create(items, { dim: 2, device: { gpu: 0 } })).rejects.toThrow(
       new RegExp(`options.device asks for GPU 0, but .*${noGpu!.slice(0, 20).replace(/[()]/g, '.')}.*'auto'`),
     );
-    expect(() => resolveDevice({ gpu: 0 }, '--gpu')).toThrow(/--gpu asks for GPU 0, but .*Leave out --gpu to run on the CPU, or use --gpu auto/);
+    // Issue 13: the library names its option and the CLI maps it to --gpu (OptionError.as).
+    const err = (() => {
+      try {
+        resolveDevice({ gpu: 0 });
+      } catch (e) {
+        return e as OptionError;
+      }
+    })()!;
+    expect(err.message).toMatch(/options.device asks for GPU 0, but .*Use device 'cpu', or 'auto'/);
+    expect(err.as(flagLabel)).toMatch(/--gpu asks for GPU 0, but .*Leave out --gpu to run on the CPU, or use --gpu auto/);
   });
 
   it.skipIf(noGpu === null)("device 'auto' falls back to the CPU and says why", async () => {
@@ -75,7 +86,7 @@ describe('CUDA backend without a GPU', () => {
     expect(fail.stderr).toMatch(/--gpu asks for GPU 0, but /);
     const auto = spawnSync(process.execPath, [bin, 'eval', '--gpu', 'auto', '--task', '1', '--k', '5'], { encoding: 'utf8' });
     expect(auto.status).toBe(0);
-    expect(auto.stderr + auto.stdout).toMatch(/--gpu auto: no usable GPU/);
+    expect(auto.stderr + auto.stdout).toMatch(/device 'auto': no usable GPU/);
     expect(auto.stdout).toMatch(/backend:cpu-/);
   }, 60_000);
 

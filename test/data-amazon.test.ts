@@ -108,7 +108,7 @@ describe('Amazon 2018 builder', () => {
 
   it('says how to go on when the metadata file is missing, and builds without it on request', async () => {
     const file = writeLines(path.join(dir, 'Toys_and_Games.json'), REVIEWS);
-    await expect(load(file)).rejects.toThrow(/no metadata file next to it \(looked for meta_Toys_and_Games.json.gz, meta_Toys_and_Games.json\). Pass --meta FILE, or --meta none/);
+    await expect(load(file)).rejects.toThrow(/no metadata file next to it \(looked for meta_Toys_and_Games.json.gz, meta_Toys_and_Games.json\). Pass options.meta FILE, or options.meta none/); // issue 13: library errors name library options
     const ds = await load(file, { meta: 'none' });
     expect(ds.events.count).toBe(6);
     expect(ds.items.title.get(0)).toBeNull();

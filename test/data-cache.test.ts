@@ -96,7 +96,7 @@ describe('the cache', () => {
     const out = path.join(dir, 'mine');
     mkdirSync(out);
     writeLines(path.join(out, 'notes.txt'), ['keep me']);
-    await expect(prepareDataset(path.join(dir, 'a.jsonl'), { out })).rejects.toThrow(/--out .*mine holds other files \(notes.txt\); give a new or empty folder/);
+    await expect(prepareDataset(path.join(dir, 'a.jsonl'), { out })).rejects.toThrow(/options.out .*mine holds other files \(notes.txt\); give a new or empty folder/); // issue 13: library errors name library options
     expect(readdirSync(out)).toEqual(['notes.txt']);
   });
 });

@@ -40,7 +40,7 @@ describe('plain sequences (S3Rec Beauty)', () => {
     const items = path.join(dir, 'items.json');
     writeFileSync(items, JSON.stringify({ 10: { title: 'Ten' }, 11: { title: 'Eleven', categories: ['Beauty', 'Skin Care'] }, 12: { title: 'Twelve' } }));
     const file = writeLines(path.join(dir, 'seq.txt'), ['1 10 11 12', '2 11 99 12', '1 10', '3', '{"user": 4}', '', '5 12 12 10']);
-    const ds = await load(file, { items });
+    const ds = await load(file, { itemMeta: items }); // the option was called items before issue 13 (now itemMeta, --item-meta)
     const by = Object.fromEntries(ds.meta.report.issues.map((i) => [i.kind, i]));
     expect(by['unknown-item'].samples).toEqual([`${file}:2: item 99 (token 3) is not in ${items}`]);
     expect(by['duplicate-user'].samples).toEqual([`${file}:3: user 1 appeared on an earlier line`]);
@@ -51,7 +51,7 @@ describe('plain sequences (S3Rec Beauty)', () => {
     // Items keep the item file's ids and text; repeats are legal.
     expect(ds.items.title.get(ds.itemId('11')!)).toBe('Eleven');
     expect(Array.from(ds.sequence(2), (i) => ds.items.asin.get(i))).toEqual(['12', '12', '10']);
-    await expect(load(file, { items, strict: true })).rejects.toThrow(new RegExp(`^${file}:2: item 99`));
+    await expect(load(file, { itemMeta: items, strict: true })).rejects.toThrow(new RegExp(`^${file}:2: item 99`));
   });
 });
 

@@ -13,7 +13,7 @@ import { leaveOneOut } from '../src/data/splits.js';
 import { openDataset, publishDir, tempDirFor } from '../src/data/store.js';
 import { TextColumnBuilder, Utf8Column } from '../src/data/text-column.js';
 import { ItemTable } from '../src/engine/item-table.js';
-import { referenceSearch } from '../src/engine/reference.js';
+import { referenceSearch } from '../src/engine/selftest/reference.js';
 import { scratch } from './data-helpers.js';
 
 const META: DatasetMeta = {

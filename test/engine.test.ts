@@ -2,11 +2,11 @@
 // in each test's name, to replay a failure), on every kernel this CPU can run.
 import { describe, expect, it } from 'vitest';
 
-import { CHECK_CASES, makeCase } from '../src/engine/cases.js';
-import { checkSearch } from '../src/engine/check.js';
+import { CHECK_CASES, makeCase } from '../src/engine/selftest/cases.js';
+import { checkSearch } from '../src/engine/selftest/check.js';
 import { ItemTable, type SearchOptions, type SearchResult } from '../src/engine/item-table.js';
-import { referenceScores, referenceSearch, roundToBf16 } from '../src/engine/reference.js';
-import { loadCpuBinding } from '../src/native/binding.js';
+import { referenceScores, referenceSearch, roundToBf16 } from '../src/engine/selftest/reference.js';
+import { loadCpuBinding } from '../src/engine/binding.js';
 import { rng } from '../src/util/random.js';
 
 const ISAS = loadCpuBinding().supportedIsas();

@@ -12,9 +12,8 @@ import type { Dataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/load.js';
 import { compareParts } from '../src/eval/compare.js';
 import { mergePartFiles, readPart } from '../src/eval/merge.js';
-import { exclusionLists } from '../src/eval/ranking.js';
 import { runEval } from '../src/eval/run.js';
-import { referenceSearch } from '../src/engine/reference.js';
+import { referenceSearch } from '../src/engine/selftest/reference.js';
 import { buildExamples, type ExampleSet } from '../src/tasks/examples.js';
 import { encodeNpy } from '../src/models/embeddings-file.js';
 import { rng } from '../src/util/random.js';
@@ -197,7 +196,7 @@ describe('embeddings', () => {
     writeFileSync(path.join(dir, 'items.ids.txt'), Array.from({ length: ds.items.count }, (_, row) => asin(ds.items.count - 1 - row)).join('\n'));
     writeFileSync(path.join(dir, 'q.npy'), encodeNpy(queries, ex.length, dim));
     const result = await runEval({ ...quick, task: 1, queries: path.join(dir, 'q.npy'), items: path.join(dir, 'items.npy') });
-    const exclude = exclusionLists(ex.history, true);
+    const exclude = ex.exclusions(true);
     const ref = referenceSearch(items, dim, queries, { k: 10, exclude, targets: ex.targets });
     const ranks = result.parts[0].ranks;
     let agree = 0;
@@ -215,7 +214,7 @@ describe('embeddings', () => {
     bad[8 * 7 + 2] = NaN;
     writeFileSync(path.join(dir, 'qnan.npy'), encodeNpy(bad, examples.length, 8));
     await expect(runEval({ ...quick, task: 1, queries: path.join(dir, 'qnan.npy'), items: path.join(dir, 'items.npy') })).rejects.toThrow(/qnan\.npy: 1 NaN .*row 7, column 2/);
-    await expect(runEval({ ...quick, task: 1, queries: path.join(dir, 'q.npy') })).rejects.toThrow(/both --queries and --items/);
+    await expect(runEval({ ...quick, task: 1, queries: path.join(dir, 'q.npy') })).rejects.toThrow(/both options.queries and options.items/); // issue 13: library errors name library options
   });
 });
 

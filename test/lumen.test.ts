@@ -17,7 +17,7 @@ import { LumenCheckpoint } from '../src/models/lumen/checkpoint.js';
 import { LumenDecoder, type DecodedRow, type DecodeRequest } from '../src/models/lumen/decoder.js';
 import { generatePredictions } from '../src/models/lumen/generate.js';
 import { encodePrompt } from '../src/models/lumen/prompt.js';
-import type { SamplingOptions } from '../src/models/lumen/sampler.js';
+import type { SamplingOptions } from '../src/engine/decode-step.js';
 import { buildPrompts } from '../src/tasks/prompts.js';
 import { referenceGreedy, safetensors, writeLumenCheckpoint, type LumenCheckpoint as Written } from './helpers/lumen-model.js';
 
@@ -260,7 +260,7 @@ describe('regen-bench generate (CLI)', () => {
     const summary = JSON.parse(r.stdout);
     expect(summary.lines).toBe(6);
     expect(summary.backend.body).toMatch(/^cpu|^cuda:0$/);
-    if (summary.backend.body === 'cpu') expect(summary.notes.join(' ')).toMatch(/--gpu 0: the CUDA execution provider is not available .* runs on the CPU/);
+    if (summary.backend.body === 'cpu') expect(summary.notes.join(' ')).toMatch(/GPU 0: the CUDA execution provider is not available .* runs on the CPU/); // issue 13: notes name the device, not a flag
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(6);
     const text = run('--model', A.dir, '--limit', '2', '--max-words', '100', '--max-new-tokens', '4', '--out', out);
     expect(text.stdout).toMatch(/wrote .*cli\.jsonl: 2 lines \(task 3, test split, purchase_reason; greedy\)/);

@@ -446,7 +446,7 @@ describe('regen-bench prompts', () => {
   it('bad flags: a clear error naming the flag, a non-zero exit, and no output file', () => {
     const out = path.join(dir, 'bad.jsonl');
     const cases: [string[], RegExp][] = [
-      [['--task', '4'], /option '--task <n>' argument '4' is invalid. Allowed choices are 1, 2, 3/],
+      [['--task', '4'], /--task expects an integer in \[1, 3\] but received '4'/], // issue 13: the shared --task parser
       [[], /required option '--task <n>' not specified/],
       [['--task', '3', '--narrative', 'purchase_reasn'], /Expected --narrative to be one of purchase_reason, .* but received the string "purchase_reasn" \(did you mean purchase_reason\?\)/],
       [['--task', '3'], /Task 3 predicts the item and a narrative: give --narrative \(one of product_endorsement|purchase_reason/],
@@ -454,7 +454,7 @@ describe('regen-bench prompts', () => {
       [['--task', '1', '--narrative', 'user_profile'], /--narrative applies to task 3 only/],
       [['--task', '1', '--split', 'tran'], /option '--split <split>' argument 'tran' is invalid. Allowed choices are train, valid, test/],
       [['--task', '1', '--template', 'p5'], /Allowed choices are hybrid, lumen/],
-      [['--task', '1', '--max-words', '0'], /--max-words expects a whole number of words >= 1 but received '0'/],
+      [['--task', '1', '--max-words', '0'], /--max-words expects an integer in \[1, \.\.\.\] but received '0'/], // issue 13: the shared integer parser
       [['--task', '1', '--field-words', 'review=12,titel=3'], /--field-words expects field=words pairs .* but received 'titel=3'/],
       [['--task', '1', '--data', path.join(dir, 'nope.jsonl')], /nope.jsonl: no such file or folder/],
     ];

@@ -7,7 +7,7 @@ describe('rankingMetrics', () => {
     const ranks = Int32Array.from([0, 1, 9, 10, 99]);
     const m = rankingMetrics(ranks, 10);
     expect(m.n).toBe(5);
-    expect(m.skipped).toBe(0);
+    expect(m.unranked).toBe(0);
     expect(m.recall).toBeCloseTo(3 / 5, 15);
     expect(m.ndcg).toBeCloseTo((1 + 1 / Math.log2(3) + 1 / Math.log2(11)) / 5, 15);
     expect(m.mrr).toBeCloseTo((1 + 1 / 2 + 1 / 10 + 1 / 11 + 1 / 100) / 5, 15);
@@ -23,14 +23,16 @@ describe('rankingMetrics', () => {
     expect(m1.mrr).toBe(m5.mrr);
   });
 
-  it('leaves rows without a rank out of the means and counts them', () => {
+  // Changed with issue 13: one meaning for an unranked target everywhere (eval always counted it as a miss).
+  it('counts rows without a rank as misses, in n and in unranked', () => {
     const m = rankingMetrics(Int32Array.from([-1, 0, -1, 2]), 2);
-    expect(m.n).toBe(2);
-    expect(m.skipped).toBe(2);
-    expect(m.recall).toBe(0.5);
+    expect(m.n).toBe(4);
+    expect(m.unranked).toBe(2);
+    expect(m.recall).toBe(0.25);
+    expect(m.mrr).toBeCloseTo((1 + 1 / 3) / 4, 15);
   });
 
-  it('is NaN with n = 0 when no row has a rank', () => {
+  it('is NaN with n = 0 when there are no rows', () => {
     const m = rankingMetrics(new Int32Array(0), 10);
     expect(m.n).toBe(0);
     expect(Number.isNaN(m.recall) && Number.isNaN(m.ndcg) && Number.isNaN(m.mrr)).toBe(true);

@@ -89,7 +89,7 @@ describe('regen-bench score-text', () => {
     expect(JSON.parse(r.stdout).n).toBe(2);
     expect(run('score-text', '--input', path.join(dir, 'nope.jsonl')).stderr).toMatch(/cannot read --input .*nope\.jsonl/);
     expect(run('score-text', '--input', input, '--smooth', 'magic').stderr).toMatch(/--smooth/);
-    expect(run('score-text', '--input', input, '--threads', '0').stderr).toMatch(/--threads expects an integer >= 1/);
+    expect(run('score-text', '--input', input, '--threads', '0').stderr).toMatch(/--threads expects an integer in \[1, 1024\]/); // issue 13: the shared --threads parser
   });
 
   it('--bootstrap adds rouge-score-style intervals, reproducible with --seed; options change the signature', () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { TransformerBody, type BodyBatch, type BodyConfig } from '../src/engine/train-kernels.js';
-import { loadCpuBinding } from '../src/native/binding.js';
+import { cpuCapabilities } from '../src/engine/engine.js';
 import {
   attentionBackward,
   attentionForward,
@@ -24,7 +24,7 @@ import {
 } from '../src/train/reference.js';
 import { rng } from '../src/util/random.js';
 
-const ISAS = loadCpuBinding().supportedIsas();
+const ISAS = cpuCapabilities().supportedIsas;
 const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 function randn(r: () => number, n: number, scale = 1): Float64Array {

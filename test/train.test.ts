@@ -15,6 +15,8 @@ import { EngineLossHead } from '../src/train/engine-loss.js';
 import { ReferenceLossHead } from '../src/train/loss.js';
 import { trainModel, TrainUsageError, type TrainOptions } from '../src/train/trainer.js';
 import { rng } from '../src/util/random.js';
+import { flagLabel } from '../src/cli/flags.js';
+import { isOptionProblem } from '../src/util/option-error.js';
 import { scratch } from './data-helpers.js';
 
 const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -157,13 +159,26 @@ describe(`train (seed ${SEED})`, () => {
     expect(readFileSync(path.join(a, 'model.safetensors')).equals(readFileSync(path.join(b, 'model.safetensors')))).toBe(true);
   });
 
+  it('gives the same weights for 1 and 2 threads (engine loss, dropout on)', async () => {
+    const files: Buffer[] = [];
+    for (const threads of [1, 2]) {
+      const out = path.join(dir, `threads-${threads}`);
+      await trainModel(tiny({ data, out, epochs: 2, patience: 5, threads, loss: 'engine', dropout: 0.3 }));
+      files.push(readFileSync(path.join(out, 'state', 'state.safetensors')));
+    }
+    expect(files[0].equals(files[1])).toBe(true);
+  });
+
   it('rejects bad settings and data with the flag and the fix', async () => {
     const out = path.join(dir, 'bad');
-    await expect(trainModel(tiny({ data, out, heads: 3 }))).rejects.toThrow(/--heads expects a divisor of --dim \(16\)/);
-    await expect(trainModel(tiny({ data, out, dropout: 1 }))).rejects.toThrow(/--dropout expects a number in \[0, 1\)/);
-    await expect(trainModel(tiny({ data, out, lr: 0 }))).rejects.toThrow(/--lr expects/);
-    await expect(trainModel(tiny({ data, out, model: 'gru4rec' as 'sasrec' }))).rejects.toThrow(/--model expects one of sasrec, bert4rec, flare/);
-    await expect(trainModel(tiny({ data, out, objective: 'masked' }))).rejects.toThrow(/--objective applies to flare only/);
+    await expect(trainModel(tiny({ data, out, heads: 3 }))).rejects.toThrow(/options.heads expects a divisor of options.dim \(16\)/);
+    await expect(trainModel(tiny({ data, out, dropout: 1 }))).rejects.toThrow(/options.dropout expects a number in \[0, 1\)/);
+    await expect(trainModel(tiny({ data, out, lr: 0 }))).rejects.toThrow(/options.lr expects/);
+    await expect(trainModel(tiny({ data, out, model: 'gru4rec' as 'sasrec' }))).rejects.toThrow(/options.model expects one of sasrec, bert4rec, flare/);
+    await expect(trainModel(tiny({ data, out, objective: 'masked' }))).rejects.toThrow(/options.objective applies to flare only/);
+    // The command line names its flags instead.
+    const e = await trainModel(tiny({ data, out, heads: 3 })).catch((x: unknown) => x);
+    expect(isOptionProblem(e) && e.as(flagLabel)).toMatch(/--heads expects a divisor of --dim \(16\)/);
     const short = path.join(dir, 'short.txt');
     writeFileSync(short, '1 1 2\n2 2 3\n');
     await expect(trainModel(tiny({ data: short, out }))).rejects.toThrow(TrainUsageError);

@@ -4,15 +4,15 @@
 // counts and runs, argument errors, and arguments changed or transferred right after the call.
 import { describe, expect, it } from 'vitest';
 
-import { XENT_CHECK_CASES, makeXentCase, type XentCase } from '../src/engine/cases.js';
-import { checkCrossEntropy } from '../src/engine/check.js';
+import { cpuCapabilities } from '../src/engine/engine.js';
 import { ItemTable, type CrossEntropyOptions, type ItemTableOptions } from '../src/engine/item-table.js';
-import { referenceCrossEntropy, roundToBf16 } from '../src/engine/reference.js';
-import { loadCpuBinding } from '../src/native/binding.js';
+import { XENT_CHECK_CASES, makeXentCase, type XentCase } from '../src/engine/selftest/cases.js';
+import { checkCrossEntropy } from '../src/engine/selftest/check.js';
+import { referenceCrossEntropy, roundToBf16 } from '../src/engine/selftest/reference.js';
 import { rng } from '../src/util/random.js';
 
-const ISAS = loadCpuBinding().supportedIsas();
-const BF16 = loadCpuBinding().bf16Supported();
+const ISAS = cpuCapabilities().supportedIsas;
+const BF16 = cpuCapabilities().bf16;
 const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 interface Run {

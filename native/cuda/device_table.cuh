@@ -33,6 +33,10 @@ struct DeviceTable::Impl {
   Buffer<float> queries, bias, target_score, p_shift, p_sum, p_scores, scores, log_z, target_log_prob;
   Buffer<__nv_bfloat16> queries_h;
   Buffer<int> ex_off, ex_ids, targets, p_flags, p_count, p_ids, ids, target_rank;
+  // cross_entropy's pass 2 (xent.cu): the contributing rows, their exclusions, dQ partials, dE, dBias.
+  Buffer<float> x_queries, x_rows_f, x_dq_part, x_dq, x_de, x_db;
+  Buffer<__nv_bfloat16> x_queries_h;
+  Buffer<int> x_rows_i, x_ex_off, x_ex_ids;
 
   void activate() const { CUDA_CHECK(cudaSetDevice(device)); }
   void run_chunk(const SearchRequest& req, const SearchResult& res, int64_t first, int rows, int64_t bias_ready);

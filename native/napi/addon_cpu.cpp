@@ -1,24 +1,24 @@
-// The N-API glue: the only file that knows N-API. It unwraps typed arrays without copying, runs
-// every long call on a worker thread (Napi::AsyncWorker, settling a promise) and turns C++
-// exceptions into JS errors. Argument validation lives in TypeScript (src/engine/validate.ts);
-// here only the shapes that would otherwise crash the process are checked.
+// The N-API glue of the CPU engine (regen_cpu.node): item tables, searches, the decoding step,
+// bootstrap resampling and the text kernels. Every long call runs on a worker thread
+// (Napi::AsyncWorker, settling a promise) over copies of its inputs (glue.h), and C++ exceptions
+// become JS errors. Argument validation lives in TypeScript (src/engine/); here only the shapes that
+// would otherwise crash the process are checked. Knows N-API, nothing of the math.
 #include <napi.h>
 
 #include <algorithm>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "glue.h"
 #include "regen/bootstrap.h"
 #include "regen/cpu_features.h"
 #include "regen/search.h"
 #include "regen/step.h"
 #include "regen/text_stats.h"
 #include "regen/xent.h"
-#include "glue.h"
 
 namespace regen::napi {
 void register_train(Napi::Env env, Napi::Object exports);  // train_glue.cpp
@@ -26,19 +26,33 @@ void register_train(Napi::Env env, Napi::Object exports);  // train_glue.cpp
 
 namespace {
 
-using regen::napi::Pins;
+using regen::napi::copy_array;
 using regen::napi::PromiseWorker;
+using regen::napi::queue_job;
+using regen::napi::run_now;
 using regen::napi::typed_array_data;
+using Matrix = std::shared_ptr<const regen::ItemMatrix>;
+using MutableMatrix = std::shared_ptr<regen::ItemMatrix>;  // the table's own handle (setItems writes through it)
 
 struct AddonData {
   Napi::FunctionReference table_constructor;
 };
 
-regen::Isa parse_isa(Napi::Env env, const std::string& name) {
-  if (name == "scalar") return regen::Isa::Scalar;
-  if (name == "avx2") return regen::Isa::Avx2;
-  if (name == "avx512") return regen::Isa::Avx512;
-  throw Napi::TypeError::New(env, "native binding: unknown isa '" + name + "'");
+// The kernel and thread count of a CPU call ({isa, threads} in its options), checked once against
+// the precision of every table it reads.
+regen::SearchConfig read_kernel(Napi::Env env, const Napi::Object& o, const std::vector<Matrix>& tables) {
+  regen::SearchConfig config;
+  const std::string isa = o.Get("isa").As<Napi::String>().Utf8Value();
+  if (isa == "scalar") config.isa = regen::Isa::Scalar;
+  else if (isa == "avx2") config.isa = regen::Isa::Avx2;
+  else if (isa == "avx512") config.isa = regen::Isa::Avx512;
+  else throw Napi::TypeError::New(env, "native binding: unknown isa '" + isa + "'");
+  config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+  for (const Matrix& t : tables)
+    if (!regen::precision_supported(t->precision(), config.isa, regen::cpu_features()))
+      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(config.isa) + " kernels at " +
+                                      regen::precision_name(t->precision()) + " precision");
+  return config;
 }
 
 class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
@@ -54,129 +68,68 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
   explicit NativeItemTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeItemTable>(info) {
     if (info.Length() != 1 || !info[0].IsExternal())
       throw Napi::TypeError::New(info.Env(), "NativeItemTable is made by createTable(), not by new");
-    matrix_ = *info[0].As<Napi::External<std::shared_ptr<regen::ItemMatrix>>>().Data();
+    matrix_ = *info[0].As<Napi::External<MutableMatrix>>().Data();
     external_bytes_ = matrix_->bytes();
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), external_bytes_);
   }
 
   ~NativeItemTable() override { Release(Env()); }
 
-  // The table, or null once disposed (decodeStep holds its own reference while it runs).
-  std::shared_ptr<const regen::ItemMatrix> matrix() const { return matrix_; }
+  // The table, or null once disposed (jobs hold their own reference while they run).
+  Matrix matrix() const { return matrix_; }
 
  private:
-  class SearchWorker : public PromiseWorker {
-   public:
-    SearchWorker(Napi::Env env, std::shared_ptr<const regen::ItemMatrix> matrix)
-        : PromiseWorker(env, "regen-bench:search"), matrix_(std::move(matrix)) {}
-    regen::SearchRequest request;
-    regen::SearchResult result;
+  struct SearchJob {
+    Matrix matrix;
+    regen::napi::SearchArgs args;
     regen::SearchConfig config;
-    Pins pins;
-
-   private:
-    void Run() override { regen::search(*matrix_, request, result, config); }
-    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-    std::shared_ptr<const regen::ItemMatrix> matrix_;
+    void run() { regen::search(*matrix, args.request, args.result, config); }
+    void settle() { args.settle(); }
   };
 
   // search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, isa, threads,
-  //         ids, scores, logZ, targetRank, targetLogProb}) -> Promise<void>; outputs filled in place.
+  //         ids, scores, logZ, targetRank, targetLogProb}) -> Promise<void>; outputs filled when it settles.
   Napi::Value Search(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
     if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: search(options)");
     Napi::Object o = info[0].As<Napi::Object>();
-    const int64_t n = matrix_->count();
-    const int64_t dim = matrix_->dim();
-    auto* worker = new SearchWorker(env, matrix_);
-    std::unique_ptr<SearchWorker> guard(worker);
-    regen::napi::read_search_args(o, n, dim, worker->request, worker->result, worker->pins);
-
-    worker->config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
-    worker->config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-    if (!regen::precision_supported(matrix_->precision(), worker->config.isa, regen::cpu_features()))
-      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(worker->config.isa) +
-                                      " kernels at " + regen::precision_name(matrix_->precision()) + " precision");
-
-    Napi::Promise promise = worker->promise();
-    guard.release()->Queue();
-    return promise;
+    auto job = std::make_unique<SearchJob>();
+    job->matrix = matrix_;
+    job->args.read(o, matrix_->count(), matrix_->dim());
+    job->config = read_kernel(env, o, {matrix_});
+    return queue_job(env, "regen-bench:search", std::move(job));
   }
 
-  class XentWorker : public PromiseWorker {
-   public:
-    XentWorker(Napi::Env env, std::shared_ptr<const regen::ItemMatrix> matrix)
-        : PromiseWorker(env, "regen-bench:crossEntropy"), matrix_(std::move(matrix)) {}
-    regen::napi::XentInputs inputs;
-    regen::napi::XentGrads grads;
-    regen::XentResult result;
-    regen::SearchConfig config;
-    Pins pins;
-
-   private:
-    void Run() override {
-      grads.allocate(matrix_->count(), matrix_->dim());
-      result.grad_items = grads.items.get();
-      result.grad_bias = grads.bias.get();
-      result.assign_grads = true;
-      stats_ = regen::cross_entropy(*matrix_, inputs.request(), result, config);
-    }
-    void OnOK() override {
-      Napi::Env env = Env();
-      const std::string error = grads.add_into_caller();
-      if (!error.empty()) {
-        deferred_.Reject(Napi::Error::New(env, error).Value());
-        return;
-      }
-      Napi::Object out = Napi::Object::New(env);
-      out.Set("scratchBytes", static_cast<double>(stats_.scratch_bytes + 4 * (grads.items_size + grads.bias_size) +
-                                                   4 * (inputs.queries.size() + inputs.bias.size() + inputs.weights.size() +
-                                                        inputs.targets.size() + inputs.ex_off.size() + inputs.ex_ids.size())));
-      deferred_.Resolve(out);
-    }
-    std::shared_ptr<const regen::ItemMatrix> matrix_;
-    regen::XentStats stats_;
-  };
-
   // crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
-  //               gradBias, isa, threads, loss, gradQueries}) -> Promise<{scratchBytes}>; loss and
-  // gradQueries filled in place, gradItems and gradBias accumulated into when the promise settles.
+  //               gradBias, isa, threads, loss, gradQueries}) -> Promise<{scratchBytes}>: loss and
+  // gradQueries filled, gradItems and gradBias added to (+=) when it settles.
   Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
     if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: crossEntropy(options)");
     Napi::Object o = info[0].As<Napi::Object>();
-    auto* worker = new XentWorker(env, matrix_);
-    std::unique_ptr<XentWorker> guard(worker);
-    regen::napi::read_xent_args(o, matrix_->count(), matrix_->dim(), worker->inputs, worker->grads, &worker->result.loss,
-                                &worker->result.grad_queries, worker->pins);
-    worker->config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
-    worker->config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-    if (!regen::precision_supported(matrix_->precision(), worker->config.isa, regen::cpu_features()))
-      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(worker->config.isa) +
-                                      " kernels at " + regen::precision_name(matrix_->precision()) + " precision");
-    Napi::Promise promise = worker->promise();
-    guard.release()->Queue();
-    return promise;
+    Matrix matrix = matrix_;
+    const regen::SearchConfig config = read_kernel(env, o, {matrix});
+    return regen::napi::queue_xent(o, matrix->count(), matrix->dim(), "regen-bench:crossEntropy",
+                                   [matrix, config](regen::napi::XentArgs& a) {
+                                     return regen::cross_entropy(*matrix, a.request, a.result, config);
+                                   });
   }
 
   // setItems(items: Float32Array count x dim): new values for every item, copied now. Calls
-  // already running keep the values they started with: the table is overwritten in place when
-  // none is running, else replaced by a new copy.
+  // already running keep the values they started with: the table is overwritten in place when no
+  // job holds it, else replaced by a new copy.
   Napi::Value SetItems(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!matrix_) throw Napi::Error::New(env, "ItemTable has been disposed");
     size_t len = 0;
     const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
-    if (static_cast<int64_t>(len) != matrix_->count() * matrix_->dim())
-      throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
-    try {
+    if (static_cast<int64_t>(len) != matrix_->count() * matrix_->dim()) throw regen::napi::range_error(env, "items length must be count * dim");
+    run_now(env, [&] {
       if (matrix_.use_count() == 1) matrix_->assign(items);  // only this object holds it: nothing reads it now
       else matrix_ = std::make_shared<regen::ItemMatrix>(items, matrix_->count(), matrix_->dim(), matrix_->precision());
-    } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(env, "out of memory");
-    }
+    });
     return env.Undefined();
   }
 
@@ -185,55 +138,41 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     return info.Env().Undefined();
   }
 
-  // In-flight searches hold their own reference, so the memory goes when the last one settles.
+  // In-flight jobs hold their own reference, so the memory goes when the last one settles.
   void Release(Napi::Env env) {
     if (!matrix_) return;
     matrix_.reset();
     Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   }
 
-  std::shared_ptr<regen::ItemMatrix> matrix_;  // mutable for setItems; every reader takes a const view
+  MutableMatrix matrix_;
   int64_t external_bytes_ = 0;
 };
 
+Matrix unwrap(const Napi::Object& o) { return NativeItemTable::Unwrap(o)->matrix(); }
+
 class CreateTableWorker : public PromiseWorker {
  public:
-  CreateTableWorker(Napi::Env env, const float* items, int64_t count, int32_t dim, regen::Precision precision)
-      : PromiseWorker(env, "regen-bench:createTable"), items_(items), count_(count), dim_(dim), precision_(precision) {}
-  Pins pins;
+  CreateTableWorker(Napi::Env env, regen::napi::TableArgs args) : PromiseWorker(env, "regen-bench:createTable"), args_(std::move(args)) {}
 
  private:
-  void Run() override { matrix_ = std::make_shared<regen::ItemMatrix>(items_, count_, dim_, precision_); }
+  void Run() override {
+    matrix_ = std::make_shared<regen::ItemMatrix>(args_.items.data(), args_.count, args_.dim, args_.precision);
+    std::vector<float>().swap(args_.items);  // the table holds its own copy now
+  }
   void OnOK() override {
     Napi::Env env = Env();
-    auto* data = env.GetInstanceData<AddonData>();
-    std::shared_ptr<regen::ItemMatrix> matrix = std::move(matrix_);
-    auto external = Napi::External<std::shared_ptr<regen::ItemMatrix>>::New(env, &matrix);
-    deferred_.Resolve(data->table_constructor.New({external}));
+    auto external = Napi::External<MutableMatrix>::New(env, &matrix_);
+    deferred_.Resolve(env.GetInstanceData<AddonData>()->table_constructor.New({external}));
   }
-  const float* items_;
-  int64_t count_;
-  int32_t dim_;
-  regen::Precision precision_;
-  std::shared_ptr<regen::ItemMatrix> matrix_;
+  regen::napi::TableArgs args_;
+  MutableMatrix matrix_;
 };
 
 // createTable(items: Float32Array, count, dim, precision) -> Promise<NativeItemTable>; the table
 // copies items (rounding them to bfloat16 for 'bf16').
 Napi::Value CreateTable(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  size_t len = 0;
-  const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
-  const int64_t count = info[1].As<Napi::Number>().Int64Value();
-  const int64_t dim = info[2].As<Napi::Number>().Int64Value();
-  const std::string precision_name = info[3].As<Napi::String>().Utf8Value();
-  if (count < 0 || dim < 1 || dim > INT32_MAX || static_cast<int64_t>(len) != count * dim)
-    throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
-  if (precision_name != "fp32" && precision_name != "bf16")
-    throw Napi::TypeError::New(env, "native binding: unknown precision '" + precision_name + "'");
-  const regen::Precision precision = precision_name == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32;
-  auto* worker = new CreateTableWorker(env, items, count, static_cast<int32_t>(dim), precision);
-  worker->pins.add(info[0]);
+  auto* worker = new CreateTableWorker(info.Env(), regen::napi::read_table_args(info, 0));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
@@ -264,8 +203,7 @@ Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Bf16Supported(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), regen::precision_supported(regen::Precision::Bf16, regen::Isa::Avx512,
-                                                                   regen::cpu_features()));
+  return Napi::Boolean::New(info.Env(), regen::precision_supported(regen::Precision::Bf16, regen::Isa::Avx512, regen::cpu_features()));
 }
 
 Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
@@ -284,69 +222,75 @@ std::u16string utf16_text(Napi::Env env, const Napi::Value& value) {
   return text;
 }
 
-// bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs, synchronous
-// (it runs inside the text-metrics worker threads; in-process only for small inputs).
-Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
-    throw Napi::TypeError::New(env, "native binding: bleuChunkStats(text, layout, tokenize13a)");
-  const std::u16string text = utf16_text(env, info[0]);
-  const size_t length = text.size();
-  size_t layout_length = 0;
-  const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
+// The pairs a text-kernel layout describes ([nrefs, hyp length, ref lengths...] per pair).
+size_t layout_pairs(const int32_t* layout, size_t layout_length) {
   size_t pairs = 0;
   for (size_t k = 0; k + 1 < layout_length; pairs++) k += 2 + static_cast<size_t>(std::max(0, layout[k]));
-  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * regen::kBleuStats);
-  long n = regen::bleu_chunk_stats(text.data(), length, layout, layout_length, info[2].As<Napi::Boolean>().Value(),
-                                   out.Data(), out.ElementLength());
-  if (n < 0 || static_cast<size_t>(n) != pairs)
-    throw Napi::RangeError::New(env, "native binding: the layout does not match the text");
+  return pairs;
+}
+
+// The common part of the text kernels: the chunk's text and layout read, room for `per_pair` values
+// per pair, the kernel run synchronously (inside the text-metrics worker threads), the pair count checked.
+template <typename Kernel>
+Napi::Value text_chunk(const Napi::CallbackInfo& info, size_t per_pair, Kernel kernel) {
+  Napi::Env env = info.Env();
+  const std::u16string text = utf16_text(env, info[0]);
+  size_t layout_length = 0;
+  const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
+  const size_t pairs = layout_pairs(layout, layout_length);
+  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * per_pair);
+  long n = 0;
+  run_now(env, [&] { n = kernel(text, layout, layout_length, out); });
+  if (n < 0 || static_cast<size_t>(n) != pairs) throw regen::napi::range_error(env, "the layout does not match the text");
   return out;
+}
+
+// bleuChunkStats(text, layout, tokenize13a): BLEU segment statistics of a chunk of pairs.
+Napi::Value BleuChunkStats(const Napi::CallbackInfo& info) {
+  if (info.Length() < 3 || !info[0].IsString() || !info[2].IsBoolean())
+    throw Napi::TypeError::New(info.Env(), "native binding: bleuChunkStats(text, layout, tokenize13a)");
+  const bool tokenize_13a = info[2].As<Napi::Boolean>().Value();
+  return text_chunk(info, regen::kBleuStats, [&](const std::u16string& text, const int32_t* layout, size_t layout_length, Napi::Int32Array& out) {
+    return regen::bleu_chunk_stats(text.data(), text.size(), layout, layout_length, tokenize_13a, out.Data(), out.ElementLength());
+  });
 }
 
 // rougeChunkStats(text, layout, types, stem): rouge-score statistics of a chunk of pairs.
 Napi::Value RougeChunkStats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsString() || !info[3].IsBoolean())
-    throw Napi::TypeError::New(env, "native binding: rougeChunkStats(text, layout, types, stem)");
-  const std::u16string text = utf16_text(env, info[0]);
-  const size_t length = text.size();
-  size_t layout_length = 0, n_types = 0;
-  const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
+    throw Napi::TypeError::New(info.Env(), "native binding: rougeChunkStats(text, layout, types, stem)");
+  size_t n_types = 0;
   const int32_t* types = typed_array_data<int32_t>(info[2], napi_int32_array, "types", &n_types);
-  size_t pairs = 0;
-  for (size_t k = 0; k + 1 < layout_length; pairs++) k += 2 + static_cast<size_t>(std::max(0, layout[k]));
-  Napi::Int32Array out = Napi::Int32Array::New(env, pairs * regen::kRougeStats * n_types);
-  long n = regen::rouge_chunk_stats(text.data(), length, layout, layout_length, types, static_cast<int>(n_types),
-                                    info[3].As<Napi::Boolean>().Value(), out.Data(), out.ElementLength());
-  if (n < 0 || static_cast<size_t>(n) != pairs)
-    throw Napi::RangeError::New(env, "native binding: the layout does not match the text");
-  return out;
+  const bool stem = info[3].As<Napi::Boolean>().Value();
+  return text_chunk(info, regen::kRougeStats * n_types, [&](const std::u16string& text, const int32_t* layout, size_t layout_length, Napi::Int32Array& out) {
+    return regen::rouge_chunk_stats(text.data(), text.size(), layout, layout_length, types, static_cast<int>(n_types), stem, out.Data(),
+                                    out.ElementLength());
+  });
 }
 
 Napi::Value PorterStem(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "native binding: porterStem(word)");
-  return Napi::String::New(info.Env(), regen::porter_stem(info[0].As<Napi::String>().Utf8Value()));
+  std::string stem;
+  run_now(info.Env(), [&] { stem = regen::porter_stem(info[0].As<Napi::String>().Utf8Value()); });
+  return Napi::String::New(info.Env(), stem);
 }
 
 class BootstrapWorker : public PromiseWorker {
  public:
-  BootstrapWorker(Napi::Env env, const double* values, int64_t n, int32_t columns, int32_t samples, uint32_t seed,
-                  int threads)
-      : PromiseWorker(env, "regen-bench:bootstrap"),
-        values_(values), n_(n), columns_(columns), samples_(samples), seed_(seed), threads_(threads),
-        out_(static_cast<size_t>(samples) * static_cast<size_t>(columns)) {}
-  Pins pins;
+  BootstrapWorker(Napi::Env env, std::vector<double> values, int32_t columns, int32_t samples, uint32_t seed, int threads)
+      : PromiseWorker(env, "regen-bench:bootstrap"), values_(std::move(values)), columns_(columns), samples_(samples), seed_(seed), threads_(threads) {}
 
  private:
-  void Run() override { regen::bootstrap_sums(values_, n_, columns_, samples_, seed_, out_.data(), threads_); }
+  void Run() override {
+    out_.assign(static_cast<size_t>(samples_) * static_cast<size_t>(columns_), 0.0);
+    regen::bootstrap_sums(values_.data(), static_cast<int64_t>(values_.size() / columns_), columns_, samples_, seed_, out_.data(), threads_);
+  }
   void OnOK() override {
     Napi::Float64Array result = Napi::Float64Array::New(Env(), out_.size());
     std::copy(out_.begin(), out_.end(), result.Data());
     deferred_.Resolve(result);
   }
-  const double* values_;
-  int64_t n_;
+  std::vector<double> values_;
   int32_t columns_, samples_;
   uint32_t seed_;
   int threads_;
@@ -356,35 +300,57 @@ class BootstrapWorker : public PromiseWorker {
 // bootstrapSums(values: Float64Array n x columns, columns, samples, seed, threads) -> Promise<Float64Array samples x columns>
 Napi::Value BootstrapSums(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  size_t len = 0;
-  const double* values = typed_array_data<const double>(info[0], napi_float64_array, "values", &len);
   const int32_t columns = info[1].As<Napi::Number>().Int32Value();
   const int32_t samples = info[2].As<Napi::Number>().Int32Value();
-  const uint32_t seed = info[3].As<Napi::Number>().Uint32Value();
-  const int threads = info[4].As<Napi::Number>().Int32Value();
-  if (columns < 1 || samples < 1 || len % static_cast<size_t>(columns) != 0)
-    throw Napi::RangeError::New(env, "native binding: bootstrapSums needs columns >= 1, samples >= 1 and n x columns values");
-  auto* worker = new BootstrapWorker(env, values, static_cast<int64_t>(len / columns), columns, samples, seed, threads);
-  worker->pins.add(info[0]);
+  if (columns < 1 || samples < 1) throw regen::napi::range_error(env, "bootstrapSums needs columns >= 1 and samples >= 1");
+  std::vector<double> values = copy_array<double>(info[0], "values");
+  if (values.size() % static_cast<size_t>(columns) != 0) throw regen::napi::range_error(env, "bootstrapSums needs n x columns values");
+  auto* worker = new BootstrapWorker(env, std::move(values), columns, samples, info[3].As<Napi::Number>().Uint32Value(),
+                                     info[4].As<Napi::Number>().Int32Value());
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
 }
 
-class FmaPeakWorker : public PromiseWorker {
- public:
-  FmaPeakWorker(Napi::Env env, regen::Isa isa, regen::Precision precision, int threads, double seconds)
-      : PromiseWorker(env, "regen-bench:fmaPeak"), isa_(isa), precision_(precision), threads_(threads), seconds_(seconds) {}
+// One decoding step's arguments, copied from JS.
+struct StepJob {
+  std::vector<Matrix> tables;
+  regen::napi::StepArgs args;
+  regen::SearchConfig config;
 
- private:
-  void Run() override { gflops_ = regen::fma_peak_gflops(isa_, precision_, threads_, seconds_); }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), gflops_)); }
-  regen::Isa isa_;
-  regen::Precision precision_;
-  int threads_;
-  double seconds_;
-  double gflops_ = 0.0;
+  void run() {
+    std::vector<const regen::ItemMatrix*> raw;
+    for (const Matrix& t : tables) raw.push_back(t.get());
+    regen::decode_step(raw.data(), static_cast<int32_t>(raw.size()), args.request, args.result, config);
+  }
+  void settle() { args.settle(); }
 };
+
+// Reads decodeStep's options: {tables: NativeItemTable[], isa, threads, and the StepArgs fields}.
+std::unique_ptr<StepJob> read_step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: decodeStep(options)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto job = std::make_unique<StepJob>();
+  job->tables = regen::napi::read_step_tables<Matrix>(o, env.GetInstanceData<AddonData>()->table_constructor, unwrap);
+  job->args.read(o, job->tables[0]->dim(), static_cast<int64_t>(job->tables.size()));
+  job->config = read_kernel(env, o, job->tables);
+  return job;
+}
+
+// decodeStep(options) -> Promise<void>: the step on a worker thread.
+Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
+  return queue_job(info.Env(), "regen-bench:decodeStep", read_step(info));
+}
+
+// decodeStepSync(options): the same on the calling thread, for steps too small to be worth a
+// thread handoff (the caller decides; see src/engine/decode-step.ts).
+Napi::Value DecodeStepSync(const Napi::CallbackInfo& info) {
+  std::unique_ptr<StepJob> job = read_step(info);
+  run_now(info.Env(), [&] { job->run(); });
+  job->settle();
+  return info.Env().Undefined();
+}
 
 // fmaPeak(isa, precision, threads, seconds) -> Promise<GFLOP/s>: the FMA (bf16: dot-product)
 // throughput of independent register chains on `threads` threads, the benchmarks' hardware ceiling.
@@ -392,122 +358,56 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber())
     throw Napi::TypeError::New(env, "native binding: fmaPeak(isa, precision, threads, seconds)");
-  const regen::Isa isa = parse_isa(env, info[0].As<Napi::String>().Utf8Value());
-  const regen::Precision precision =
-      info[1].As<Napi::String>().Utf8Value() == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32;
-  if (!regen::precision_supported(precision, isa, regen::cpu_features()))
-    throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(isa) + " kernels at " +
-                                    regen::precision_name(precision) + " precision");
-  auto* worker = new FmaPeakWorker(env, isa, precision, std::max(1, info[2].As<Napi::Number>().Int32Value()),
-                                   std::min(10.0, std::max(0.01, info[3].As<Napi::Number>().DoubleValue())));
+  struct PeakJob {
+    regen::SearchConfig config;
+    regen::Precision precision;
+    double seconds = 0.0, gflops = 0.0;
+  };
+  class PeakWorker final : public PromiseWorker {
+   public:
+    PeakWorker(Napi::Env env, PeakJob job) : PromiseWorker(env, "regen-bench:fmaPeak"), job_(job) {}
+
+   private:
+    void Run() override { job_.gflops = regen::fma_peak_gflops(job_.config.isa, job_.precision, job_.config.threads, job_.seconds); }
+    void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), job_.gflops)); }
+    PeakJob job_;
+  };
+  PeakJob job;
+  Napi::Object kernel = Napi::Object::New(env);
+  kernel.Set("isa", info[0]);
+  kernel.Set("threads", std::max(1, info[2].As<Napi::Number>().Int32Value()));
+  job.config = read_kernel(env, kernel, {});
+  job.precision = regen::napi::parse_precision(env, info[1]);
+  if (!regen::precision_supported(job.precision, job.config.isa, regen::cpu_features()))
+    throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(job.config.isa) + " kernels at " +
+                                    regen::precision_name(job.precision) + " precision");
+  job.seconds = std::min(10.0, std::max(0.01, info[3].As<Napi::Number>().DoubleValue()));
+  auto* worker = new PeakWorker(env, job);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
 }
 
-// One decoding step's arguments, unwrapped from JS (the arrays pinned while the step runs).
-struct StepJob {
-  std::vector<std::shared_ptr<const regen::ItemMatrix>> tables;
-  regen::StepRequest request;
-  regen::StepResult result;
-  regen::SearchConfig config;
-  Pins pins;
-
-  void Run() const {
-    std::vector<const regen::ItemMatrix*> raw;
-    for (const auto& t : tables) raw.push_back(t.get());
-    regen::decode_step(raw.data(), static_cast<int32_t>(raw.size()), request, result, config);
-  }
-};
-
-class DecodeStepWorker : public PromiseWorker {
- public:
-  explicit DecodeStepWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:decodeStep") {}
-  StepJob job;
-
- private:
-  void Run() override { job.Run(); }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-};
-
-// Reads decodeStep's options object: {tables: NativeItemTable[], hidden, rows, table, k, excludeOffsets,
-// excludeIds, streams, steps, temperature, topK, topP, seed, candidates, isa, threads, token, logProb,
-// logZ, ids, scores}; outputs are filled in place.
-void ParseStep(const Napi::CallbackInfo& info, StepJob& job) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: decodeStep(options)");
-  Napi::Object o = info[0].As<Napi::Object>();
-  auto* data = env.GetInstanceData<AddonData>();
-  Napi::Value tables_value = o.Get("tables");
-  if (!tables_value.IsArray()) throw Napi::TypeError::New(env, "native binding: tables must be an array");
-  Napi::Array tables = tables_value.As<Napi::Array>();
-  if (tables.Length() == 0) throw Napi::RangeError::New(env, "native binding: no tables");
-  for (uint32_t i = 0; i < tables.Length(); ++i) {
-    Napi::Value t = tables.Get(i);
-    if (!t.IsObject() || !t.As<Napi::Object>().InstanceOf(data->table_constructor.Value()))
-      throw Napi::TypeError::New(env, "native binding: tables must hold native tables");
-    auto matrix = NativeItemTable::Unwrap(t.As<Napi::Object>())->matrix();
-    if (!matrix) throw Napi::Error::New(env, "a table of the step has been disposed");
-    if (!job.tables.empty() && matrix->dim() != job.tables[0]->dim())
-      throw Napi::RangeError::New(env, "native binding: the tables of a step must have the same dim");
-    job.tables.push_back(std::move(matrix));
-  }
-  regen::napi::read_step_args(o, job.tables[0]->dim(), static_cast<int64_t>(job.tables.size()), job.request, job.result,
-                              job.pins);
-
-  job.config.isa = parse_isa(env, o.Get("isa").As<Napi::String>().Utf8Value());
-  job.config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-  for (const auto& t : job.tables)
-    if (!regen::precision_supported(t->precision(), job.config.isa, regen::cpu_features()))
-      throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(job.config.isa) +
-                                      " kernels at " + regen::precision_name(t->precision()) + " precision");
-}
-
-// decodeStep(options) -> Promise<void>: the step on a worker thread.
-Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
-  auto* worker = new DecodeStepWorker(info.Env());
-  std::unique_ptr<DecodeStepWorker> guard(worker);
-  ParseStep(info, worker->job);
-  Napi::Promise promise = worker->promise();
-  guard.release()->Queue();
-  return promise;
-}
-
-// decodeStepSync(options): the same on the calling thread, for steps too small to be worth a
-// thread handoff (the caller decides; see src/models/lumen/sampler.ts).
-Napi::Value DecodeStepSync(const Napi::CallbackInfo& info) {
-  StepJob job;
-  ParseStep(info, job);
-  try {
-    job.Run();
-  } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(info.Env(), "out of memory");
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
-  return info.Env().Undefined();
-}
-
 // scoreItems(table, query, ids, isa) -> Float32Array: search()'s scores of one query against listed
-// items, bit for bit (synchronous; for the tests).
+// items, bit for bit (synchronous; for the tests and the exact tail draw's checks).
 Napi::Value ScoreItems(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* data = env.GetInstanceData<AddonData>();
   if (info.Length() != 4 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->table_constructor.Value()) ||
       !info[3].IsString())
     throw Napi::TypeError::New(env, "native binding: scoreItems(table, query, ids, isa)");
-  auto matrix = NativeItemTable::Unwrap(info[0].As<Napi::Object>())->matrix();
+  Matrix matrix = unwrap(info[0].As<Napi::Object>());
   if (!matrix) throw Napi::Error::New(env, "ItemTable has been disposed");
   const float* query = nullptr;
   const int32_t* ids = nullptr;
   size_t n = 0;
   regen::napi::read_score_items_args(info, matrix->count(), matrix->dim(), &query, &ids, &n);
+  Napi::Object kernel = Napi::Object::New(env);
+  kernel.Set("isa", info[3]);
+  kernel.Set("threads", 1);
+  const regen::SearchConfig config = read_kernel(env, kernel, {matrix});
   Napi::Float32Array out = Napi::Float32Array::New(env, n);
-  try {
-    regen::score_items(*matrix, query, ids, static_cast<int64_t>(n), nullptr, out.Data(), parse_isa(env, info[3].As<Napi::String>().Utf8Value()));
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
-  }
+  run_now(env, [&] { regen::score_items(*matrix, query, ids, static_cast<int64_t>(n), nullptr, out.Data(), config.isa); });
   return out;
 }
 

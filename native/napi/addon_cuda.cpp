@@ -1,5 +1,6 @@
 // The N-API glue of the CUDA backend (regen_cuda.node): device listing, item tables resident on a
-// GPU, searches on worker threads settling promises. The kernels' API is regen/search_cuda.h;
+// GPU, searches and decoding steps on worker threads settling promises, over copies of their inputs
+// (glue.h). The kernels' API is regen/search_cuda.h;
 // this file knows N-API, nothing of the math. It loads without an NVIDIA driver: devices() then
 // says why no GPU can be used.
 #include <napi.h>
@@ -14,9 +15,9 @@
 
 namespace {
 
-using regen::napi::Pins;
 using regen::napi::PromiseWorker;
-using regen::napi::typed_array_data;
+using regen::napi::queue_job;
+using regen::napi::run_now;
 using Table = std::shared_ptr<regen::cuda::DeviceTable>;
 
 struct AddonData {
@@ -28,6 +29,8 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeCudaTable",
                        {InstanceMethod<&NativeCudaTable::Search>("search"),
+                        InstanceMethod<&NativeCudaTable::CrossEntropy>("crossEntropy"),
+                        InstanceMethod<&NativeCudaTable::SetItems>("setItems"),
                         InstanceMethod<&NativeCudaTable::Dispose>("dispose"),
                         InstanceMethod<&NativeCudaTable::MaxK>("maxK")});
   }
@@ -41,32 +44,49 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   Table table() const { return table_; }
 
  private:
-  class SearchWorker : public PromiseWorker {
-   public:
-    SearchWorker(Napi::Env env, Table table) : PromiseWorker(env, "regen-bench:cuda-search"), table_(std::move(table)) {}
-    regen::SearchRequest request;
-    regen::SearchResult result;
-    Pins pins;
-
-   private:
-    void Run() override { table_->search(request, result); }
-    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-    Table table_;
+  struct SearchJob {
+    Table table;
+    regen::napi::SearchArgs args;
+    void run() { table->search(args.request, args.result); }
+    void settle() { args.settle(); }
   };
 
   // search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, ids, scores, logZ,
-  //         targetRank, targetLogProb}) -> Promise<void>; outputs filled in place.
+  //         targetRank, targetLogProb}) -> Promise<void>; outputs filled when it settles.
   Napi::Value Search(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
     if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: search(options)");
-    auto* worker = new SearchWorker(env, table_);
-    std::unique_ptr<SearchWorker> guard(worker);
-    regen::napi::read_search_args(info[0].As<Napi::Object>(), table_->count(), table_->dim(), worker->request,
-                                  worker->result, worker->pins);
-    Napi::Promise promise = worker->promise();
-    guard.release()->Queue();
-    return promise;
+    auto job = std::make_unique<SearchJob>();
+    job->table = table_;
+    job->args.read(info[0].As<Napi::Object>(), table_->count(), table_->dim());
+    return queue_job(env, "regen-bench:cuda-search", std::move(job));
+  }
+
+  // crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
+  //               gradBias, loss, gradQueries}) -> Promise<{scratchBytes}>, as the CPU addon's.
+  Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: crossEntropy(options)");
+    Table table = table_;
+    return regen::napi::queue_xent(info[0].As<Napi::Object>(), table->count(), table->dim(), "regen-bench:cuda-crossEntropy",
+                                   [table](regen::napi::XentArgs& a) { return table->cross_entropy(a.request, a.result); });
+  }
+
+  // setItems(items: Float32Array count x dim): uploaded now; calls already running keep the old
+  // values (the table is overwritten when none is running, else replaced by a new one).
+  Napi::Value SetItems(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
+    size_t len = 0;
+    const float* items = regen::napi::typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
+    if (static_cast<int64_t>(len) != table_->count() * table_->dim()) throw regen::napi::range_error(env, "items length must be count * dim");
+    run_now(env, [&] {
+      if (table_.use_count() == 1) table_->set_items(items);  // no job holds it: nothing reads it now
+      else table_ = std::make_shared<regen::cuda::DeviceTable>(table_->device(), items, table_->count(), table_->dim(), table_->precision());
+    });
+    return env.Undefined();
   }
 
   // maxK() -> the largest k this GPU's shared memory allows (256 on current data-centre GPUs).
@@ -84,61 +104,42 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   Table table_;
 };
 
+Table unwrap(const Napi::Object& o) { return NativeCudaTable::Unwrap(o)->table(); }
+
 class CreateTableWorker : public PromiseWorker {
  public:
-  CreateTableWorker(Napi::Env env, int device, const float* items, int64_t count, int32_t dim, regen::Precision precision)
-      : PromiseWorker(env, "regen-bench:cuda-createTable"),
-        device_(device), items_(items), count_(count), dim_(dim), precision_(precision) {}
-  Pins pins;
+  CreateTableWorker(Napi::Env env, int device, regen::napi::TableArgs args)
+      : PromiseWorker(env, "regen-bench:cuda-createTable"), device_(device), args_(std::move(args)) {}
 
  private:
-  void Run() override { table_ = std::make_shared<regen::cuda::DeviceTable>(device_, items_, count_, dim_, precision_); }
+  void Run() override {
+    table_ = std::make_shared<regen::cuda::DeviceTable>(device_, args_.items.data(), args_.count, args_.dim, args_.precision);
+    std::vector<float>().swap(args_.items);  // the device holds the table now
+  }
   void OnOK() override {
     Napi::Env env = Env();
-    auto* data = env.GetInstanceData<AddonData>();
-    Table table = std::move(table_);
-    auto external = Napi::External<Table>::New(env, &table);
-    deferred_.Resolve(data->table_constructor.New({external}));
+    auto external = Napi::External<Table>::New(env, &table_);
+    deferred_.Resolve(env.GetInstanceData<AddonData>()->table_constructor.New({external}));
   }
   int device_;
-  const float* items_;
-  int64_t count_;
-  int32_t dim_;
-  regen::Precision precision_;
+  regen::napi::TableArgs args_;
   Table table_;
 };
 
 // createTable(items: Float32Array, count, dim, precision, device) -> Promise<NativeCudaTable>
 Napi::Value CreateTable(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  size_t len = 0;
-  const float* items = typed_array_data<const float>(info[0], napi_float32_array, "items", &len);
-  const int64_t count = info[1].As<Napi::Number>().Int64Value();
-  const int64_t dim = info[2].As<Napi::Number>().Int64Value();
-  const std::string precision_name = info[3].As<Napi::String>().Utf8Value();
   const int device = info[4].As<Napi::Number>().Int32Value();
-  if (count < 1 || dim < 1 || dim > INT32_MAX || static_cast<int64_t>(len) != count * dim)
-    throw Napi::RangeError::New(env, "native binding: items length must be count * dim");
-  if (precision_name != "fp32" && precision_name != "bf16")
-    throw Napi::TypeError::New(env, "native binding: unknown precision '" + precision_name + "'");
-  const regen::Precision precision = precision_name == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32;
-  auto* worker = new CreateTableWorker(env, device, items, count, static_cast<int32_t>(dim), precision);
-  worker->pins.add(info[0]);
+  auto* worker = new CreateTableWorker(info.Env(), device, regen::napi::read_table_args(info, 1));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
 }
 
-class DecodeStepWorker : public PromiseWorker {
- public:
-  explicit DecodeStepWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:cuda-decodeStep") {}
+struct StepJob {
   std::vector<Table> tables;  // held until the step settles
-  regen::StepRequest request;
-  regen::StepResult result;
-  Pins pins;
+  regen::napi::StepArgs args;
 
- private:
-  void Run() override {
+  void run() {
     std::vector<regen::cuda::DeviceStepTable> adapters;
     adapters.reserve(tables.size());
     std::vector<const regen::StepTable*> raw;
@@ -146,39 +147,21 @@ class DecodeStepWorker : public PromiseWorker {
       adapters.emplace_back(*t);
       raw.push_back(&adapters.back());
     }
-    regen::decode_step(raw.data(), static_cast<int32_t>(raw.size()), request, result);
+    regen::decode_step(raw.data(), static_cast<int32_t>(raw.size()), args.request, args.result);
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void settle() { args.settle(); }
 };
 
 // decodeStep({tables: NativeCudaTable[], hidden, rows, table, k, ...}) -> Promise<void>: the
-// decoding step (regen/step.h) over GPU tables; outputs filled in place.
+// decoding step (regen/step.h) over GPU tables; outputs filled when it settles.
 Napi::Value DecodeStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: decodeStep(options)");
   Napi::Object o = info[0].As<Napi::Object>();
-  auto* data = env.GetInstanceData<AddonData>();
-  auto* worker = new DecodeStepWorker(env);
-  std::unique_ptr<DecodeStepWorker> guard(worker);
-  Napi::Value list = o.Get("tables");
-  if (!list.IsArray() || list.As<Napi::Array>().Length() == 0)
-    throw Napi::TypeError::New(env, "native binding: tables must be a non-empty array");
-  Napi::Array tables = list.As<Napi::Array>();
-  for (uint32_t i = 0; i < tables.Length(); ++i) {
-    Napi::Value t = tables.Get(i);
-    if (!t.IsObject() || !t.As<Napi::Object>().InstanceOf(data->table_constructor.Value()))
-      throw Napi::TypeError::New(env, "native binding: tables must hold GPU tables");
-    Table table = NativeCudaTable::Unwrap(t.As<Napi::Object>())->table();
-    if (!table) throw Napi::Error::New(env, "a table of the step has been disposed");
-    if (!worker->tables.empty() && table->dim() != worker->tables[0]->dim())
-      throw Napi::RangeError::New(env, "native binding: the tables of a step must have the same dim");
-    worker->tables.push_back(std::move(table));
-  }
-  regen::napi::read_step_args(o, worker->tables[0]->dim(), static_cast<int64_t>(worker->tables.size()), worker->request,
-                              worker->result, worker->pins);
-  Napi::Promise promise = worker->promise();
-  guard.release()->Queue();
-  return promise;
+  auto job = std::make_unique<StepJob>();
+  job->tables = regen::napi::read_step_tables<Table>(o, env.GetInstanceData<AddonData>()->table_constructor, unwrap);
+  job->args.read(o, job->tables[0]->dim(), static_cast<int64_t>(job->tables.size()));
+  return queue_job(env, "regen-bench:cuda-decodeStep", std::move(job));
 }
 
 // devices() -> {driverVersion, runtimeVersion, error, devices: [{index, name, computeCapability, memoryBytes, multiprocessors}]}
@@ -210,18 +193,14 @@ Napi::Value ScoreItems(const Napi::CallbackInfo& info) {
   auto* data = env.GetInstanceData<AddonData>();
   if (info.Length() != 3 || !info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->table_constructor.Value()))
     throw Napi::TypeError::New(env, "native binding: scoreItems(table, query, ids)");
-  Table table = NativeCudaTable::Unwrap(info[0].As<Napi::Object>())->table();
+  Table table = unwrap(info[0].As<Napi::Object>());
   if (!table) throw Napi::Error::New(env, "ItemTable has been disposed");
   const float* query = nullptr;
   const int32_t* ids = nullptr;
   size_t n = 0;
   regen::napi::read_score_items_args(info, table->count(), table->dim(), &query, &ids, &n);
   Napi::Float32Array out = Napi::Float32Array::New(env, n);
-  try {
-    table->score_items(query, ids, static_cast<int64_t>(n), nullptr, out.Data());
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
-  }
+  run_now(env, [&] { table->score_items(query, ids, static_cast<int64_t>(n), nullptr, out.Data()); });
   return out;
 }
 

@@ -1,11 +1,19 @@
 // N-API helpers shared by the CPU addon (addon_cpu.cpp) and the CUDA addon (addon_cuda.cpp): typed
-// arrays read in place, promise-settling workers, and the JS search({...}) argument object read
-// into the kernels' plain SearchRequest / SearchResult. Knows N-API, nothing of the math.
+// arrays read and written, promise-settling workers, and the argument objects of the engine's calls
+// (createTable, search, decodeStep, scoreItems) read into the kernels' plain request structs. Knows
+// N-API, nothing of the math.
+//
+// Native work never reads caller memory after a call returns its promise: inputs are copied into the
+// job before it is queued (a caller may change or detach an argument the moment the call returns),
+// and outputs are written into owned buffers on the worker thread, then copied into the caller's
+// arrays on the main thread when the job settles.
 #pragma once
 
 #include <napi.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -18,6 +26,10 @@
 
 namespace regen::napi {
 
+inline Napi::RangeError range_error(Napi::Env env, const std::string& what) {
+  return Napi::RangeError::New(env, "native binding: " + what);
+}
+
 template <typename T>
 T* typed_array_data(const Napi::Value& value, napi_typedarray_type type, const char* name, size_t* length) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
@@ -27,15 +39,53 @@ T* typed_array_data(const Napi::Value& value, napi_typedarray_type type, const c
   return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
 }
 
-// Keeps the JS arrays a worker reads or writes alive until it settles.
-class Pins {
+template <typename T>
+constexpr napi_typedarray_type array_type();
+template <>
+constexpr napi_typedarray_type array_type<float>() { return napi_float32_array; }
+template <>
+constexpr napi_typedarray_type array_type<double>() { return napi_float64_array; }
+template <>
+constexpr napi_typedarray_type array_type<int32_t>() { return napi_int32_array; }
+template <>
+constexpr napi_typedarray_type array_type<uint32_t>() { return napi_uint32_array; }
+
+// A copy of a typed array's elements [first, first + length) (the whole array when length < 0); the
+// array must hold at least that many.
+template <typename T>
+std::vector<T> copy_array(const Napi::Value& value, const char* name, int64_t length = -1, int64_t first = 0) {
+  size_t n = 0;
+  const T* data = typed_array_data<const T>(value, array_type<T>(), name, &n);
+  if (length < 0) length = static_cast<int64_t>(n) - first;
+  if (first < 0 || length < 0 || static_cast<uint64_t>(first + length) > n)
+    throw range_error(value.Env(), std::string(name) + " has the wrong length");
+  return std::vector<T>(data + first, data + first + length);
+}
+
+// An output the caller passed: filled on the worker thread into `data`, copied into the caller's
+// array when the job settles (skipped if the caller detached or shrank it meanwhile).
+template <typename T>
+class Output {
  public:
-  void add(const Napi::Value& v) {
-    if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  void bind(const Napi::Value& value, const char* name, int64_t length) {
+    size_t n = 0;
+    typed_array_data<T>(value, array_type<T>(), name, &n);
+    if (static_cast<int64_t>(n) != length) throw range_error(value.Env(), std::string(name) + " has the wrong length");
+    ref_ = Napi::Persistent(value.As<Napi::Object>());
+    data_.assign(static_cast<size_t>(length), T{});
+  }
+  bool bound() const { return !ref_.IsEmpty(); }
+  T* data() { return bound() ? data_.data() : nullptr; }
+  void write_back() {
+    if (!bound()) return;
+    size_t n = 0;
+    T* out = typed_array_data<T>(ref_.Value(), array_type<T>(), "output", &n);
+    if (n == data_.size()) std::copy(data_.begin(), data_.end(), out);
   }
 
  private:
-  std::vector<Napi::ObjectReference> refs_;
+  Napi::ObjectReference ref_;
+  std::vector<T> data_;
 };
 
 class PromiseWorker : public Napi::AsyncWorker {
@@ -59,275 +109,385 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
-// Reads scoreItems' query (Float32Array, dim values) and ids (Int32Array, each in [0, count)) at
-// info[1] and info[2].
+// A worker that runs `Job::run()` and, on success, `Job::settle(env)` on the main thread (outputs
+// copied back), resolving the promise with undefined.
+template <typename Job>
+class JobWorker final : public PromiseWorker {
+ public:
+  JobWorker(Napi::Env env, const char* name, std::unique_ptr<Job> job) : PromiseWorker(env, name), job_(std::move(job)) {}
+
+ private:
+  void Run() override { job_->run(); }
+  void OnOK() override {
+    job_->settle();
+    deferred_.Resolve(Env().Undefined());
+  }
+  std::unique_ptr<Job> job_;
+};
+
+// Queues a job's worker and returns its promise.
+template <typename Job>
+Napi::Promise queue_job(Napi::Env env, const char* name, std::unique_ptr<Job> job) {
+  auto* worker = new JobWorker<Job>(env, name, std::move(job));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+inline Precision parse_precision(Napi::Env env, const Napi::Value& value) {
+  const std::string name = value.As<Napi::String>().Utf8Value();
+  if (name == "fp32") return Precision::Fp32;
+  if (name == "bf16") return Precision::Bf16;
+  throw Napi::TypeError::New(env, "native binding: unknown precision '" + name + "'");
+}
+
+// createTable(items: Float32Array, count, dim, precision, ...): the items copied, the shape checked.
+struct TableArgs {
+  std::vector<float> items;
+  int64_t count = 0;
+  int32_t dim = 0;
+  Precision precision = Precision::Fp32;
+};
+
+inline TableArgs read_table_args(const Napi::CallbackInfo& info, int64_t min_count) {
+  Napi::Env env = info.Env();
+  TableArgs a;
+  a.count = info[1].As<Napi::Number>().Int64Value();
+  const int64_t dim = info[2].As<Napi::Number>().Int64Value();
+  if (a.count < min_count || dim < 1 || dim > INT32_MAX) throw range_error(env, "items length must be count * dim");
+  a.dim = static_cast<int32_t>(dim);
+  a.precision = parse_precision(env, info[3]);
+  a.items = copy_array<float>(info[0], "items");
+  if (static_cast<int64_t>(a.items.size()) != a.count * dim) throw range_error(env, "items length must be count * dim");
+  return a;
+}
+
+// An optional property: undefined and null read as absent.
+inline Napi::Value optional(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsNull() || v.IsUndefined() ? Napi::Value() : v;
+}
+
+// The {excludeOffsets (rows + 1), excludeIds} CSR pair of a search or step, copied: only the ids the
+// rows reference (offsets may index a larger shared array), with the offsets rebased to them.
+struct Exclusions {
+  std::vector<int32_t> offsets, ids;
+  void read(const Napi::Object& o, int64_t rows) {
+    Napi::Value off = optional(o, "excludeOffsets");
+    if (off.IsEmpty()) return;
+    offsets = copy_array<int32_t>(off, "excludeOffsets");
+    if (static_cast<int64_t>(offsets.size()) != rows + 1) throw range_error(o.Env(), "excludeOffsets has the wrong length");
+    const int32_t first = offsets.front();
+    for (int64_t r = 0; r < rows; ++r)
+      if (offsets[r] > offsets[r + 1] || offsets[r] < 0) throw range_error(o.Env(), "excludeOffsets must be non-decreasing");
+    ids = copy_array<int32_t>(o.Get("excludeIds"), "excludeIds", offsets.back() - first, first);
+    for (int32_t& x : offsets) x -= first;
+  }
+  const int32_t* offsets_or_null() const { return offsets.empty() ? nullptr : offsets.data(); }
+  const int32_t* ids_or_null() const { return offsets.empty() ? nullptr : ids.data(); }
+};
+
+// search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, ids, scores, logZ, targetRank,
+// targetLogProb}) over a table of count x dim items: inputs copied, outputs owned until settle().
+struct SearchArgs {
+  std::vector<float> queries, bias;
+  std::vector<int32_t> targets;
+  Exclusions exclude;
+  Output<int32_t> ids, target_rank;
+  Output<float> scores, log_z, target_log_prob;
+  SearchRequest request;
+  SearchResult result;
+
+  void read(const Napi::Object& o, int64_t count, int64_t dim) {
+    Napi::Env env = o.Env();
+    const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+    const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
+    if (rows < 0 || k < 1) throw range_error(env, "rows >= 0 and k >= 1");
+    queries = copy_array<float>(o.Get("queries"), "queries");
+    if (static_cast<int64_t>(queries.size()) != rows * dim) throw range_error(env, "queries has the wrong length");
+    exclude.read(o, rows);
+    if (Napi::Value t = optional(o, "targets"); !t.IsEmpty()) {
+      targets = copy_array<int32_t>(t, "targets", rows);
+      target_rank.bind(o.Get("targetRank"), "targetRank", rows);
+      target_log_prob.bind(o.Get("targetLogProb"), "targetLogProb", rows);
+    }
+    if (Napi::Value b = optional(o, "bias"); !b.IsEmpty()) bias = copy_array<float>(b, "bias", count);
+    ids.bind(o.Get("ids"), "ids", rows * k);
+    scores.bind(o.Get("scores"), "scores", rows * k);
+    log_z.bind(o.Get("logZ"), "logZ", rows);
+
+    request.queries = queries.data();
+    request.rows = rows;
+    request.k = k;
+    request.exclude_offsets = exclude.offsets_or_null();
+    request.exclude_ids = exclude.ids_or_null();
+    request.targets = targets.empty() ? nullptr : targets.data();
+    request.bias = bias.empty() ? nullptr : bias.data();
+    result.ids = ids.data();
+    result.scores = scores.data();
+    result.log_z = log_z.data();
+    result.target_rank = target_rank.data();
+    result.target_log_prob = target_log_prob.data();
+  }
+
+  void settle() {
+    ids.write_back();
+    scores.write_back();
+    log_z.write_back();
+    target_rank.write_back();
+    target_log_prob.write_back();
+  }
+};
+
+// An accumulation target the caller passed (crossEntropy's gradItems and gradBias): the worker
+// writes the call's contribution into an owned buffer (allocated on the worker thread, not zeroed:
+// the kernels write every value), and settle adds it into the caller's array (+=) on the main
+// thread. Unlike an Output, an array detached or resized meanwhile is an error, not a silent skip:
+// a gradient must not vanish.
+template <typename T>
+class Accumulation {
+ public:
+  void bind(const Napi::Value& value, const char* name, int64_t length) {
+    size_t n = 0;
+    typed_array_data<T>(value, array_type<T>(), name, &n);
+    if (static_cast<int64_t>(n) != length) throw range_error(value.Env(), std::string(name) + " has the wrong length");
+    ref_ = Napi::Persistent(value.As<Napi::Object>());
+    name_ = name;
+    length_ = static_cast<size_t>(length);
+  }
+  bool bound() const { return !ref_.IsEmpty(); }
+  void allocate() {
+    if (bound()) data_.reset(new T[length_]);
+  }
+  T* data() { return data_.get(); }
+  size_t bytes() const { return data_ ? length_ * sizeof(T) : 0; }
+  // "" when added, else what went wrong.
+  std::string add_back() {
+    if (!bound()) return "";
+    Napi::Value v = ref_.Value();
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != array_type<T>() ||
+        v.As<Napi::TypedArray>().ElementLength() != length_)
+      return name_ + " was transferred or resized while crossEntropy ran; its gradient was not added";
+    size_t n = 0;
+    T* out = typed_array_data<T>(v, array_type<T>(), name_.c_str(), &n);
+    for (size_t i = 0; i < length_; ++i) out[i] += data_[i];
+    return "";
+  }
+
+ private:
+  Napi::ObjectReference ref_;
+  std::string name_;
+  size_t length_ = 0;
+  std::unique_ptr<T[]> data_;
+};
+
+// crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
+// gradBias, loss, gradQueries}) over a table of count x dim items: inputs copied, loss and
+// gradQueries owned until settle(), gradItems and gradBias added to then.
+struct XentArgs {
+  std::vector<float> queries, bias, weights;
+  std::vector<int32_t> targets;
+  Exclusions exclude;
+  Output<float> loss, grad_queries;
+  Accumulation<float> grad_items, grad_bias;
+  XentRequest request;
+  XentResult result;
+
+  void read(const Napi::Object& o, int64_t count, int64_t dim) {
+    Napi::Env env = o.Env();
+    const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+    if (rows < 0) throw range_error(env, "rows >= 0");
+    queries = copy_array<float>(o.Get("queries"), "queries");
+    if (static_cast<int64_t>(queries.size()) != rows * dim) throw range_error(env, "queries has the wrong length");
+    targets = copy_array<int32_t>(o.Get("targets"), "targets", rows);
+    for (int32_t t : targets)
+      if (t < -1 || t >= count) throw range_error(env, "a target is out of range");
+    exclude.read(o, rows);
+    if (Napi::Value b = optional(o, "bias"); !b.IsEmpty()) bias = copy_array<float>(b, "bias", count);
+    if (Napi::Value w = optional(o, "rowWeights"); !w.IsEmpty()) weights = copy_array<float>(w, "rowWeights", rows);
+    if (Napi::Value g = optional(o, "gradItems"); !g.IsEmpty()) grad_items.bind(g, "gradItems", count * dim);
+    if (Napi::Value g = optional(o, "gradBias"); !g.IsEmpty()) grad_bias.bind(g, "gradBias", count);
+    loss.bind(o.Get("loss"), "loss", rows);
+    grad_queries.bind(o.Get("gradQueries"), "gradQueries", rows * dim);
+
+    request.queries = queries.data();
+    request.rows = rows;
+    request.targets = targets.data();
+    request.exclude_offsets = exclude.offsets_or_null();
+    request.exclude_ids = exclude.ids_or_null();
+    request.bias = bias.empty() ? nullptr : bias.data();
+    request.row_weights = weights.empty() ? nullptr : weights.data();
+    result.loss = loss.data();
+    result.grad_queries = grad_queries.data();
+  }
+
+  // On the worker thread, before the kernels: the gradient buffers, written (not added to) by them.
+  void prepare() {
+    grad_items.allocate();
+    grad_bias.allocate();
+    result.grad_items = grad_items.data();
+    result.grad_bias = grad_bias.data();
+    result.assign_grads = true;
+  }
+
+  // Bytes this call holds beside its outputs: the input copies and the gradient buffers.
+  int64_t held_bytes() const {
+    return static_cast<int64_t>(sizeof(float) * (queries.size() + bias.size() + weights.size()) +
+                                sizeof(int32_t) * (targets.size() + exclude.offsets.size() + exclude.ids.size()) +
+                                grad_items.bytes() + grad_bias.bytes());
+  }
+
+  // On the main thread: "" when the outputs are written and the gradients added, else what went wrong.
+  std::string settle() {
+    loss.write_back();
+    grad_queries.write_back();
+    std::string error = grad_items.add_back();
+    return error.empty() ? grad_bias.add_back() : error;
+  }
+};
+
+// A crossEntropy call on a worker thread: `run(args)` computes (returning the kernels' stats), then
+// the outputs are settled on the main thread; the promise resolves with {scratchBytes}.
+template <typename Fn>
+class XentWorker final : public PromiseWorker {
+ public:
+  XentWorker(Napi::Env env, const char* name, Fn run) : PromiseWorker(env, name), run_(std::move(run)) {}
+  XentArgs args;
+
+ private:
+  void Run() override {
+    args.prepare();
+    stats_ = run_(args);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    const std::string error = args.settle();
+    if (!error.empty()) {
+      deferred_.Reject(Napi::Error::New(env, error).Value());
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("scratchBytes", static_cast<double>(stats_.scratch_bytes + args.held_bytes()));
+    deferred_.Resolve(out);
+  }
+  Fn run_;
+  XentStats stats_;
+};
+
+// Reads a crossEntropy call's arguments and queues it: `run(XentArgs&) -> XentStats` on a worker thread.
+template <typename Fn>
+Napi::Promise queue_xent(const Napi::Object& o, int64_t count, int64_t dim, const char* name, Fn run) {
+  auto worker = std::make_unique<XentWorker<Fn>>(o.Env(), name, std::move(run));
+  worker->args.read(o, count, dim);
+  Napi::Promise promise = worker->promise();
+  worker.release()->Queue();
+  return promise;
+}
+
+// decodeStep's options after its tables: {hidden, rows, table, k, excludeOffsets, excludeIds, streams,
+// steps, temperature, topK, topP, seed, candidates, token, logProb, logZ, ids, scores}.
+struct StepArgs {
+  std::vector<float> hidden;
+  std::vector<int32_t> table;
+  std::vector<uint32_t> streams, steps;
+  Exclusions exclude;
+  Output<int32_t> token, ids;
+  Output<float> log_prob, log_z, scores;
+  StepRequest request;
+  StepResult result;
+
+  void read(const Napi::Object& o, int64_t dim, int64_t table_count) {
+    Napi::Env env = o.Env();
+    const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
+    const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
+    if (rows < 0 || k < 1) throw range_error(env, "rows >= 0 and k >= 1");
+    hidden = copy_array<float>(o.Get("hidden"), "hidden");
+    if (static_cast<int64_t>(hidden.size()) != rows * dim) throw range_error(env, "hidden has the wrong length");
+    table = copy_array<int32_t>(o.Get("table"), "table", rows);
+    for (int32_t t : table)
+      if (t < 0 || t >= table_count) throw range_error(env, "a table index is out of range");
+    exclude.read(o, rows);
+    if (Napi::Value v = optional(o, "streams"); !v.IsEmpty()) streams = copy_array<uint32_t>(v, "streams", rows);
+    if (Napi::Value v = optional(o, "steps"); !v.IsEmpty()) steps = copy_array<uint32_t>(v, "steps", rows);
+    request.sampling.temperature = o.Get("temperature").As<Napi::Number>().FloatValue();
+    request.sampling.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
+    request.sampling.top_p = o.Get("topP").As<Napi::Number>().FloatValue();
+    request.sampling.seed = static_cast<uint64_t>(o.Get("seed").As<Napi::Number>().Int64Value());
+    request.sampling.candidates = o.Get("candidates").As<Napi::Number>().Int32Value();
+    token.bind(o.Get("token"), "token", rows);
+    log_prob.bind(o.Get("logProb"), "logProb", rows);
+    log_z.bind(o.Get("logZ"), "logZ", rows);
+    ids.bind(o.Get("ids"), "ids", rows * k);
+    scores.bind(o.Get("scores"), "scores", rows * k);
+
+    request.hidden = hidden.data();
+    request.rows = rows;
+    request.table = table.data();
+    request.k = k;
+    request.exclude_offsets = exclude.offsets_or_null();
+    request.exclude_ids = exclude.ids_or_null();
+    request.streams = streams.empty() ? nullptr : streams.data();
+    request.steps = steps.empty() ? nullptr : steps.data();
+    result.token = token.data();
+    result.log_prob = log_prob.data();
+    result.log_z = log_z.data();
+    result.ids = ids.data();
+    result.scores = scores.data();
+  }
+
+  void settle() {
+    token.write_back();
+    log_prob.write_back();
+    log_z.write_back();
+    ids.write_back();
+    scores.write_back();
+  }
+};
+
+// The native tables of a decodeStep's `tables` list (instances of `constructor`), unwrapped by
+// `unwrap`; every one live and of the same dim.
+template <typename Handle, typename Unwrap>
+std::vector<Handle> read_step_tables(const Napi::Object& o, const Napi::FunctionReference& constructor, Unwrap unwrap) {
+  Napi::Env env = o.Env();
+  Napi::Value list = o.Get("tables");
+  if (!list.IsArray() || list.As<Napi::Array>().Length() == 0) throw Napi::TypeError::New(env, "native binding: tables must be a non-empty array");
+  Napi::Array tables = list.As<Napi::Array>();
+  std::vector<Handle> out;
+  for (uint32_t i = 0; i < tables.Length(); ++i) {
+    Napi::Value t = tables.Get(i);
+    if (!t.IsObject() || !t.As<Napi::Object>().InstanceOf(constructor.Value()))
+      throw Napi::TypeError::New(env, "native binding: tables must hold tables of this addon");
+    Handle table = unwrap(t.As<Napi::Object>());
+    if (!table) throw Napi::Error::New(env, "a table of the step has been disposed");
+    if (!out.empty() && table->dim() != out[0]->dim()) throw range_error(env, "the tables of a step must have the same dim");
+    out.push_back(std::move(table));
+  }
+  return out;
+}
+
+// scoreItems(table, query: Float32Array dim, ids: Int32Array, ...): the query and ids (each in
+// [0, count)) at info[1] and info[2]. Synchronous: read in place.
 inline void read_score_items_args(const Napi::CallbackInfo& info, int64_t count, int64_t dim, const float** query,
                                   const int32_t** ids, size_t* n) {
   Napi::Env env = info.Env();
   size_t query_length = 0;
   *query = typed_array_data<const float>(info[1], napi_float32_array, "query", &query_length);
   *ids = typed_array_data<const int32_t>(info[2], napi_int32_array, "ids", n);
-  if (static_cast<int64_t>(query_length) != dim) throw Napi::RangeError::New(env, "native binding: query has the wrong length");
+  if (static_cast<int64_t>(query_length) != dim) throw range_error(env, "query has the wrong length");
   for (size_t i = 0; i < *n; ++i)
-    if ((*ids)[i] < 0 || (*ids)[i] >= count) throw Napi::RangeError::New(env, "native binding: an id is out of range");
+    if ((*ids)[i] < 0 || (*ids)[i] >= count) throw range_error(env, "an id is out of range");
 }
 
-// Reads the optional {excludeOffsets (rows + 1), excludeIds} CSR pair of a search or step.
-inline void read_exclusions(const Napi::Object& o, int64_t rows, const int32_t** offsets_out, const int32_t** ids_out,
-                            Pins& pins) {
-  Napi::Value offsets = o.Get("excludeOffsets");
-  if (offsets.IsNull() || offsets.IsUndefined()) return;
-  size_t len = 0;
-  *offsets_out = typed_array_data<const int32_t>(offsets, napi_int32_array, "excludeOffsets", &len);
-  if (static_cast<int64_t>(len) != rows + 1) throw Napi::RangeError::New(o.Env(), "native binding: excludeOffsets has the wrong length");
-  Napi::Value ids = o.Get("excludeIds");
-  *ids_out = typed_array_data<const int32_t>(ids, napi_int32_array, "excludeIds", &len);
-  pins.add(offsets);
-  pins.add(ids);
-}
-
-// Reads search({queries, rows, k, excludeOffsets, excludeIds, targets, bias, ids, scores, logZ,
-// targetRank, targetLogProb}) over a table of count x dim items into req / res, pinning every array.
-inline void read_search_args(const Napi::Object& o, int64_t count, int64_t dim, SearchRequest& req, SearchResult& res,
-                             Pins& pins) {
-  Napi::Env env = o.Env();
-  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
-  const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
-  if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
-  size_t len = 0;
-  auto need = [&](bool ok, const char* what) {
-    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
-  };
-  auto optional = [&](const char* key) {
-    Napi::Value v = o.Get(key);
-    return v.IsNull() || v.IsUndefined() ? Napi::Value() : v;
-  };
-
-  Napi::Value queries = o.Get("queries");
-  req.queries = typed_array_data<const float>(queries, napi_float32_array, "queries", &len);
-  need(static_cast<int64_t>(len) == rows * dim, "queries");
-  pins.add(queries);
-  req.rows = rows;
-  req.k = k;
-  read_exclusions(o, rows, &req.exclude_offsets, &req.exclude_ids, pins);
-  if (Napi::Value targets = optional("targets"); !targets.IsEmpty()) {
-    req.targets = typed_array_data<const int32_t>(targets, napi_int32_array, "targets", &len);
-    need(static_cast<int64_t>(len) == rows, "targets");
-    pins.add(targets);
-    Napi::Value rank = o.Get("targetRank"), log_prob = o.Get("targetLogProb");
-    res.target_rank = typed_array_data<int32_t>(rank, napi_int32_array, "targetRank", &len);
-    need(static_cast<int64_t>(len) == rows, "targetRank");
-    res.target_log_prob = typed_array_data<float>(log_prob, napi_float32_array, "targetLogProb", &len);
-    need(static_cast<int64_t>(len) == rows, "targetLogProb");
-    pins.add(rank);
-    pins.add(log_prob);
+// Runs `fn` (a synchronous kernel call), turning C++ exceptions into JS errors.
+template <typename Fn>
+void run_now(Napi::Env env, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "out of memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
   }
-  if (Napi::Value bias = optional("bias"); !bias.IsEmpty()) {
-    req.bias = typed_array_data<const float>(bias, napi_float32_array, "bias", &len);
-    need(static_cast<int64_t>(len) == count, "bias");
-    pins.add(bias);
-  }
-  Napi::Value ids = o.Get("ids"), scores = o.Get("scores"), log_z = o.Get("logZ");
-  res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
-  need(static_cast<int64_t>(len) == rows * k, "ids");
-  res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
-  need(static_cast<int64_t>(len) == rows * k, "scores");
-  res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
-  need(static_cast<int64_t>(len) == rows, "logZ");
-  pins.add(ids);
-  pins.add(scores);
-  pins.add(log_z);
-}
-
-
-// crossEntropy's inputs, COPIED out of the JS arrays when the call is made: the worker reads only
-// these, so a caller may change or transfer its arrays as soon as the call returns.
-struct XentInputs {
-  int64_t rows = 0;
-  std::vector<float> queries, bias, weights;
-  std::vector<int32_t> targets, ex_off, ex_ids;
-  bool has_bias = false, has_weights = false, has_exclusions = false;
-
-  XentRequest request() const {
-    XentRequest r;
-    r.queries = queries.data();
-    r.rows = rows;
-    r.targets = targets.data();
-    r.exclude_offsets = has_exclusions ? ex_off.data() : nullptr;
-    r.exclude_ids = has_exclusions ? ex_ids.data() : nullptr;
-    r.bias = has_bias ? bias.data() : nullptr;
-    r.row_weights = has_weights ? weights.data() : nullptr;
-    return r;
-  }
-};
-
-// gradItems / gradBias: the worker accumulates into its own zeroed buffers; when it settles, they
-// are added into the caller's arrays on the main thread (which may have been transferred meanwhile:
-// then the call fails, saying so).
-struct XentGrads {
-  Napi::ObjectReference items_ref, bias_ref;
-  bool want_items = false, want_bias = false;
-  std::unique_ptr<float[]> items, bias;  // left uninitialised: the kernels write them (assign_grads)
-  size_t items_size = 0, bias_size = 0;
-
-  // In the worker, before the kernels run.
-  void allocate(int64_t count, int64_t dim) {
-    if (want_items) items.reset(new float[items_size = static_cast<size_t>(count * dim)]);
-    if (want_bias) bias.reset(new float[bias_size = static_cast<size_t>(count)]);
-  }
-
-  // On the main thread, after the worker: caller's arrays += the buffers. Returns an error text or "".
-  std::string add_into_caller() {
-    auto add = [](Napi::ObjectReference& ref, const float* from, size_t size, const char* name) -> std::string {
-      Napi::Value v = ref.Value();
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-        return std::string(name) + " is no longer a Float32Array";
-      Napi::TypedArray array = v.As<Napi::TypedArray>();
-      if (array.ElementLength() != size || array.ArrayBuffer().Data() == nullptr)
-        return std::string(name) + " was transferred or resized while crossEntropy ran; its gradient was not added";
-      float* to = reinterpret_cast<float*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-      for (size_t i = 0; i < size; ++i) to[i] += from[i];
-      return "";
-    };
-    if (want_items) {
-      std::string e = add(items_ref, items.get(), items_size, "gradItems");
-      if (!e.empty()) return e;
-    }
-    if (want_bias) return add(bias_ref, bias.get(), bias_size, "gradBias");
-    return "";
-  }
-};
-
-// Reads crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights,
-// gradItems, gradBias, loss, gradQueries}) over a table of count x dim items: inputs copied into
-// `in`, the accumulation targets referenced in `grads`, the outputs (fresh arrays the caller made
-// for this call) pinned and returned in loss / grad_queries.
-inline void read_xent_args(const Napi::Object& o, int64_t count, int64_t dim, XentInputs& in, XentGrads& grads,
-                           float** loss, float** grad_queries, Pins& pins) {
-  Napi::Env env = o.Env();
-  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
-  if (rows < 0) throw Napi::RangeError::New(env, "native binding: rows >= 0");
-  size_t len = 0;
-  auto need = [&](bool ok, const char* what) {
-    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
-  };
-  auto optional = [&](const char* key) {
-    Napi::Value v = o.Get(key);
-    return v.IsNull() || v.IsUndefined() ? Napi::Value() : v;
-  };
-  auto copy_f32 = [&](const Napi::Value& v, const char* name, size_t expected, std::vector<float>& out) {
-    const float* p = typed_array_data<const float>(v, napi_float32_array, name, &len);
-    need(len == expected, name);
-    out.assign(p, p + len);
-  };
-  auto copy_i32 = [&](const Napi::Value& v, const char* name, std::vector<int32_t>& out) {
-    const int32_t* p = typed_array_data<const int32_t>(v, napi_int32_array, name, &len);
-    out.assign(p, p + len);
-  };
-  in.rows = rows;
-  copy_f32(o.Get("queries"), "queries", static_cast<size_t>(rows * dim), in.queries);
-  copy_i32(o.Get("targets"), "targets", in.targets);
-  need(static_cast<int64_t>(in.targets.size()) == rows, "targets");
-  for (int32_t t : in.targets)
-    if (t < -1 || t >= count) throw Napi::RangeError::New(env, "native binding: a target is out of range");
-  if (Napi::Value offsets = optional("excludeOffsets"); !offsets.IsEmpty()) {
-    copy_i32(offsets, "excludeOffsets", in.ex_off);
-    need(static_cast<int64_t>(in.ex_off.size()) == rows + 1, "excludeOffsets");
-    copy_i32(o.Get("excludeIds"), "excludeIds", in.ex_ids);
-    const int64_t n_ids = static_cast<int64_t>(in.ex_ids.size());
-    for (int64_t r = 0; r <= rows; ++r)
-      if (in.ex_off[r] < 0 || in.ex_off[r] > n_ids || (r > 0 && in.ex_off[r] < in.ex_off[r - 1]))
-        throw Napi::RangeError::New(env, "native binding: excludeOffsets must be non-decreasing within excludeIds");
-    for (int32_t id : in.ex_ids)
-      if (id < 0 || id >= count) throw Napi::RangeError::New(env, "native binding: an excluded id is out of range");
-    in.has_exclusions = true;
-  }
-  if (Napi::Value bias = optional("bias"); !bias.IsEmpty()) {
-    copy_f32(bias, "bias", static_cast<size_t>(count), in.bias);
-    in.has_bias = true;
-  }
-  if (Napi::Value weights = optional("rowWeights"); !weights.IsEmpty()) {
-    copy_f32(weights, "rowWeights", static_cast<size_t>(rows), in.weights);
-    in.has_weights = true;
-  }
-  if (Napi::Value gi = optional("gradItems"); !gi.IsEmpty()) {
-    typed_array_data<float>(gi, napi_float32_array, "gradItems", &len);
-    need(static_cast<int64_t>(len) == count * dim, "gradItems");
-    grads.items_ref = Napi::Persistent(gi.As<Napi::Object>());
-    grads.want_items = true;
-  }
-  if (Napi::Value gb = optional("gradBias"); !gb.IsEmpty()) {
-    typed_array_data<float>(gb, napi_float32_array, "gradBias", &len);
-    need(static_cast<int64_t>(len) == count, "gradBias");
-    grads.bias_ref = Napi::Persistent(gb.As<Napi::Object>());
-    grads.want_bias = true;
-  }
-  Napi::Value loss_v = o.Get("loss"), grad_q = o.Get("gradQueries");
-  *loss = typed_array_data<float>(loss_v, napi_float32_array, "loss", &len);
-  need(static_cast<int64_t>(len) == rows, "loss");
-  *grad_queries = typed_array_data<float>(grad_q, napi_float32_array, "gradQueries", &len);
-  need(static_cast<int64_t>(len) == rows * dim, "gradQueries");
-  pins.add(loss_v);
-  pins.add(grad_q);
-}
-
-// Reads decodeStep's options after its tables: {hidden, rows, table, k, excludeOffsets, excludeIds,
-// streams, steps, temperature, topK, topP, seed, candidates, token, logProb, logZ, ids, scores}.
-inline void read_step_args(const Napi::Object& o, int64_t dim, int64_t table_count, StepRequest& req, StepResult& res,
-                           Pins& pins) {
-  Napi::Env env = o.Env();
-  const int64_t rows = o.Get("rows").As<Napi::Number>().Int64Value();
-  const int32_t k = o.Get("k").As<Napi::Number>().Int32Value();
-  if (rows < 0 || k < 1) throw Napi::RangeError::New(env, "native binding: rows >= 0 and k >= 1");
-  size_t len = 0;
-  auto need = [&](bool ok, const char* what) {
-    if (!ok) throw Napi::RangeError::New(env, std::string("native binding: ") + what + " has the wrong length");
-  };
-  auto optional = [&](const char* key) { Napi::Value v = o.Get(key); return v.IsNull() || v.IsUndefined() ? Napi::Value() : v; };
-
-  Napi::Value hidden = o.Get("hidden");
-  req.hidden = typed_array_data<const float>(hidden, napi_float32_array, "hidden", &len);
-  need(static_cast<int64_t>(len) == rows * dim, "hidden");
-  pins.add(hidden);
-  Napi::Value table = o.Get("table");
-  req.table = typed_array_data<const int32_t>(table, napi_int32_array, "table", &len);
-  need(static_cast<int64_t>(len) == rows, "table");
-  for (int64_t r = 0; r < rows; ++r)
-    if (req.table[r] < 0 || req.table[r] >= table_count) throw Napi::RangeError::New(env, "native binding: a table index is out of range");
-  pins.add(table);
-  req.rows = rows;
-  req.k = k;
-  read_exclusions(o, rows, &req.exclude_offsets, &req.exclude_ids, pins);
-  if (Napi::Value streams = optional("streams"); !streams.IsEmpty()) {
-    req.streams = typed_array_data<const uint32_t>(streams, napi_uint32_array, "streams", &len);
-    need(static_cast<int64_t>(len) == rows, "streams");
-    pins.add(streams);
-  }
-  if (Napi::Value steps = optional("steps"); !steps.IsEmpty()) {
-    req.steps = typed_array_data<const uint32_t>(steps, napi_uint32_array, "steps", &len);
-    need(static_cast<int64_t>(len) == rows, "steps");
-    pins.add(steps);
-  }
-  req.sampling.temperature = o.Get("temperature").As<Napi::Number>().FloatValue();
-  req.sampling.top_k = o.Get("topK").As<Napi::Number>().Int32Value();
-  req.sampling.top_p = o.Get("topP").As<Napi::Number>().FloatValue();
-  req.sampling.seed = static_cast<uint64_t>(o.Get("seed").As<Napi::Number>().Int64Value());
-  req.sampling.candidates = o.Get("candidates").As<Napi::Number>().Int32Value();
-
-  Napi::Value token = o.Get("token"), log_prob = o.Get("logProb"), log_z = o.Get("logZ"), ids = o.Get("ids"),
-              scores = o.Get("scores");
-  res.token = typed_array_data<int32_t>(token, napi_int32_array, "token", &len);
-  need(static_cast<int64_t>(len) == rows, "token");
-  res.log_prob = typed_array_data<float>(log_prob, napi_float32_array, "logProb", &len);
-  need(static_cast<int64_t>(len) == rows, "logProb");
-  res.log_z = typed_array_data<float>(log_z, napi_float32_array, "logZ", &len);
-  need(static_cast<int64_t>(len) == rows, "logZ");
-  res.ids = typed_array_data<int32_t>(ids, napi_int32_array, "ids", &len);
-  need(static_cast<int64_t>(len) == rows * k, "ids");
-  res.scores = typed_array_data<float>(scores, napi_float32_array, "scores", &len);
-  need(static_cast<int64_t>(len) == rows * k, "scores");
-  for (const Napi::Value& v : {token, log_prob, log_z, ids, scores}) pins.add(v);
-
 }
 
 }  // namespace regen::napi

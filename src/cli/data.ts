@@ -1,28 +1,19 @@
 // `regen-bench data inspect|prepare|synth|stats`: parses flags and calls src/data; no logic of its own.
-import { rmSync } from 'node:fs';
-
 import { Command, Option } from 'commander';
 
-import { activeTempDirs, DEMO_SOURCE, prepareDataset, SOURCE_FORMATS, type PrepareOptions } from '../data/load.js';
+import { DEMO_SOURCE, prepareDataset, SOURCE_FORMATS, type PrepareOptions } from '../data/load.js';
 import { inspectSource } from '../data/inspect.js';
-import { consoleProgress } from '../util/progress.js';
 import { formatReport } from '../data/report.js';
 import { datasetStats, formatStats } from '../data/stats.js';
 import { PRESETS, synthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';
-
-function parseNonNegative(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new Error(`${flag} expects an integer in [0, 2^32) but received '${value}'`);
-    return n;
-  };
-}
+import { flags, intIn } from './flags.js';
+import { withProgress } from './progress.js';
 
 interface SourceFlags {
   format?: string;
   schema?: string;
   meta?: string;
-  items?: string;
+  itemMeta?: string;
   kcore?: number;
   strict?: boolean;
   cacheDir?: string;
@@ -31,52 +22,31 @@ interface SourceFlags {
   json?: boolean;
 }
 
-/** The flags every command that reads a source takes. */
+/** The flags every command that reads a source takes (the source itself is the argument). */
 function sourceOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--format <format>', 'source format (default: told apart from the file)').choices(['auto', ...SOURCE_FORMATS]))
     .option('--schema <file.json>', 'REGEN: key names for the unconfirmed fields (critique, narratives, scores, sentinel)')
     .option('--meta <file>', "Amazon 2018: the metadata file (default: meta_<Category>.json.gz next to the reviews; 'none' for none)")
-    .option('--items <file.json>', 'plain sequences: item titles etc. ({"<id>": {"title": ...}})')
-    .addOption(new Option('--kcore <k>', 'Amazon 2018: keep users and items with at least k reviews, repeatedly').argParser(parseNonNegative('--kcore')))
+    .option('--item-meta <file.json>', 'plain sequences: item titles etc. ({"<id>": {"title": ...}})')
+    .addOption(new Option('--kcore <k>', 'Amazon 2018: keep users and items with at least k reviews, repeatedly').argParser(intIn('--kcore', 0, 2 ** 32 - 1)))
     .option('--strict', 'stop at the first bad record instead of skipping and counting it')
     .option('--cache-dir <dir>', 'cache folder (default: $REGEN_BENCH_CACHE or ~/.cache/regen-bench)')
     .option('--force', 'rebuild even if a cached copy exists');
 }
 
-function toOptions(flags: SourceFlags): PrepareOptions {
+function toOptions(f: SourceFlags): PrepareOptions {
   return {
-    format: flags.format as PrepareOptions['format'],
-    schema: flags.schema,
-    meta: flags.meta,
-    items: flags.items,
-    kcore: flags.kcore,
-    strict: flags.strict,
-    cacheDir: flags.cacheDir,
-    cache: flags.cache,
-    force: flags.force,
+    format: f.format as PrepareOptions['format'],
+    schema: f.schema,
+    meta: f.meta,
+    itemMeta: f.itemMeta,
+    kcore: f.kcore,
+    strict: f.strict,
+    cacheDir: f.cacheDir,
+    cache: f.cache,
+    force: f.force,
   };
-}
-
-/** Runs a long job with a progress display; Ctrl-C removes half-written output before exiting. */
-async function withProgress<T>(fn: (progress: ReturnType<typeof consoleProgress>) => Promise<T>, onInterrupt?: () => void): Promise<T> {
-  const progress = consoleProgress();
-  const interrupt = () => {
-    progress.stop();
-    for (const dir of activeTempDirs) rmSync(dir, { recursive: true, force: true });
-    onInterrupt?.();
-    process.stderr.write('\ninterrupted: nothing half-written was kept\n');
-    process.exit(130);
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  try {
-    return await fn(progress);
-  } finally {
-    progress.stop();
-    process.removeListener('SIGINT', interrupt);
-    process.removeListener('SIGTERM', interrupt);
-  }
 }
 
 export function registerDataCommands(program: Command): void {
@@ -88,7 +58,7 @@ export function registerDataCommands(program: Command): void {
     data
       .command('inspect <source>')
       .description('show the detected format and schema (every key, and whether it is used), counts, problems and one example user')
-      .addOption(new Option('--limit <n>', 'scan only the first n lines for keys').argParser(parseNonNegative('--limit')))
+      .addOption(new Option('--limit <n>', 'scan only the first n lines for keys').argParser(intIn('--limit', 0, 2 ** 32 - 1)))
       .option('--json', 'print JSON'),
   ).action(async (source: string, flags: SourceFlags & { limit?: number }) => {
     const r = await withProgress((progress) => inspectSource(source, { ...toOptions(flags), limit: flags.limit, progress }));
@@ -146,7 +116,7 @@ export function registerDataCommands(program: Command): void {
     .command('synth')
     .description('write a synthetic REGEN-format dataset (<out>/<preset>.jsonl): same seed, same bytes; resumes an interrupted run')
     .addOption(new Option('--preset <name>', 'size: demo (3,000 users), office or clothing (Table 4 sizes)').choices(Object.keys(PRESETS)).default('demo'))
-    .addOption(new Option('--seed <n>', 'random seed').argParser(parseNonNegative('--seed')).default(1))
+    .addOption(flags.seed('random seed', 1))
     .requiredOption('--out <dir>', 'output folder')
     .option('--no-resume', 'start over even if an interrupted run of the same preset and seed left a partial file')
     .option('--json', 'print the result as JSON')
@@ -155,7 +125,7 @@ export function registerDataCommands(program: Command): void {
       const cfg = synthConfig(flags.preset, flags.seed);
       const r = await withProgress(
         (progress) => writeSynthetic(cfg, flags.out, { progress, resume: flags.resume }),
-        () => process.stderr.write('the partial output is kept: run the same command again to resume\n'),
+        'the partial output is kept: run the same command again to resume',
       );
       const seconds = (Date.now() - started) / 1000;
       if (flags.json) console.log(JSON.stringify({ ...r, seconds, preset: cfg.preset, seed: cfg.seed }, null, 2));

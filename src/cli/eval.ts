@@ -1,169 +1,91 @@
-// `regen-bench eval`, `merge` and `compare`.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-
+// `regen-bench eval`, `merge` and `compare`: parse flags, call src/eval, print.
 import { Command, Option } from 'commander';
 
 import { comparePartFiles, formatComparison } from '../eval/compare.js';
 import { mergePartFiles } from '../eval/merge.js';
-import { BUILTIN_MODELS, runEval } from '../eval/run.js';
+import { BUILTIN_MODELS, runEval, type RunEvalOptions } from '../eval/run.js';
+import { DEFAULT_SEMSIM_MODEL } from '../metrics/text/semsim.js';
 import { NARRATORS } from '../models/builtin.js';
-import type { SplitName, TaskId } from '../tasks/examples.js';
-import { consoleProgress } from '../util/progress.js';
+import { dataFlags, flags, modelRunOptions, type ModelRunFlags } from './flags.js';
+import { withProgress } from './progress.js';
 
-export function intIn(flag: string, lo: number, hi = Number.MAX_SAFE_INTEGER) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < lo || n > hi) throw new Error(`${flag} expects an integer in [${lo}, ${hi === Number.MAX_SAFE_INTEGER ? '...' : hi}] but received '${value}'`);
-    return n;
-  };
-}
-
-export function unitInterval(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new Error(`${flag} expects a number in [0, 1] (e.g. ${flag} 0.3) but received '${value}'`);
-    return n;
-  };
-}
-
-function parseShard(value: string): { index: number; count: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(value);
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index >= count)
-    throw new Error(`--shard expects i/n with 0 <= i < n (e.g. --shard 0/8, or --shard $JOB_COMPLETION_INDEX/8) but received '${value}'`);
-  return { index, count };
-}
-
-function parseGpu(value: string): number | 'auto' {
-  if (value === 'auto') return 'auto';
-  return intIn('--gpu', 0, 1024)(value);
-}
-
-interface EvalFlags {
-  data?: string;
-  task: TaskId;
-  split: SplitName;
-  model?: string;
-  narrator?: string;
-  encoder?: string;
-  fusionWeight?: number;
-  predictions?: string;
-  queries?: string;
-  items?: string;
-  itemIds?: string;
-  queryIds?: string;
-  precision?: 'fp32' | 'bf16';
-  excludeHistory: boolean;
-  k: number;
-  gpu?: number | 'auto';
+interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
   semsim?: string | boolean;
-  offline?: boolean;
-  stem?: boolean;
+  embeddingCache?: string;
   seed: number;
   bootstrap: number;
-  shard?: { index: number; count: number };
-  out?: string;
   json?: boolean;
-  strict?: boolean;
-}
-
-/** A part file, or an eval --out folder (its last row's part). */
-function partPath(arg: string): string {
-  if (existsSync(arg) && statSync(arg).isDirectory()) {
-    const report = path.join(arg, 'report.json');
-    const task = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as { signature: string }).signature.match(/\|task:(\d[\w-]*)\|/)?.[1] : undefined;
-    const file = path.join(arg, `task${task ?? '3'}.part.json`);
-    if (!existsSync(file)) throw new Error(`${arg} holds no ${path.basename(file)}: give the part file itself, or the --out folder of a finished eval`);
-    return file;
-  }
-  return arg;
 }
 
 export function registerEvalCommands(program: Command): void {
-  program
-    .command('eval')
-    .description('evaluate a model on REGEN (default: the built-in model on the embedded demo) and print the report')
-    .option('--data <source>', 'dataset: a REGEN jsonl, Amazon 2018 file, plain sequences, a prepared folder, or "demo"', 'demo')
-    .addOption(new Option('--task <n>', 'task: 1 (history -> item), 2 (+ critique), 3 (+ critique -> item + narrative)').argParser(intIn('--task', 1, 3)).default(3))
-    .addOption(new Option('--split <name>', 'evaluation split').choices(['test', 'valid']).default('test'))
+  dataFlags(
+    program.command('eval').description('evaluate a model on REGEN (default: the built-in model on the embedded demo) and print the report'),
+  )
+    .addOption(flags.task())
+    .addOption(flags.split('evaluation split'))
     .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov), or a checkpoint folder of \`regen-bench train\`; default pop`)
     .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (default template)`)
-    .option('--encoder <model>', 'critique-emb: sentence encoder (hub id or folder; default all-MiniLM-L6-v2 when cached)')
-    .addOption(new Option('--fusion-weight <w>', 'critique models: use this fusion weight in [0, 1] instead of tuning it on the valid split').argParser(unitInterval('--fusion-weight')))
+    .option('--encoder <model>', `critique-emb: sentence encoder (hub id or folder; default ${DEFAULT_SEMSIM_MODEL} when cached)`)
+    .addOption(flags.fusionWeight())
     .option('--predictions <file>', 'predictions JSONL: {"user", "items": [...ranked], "narratives": {...}}')
     .option('--queries <file>', 'query embeddings (.npy / .safetensors), one row per example')
     .option('--items <file>', 'item embeddings (.npy / .safetensors)')
     .option('--item-ids <file>', 'item ids of the --items rows (default: <items>.ids.txt beside it)')
     .option('--query-ids <file>', 'user ids of the --queries rows (default: the rows follow the example order)')
-    .addOption(new Option('--precision <p>', 'embedding scores: fp32, or bf16 (CPUs with AVX512-BF16; GPUs of compute capability 8.0+)').choices(['fp32', 'bf16']))
-    .option('--exclude-history', 'remove each user\'s earlier purchases from the candidates, all of them: a repeat-purchase target is a miss (default)', true)
+    .addOption(flags.precision('embedding scores: fp32, or bf16 (CPUs with AVX512-BF16; GPUs of compute capability 8.0+)'))
+    .option('--exclude-history', "remove each user's earlier purchases from the candidates, all of them: a repeat-purchase target is a miss (default)", true)
     .option('--no-exclude-history', 'keep earlier purchases as candidates')
-    .addOption(new Option('--k <n>', 'cut-off of Recall@k and NDCG@k').argParser(intIn('--k', 1, 100_000)).default(10))
-    .addOption(new Option('--gpu <n>', 'score on GPU n, or "auto" (the CPU when no GPU is usable)').argParser(parseGpu))
-    .option('--semsim [model]', 'semantic similarity with this sentence encoder (hub id or folder); default: all-MiniLM-L6-v2 when cached')
+    .addOption(flags.k('cut-off of Recall@k and NDCG@k', 10))
+    .addOption(flags.gpu('score on GPU n, or "auto" (the CPU when no GPU is usable)'))
+    .option('--semsim [model]', `semantic similarity with this sentence encoder (hub id or folder); default: ${DEFAULT_SEMSIM_MODEL} when cached`)
     .option('--no-semsim', 'skip semantic similarity')
     .option('--offline', 'never download an encoder')
+    .option('--embedding-cache <dir>', 'where reference embeddings are cached (default ~/.cache/regen-bench/embeddings)')
     .option('--stem', 'Porter-stem ROUGE tokens (rouge-score use_stemmer)')
-    .addOption(new Option('--seed <n>', 'bootstrap seed').argParser(intIn('--seed', 0, 2 ** 32 - 1)).default(0))
-    .addOption(new Option('--bootstrap <n>', 'bootstrap resamples').argParser(intIn('--bootstrap', 1, 1_000_000)).default(1000))
-    .addOption(new Option('--shard <i/n>', 'evaluate shard i of n (0-based) and write a mergeable part to --out').argParser(parseShard))
+    .addOption(flags.seed('bootstrap seed'))
+    .addOption(flags.bootstrap('bootstrap resamples'))
+    .addOption(flags.shard())
     .option('--out <dir>', 'write chunks (resumable), parts and report.json / report.md here')
     .option('--json', 'print the report as JSON')
     .option('--strict', 'stop at the first bad input record instead of counting it')
-    .action(async (flags: EvalFlags) => {
-      if (flags.shard && !flags.out) throw new Error('--shard writes a part file: give --out DIR (shared by all shards)');
-      const progress = consoleProgress();
-      try {
-        const result = await runEval({
-          data: flags.data,
-          task: flags.task,
-          split: flags.split,
-          model: flags.model,
-          narrator: flags.narrator,
-          encoder: flags.encoder,
-          fusionWeight: flags.fusionWeight,
-          predictions: flags.predictions,
-          queries: flags.queries,
-          items: flags.items,
-          itemIds: flags.itemIds,
-          queryIds: flags.queryIds,
-          precision: flags.precision,
-          excludeHistory: flags.excludeHistory,
-          k: flags.k,
-          gpu: flags.gpu,
-          semsim: flags.semsim === false ? false : typeof flags.semsim === 'string' ? flags.semsim : flags.semsim === true ? 'Xenova/all-MiniLM-L6-v2' : undefined,
-          offline: flags.offline,
-          stem: flags.stem,
-          seed: flags.seed,
-          bootstrapSamples: flags.bootstrap,
-          shard: flags.shard,
-          out: flags.out,
-          strict: flags.strict,
+    .action(async (f: EvalFlags) => {
+      if (f.shard && !f.out) throw new Error('--shard writes a part file: give --out DIR (shared by all shards)');
+      const result = await withProgress((progress) =>
+        runEval({
+          ...modelRunOptions(f),
+          predictions: f.predictions,
+          queries: f.queries,
+          items: f.items,
+          itemIds: f.itemIds,
+          queryIds: f.queryIds,
+          precision: f.precision,
+          semsim: f.semsim === false ? false : typeof f.semsim === 'string' ? f.semsim : f.semsim === true ? DEFAULT_SEMSIM_MODEL : undefined,
+          semsimCacheDir: f.embeddingCache,
+          stem: f.stem,
+          seed: f.seed,
+          bootstrapSamples: f.bootstrap,
+          shard: f.shard,
+          out: f.out,
           progress,
           log: (line) => process.stderr.write(`${line}\n`),
-        });
-        progress.stop();
-        if (flags.shard) {
-          process.stderr.write(`wrote the part of shard ${flags.shard.index}/${flags.shard.count} to ${flags.out}; combine all shards with: regen-bench merge ${flags.out}/*.part.json\n`);
-          return;
-        }
-        console.log(flags.json ? JSON.stringify(result.json, null, 2) : result.markdown);
-      } finally {
-        progress.stop();
+        }),
+      );
+      if (f.shard) {
+        process.stderr.write(`wrote the part of shard ${f.shard.index}/${f.shard.count} to ${f.out}; combine all shards with: regen-bench merge ${f.out}\n`);
+        return;
       }
+      console.log(f.json ? JSON.stringify(result.json, null, 2) : result.markdown);
     });
 
   program
     .command('merge')
     .description('combine the parts written by `eval --shard i/n --out DIR` into the report a single run gives')
-    .argument('<parts...>', 'part files (*.part.json)')
+    .argument('<parts...>', 'part files (*.part.json), or eval --out folders (every part in them)')
     .option('--out <dir>', 'also write report.json, report.md and the merged parts here')
     .option('--json', 'print the report as JSON')
-    .action(async (parts: string[], flags: { out?: string; json?: boolean }) => {
-      const result = await mergePartFiles(parts, flags.out);
-      console.log(flags.json ? JSON.stringify(result.json, null, 2) : result.markdown);
+    .action(async (parts: string[], f: { out?: string; json?: boolean }) => {
+      const result = await mergePartFiles(parts, f.out);
+      console.log(f.json ? JSON.stringify(result.json, null, 2) : result.markdown);
     });
 
   program
@@ -171,11 +93,13 @@ export function registerEvalCommands(program: Command): void {
     .description('per-metric differences of two evaluations of the same examples, with paired randomisation and bootstrap p-values')
     .argument('<a>', 'a part file, or an eval --out folder')
     .argument('<b>', 'a part file, or an eval --out folder')
-    .addOption(new Option('--seed <n>', 'resampling seed').argParser(intIn('--seed', 0, 2 ** 32 - 1)).default(0))
-    .addOption(new Option('--samples <n>', 'resamples').argParser(intIn('--samples', 1, 1_000_000)).default(1000))
+    .addOption(flags.seed('resampling seed'))
+    .addOption(flags.bootstrap('resamples of the paired tests and intervals'))
+    // The flag's name before --bootstrap; kept working, hidden from the help.
+    .addOption(new Option('--samples <n>').hideHelp().argParser((v) => flags.bootstrap().parseArg!(v, undefined)))
     .option('--json', 'print JSON')
-    .action((a: string, b: string, flags: { seed: number; samples: number; json?: boolean }) => {
-      const result = comparePartFiles(partPath(a), partPath(b), { seed: flags.seed, samples: flags.samples });
-      console.log(flags.json ? JSON.stringify(result, null, 2) : formatComparison(result));
+    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; json?: boolean }) => {
+      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap });
+      console.log(f.json ? JSON.stringify(result, null, 2) : formatComparison(result));
     });
 }

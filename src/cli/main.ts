@@ -1,28 +1,19 @@
 // The command line: parses with commander and calls into the library; no logic of its own.
 import { Command, Option } from 'commander';
 
-import { runGpuSelftest, runSelftest } from '../engine/selftest.js';
+import { runGpuSelftest, runSelftest } from '../engine/selftest/selftest.js';
+import { isOptionProblem } from '../util/option-error.js';
 import { VERSION } from '../version.js';
 import { registerBaselineCommand } from './baseline.js';
 import { registerDataCommands } from './data.js';
 import { registerEvalCommands } from './eval.js';
-import { collectInfo, formatInfo } from './info.js';
+import { collectInfo } from '../engine/info.js';
+import { flagLabel, intIn } from './flags.js';
+import { formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
 import { registerPromptsCommand } from './prompts.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerTrainCommand } from './train.js';
-
-function parseSeed(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new Error(`--seed expects an integer in [0, 2^32) but received '${value}'`);
-  return n;
-}
-
-function parseGpuIndex(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 1024) throw new Error(`--gpu expects a device index (0, 1, ...) but received '${value}'`);
-  return n;
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -37,15 +28,15 @@ export function buildProgram(): Command {
     .description('show the backend, CPU features, kernels, threads and CUDA availability')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const info = await collectInfo();
+      const info = collectInfo();
       console.log(opts.json ? JSON.stringify(info, null, 2) : formatInfo(info));
     });
 
   program
     .command('selftest')
     .description('check the native engine against a float64 reference on every kernel this CPU runs (or on a GPU), and time it')
-    .addOption(new Option('--seed <n>', 'seed for the random inputs (default: random)').argParser(parseSeed))
-    .addOption(new Option('--gpu <n>', 'check the CUDA backend on GPU n instead (float64 reference, CPU bit identity)').argParser(parseGpuIndex))
+    .addOption(new Option('--seed <n>', 'seed for the random inputs (default: random)').argParser(intIn('--seed', 0, 2 ** 32 - 1)))
+    .addOption(new Option('--gpu <n>', 'check the CUDA backend on GPU n instead (float64 reference, CPU bit identity)').argParser(intIn('--gpu', 0, 1024)))
     .option('--json', 'print the report as JSON')
     .action(async (opts: { seed?: number; gpu?: number; json?: boolean }) => {
       const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
@@ -61,6 +52,12 @@ export function buildProgram(): Command {
               ('isa' in t ? `${t.isa}, ${t.threads} threads` : `${t.device}, ${t.precision}`) +
               ')',
           );
+        if ('xentTiming' in report)
+          for (const t of report.xentTiming)
+            console.log(
+              `crossEntropy, ${t.rows} rows x ${t.items.toLocaleString('en-US')} items (d = ${t.dim}, every gradient): ` +
+                `${t.ms.toFixed(2)} ms, ${t.gflops.toFixed(1)} GFLOP/s against 6 B N d (${t.device}, ${t.precision})`,
+            );
         const failed = report.checks.filter((c) => !c.ok).length;
         console.log(
           failed === 0
@@ -86,7 +83,9 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     const err = e as Error;
-    console.error(`regen-bench: ${process.env.REGEN_DEBUG ? err.stack : err.message}`);
+    // Library errors name library options (options.k); here they name the flags that set them (--k).
+    const message = isOptionProblem(err) ? err.as(flagLabel) : err.message;
+    console.error(`regen-bench: ${process.env.REGEN_DEBUG ? `${message}\n${err.stack}` : message}`);
     process.exitCode = 1;
   }
 }

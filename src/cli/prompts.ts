@@ -1,15 +1,13 @@
 // `regen-bench prompts`: parses flags and calls src/tasks/prompts.ts; no logic of its own.
-import { existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { Command, Option } from 'commander';
 
-import { activeTempDirs, DEMO_SOURCE, loadDataset, SOURCE_FORMATS, type LoadOptions } from '../data/load.js';
+import { loadDataset } from '../data/load.js';
 import { NARRATIVE_KINDS } from '../data/dataset.js';
-import { consoleProgress } from '../util/progress.js';
 import type { TaskId } from '../tasks/examples.js';
 import {
-  activePromptTemps,
   DEFAULT_PROMPT_BUDGET,
   NARRATIVE_NAMES,
   PROMPT_FIELDS,
@@ -17,23 +15,14 @@ import {
   PROMPT_TEMPLATES,
   resolvePromptOptions,
   writePrompts,
-  type OptionLabel,
   type PromptField,
   type PromptOptions,
   type PromptSplit,
   type PromptTemplate,
   type WritePromptsResult,
 } from '../tasks/prompts.js';
-
-/** Library option names as the flags that set them. */
-const FLAG: OptionLabel = (o) =>
-  ({ task: '--task', template: '--template', split: '--split', narrative: '--narrative', 'budget.total': '--max-words', 'budget.fields': '--field-words' })[o];
-
-function parseWords(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--max-words expects a whole number of words >= 1 but received '${value}'`);
-  return n;
-}
+import { dataFlags, dataOptions, flags, intIn, type DataFlags } from './flags.js';
+import { withProgress } from './progress.js';
 
 const defaultFieldWords = PROMPT_FIELDS.map((f) => `${f}=${DEFAULT_PROMPT_BUDGET.fields[f]}`).join(',');
 
@@ -50,15 +39,11 @@ function parseFieldWords(value: string): Partial<Record<PromptField, number>> {
   return out;
 }
 
-interface PromptFlags {
-  task: string;
+interface PromptFlags extends DataFlags {
+  task: TaskId;
   narrative?: string;
   split: PromptSplit;
   template: PromptTemplate;
-  data: string;
-  format?: string;
-  schema?: string;
-  cacheDir?: string;
   maxWords?: number;
   fieldWords?: Partial<Record<PromptField, number>>;
   out: string;
@@ -81,54 +66,36 @@ function formatResult(r: WritePromptsResult, seconds: number): string {
 
 export function registerPromptsCommand(program: Command): void {
   const kinds = NARRATIVE_KINDS.map((k) => NARRATIVE_NAMES[k]).join(', ');
-  program
-    .command('prompts')
-    .description('write LLM prompts (the paper\'s hybrid or LUMEN template) for task 1, 2 or 3 as JSON lines {"input", "target", ...}')
-    .addOption(new Option('--task <n>', 'task: 1 history -> item, 2 history + critique -> item, 3 history + critique -> item + narrative').choices(['1', '2', '3']).makeOptionMandatory())
-    .option('--narrative <kind>', `task 3 (test split): the narrative to predict: ${kinds}`)
-    .addOption(new Option('--split <split>', 'train: every train-part purchase after the first; valid: purchase N-1; test: purchase N').choices(PROMPT_SPLITS).default('test'))
-    .addOption(new Option('--template <name>', 'hybrid: item ids in the text; lumen: ID_TOKEN placeholders plus the id list').choices(PROMPT_TEMPLATES).default('hybrid'))
-    .option('--data <source>', `a prepared dataset folder, a source file, or "${DEMO_SOURCE}" (the embedded demo)`, DEMO_SOURCE)
-    .addOption(new Option('--format <format>', 'source format (default: told apart from the file)').choices(['auto', ...SOURCE_FORMATS]))
-    .option('--schema <file.json>', 'REGEN: key names for the unconfirmed fields (critique, narratives, scores, sentinel)')
-    .option('--cache-dir <dir>', 'cache folder (default: $REGEN_BENCH_CACHE or ~/.cache/regen-bench)')
-    .addOption(new Option('--max-words <n>', `input budget in words; the oldest purchases are dropped to fit (default ${DEFAULT_PROMPT_BUDGET.total})`).argParser(parseWords))
+  dataFlags(
+    program
+      .command('prompts')
+      .description('write LLM prompts (the paper\'s hybrid or LUMEN template) for task 1, 2 or 3 as JSON lines {"input", "target", ...}')
+      .addOption(flags.task('task: 1 history -> item, 2 history + critique -> item, 3 history + critique -> item + narrative', null).makeOptionMandatory())
+      .option('--narrative <kind>', `task 3 (test split): the narrative to predict: ${kinds}`)
+      .addOption(new Option('--split <split>', 'train: every train-part purchase after the first; valid: purchase N-1; test: purchase N').choices(PROMPT_SPLITS).default('test'))
+      .addOption(new Option('--template <name>', 'hybrid: item ids in the text; lumen: ID_TOKEN placeholders plus the id list').choices(PROMPT_TEMPLATES).default('hybrid')),
+  )
+    .addOption(new Option('--max-words <n>', `input budget in words; the oldest purchases are dropped to fit (default ${DEFAULT_PROMPT_BUDGET.total})`).argParser(intIn('--max-words', 1)))
     .addOption(new Option('--field-words <list>', `per-field budgets in words (default ${defaultFieldWords})`).argParser(parseFieldWords))
     .requiredOption('--out <file.jsonl>', 'output file (written under a temporary name, renamed when complete)')
     .option('--json', 'print the summary as JSON')
-    .action(async (flags: PromptFlags) => {
+    .action(async (f: PromptFlags) => {
       const options: PromptOptions = {
-        task: Number(flags.task) as TaskId,
-        template: flags.template,
-        split: flags.split,
-        narrative: flags.narrative,
-        budget: { total: flags.maxWords, fields: flags.fieldWords },
+        task: f.task,
+        template: f.template,
+        split: f.split,
+        narrative: f.narrative,
+        budget: { total: f.maxWords, fields: f.fieldWords },
       };
-      resolvePromptOptions(options, FLAG); // flag errors before any data is read
-      if (existsSync(flags.out) && statSync(flags.out).isDirectory())
-        throw new Error(`--out ${flags.out} is a folder; give a file name such as ${path.join(flags.out, 'prompts.jsonl')}`);
+      resolvePromptOptions(options); // option errors before any data is read
+      if (existsSync(f.out) && statSync(f.out).isDirectory())
+        throw new Error(`--out ${f.out} is a folder; give a file name such as ${path.join(f.out, 'prompts.jsonl')}`);
       const started = Date.now();
-      const progress = consoleProgress();
-      const interrupt = () => {
-        progress.stop();
-        for (const f of activePromptTemps) rmSync(f, { force: true });
-        for (const d of activeTempDirs) rmSync(d, { recursive: true, force: true });
-        process.stderr.write('\ninterrupted: nothing half-written was kept\n');
-        process.exit(130);
-      };
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
-      let result: WritePromptsResult;
-      try {
-        const load: LoadOptions = { format: flags.format as LoadOptions['format'], schema: flags.schema, cacheDir: flags.cacheDir, progress };
-        const dataset = await loadDataset(flags.data, load);
-        result = await writePrompts(dataset, flags.out, { ...options, progress }, FLAG);
-      } finally {
-        progress.stop();
-        process.removeListener('SIGINT', interrupt);
-        process.removeListener('SIGTERM', interrupt);
-      }
+      const result = await withProgress(async (progress) => {
+        const dataset = await loadDataset(f.data, { ...dataOptions(f), progress });
+        return writePrompts(dataset, f.out, { ...options, progress });
+      });
       const seconds = (Date.now() - started) / 1000;
-      console.log(flags.json ? JSON.stringify({ ...result, seconds }, null, 2) : formatResult(result, seconds));
+      console.log(f.json ? JSON.stringify({ ...result, seconds }, null, 2) : formatResult(result, seconds));
     });
 }

@@ -9,6 +9,7 @@ import { IN_PROCESS_BELOW } from '../metrics/text/pool.js';
 import { computeTextStats, corpusBleuFromStats, meanRouge, pairRouge, rougeBootstrap, sentenceBleuFromStats } from '../metrics/text/score.js';
 import { DEFAULT_SEMSIM_MODEL, semanticSimilarity, type SemSimResult } from '../metrics/text/semsim.js';
 import { writeFileAtomic } from '../util/files.js';
+import { flags, numberIn } from './flags.js';
 import { progressReporter } from './progress.js';
 
 interface ScoreTextFlags {
@@ -28,23 +29,6 @@ interface ScoreTextFlags {
   embeddingCache?: string;
 }
 
-function intArg(flag: string, min: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} expects an integer >= ${min} but received '${value}'`);
-    return n;
-  };
-}
-
-function numberArg(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} expects a non-negative number but received '${value}'`);
-    return n;
-  };
-}
-
-
 const pct = (x: number) => (100 * x).toFixed(2).padStart(6);
 
 export function registerScoreText(program: Command): void {
@@ -58,15 +42,14 @@ export function registerScoreText(program: Command): void {
     .option('--lowercase', 'lower-cased BLEU (sacrebleu -lc)')
     .addOption(new Option('--tokenize <name>', 'BLEU tokenizer').choices(['13a', 'none']).default('13a'))
     .addOption(new Option('--smooth <method>', 'BLEU smoothing').choices(['exp', 'floor', 'add-k', 'none']).default('exp'))
-    .addOption(new Option('--smooth-value <x>', 'value for floor (default 0.1) and add-k (default 1)').argParser(numberArg('--smooth-value')))
-    .addOption(new Option('--bootstrap <n>', "ROUGE confidence intervals with n resamples (rouge-score's BootstrapAggregator)").argParser(intArg('--bootstrap', 1)))
-    .addOption(new Option('--seed <n>', 'numpy seed for --bootstrap').argParser(intArg('--seed', 0)).default(0))
-    .addOption(new Option('--threads <n>', 'worker threads (default: every core; 1 = in-process)').argParser(intArg('--threads', 1)))
+    .addOption(new Option('--smooth-value <x>', 'value for floor (default 0.1) and add-k (default 1)').argParser(numberIn('--smooth-value', 0, Number.MAX_VALUE)))
+    .addOption(flags.bootstrap("ROUGE confidence intervals with n resamples (rouge-score's BootstrapAggregator)", null))
+    .addOption(flags.seed('numpy seed for --bootstrap'))
+    .addOption(flags.threads('worker threads (default: every core; 1 = in-process)'))
     .option('--semsim [model]', `semantic similarity with a sentence encoder: a hub id (default ${DEFAULT_SEMSIM_MODEL}) or a local folder`)
     .option('--offline', 'never download a model (--semsim): use a local folder or the hub cache')
     .option('--embedding-cache <dir>', 'where reference embeddings are cached (default ~/.cache/regen-bench/embeddings)')
     .action(async (flags: ScoreTextFlags) => {
-      if (flags.seed > 0xffffffff) throw new Error(`--seed expects an integer in [0, 2^32) but received '${flags.seed}'`);
       const { pairs, lines, blankLines } = readPairsFile(flags.input);
       if (blankLines > 0) console.error(`note: skipped ${blankLines} blank line${blankLines === 1 ? '' : 's'} in ${flags.input}`);
       const bleuOptions = { tokenize: flags.tokenize, lowercase: !!flags.lowercase, smoothMethod: flags.smooth, smoothValue: flags.smoothValue ?? null };

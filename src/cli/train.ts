@@ -5,21 +5,13 @@ import { Command, Option } from 'commander';
 
 import { TRAIN_MODELS } from '../train/checkpoint.js';
 import { trainModel, type TrainOptions, type TrainProgress } from '../train/trainer.js';
-import { consoleProgress } from '../util/progress.js';
-import { intIn, unitInterval } from './eval.js';
-
-function positive(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (value.trim() === '' || !(n > 0) || !Number.isFinite(n)) throw new Error(`${flag} expects a positive number (e.g. ${flag} 0.001) but received '${value}'`);
-    return n;
-  };
-}
+import { intIn, numberIn } from './flags.js';
+import { withProgress } from './progress.js';
 
 function below1(flag: string) {
   return (value: string) => {
-    const n = unitInterval(flag)(value);
-    if (n >= 1) throw new Error(`${flag} expects a number in [0, 1) but received '${value}'`);
+    const n = numberIn(flag, 0, 1)(value);
+    if (n >= 1) throw new Error(`${flag} expects a number in [0, 1) (e.g. ${flag} 0.3) but received '${value}'`);
     return n;
   };
 }
@@ -104,13 +96,13 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('--max-len <n>', 'longest sequence read (default 50)').argParser(intIn('--max-len', 1, 4096)))
     .addOption(new Option('--dropout <p>', 'dropout of embeddings, attention and feed-forward outputs (default 0.2)').argParser(below1('--dropout')))
     .addOption(new Option('--attn-dropout <p>', 'dropout of attention probabilities (default: --dropout)').argParser(below1('--attn-dropout')))
-    .addOption(new Option('--lr <x>', 'AdamW learning rate (default 0.001)').argParser(positive('--lr')))
+    .addOption(new Option('--lr <x>', 'AdamW learning rate (default 0.001)').argParser(numberIn('--lr', 0, 10, true)))
     .addOption(new Option('--batch <n>', 'sequences per batch (default 128)').argParser(intIn('--batch', 1)))
-    .addOption(new Option('--weight-decay <x>', 'AdamW decoupled weight decay of matrices and embeddings (default 0)').argParser(unitInterval('--weight-decay')))
+    .addOption(new Option('--weight-decay <x>', 'AdamW decoupled weight decay of matrices and embeddings (default 0)').argParser(numberIn('--weight-decay', 0, 10)))
     .addOption(new Option('--seed <n>', 'seed of initialisation, batch order, masks and dropout (default 0)').argParser(intIn('--seed', 0, 2 ** 32 - 1)))
     .addOption(new Option('--threads <n>', 'CPU threads (default: every core)').argParser(intIn('--threads', 1, 1024)))
     .addOption(new Option('--gpu <n>', 'run the loss (item-table cross-entropy) on GPU n; the transformer body runs on the CPU').argParser(intIn('--gpu', 0, 1024)))
-    .addOption(new Option('--mask-prob <p>', 'masked objective (bert4rec; flare --objective masked): share of positions masked (default 0.2)').argParser(unitInterval('--mask-prob')))
+    .addOption(new Option('--mask-prob <p>', 'masked objective (bert4rec; flare --objective masked): share of positions masked (default 0.2)').argParser(numberIn('--mask-prob', 0, 1, true)))
     .addOption(new Option('--critique-dropout <p>', 'flare: share of critiques withheld in training, so one model serves tasks 1 and 2 (default 0.5)').argParser(below1('--critique-dropout')))
     .addOption(new Option('--objective <o>', 'flare: next-item (causal, default) or masked-item (bidirectional) training').choices(['next', 'masked']))
     .option('--text-encoder <model>', 'flare: "builtin" (hashed n-grams, no download; default) or a sentence encoder (hub id or folder)')
@@ -120,21 +112,21 @@ export function registerTrainCommand(program: Command): void {
     .option('--strict', 'stop at the first bad input record instead of counting it')
     .action(async (flags: TrainFlags) => {
       const progress = trainProgress();
-      const dataProgress = consoleProgress();
       try {
-        const r = await trainModel({
-          ...flags,
-          dataProgress,
-          progress: (p) => {
-            dataProgress.stop();
-            progress(p);
-          },
-          log: (line) => {
-            progress.stop();
-            dataProgress.stop();
-            process.stderr.write(`${line}\n`);
-          },
-        });
+        // Ctrl-C keeps every completed epoch: the same command continues from the last one.
+        const r = await withProgress(
+          (dataProgress) =>
+            trainModel({
+              ...flags,
+              dataProgress,
+              progress,
+              log: (line) => {
+                progress.stop();
+                process.stderr.write(`${line}\n`);
+              },
+            }),
+          'completed epochs are kept in --out; run the same command to continue',
+        );
         progress.stop();
         const best = r.epochs.find((e) => e.epoch === r.bestEpoch);
         if (flags.json) console.log(JSON.stringify({ dir: r.dir, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, resumed_from: r.resumedFrom, best, epochs: r.epochs.length, config: r.config }, null, 2));
@@ -146,7 +138,6 @@ export function registerTrainCommand(program: Command): void {
           );
       } finally {
         progress.stop();
-        dataProgress.stop();
       }
     });
 }

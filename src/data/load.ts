@@ -6,6 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 
+import { releaseTempPath } from '../util/files.js';
+import type { OptionLabel } from '../util/option-error.js';
 import { VERSION } from '../version.js';
 import { buildAmazon2018 } from './amazon2018.js';
 import { DatasetBuilder } from './builder.js';
@@ -41,7 +43,7 @@ export interface LoadOptions {
   /** Amazon 2018: the metadata file; default meta_<Category>.json(.gz) next to the reviews; 'none' for none. */
   meta?: string;
   /** Plain sequences: an item file ({"<id>": {title, ...}}). */
-  items?: string;
+  itemMeta?: string;
   /** Amazon 2018: k-core filter (0 = none). */
   kcore?: number;
   /** Fatal on the first bad record instead of skipping and counting. */
@@ -90,23 +92,24 @@ export async function detectFormat(source: string): Promise<SourceFormat> {
   }
   const [first] = await firstLines(source, 1);
   if (first === undefined) throw new DataError(`${source}: the file is empty`);
-  const hint = `Pass --format ${SOURCE_FORMATS.filter((f) => f !== 'prepared' && f !== 'synthetic').join('|')}`;
+  const hint = (l: OptionLabel) => `Pass ${l('format')} ${SOURCE_FORMATS.filter((f) => f !== 'prepared' && f !== 'synthetic').join('|')}`;
   if (/^\s*[{[]/.test(first)) {
     let v: unknown;
     try {
       v = parseJsonOrPython(first);
     } catch (e) {
-      throw new DataError(`${source}: the first line is neither JSON nor a Python literal (${(e as Error).message.slice(0, 80)}). ${hint}`);
+      const why = (e as Error).message.slice(0, 80);
+      throw new DataError((l) => `${source}: the first line is neither JSON nor a Python literal (${why}). ${hint(l)}`, undefined, 'format');
     }
     const keys = v && typeof v === 'object' ? Object.keys(v) : [];
     if (keys.includes('purchase_history') || keys.includes('reviewer_id')) return 'regen';
     if (keys.includes('reviewerID')) return 'amazon2018';
     if (keys.includes('asin'))
       throw new DataError(`${source}: this looks like an Amazon metadata file (asin, title, ...). Pass the reviews file as the source and this one with --meta`);
-    throw new DataError(`${source}: a JSON line with keys ${keys.slice(0, 8).join(', ')}; not a format regen-bench knows. ${hint}`);
+    throw new DataError((l) => `${source}: a JSON line with keys ${keys.slice(0, 8).join(', ')}; not a format regen-bench knows. ${hint(l)}`, undefined, 'format');
   }
   if (/^\S+(\s+\S+)*\s*$/.test(first)) return 'sequences';
-  throw new DataError(`${source}: cannot tell the format from the first line (${JSON.stringify(first.slice(0, 60))}). ${hint}`);
+  throw new DataError((l) => `${source}: cannot tell the format from the first line (${JSON.stringify(first.slice(0, 60))}). ${hint(l)}`, undefined, 'format');
 }
 
 /** meta_<Category>.json(.gz) next to <Category>(_5).json(.gz) or reviews_<Category>_5.json(.gz). */
@@ -156,7 +159,8 @@ async function resolveSource(source: string, opts: LoadOptions): Promise<Resolve
     case 'prepared':
       return { kind: 'prepared', dir: source };
     case 'synthetic':
-      if (source !== DEMO_SOURCE) throw new DataError(`--format synthetic: only the embedded "${DEMO_SOURCE}" is a synthetic source; make others with regen-bench data synth`);
+      if (source !== DEMO_SOURCE)
+        throw new DataError((l) => `${l('format')} synthetic: only the embedded "${DEMO_SOURCE}" is a synthetic source; make others with regen-bench data synth`, undefined, 'format');
       return synthSource(synthConfig('demo', DEMO_SEED), schema);
     case 'regen':
       return {
@@ -177,12 +181,15 @@ async function resolveSource(source: string, opts: LoadOptions): Promise<Resolve
         const { found, tried } = findMetaFile(source);
         if (!found)
           throw new DataError(
-            `${source}: no metadata file next to it (looked for ${tried.map((f) => path.basename(f)).join(', ')}). ` +
-              'Pass --meta FILE, or --meta none to build without titles, categories and critique slots',
+            (l) =>
+              `${source}: no metadata file next to it (looked for ${tried.map((f) => path.basename(f)).join(', ')}). ` +
+              `Pass ${l('meta')} FILE, or ${l('meta')} none to build without titles, categories and critique slots`,
+            undefined,
+            'meta',
           );
         meta = found;
       }
-      if (meta && !existsSync(meta)) throw new DataError(`--meta ${meta}: no such file`);
+      if (meta && !existsSync(meta)) throw new DataError((l) => `${l('meta')} ${meta}: no such file`, undefined, 'meta');
       const kcore = opts.kcore ?? 0;
       return {
         kind: 'amazon2018',
@@ -193,13 +200,13 @@ async function resolveSource(source: string, opts: LoadOptions): Promise<Resolve
       };
     }
     case 'sequences':
-      if (opts.items && !existsSync(opts.items)) throw new DataError(`--items ${opts.items}: no such file`);
+      if (opts.itemMeta && !existsSync(opts.itemMeta)) throw new DataError((l) => `${l('itemMeta')} ${opts.itemMeta}: no such file`, undefined, 'itemMeta');
       return {
         kind: 'sequences',
         name: sourceName(source),
-        files: opts.items ? [source, opts.items] : [source],
-        options: { items: Boolean(opts.items) },
-        build: async (builder, issues, _work, progress) => (await readSequenceFile(source, builder, issues, { itemFile: opts.items, progress })).notes,
+        files: opts.itemMeta ? [source, opts.itemMeta] : [source],
+        options: { items: Boolean(opts.itemMeta) }, // named 'items' in dataset keys made before the flag was --item-meta
+        build: async (builder, issues, _work, progress) => (await readSequenceFile(source, builder, issues, { itemFile: opts.itemMeta, progress })).notes,
       };
     case 'minionerec': {
       const f = minionerecFiles(source);
@@ -216,9 +223,6 @@ async function resolveSource(source: string, opts: LoadOptions): Promise<Resolve
       throw new DataError(`unknown format ${JSON.stringify(format)}; expected one of ${SOURCE_FORMATS.join(', ')}`);
   }
 }
-
-/** Temporary folders of builds in progress in this process (removed on SIGINT by the CLI). */
-export const activeTempDirs = new Set<string>();
 
 /** Removes temporary folders left by builds whose process is gone. */
 function cleanStaleTemps(parent: string): void {
@@ -257,7 +261,6 @@ async function build(src: ResolvedSource, key: string, files: SourceFile[], opts
   }
   cleanStaleTemps(path.dirname(path.resolve(dir)));
   const tmp = tempDirFor(dir);
-  activeTempDirs.add(tmp);
   try {
     const builder = new DatasetBuilder({ dir: tmp });
     const notes = await src.build(builder, issues, tmp, opts.progress);
@@ -268,7 +271,7 @@ async function build(src: ResolvedSource, key: string, files: SourceFile[], opts
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   } finally {
-    activeTempDirs.delete(tmp);
+    releaseTempPath(tmp);
   }
   return openDataset(dir);
 }
@@ -286,10 +289,14 @@ function sameDatasetAt(dir: string, key: string): boolean {
 /** --out may name a new folder, an empty one, or a prepared dataset (replaced): never other files. */
 function guardOutDir(out: string): void {
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new DataError(`--out ${out} is a file; give a folder (new, empty, or an earlier prepared dataset)`);
+  if (!statSync(out).isDirectory()) throw new DataError((l) => `${l('out')} ${out} is a file; give a folder (new, empty, or an earlier prepared dataset)`, undefined, 'out');
   const entries = readdirSync(out);
   if (entries.length > 0 && !entries.includes('manifest.json'))
-    throw new DataError(`--out ${out} holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier prepared dataset to replace`);
+    throw new DataError(
+      (l) => `${l('out')} ${out} holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier prepared dataset to replace`,
+      undefined,
+      'out',
+    );
 }
 
 /** Builds (or reuses) the normalised dataset of a source; writes it to opts.out or the cache. */

@@ -103,15 +103,15 @@ export function loadSchemaFile(file: string): RegenSchema {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new DataError(`--schema ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new DataError((l) => `${l('schema')} ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, undefined, 'schema');
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new DataError(`--schema ${file}: not valid JSON (${(e as Error).message})`);
+    throw new DataError((l) => `${l('schema')} ${file}: not valid JSON (${(e as Error).message})`, undefined, 'schema');
   }
-  return resolveSchema(parsed, `--schema ${file}`);
+  return resolveSchema(parsed, `the schema file ${file}`);
 }
 
 /** The schema entries and their meaning, for `data inspect` and the docs. */

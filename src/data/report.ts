@@ -1,6 +1,7 @@
 // What a load found wrong with its input. Every skipped or repaired record is counted under a kind,
 // with a few file:line samples; with `strict` the first one is fatal instead. Keys a reader does not
 // recognise are reported apart (they are not errors: the REGEN release format is only partly known).
+import { OptionError, type OptionMessage } from '../util/option-error.js';
 
 /** The bad-input kinds of the data layer. */
 export const ISSUE_KINDS = {
@@ -45,13 +46,18 @@ export interface LoadReport {
 const SAMPLE_LIMIT = 5;
 
 /** A data error a user can act on: which file, which line, what is wrong, and how to go on. */
-export class DataError extends Error {
+/**
+ * Bad input data, or a data option that cannot be used. A message may name options (a function of
+ * how the caller calls them: `options.strict`, or `--strict` on the command line; see OptionError).
+ */
+export class DataError extends OptionError {
+  override name = 'DataError';
   constructor(
-    message: string,
+    message: string | OptionMessage,
     readonly kind?: IssueKind,
+    option = '',
   ) {
-    super(message);
-    this.name = 'DataError';
+    super(option, typeof message === 'string' ? () => message : message);
   }
 }
 
@@ -64,13 +70,14 @@ export class Issues {
 
   /**
    * Records one bad record. `where` is "file:line". In strict mode this throws instead, with the fix
-   * (drop --strict to skip and count such records).
+   * (drop the strict option to skip and count such records).
    */
   add(kind: IssueKind, where: string, message: string, action: string): void {
     if (this.strict)
       throw new DataError(
-        `${where}: ${message} (${ISSUE_KINDS[kind]}). Fix the input, or run without --strict to ${action.replace(/^./, (c) => c.toLowerCase())} and count such records.`,
+        (label) => `${where}: ${message} (${ISSUE_KINDS[kind]}). Fix the input, or run without ${label('strict')} to ${action.replace(/^./, (c) => c.toLowerCase())} and count such records.`,
         kind,
+        'strict',
       );
     let s = this.byKind.get(kind);
     if (!s) this.byKind.set(kind, (s = { kind, count: 0, action, samples: [] }));

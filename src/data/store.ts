@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { tempPathFor } from '../util/files.js';
 import {
   Field,
   Float32,
@@ -289,7 +290,7 @@ export function assembleDataset(
 export function tempDirFor(finalDir: string): string {
   const parent = path.dirname(path.resolve(finalDir));
   mkdirSync(parent, { recursive: true });
-  const dir = path.join(parent, `.${path.basename(finalDir)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const dir = tempPathFor(finalDir); // tracked until released: an interrupt removes it
   mkdirSync(dir);
   return dir;
 }

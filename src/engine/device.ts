@@ -1,6 +1,7 @@
 // Where an item table lives: the CPU, or one GPU through the CUDA addon. Resolves `device`
 // options ('cpu', 'auto', { gpu: N }) into a usable device, or an error that names what was found.
-import { loadCudaBinding, type CudaDevice, type CudaDeviceStatus, type NativeCudaBinding } from '../native/binding.js';
+import { loadCudaBinding, type CudaDevice, type CudaDeviceStatus, type NativeCudaBinding } from './binding.js';
+import { checkOption, OptionError, OptionRangeError, OptionTypeError, type OptionLabel } from '../util/option-error.js';
 import { describe, expectInteger } from './validate.js';
 
 /** 'cpu'; { gpu: N } for CUDA device N (an error when it cannot be used); 'auto': GPU 0 when usable, else the CPU. */
@@ -28,7 +29,13 @@ export function gpuUnavailableReason(): string | null {
   return cudaState().unavailable;
 }
 
-export function resolveDevice(device: unknown, what = 'options.device'): ResolvedDevice {
+/** How to run without a GPU, in the caller's terms: a library option, or the --gpu flag. */
+const cpuFix = (label: OptionLabel, cli: boolean) =>
+  cli
+    ? `Leave out ${label('device')} to run on the CPU, or use ${label('device')} auto to fall back to it when no GPU is usable.`
+    : `Use device 'cpu', or 'auto' to fall back to the CPU when no GPU is usable.`;
+
+export function resolveDevice(device: unknown): ResolvedDevice {
   if (device === undefined || device === 'cpu') return { kind: 'cpu' };
   if (device === 'auto') {
     const state = cudaState();
@@ -37,24 +44,28 @@ export function resolveDevice(device: unknown, what = 'options.device'): Resolve
     return { kind: 'cuda', index: info.index, info, binding: state.binding!, note: `using GPU ${formatDevice(info)}` };
   }
   if (typeof device !== 'object' || device === null)
-    throw new TypeError(`Expected ${what} to be 'cpu', 'auto' or { gpu: N } but received ${describe(device)}`);
-  const index = expectInteger((device as { gpu: unknown }).gpu, `${what}.gpu`, 0, 1024);
-  const fix = what.startsWith('--')
-    ? `Leave out ${what} to run on the CPU, or use ${what} auto to fall back to it when no GPU is usable.`
-    : `Use device 'cpu', or 'auto' to fall back to the CPU when no GPU is usable.`;
+    throw new OptionTypeError('device', (label, cli) =>
+      cli ? `Expected ${label('device')} to be a GPU index or auto but received ${describe(device)}` : `Expected options.device to be 'cpu', 'auto' or { gpu: N } but received ${describe(device)}`,
+    );
+  const index = checkOption('device', (name) => expectInteger((device as { gpu: unknown }).gpu, `${name}.gpu`, 0, 1024));
   const loaded = loadCudaBinding();
   if (!loaded.binding)
-    throw new Error(
-      `${what} asks for GPU ${index}, but ${loaded.reason}. ${fix} To build it, install the CUDA toolkit (nvcc) and run \`npm rebuild regen-bench\`.`,
+    throw new OptionError(
+      'device',
+      (label, cli) =>
+        `${label('device')} asks for GPU ${index}, but ${loaded.reason}. ${cpuFix(label, cli)} To build it, install the CUDA toolkit (nvcc) and run \`npm rebuild regen-bench\`.`,
     );
   const status = loaded.binding.devices();
-  if (status.error) throw new Error(`${what} asks for GPU ${index}, but ${status.error}. ${fix}`);
+  if (status.error) throw new OptionError('device', (label, cli) => `${label('device')} asks for GPU ${index}, but ${status.error}. ${cpuFix(label, cli)}`);
   const info = status.devices.find((d) => d.index === index);
   if (!info) {
     const found = status.devices.length
       ? `found ${status.devices.length} CUDA device${status.devices.length > 1 ? 's' : ''}: ${status.devices.map(formatDevice).join('; ')}`
       : 'found no CUDA device';
-    throw new RangeError(`${what} asks for GPU ${index}, but ${found}. Pick one of those, or ${fix.charAt(0).toLowerCase()}${fix.slice(1)}`);
+    throw new OptionRangeError('device', (label, cli) => {
+      const fix = cpuFix(label, cli);
+      return `${label('device')} asks for GPU ${index}, but ${found}. Pick one of those, or ${fix.charAt(0).toLowerCase()}${fix.slice(1)}`;
+    });
   }
   return { kind: 'cuda', index, info, binding: loaded.binding };
 }

@@ -1,9 +1,8 @@
 // ItemTable: an item embedding table held by the native engine, searched in one fused pass per
 // batch of queries (scores, top-k, log-sum-exp, target rank; no rows x items matrix is stored).
-import os from 'node:os';
-
-import { ISA_NAMES, PRECISIONS, loadCpuBinding, type IsaName, type NativeTable, type Precision } from '../native/binding.js';
-import { resolveDevice, type Device } from './device.js';
+import { loadCpuBinding, loadCudaBinding, type IsaName, type NativeCpuTable, type NativeCudaTable, type NativeTable, type Precision } from './binding.js';
+import type { Device } from './device.js';
+import { Engine } from './engine.js';
 import {
   describe,
   expectIds,
@@ -87,33 +86,14 @@ export interface CrossEntropyResult {
 /** The largest typed array the engine fills (rows x k). */
 const MAX_OUTPUT = 2 ** 31 - 1;
 
-/** The kernel to use: options.isa, else REGEN_ISA, else the best of `supported` (best first). */
-function resolveIsa(requested: unknown, supported: IsaName[], limitedBy: string): IsaName {
-  const fromEnv = requested === undefined && process.env.REGEN_ISA !== undefined && process.env.REGEN_ISA !== '';
-  const value = requested ?? (fromEnv ? process.env.REGEN_ISA : 'auto');
-  const source = fromEnv ? 'the REGEN_ISA environment variable' : 'options.isa';
-  if (value === 'auto') return supported[0];
-  if (typeof value !== 'string' || !(ISA_NAMES as readonly string[]).includes(value))
-    throw new TypeError(`Expected ${source} to be one of auto, ${ISA_NAMES.join(', ')} but received ${describe(value)}`);
-  if (!supported.includes(value as IsaName))
-    throw new RangeError(
-      `${source} asks for the ${value} kernels, but ${limitedBy} runs only: ${supported.join(', ')}. ` +
-        `Use one of those, or 'auto'.`,
-    );
-  return value as IsaName;
-}
+/** The native tables behind ItemTables, for the engine's other kernels (the decoding step); never exported from the package. */
+const natives = new WeakMap<ItemTable, NativeTable>();
 
-/** Threads for native work: the given number, else REGEN_THREADS, else every core. */
-export function resolveThreads(requested?: unknown): number {
-  if (requested !== undefined) return expectInteger(requested, 'options.threads', 1, 1024);
-  const env = process.env.REGEN_THREADS;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1 || n > 1024)
-      throw new RangeError(`Expected the REGEN_THREADS environment variable to be an integer in [1, 1024] but received ${JSON.stringify(env)}`);
-    return n;
-  }
-  return os.availableParallelism();
+/** @internal The native table of `table` (engine folder only); throws once it is disposed. */
+export function nativeTable(table: ItemTable): NativeTable {
+  const native = natives.get(table);
+  if (!native) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+  return native;
 }
 
 export class ItemTable {
@@ -131,7 +111,6 @@ export class ItemTable {
   readonly deviceNote?: string;
   /** The largest k one search returns (the CUDA backend keeps top-k lists in shared memory). */
   readonly maxK: number;
-  #native: NativeTable | null;
 
   private constructor(
     native: NativeTable,
@@ -142,7 +121,7 @@ export class ItemTable {
     precision: Precision,
     device: { name: string; note?: string; maxK: number },
   ) {
-    this.#native = native;
+    natives.set(this, native);
     this.count = count;
     this.dim = dim;
     this.backend = isa === 'cuda' ? 'cuda' : 'cpu';
@@ -156,13 +135,20 @@ export class ItemTable {
 
   /**
    * Copies `items` (count x dim float32, row-major) into the native engine. The array can be reused
-   * or changed afterwards; the table keeps its own copy until dispose().
+   * or changed afterwards; the table keeps its own copy until dispose(). Shorthand for
+   * `Engine.open(options).createTable(items, options)`.
    */
   static async create(items: Float32Array, options: ItemTableOptions): Promise<ItemTable> {
-    expectTypedArray(items, Float32Array, 'items');
     if (typeof options !== 'object' || options === null)
       throw new TypeError(`Expected an options object { dim } for ItemTable.create but received ${describe(options)}`);
-    const dim = expectInteger(options.dim, 'options.dim', 1, 2 ** 31 - 1);
+    expectTypedArray(items, Float32Array, 'items');
+    return Engine.open(options).createTable(items, { dim: options.dim });
+  }
+
+  /** @internal A table on `engine` (Engine.createTable resolves precision and kernel). */
+  static async createOn(engine: Engine, items: Float32Array, dimOption: number, precision: Precision, isa: IsaName | 'cuda'): Promise<ItemTable> {
+    expectTypedArray(items, Float32Array, 'items');
+    const dim = expectInteger(dimOption, 'options.dim', 1, 2 ** 31 - 1);
     if (items.length === 0) throw new RangeError('Expected items to hold at least one item but received an empty Float32Array');
     if (items.length % dim !== 0)
       throw new RangeError(
@@ -171,41 +157,18 @@ export class ItemTable {
       );
     const count = items.length / dim;
     if (count > 2 ** 31 - 1) throw new RangeError(`Expected at most 2^31 - 1 items (int32 ids) but received ${count}`);
-    const precision = options.precision ?? 'fp32';
-    if (!(PRECISIONS as readonly unknown[]).includes(precision))
-      throw new TypeError(`Expected options.precision to be one of ${PRECISIONS.join(', ')} but received ${describe(precision)}`);
-    const device = resolveDevice(options.device);
+    const device = engine.device;
     if (device.kind === 'cuda') {
-      const cc = Number(device.info.computeCapability);
-      if (precision === 'bf16' && cc < 8)
-        throw new RangeError(
-          `options.precision 'bf16' needs a GPU of compute capability 8.0 or newer; GPU ${device.index} (${device.info.name}) is ${device.info.computeCapability}. Use precision: 'fp32'.`,
-        );
       const native = await device.binding.createTable(items, count, dim, precision, device.index);
-      return new ItemTable(native, count, dim, 'cuda', 1, precision, {
-        name: `cuda:${device.index} ${device.info.name}`,
-        note: device.note,
-        maxK: native.maxK(),
-      });
+      return new ItemTable(native, count, dim, 'cuda', 1, precision, { name: engine.deviceName, note: device.note, maxK: native.maxK() });
     }
-    const binding = loadCpuBinding();
-    let isa: IsaName;
-    if (precision === 'bf16') {
-      if (!binding.bf16Supported())
-        throw new RangeError(
-          "options.precision 'bf16' needs a CPU with AVX-512 and AVX512-BF16, which this one lacks " +
-            "(see `regen-bench info`). Use precision: 'fp32'.",
-        );
-      isa = resolveIsa(options.isa, ['avx512'], "precision 'bf16'");
-    } else isa = resolveIsa(options.isa, binding.supportedIsas(), 'this CPU');
-    const threads = resolveThreads(options.threads);
-    const native = await binding.createTable(items, count, dim, precision);
-    return new ItemTable(native, count, dim, isa, threads, precision, { name: 'cpu', note: device.note, maxK: MAX_OUTPUT });
+    const native = await loadCpuBinding().createTable(items, count, dim, precision);
+    return new ItemTable(native, count, dim, isa, engine.threads, precision, { name: 'cpu', note: device.note, maxK: MAX_OUTPUT });
   }
 
   /** Whether dispose() has been called. */
   get disposed(): boolean {
-    return this.#native === null;
+    return !natives.has(this);
   }
 
   /**
@@ -215,8 +178,7 @@ export class ItemTable {
   search(queries: Float32Array, options: SearchOptions & { targets: Int32Array }): Promise<SearchResultWithTargets>;
   search(queries: Float32Array, options: SearchOptions): Promise<SearchResult>;
   async search(queries: Float32Array, options: SearchOptions): Promise<SearchResult> {
-    const native = this.#native;
-    if (native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    const native = nativeTable(this);
     expectTypedArray(queries, Float32Array, 'queries');
     if (typeof options !== 'object' || options === null)
       throw new TypeError(`Expected an options object { k } for search but received ${describe(options)}`);
@@ -267,7 +229,7 @@ export class ItemTable {
       result.targetLogProb = new Float32Array(rows);
     }
     if (rows === 0) return result;
-    await native.search({
+    const args = {
       queries,
       rows,
       k,
@@ -275,14 +237,14 @@ export class ItemTable {
       excludeIds,
       targets,
       bias,
-      isa: this.isa === 'cuda' ? 'scalar' : this.isa, // the CUDA addon ignores isa and threads
-      threads: this.threads,
       ids: result.ids,
       scores: result.scores,
       logZ: result.logZ,
       targetRank: result.targetRank ?? null,
       targetLogProb: result.targetLogProb ?? null,
-    });
+    };
+    if (this.isa === 'cuda') await (native as NativeCudaTable).search(args);
+    else await (native as NativeCpuTable).search({ ...args, isa: this.isa, threads: this.threads });
     return result;
   }
 
@@ -295,8 +257,7 @@ export class ItemTable {
    *   dQ_b = w_b (sum_i p_bi e_i - e_target),  dE_i += sum_b w_b (p_bi - [i = target_b]) q_b,  dBias likewise.
    */
   async crossEntropy(queries: Float32Array, targets: Int32Array, options: CrossEntropyOptions = {}): Promise<CrossEntropyResult> {
-    const native = this.#native;
-    if (native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    const native = nativeTable(this);
     expectTypedArray(queries, Float32Array, 'queries');
     if (queries.length % this.dim !== 0)
       throw new RangeError(
@@ -345,22 +306,12 @@ export class ItemTable {
     const result: CrossEntropyResult = { loss: new Float32Array(rows), gradQueries: new Float32Array(rows * this.dim), scratchBytes: 0 };
     if (rows === 0) return result;
     if (!native.crossEntropy)
-      throw new Error('This build of the native addon has no crossEntropy; rebuild it (`npm run build:native`).');
-    const { scratchBytes } = await native.crossEntropy({
-      queries,
-      rows,
-      targets,
-      excludeOffsets,
-      excludeIds,
-      bias,
-      rowWeights,
-      gradItems,
-      gradBias,
-      isa: this.isa === 'cuda' ? 'scalar' : this.isa, // the CUDA addon ignores isa and threads
-      threads: this.threads,
-      loss: result.loss,
-      gradQueries: result.gradQueries,
-    });
+      throw new Error('regen-bench: this build of the native addon has no crossEntropy; rebuild it with `npm run build:native`');
+    const args = { queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems, gradBias, loss: result.loss, gradQueries: result.gradQueries };
+    const { scratchBytes } =
+      this.isa === 'cuda'
+        ? await (native as NativeCudaTable).crossEntropy!(args)
+        : await (native as NativeCpuTable).crossEntropy!({ ...args, isa: this.isa, threads: this.threads });
     result.scratchBytes = scratchBytes;
     return result;
   }
@@ -371,23 +322,32 @@ export class ItemTable {
    * calls already running finish with the values they started with.
    */
   setItems(items: Float32Array): void {
-    const native = this.#native;
-    if (native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
+    const native = nativeTable(this);
     expectTypedArray(items, Float32Array, 'items');
     expectLength(items, this.count * this.dim, 'items', `count x dim = ${this.count} x ${this.dim}, as at create()`);
-    if (!native.setItems) throw new Error('This build of the native addon has no setItems; rebuild it (`npm run build:native`).');
+    if (!native.setItems) throw new Error('regen-bench: this build of the native addon has no setItems; rebuild it with `npm run build:native`');
     native.setItems(items);
-  }
-
-  /** @internal The native table, for other native calls over it (LUMEN's decoding step). */
-  nativeHandle(): NativeTable {
-    if (this.#native === null) throw new TypeError('This ItemTable has been disposed; create a new one with ItemTable.create()');
-    return this.#native;
   }
 
   /** Frees the native table (searches already running finish first). Further searches throw. */
   dispose(): void {
-    this.#native?.dispose();
-    this.#native = null;
+    natives.get(this)?.dispose();
+    natives.delete(this);
   }
+}
+
+/**
+ * search()'s scores of one query (dim values) against listed items, bit for bit (without the bias):
+ * the exact scores the decoding step's tail draw uses, exposed for the tests and the GPU selftest.
+ */
+export function scoreItems(table: ItemTable, query: Float32Array, ids: Int32Array): Float32Array {
+  const native = nativeTable(table);
+  expectTypedArray(query, Float32Array, 'query');
+  expectLength(query, table.dim, 'query', "the table's dim");
+  expectTypedArray(ids, Int32Array, 'ids');
+  expectIds(ids, table.count, 'ids', false);
+  if (table.isa === 'cuda') return loadCudaBinding().binding!.scoreItems(native as NativeCudaTable, query, ids);
+  const binding = loadCpuBinding();
+  if (!binding.scoreItems) throw new Error('regen-bench: this build of the native addon has no scoreItems; rebuild it with `npm run build:native`');
+  return binding.scoreItems(native as NativeCpuTable, query, ids, table.isa);
 }

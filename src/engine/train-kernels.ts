@@ -3,7 +3,6 @@
 // Arguments are checked here (messages "Expected X for Y but received Z"); the native side copies
 // every input, so arrays may be reused as soon as a call returns its promise.
 import {
-  ISA_NAMES,
   loadCpuBinding,
   type IsaName,
   type NativeAdamW,
@@ -11,15 +10,17 @@ import {
   type NativeTrainConfig,
   type NativeTrainModel,
   type NativeTrainState,
-} from '../native/binding.js';
-import { resolveThreads } from './item-table.js';
+} from './binding.js';
+import { Engine } from './engine.js';
 import { describe, expectInteger, expectLength, expectTypedArray } from './validate.js';
 
-export type { NativeTensorInfo as TensorInfo, NativeTrainConfig as BodyConfig, NativeAdamW as AdamWSettings } from '../native/binding.js';
+export type { NativeTensorInfo as TensorInfo, NativeTrainConfig as BodyConfig, NativeAdamW as AdamWSettings } from './binding.js';
 
 export interface BodyOptions {
   /** Parameter initialisation seed (uint32). */
   seed: number;
+  /** A CPU engine whose kernel and threads the body uses (default: Engine.open({ isa, threads })). */
+  engine?: Engine;
   /** CPU kernel: 'auto' (default; or REGEN_ISA) picks the best this CPU runs. */
   isa?: IsaName | 'auto';
   /** Threads, the calling worker included (default REGEN_THREADS, or every core). */
@@ -40,18 +41,6 @@ export interface BodyBatch {
   training: boolean;
   seed?: number;
   step?: number;
-}
-
-function resolveIsa(requested: unknown, supported: IsaName[]): IsaName {
-  const fromEnv = requested === undefined && process.env.REGEN_ISA !== undefined && process.env.REGEN_ISA !== '';
-  const value = requested ?? (fromEnv ? process.env.REGEN_ISA : 'auto');
-  const source = fromEnv ? 'the REGEN_ISA environment variable' : 'options.isa';
-  if (value === 'auto') return supported[0];
-  if (typeof value !== 'string' || !(ISA_NAMES as readonly string[]).includes(value))
-    throw new TypeError(`Expected ${source} to be one of auto, ${ISA_NAMES.join(', ')} but received ${describe(value)}`);
-  if (!supported.includes(value as IsaName))
-    throw new RangeError(`${source} asks for the ${value} kernels, but this CPU runs only: ${supported.join(', ')}. Use one of those, or 'auto'.`);
-  return value as IsaName;
 }
 
 function expectUnit(value: unknown, name: string, max: number): number {
@@ -107,9 +96,10 @@ export class TransformerBody {
     const binding = loadCpuBinding();
     if (!binding.createTrainModel)
       throw new Error('this build of the native addon has no training kernels; rebuild it (`npm run build:native`)');
-    const isa = resolveIsa(options.isa, binding.supportedIsas());
-    const threads = resolveThreads(options.threads);
-    return new TransformerBody(await binding.createTrainModel(c, seed), c, isa, threads);
+    // The body runs on the CPU: a GPU engine lends it nothing, so its kernel and threads come from a CPU engine.
+    const engine = options.engine && options.engine.backend === 'cpu' ? options.engine : Engine.open({ isa: options.isa, threads: options.threads });
+    const isa = engine.isa as IsaName;
+    return new TransformerBody(await binding.createTrainModel(c, seed), c, isa, engine.threads);
   }
 
   private get native(): NativeTrainModel {

@@ -1,7 +1,7 @@
 // Argument checks for the public API. Messages say what was expected, for which argument, and
 // what was received, so the caller can fix the call without reading the source.
 
-type TypedArrayCtor = Float32ArrayConstructor | Int32ArrayConstructor;
+type TypedArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor;
 
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {

@@ -6,16 +6,20 @@
 // purchase target is a miss when the file is evaluated, exactly as with `eval --model`. The file is
 // written under a temporary name and renamed when complete.
 import type { NarrativeKind } from '../data/dataset.js';
-import { loadDataset } from '../data/load.js';
-import type { Device } from '../engine/item-table.js';
-import { createNarrator, createRecommender, DEFAULT_NARRATOR, UnknownModelError } from '../models/builtin.js';
+import { loadDataset, type LoadOptions } from '../data/load.js';
+import { Engine, type Device } from '../engine/engine.js';
+import { createNarrator, DEFAULT_NARRATOR } from '../models/builtin.js';
 import { buildExamples, ExampleSet, type SplitName, type TaskId } from '../tasks/examples.js';
 import { AtomicFileWriter } from '../util/files.js';
 import type { ProgressFn } from '../util/progress.js';
-import { EvalUsageError } from './run.js';
+import { EvalUsageError, pickModel } from './run.js';
 
 export interface BaselineOptions {
   data?: string;
+  /** How the source is read (format, schema, cache folder). */
+  dataOptions?: Omit<LoadOptions, 'progress' | 'strict'>;
+  /** Where tables live and searches run: 'cpu' (default), { gpu: N }, or 'auto'. */
+  device?: Device;
   task?: TaskId;
   split?: SplitName;
   model?: string;
@@ -46,20 +50,14 @@ export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
   const task = o.task ?? 3;
   const split = o.split ?? 'test';
   const k = o.k ?? 100;
-  if (!Number.isInteger(k) || k < 1) throw new EvalUsageError(`--k expects an integer >= 1 but received ${k}`);
-  const device: Device = 'cpu';
-  let model;
-  let narrator;
-  try {
-    model = createRecommender(o.model ?? 'pop', { device, encoder: o.encoder, offline: o.offline, fusionWeight: o.fusionWeight });
-    narrator = createNarrator(o.narrator ?? DEFAULT_NARRATOR);
-  } catch (e) {
-    if (e instanceof UnknownModelError) throw new EvalUsageError(e.message);
-    throw e;
-  }
-  const dataset = await loadDataset(o.data ?? 'demo', { progress: o.progress, strict: o.strict });
+  if (!Number.isInteger(k) || k < 1) throw new EvalUsageError('k', (l) => `${l('k')} expects an integer >= 1 but received ${k}`);
+  const engine = Engine.open({ device: o.device });
+  if (engine.note) o.log?.(`device 'auto': ${engine.note}`);
+  const model = pickModel({ model: o.model ?? 'pop', encoder: o.encoder, offline: o.offline, fusionWeight: o.fusionWeight }, engine);
+  const narrator = createNarrator(o.narrator ?? DEFAULT_NARRATOR);
+  const dataset = await loadDataset(o.data ?? 'demo', { ...o.dataOptions, progress: o.progress, strict: o.strict });
   const all = buildExamples(dataset, task, split);
-  if (all.length === 0) throw new EvalUsageError(`the ${split} split of ${dataset.meta.name} has no examples`);
+  if (all.length === 0) throw new EvalUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples`);
   const kinds = all.narrativeKinds;
   // The same rows without their targets (-1): exclusion then removes the whole history.
   const rows = dataset.split[split];

@@ -1,8 +1,7 @@
 // Confidence intervals and significance from per-example scores. Every resampling is seeded, so a
 // report's intervals and p-values are reproducible from its signature. The resampling sums run
 // natively (1,000 resamples of 89,489 examples x 15 values is 1.3 G additions per report row).
-import { resolveThreads } from '../engine/item-table.js';
-import { loadCpuBinding } from '../native/binding.js';
+import { defaultEngine } from '../engine/engine.js';
 import { rng } from '../util/random.js';
 
 export interface Interval {
@@ -41,7 +40,7 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
  */
 export async function bootstrapSums(values: Float64Array, columns: number, options: BootstrapOptions = {}): Promise<Float64Array> {
   const samples = options.samples ?? 1000;
-  return loadCpuBinding().bootstrapSums(values, columns, samples, options.seed ?? 0, resolveThreads());
+  return defaultEngine().bootstrapSums(values, columns, samples, options.seed ?? 0);
 }
 
 /** The [tail, 1 - tail] percentiles of column c of a samples x columns matrix, after `map`. */

@@ -1,13 +1,13 @@
 // `regen-bench compare`: two evaluations of the same examples, metric by metric, with paired tests.
 // Examples are matched by user id; per-example scores come from the parts.
 import { NARRATIVE_NAMES, type NarrativeKind } from '../data/dataset.js';
-import { BLEU_STATS, bleuFromStats } from '../metrics/text/bleu.js';
-import { ROUGE_STATS, rougePrf } from '../metrics/text/pair-stats.js';
+import { rankingScores } from '../metrics/ranking.js';
+import { Bleu, BLEU_STATS } from '../metrics/text/bleu.js';
+import { Rouge } from '../metrics/text/rouge.js';
 import { rng } from '../util/random.js';
 import { pairedTest, quantile } from './bootstrap.js';
 import type { EvalPart, TextPart } from './evaluate.js';
-import { readPart } from './merge.js';
-import { rankingScores } from './ranking.js';
+import { partForCompare, readPart } from './out-dir.js';
 import { signature } from './report.js';
 
 export interface MetricComparison {
@@ -32,6 +32,14 @@ export interface Comparison {
   metrics: MetricComparison[];
   samples: number;
   seed: number;
+  /** Two-sided level of the intervals: that of the evaluations (their settings.ci.confidence). */
+  confidence: number;
+}
+
+export interface CompareOptions {
+  /** Resamples (default 1000). */
+  samples?: number;
+  seed?: number;
 }
 
 export class CompareError extends Error {
@@ -42,6 +50,13 @@ function sameTask(a: EvalPart, b: EvalPart): void {
   const fields = ['split', 'task', 'k', 'excludeHistory'] as const;
   if (a.settings.dataset.key !== b.settings.dataset.key) throw new CompareError(`the two evaluations use different datasets (${a.settings.dataset.name}@${a.settings.dataset.key.slice(0, 16)} vs ${b.settings.dataset.name}@${b.settings.dataset.key.slice(0, 16)})`);
   for (const f of fields) if (a.settings[f] !== b.settings[f]) throw new CompareError(`the two evaluations differ in ${f} (${a.settings[f]} vs ${b.settings[f]}): compare like with like`);
+  // The same metric on both sides, or the differences mean nothing.
+  const metrics: [string, string, string][] = [
+    ['BLEU', a.settings.bleu.signature, b.settings.bleu.signature],
+    ['ROUGE', new Rouge(a.settings.rouge).signature(), new Rouge(b.settings.rouge).signature()],
+    ['confidence level', String(a.settings.ci.confidence), String(b.settings.ci.confidence)],
+  ];
+  for (const [what, x, y] of metrics) if (x !== y) throw new CompareError(`the two evaluations differ in their ${what} settings (${x} vs ${y}): evaluate both with the same settings`);
 }
 
 const mean = (x: ArrayLike<number>) => {
@@ -51,7 +66,7 @@ const mean = (x: ArrayLike<number>) => {
 };
 
 /** Paired tests for corpus BLEU: swap or resample whole pairs of per-pair statistics. */
-function compareBleu(sa: number[][], sb: number[][], samples: number, seed: number): Omit<MetricComparison, 'metric'> {
+function compareBleu(bleu: Bleu, sa: number[][], sb: number[][], samples: number, seed: number, confidence: number): Omit<MetricComparison, 'metric'> {
   const n = sa.length;
   const score = (rows: number[][], pick: (i: number) => number) => {
     const sum = new Array<number>(BLEU_STATS).fill(0);
@@ -59,7 +74,7 @@ function compareBleu(sa: number[][], sb: number[][], samples: number, seed: numb
       const r = rows[pick(i)];
       for (let s = 0; s < BLEU_STATS; s++) sum[s] += r[s];
     }
-    return bleuFromStats(sum).score;
+    return bleu.fromSums(sum).score;
   };
   const a = score(sa, (i) => i);
   const b = score(sb, (i) => i);
@@ -78,7 +93,7 @@ function compareBleu(sa: number[][], sb: number[][], samples: number, seed: numb
         sumB[s] += y[s];
       }
     }
-    if (Math.abs(bleuFromStats(sumB).score - bleuFromStats(sumA).score) >= Math.abs(delta) - 1e-12) extreme++;
+    if (Math.abs(bleu.fromSums(sumB).score - bleu.fromSums(sumA).score) >= Math.abs(delta) - 1e-12) extreme++;
   }
   const draws = new Float64Array(samples);
   let crossing = 0;
@@ -88,13 +103,17 @@ function compareBleu(sa: number[][], sb: number[][], samples: number, seed: numb
     if (delta > 0 ? draws[d] <= 0 : delta < 0 ? draws[d] >= 0 : true) crossing++;
   }
   draws.sort();
-  return { a, b, delta, low: quantile(draws, 0.025), high: quantile(draws, 0.975), pRandomisation: (extreme + 1) / (samples + 1), pBootstrap: Math.min(1, (2 * crossing) / samples), n };
+  const tail = (1 - confidence) / 2;
+  return { a, b, delta, low: quantile(draws, tail), high: quantile(draws, 1 - tail), pRandomisation: (extreme + 1) / (samples + 1), pBootstrap: Math.min(1, (2 * crossing) / samples), n };
 }
 
-export function compareParts(a: EvalPart, b: EvalPart, options: { samples?: number; seed?: number } = {}): Comparison {
+export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions = {}): Comparison {
   sameTask(a, b);
   const samples = options.samples ?? 1000;
   const seed = options.seed ?? 0;
+  const confidence = a.settings.ci.confidence;
+  const bleu = Bleu.fromSettings(a.settings.bleu);
+  const rouge = new Rouge(a.settings.rouge);
   const indexB = new Map<string, number>();
   b.users.forEach((u, i) => indexB.set(u, i));
   const pairs: [number, number][] = [];
@@ -105,7 +124,7 @@ export function compareParts(a: EvalPart, b: EvalPart, options: { samples?: numb
   if (pairs.length === 0) throw new CompareError('the two evaluations share no examples (users)');
   const metrics: MetricComparison[] = [];
   const add = (metric: string, xa: Float64Array, xb: Float64Array) => {
-    const t = pairedTest(xa, xb, { samples, seed });
+    const t = pairedTest(xa, xb, { samples, seed, confidence });
     metrics.push({ metric, a: mean(xa), b: mean(xb), delta: t.delta, low: t.low, high: t.high, pRandomisation: t.pRandomisation, pBootstrap: t.pBootstrap, n: xa.length });
   };
 
@@ -130,27 +149,26 @@ export function compareParts(a: EvalPart, b: EvalPart, options: { samples?: numb
     metrics.push({
       metric: `${name}.bleu`,
       ...compareBleu(
+        bleu,
         matched.map(([p]) => ta.bleu.slice(p * BLEU_STATS, (p + 1) * BLEU_STATS)),
         matched.map(([, q]) => tb.bleu.slice(q * BLEU_STATS, (q + 1) * BLEU_STATS)),
         samples,
         seed,
+        confidence,
       ),
     });
-    const T = a.settings.rouge.types.length;
-    a.settings.rouge.types.forEach((type, t) => {
-      const f = (part: TextPart, p: number) => {
-        const o = (p * T + t) * ROUGE_STATS;
-        return rougePrf(part.rouge[o], part.rouge[o + 1], part.rouge[o + 2])[2];
-      };
+    rouge.types.forEach((type, t) => {
+      const f = (part: TextPart, p: number) => rouge.fmeasure(part.rouge, p, t);
       add(`${name}.${type}`, Float64Array.from(matched, ([p]) => f(ta, p)), Float64Array.from(matched, ([, q]) => f(tb, q)));
     });
     if (ta.semsim && tb.semsim) add(`${name}.semsim`, Float64Array.from(matched, ([p]) => ta.semsim![p]), Float64Array.from(matched, ([, q]) => tb.semsim![q]));
   }
-  return { a: signature(a.settings), b: signature(b.settings), matched: pairs.length, onlyA: a.users.length - pairs.length, onlyB: b.users.length - pairs.length, metrics, samples, seed };
+  return { a: signature(a.settings), b: signature(b.settings), matched: pairs.length, onlyA: a.users.length - pairs.length, onlyB: b.users.length - pairs.length, metrics, samples, seed, confidence };
 }
 
-export function comparePartFiles(a: string, b: string, options: { samples?: number; seed?: number } = {}): Comparison {
-  return compareParts(readPart(a), readPart(b), options);
+/** Compares two part files, or eval --out folders (their main row). */
+export function comparePartFiles(a: string, b: string, options: CompareOptions = {}): Comparison {
+  return compareParts(readPart(partForCompare(a)), readPart(partForCompare(b)), options);
 }
 
 export function formatComparison(c: Comparison): string {
@@ -160,7 +178,7 @@ export function formatComparison(c: Comparison): string {
     `B: ${c.b}`,
     `${c.matched.toLocaleString('en-US')} examples in both${c.onlyA || c.onlyB ? ` (${c.onlyA} only in A, ${c.onlyB} only in B: left out)` : ''}; ${c.samples} resamples, seed ${c.seed}`,
     '',
-    '| metric | A | B | B - A | 95% interval | p (randomisation) | p (bootstrap) |',
+    `| metric | A | B | B - A | ${Math.round(c.confidence * 100)}% interval | p (randomisation) | p (bootstrap) |`,
     '|---|---|---|---|---|---|---|',
     ...c.metrics.map((m) => `| ${m.metric} | ${f(m.a)} | ${f(m.b)} | ${f(m.delta)} | [${f(m.low)}, ${f(m.high)}] | ${f(m.pRandomisation)} | ${f(m.pBootstrap)} |`),
   ];

@@ -4,15 +4,13 @@
 // the merged part (see report.ts).
 import type { NarrativeKind } from '../data/dataset.js';
 import type { ProgressFn } from '../util/progress.js';
-import { BLEU_STATS } from '../metrics/text/bleu.js';
-import { ROUGE_STATS } from '../metrics/text/pair-stats.js';
-import { computeTextStats, type TextPair } from '../metrics/text/score.js';
+import { Bleu, BLEU_STATS, type BleuSettings } from '../metrics/text/bleu.js';
+import { Rouge, ROUGE_STATS, type RougeSettings } from '../metrics/text/rouge.js';
+import { computeStatsWith, type TextPair } from '../metrics/text/score.js';
 import { semanticSimilarity, type SemSimOptions } from '../metrics/text/semsim.js';
-import { PredictionsRecommender } from '../models/predictions.js';
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
 import type { ExampleSet } from '../tasks/examples.js';
-import { repeatTargets } from './ranking.js';
 
 /** Everything that determines the numbers; the signature is made from it. */
 export interface EvalSettings {
@@ -26,8 +24,10 @@ export interface EvalSettings {
   excludeHistory: boolean;
   model: string;
   narrator: string | null;
-  bleu: { tokenize: '13a' | 'none'; lowercase: boolean; smooth: 'exp' | 'floor' | 'add-k' | 'none'; signature: string };
-  rouge: { types: string[]; stem: boolean };
+  /** The BLEU metric's settings (Bleu.fromSettings rebuilds it). */
+  bleu: BleuSettings;
+  /** The ROUGE metric's settings (new Rouge(settings) rebuilds it). */
+  rouge: RougeSettings;
   /** The sentence encoder, or null with the reason there is none. */
   semsim: { model: string | null; reason?: string };
   ci: { samples: number; confidence: number; seed: number };
@@ -119,7 +119,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     users: Array.from({ length: n }, (_, i) => examples.dataset.users.reviewerId.get(examples.users[i]) ?? String(examples.users[i])),
     ranks: Array.from(ranking.ranks, (r) => (Number.isFinite(r) ? r : null)),
     top1: Array.from({ length: n }, (_, i) => ranking.top[i * ranking.k]),
-    repeatTargets: repeatTargets(examples.history, examples.targets),
+    repeatTargets: examples.repeatTargets(),
     text: {},
     notes: { ...ranking.notes },
   };
@@ -127,8 +127,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
 
   const generated = narrator ? narrator.narrate(examples, ranking.top, ranking.k, kinds) : null;
   for (const kind of kinds) {
-    const hyps: (string | null)[] =
-      model instanceof PredictionsRecommender ? model.narratives(examples, kind) : generated ? generated[kind] : new Array(n).fill(null);
+    const hyps: (string | null)[] = model.narratives ? model.narratives(examples, kind) : generated ? generated[kind] : new Array(n).fill(null);
     const pairs: TextPair[] = [];
     const rows: number[] = [];
     let missing = 0;
@@ -139,11 +138,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
       pairs.push({ hyp: hyps[i] ?? '', refs: [ref] });
       rows.push(i);
     }
-    const stats = await computeTextStats(pairs, {
-      bleu: { tokenize: settings.bleu.tokenize, lowercase: settings.bleu.lowercase },
-      rougeTypes: settings.rouge.types,
-      stem: settings.rouge.stem,
-    });
+    const stats = await computeStatsWith(pairs, Bleu.fromSettings(settings.bleu), new Rouge(settings.rouge));
     let semsim: number[] | null = null;
     if (settings.semsim.model && options.semsim && pairs.length)
       semsim = Array.from((await semanticSimilarity(pairs.map((p) => p.hyp), pairs.map((p) => p.refs), { ...options.semsim, model: settings.semsim.model })).scores);

@@ -1,22 +1,10 @@
 // `regen-bench merge`: parts of a sharded evaluation -> the report one run gives (exactly: the parts
 // hold per-example statistics, concatenated in example order before any mean is taken).
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { mergeParts, MergeError, type EvalPart } from './evaluate.js';
+import { EvalOutDir, expandPartArgs, readPart } from './out-dir.js';
+import { buildReport, formatMarkdown, reportJson, type EvalReport } from './report.js';
 
-import { writeFileAtomic } from '../util/files.js';
-import { checkPart, mergeParts, MergeError, type EvalPart } from './evaluate.js';
-import { buildReport, formatMarkdown, reportJson, rowTag, type EvalReport } from './report.js';
-
-export function readPart(file: string): EvalPart {
-  let part: EvalPart;
-  try {
-    part = JSON.parse(readFileSync(file, 'utf8')) as EvalPart;
-  } catch (e) {
-    throw new MergeError(`${file}: not a readable eval part (${(e as Error).message})`);
-  }
-  checkPart(part, file);
-  return part;
-}
+export { readPart } from './out-dir.js';
 
 export interface MergedEvaluation {
   parts: EvalPart[];
@@ -48,13 +36,14 @@ export async function reportsFromParts(parts: readonly EvalPart[], names: readon
   return { parts: merged, reports, markdown: formatMarkdown(reports), json: reportJson(reports[reports.length - 1], reports) };
 }
 
-export async function mergePartFiles(files: readonly string[], out?: string): Promise<MergedEvaluation> {
+/** Merges part files, or eval --out folders (every part they hold), and writes the result to `out`. */
+export async function mergePartFiles(args: readonly string[], out?: string): Promise<MergedEvaluation> {
+  const files = expandPartArgs(args);
   const result = await reportsFromParts(files.map(readPart), files);
   if (out) {
-    mkdirSync(out, { recursive: true });
-    for (const p of result.parts) writeFileAtomic(path.join(out, `${rowTag(p.settings)}.part.json`), JSON.stringify(p));
-    writeFileAtomic(path.join(out, 'report.json'), JSON.stringify(result.json, null, 2) + '\n');
-    writeFileAtomic(path.join(out, 'report.md'), result.markdown);
+    const dir = new EvalOutDir(out);
+    dir.writeParts(result.parts);
+    dir.writeReport(result.json, result.markdown);
   }
   return result;
 }

@@ -1,18 +1,12 @@
 // The report of an evaluation: means with seeded bootstrap intervals, computed from a (merged) part,
 // as JSON for machines (key names are a contract) and Markdown in the layout of the paper's Table 2.
 import { NARRATIVE_NAMES, type NarrativeKind } from '../data/dataset.js';
-import { bleuFromStats, BLEU_STATS } from '../metrics/text/bleu.js';
-import { meanRouge, type TextStats } from '../metrics/text/score.js';
-import { rougePrf, ROUGE_STATS } from '../metrics/text/pair-stats.js';
+import { rankingScores } from '../metrics/ranking.js';
+import { Bleu, BLEU_STATS } from '../metrics/text/bleu.js';
+import { Rouge } from '../metrics/text/rouge.js';
 import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Interval } from './bootstrap.js';
 import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
-import { rankingScores } from './ranking.js';
-
-
-/** task1, task2, task3, or task3-no-critique (task 3's "Hist -> ID + Narrative" row): names parts and signatures. */
-export function rowTag(s: Pick<EvalSettings, 'task' | 'critiques'>): string {
-  return `task${s.task}${s.task !== 1 && !s.critiques ? '-no-critique' : ''}`;
-}
+import { rowTag } from './out-dir.js';
 
 export function signature(s: EvalSettings): string {
   return [
@@ -24,7 +18,7 @@ export function signature(s: EvalSettings): string {
     `history:${s.excludeHistory ? 'excluded' : 'kept'}`,
     `model:${s.model}${s.narrator ? `+${s.narrator}` : ''}`,
     `bleu:[${s.bleu.signature}]`,
-    `rouge:rouge-score-0.1.2,types:${s.rouge.types.join('+')},stem:${s.rouge.stem ? 'porter' : 'no'}`,
+    `rouge:${new Rouge(s.rouge).signature()}`,
     `semsim:${s.semsim.model ?? 'none'}`,
     `ci:bootstrap-${s.ci.samples}-${s.ci.confidence}-seed${s.ci.seed}`,
     `backend:${s.backend}`,
@@ -89,21 +83,12 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
     settings: s,
   };
   const T = s.rouge.types.length;
-  const bleuOptions = { tokenize: s.bleu.tokenize, lowercase: s.bleu.lowercase, smoothMethod: s.bleu.smooth };
+  const bleuMetric = Bleu.fromSettings(s.bleu);
+  const rougeMetric = new Rouge(s.rouge);
   for (const [kind, t] of Object.entries(part.text) as [NarrativeKind, TextPart][]) {
-    const stats: TextStats = {
-      n: t.pairs,
-      bleu: Int32Array.from(t.bleu),
-      rougeTypes: s.rouge.types,
-      rouge: Int32Array.from(t.rouge),
-      nrefs: 1,
-      settings: { bleu: { tokenize: s.bleu.tokenize, lowercase: s.bleu.lowercase }, stem: s.rouge.stem },
-    };
-    const rouge = meanRouge(stats);
+    const rouge = rougeMetric.means(t.rouge, t.pairs);
     const name = NARRATIVE_NAMES[kind];
-    const sum = new Array<number>(BLEU_STATS).fill(0);
-    for (let i = 0; i < t.pairs; i++) for (let c = 0; c < BLEU_STATS; c++) sum[c] += t.bleu[i * BLEU_STATS + c];
-    const bleu = bleuFromStats(sum, bleuOptions).score;
+    const bleu = bleuMetric.corpus(t.bleu, t.pairs).score;
     report.text[name] = {
       bleu,
       rouge1: rouge.rouge1?.fmeasure ?? NaN,
@@ -119,17 +104,14 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
     for (let i = 0; i < t.pairs; i++) {
       const row = i * columns;
       for (let c = 0; c < BLEU_STATS; c++) values[row + c] = t.bleu[i * BLEU_STATS + c];
-      for (let k = 0; k < T; k++) {
-        const o = (i * T + k) * ROUGE_STATS;
-        values[row + BLEU_STATS + k] = rougePrf(t.rouge[o], t.rouge[o + 1], t.rouge[o + 2])[2];
-      }
+      for (let k = 0; k < T; k++) values[row + BLEU_STATS + k] = rougeMetric.fmeasure(t.rouge, i, k);
       if (t.semsim) values[row + BLEU_STATS + T] = t.semsim[i];
     }
     const ci: Record<string, [number, number]> = {};
     if (t.pairs > 0) {
       const draws = await bootstrapSums(values, columns, boot);
       const bleuDraws = new Float64Array(s.ci.samples);
-      for (let d = 0; d < s.ci.samples; d++) bleuDraws[d] = bleuFromStats(Array.from(draws.subarray(d * columns, d * columns + BLEU_STATS)), bleuOptions).score;
+      for (let d = 0; d < s.ci.samples; d++) bleuDraws[d] = bleuMetric.fromSums(draws.subarray(d * columns, d * columns + BLEU_STATS)).score;
       bleuDraws.sort();
       const tail = (1 - s.ci.confidence) / 2;
       ci.bleu = [quantile(bleuDraws, tail), quantile(bleuDraws, 1 - tail)];

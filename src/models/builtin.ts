@@ -1,6 +1,7 @@
-// The built-in models by name (`regen-bench eval --model NAME`, `regen-bench baseline --model NAME`)
-// and the narrators they pair with (`--narrator NAME`, default template).
-import type { Device } from '../engine/item-table.js';
+// The built-in models by name (options.model: `eval --model NAME`, `baseline --model NAME`) and the
+// narrators they pair with (options.narrator, default template).
+import type { Engine } from '../engine/engine.js';
+import { OptionError } from '../util/option-error.js';
 import { CritiqueFusionRecommender, type CritiqueRetrieverName } from './critique-fusion.js';
 import type { CandidateRecommender } from './candidate-recommender.js';
 import { ItemKnnRecommender } from './item-knn.js';
@@ -23,7 +24,8 @@ export const NARRATORS = ['template', 'retrieval-bm25'] as const;
 export const DEFAULT_NARRATOR = 'template';
 
 export interface BuiltinOptions {
-  device?: Device;
+  /** Where tables live and searches run (default: the CPU engine). */
+  engine?: Engine;
   /** critique-emb: the sentence encoder (hub id or folder). */
   encoder?: string;
   /** critique-emb: never download the encoder. */
@@ -32,14 +34,15 @@ export interface BuiltinOptions {
   fusionWeight?: number;
 }
 
-export class UnknownModelError extends Error {
+/** An unknown model or narrator name; the message names the choices. */
+export class UnknownModelError extends OptionError {
   override name = 'UnknownModelError';
 }
 
-function sequential(name: string, device?: Device): CandidateRecommender | null {
-  if (name === 'markov') return new MarkovRecommender(device);
-  if (name === 'sknn') return new SessionKnnRecommender(device);
-  if (name === 'itemknn') return new ItemKnnRecommender(device);
+function sequential(name: string, engine?: Engine): CandidateRecommender | null {
+  if (name === 'markov') return new MarkovRecommender(engine);
+  if (name === 'sknn') return new SessionKnnRecommender(engine);
+  if (name === 'itemknn') return new ItemKnnRecommender(engine);
   return null;
 }
 
@@ -47,23 +50,24 @@ const modelList = () => `${BUILTIN_RECOMMENDERS.join(', ')} (critique models tak
 
 /** A built-in recommender by name, or a `regen-bench train` checkpoint folder; UnknownModelError names the choices. */
 export function createRecommender(name: string, o: BuiltinOptions = {}): Recommender {
-  if (name === 'pop') return new PopularityRecommender(o.device);
-  if (isCheckpointDir(name)) return new TrainedRecommender(name, { device: o.device, offline: o.offline });
-  const seq = sequential(name, o.device);
+  if (name === 'pop') return new PopularityRecommender(o.engine);
+  if (isCheckpointDir(name)) return new TrainedRecommender(name, { engine: o.engine, offline: o.offline });
+  const seq = sequential(name, o.engine);
   if (seq) return seq;
   const [kind, baseName = DEFAULT_FUSION_BASE, extra] = name.split(':');
   if ((CRITIQUE_MODELS as readonly string[]).includes(kind) && extra === undefined) {
-    const base = sequential(baseName, o.device);
-    if (!base) throw new UnknownModelError(`--model ${name}: unknown base model '${baseName}'; a critique model fuses with one of ${SEQUENTIAL_MODELS.join(', ')} (e.g. --model ${kind}:markov)`);
+    const base = sequential(baseName, o.engine);
+    if (!base)
+      throw new UnknownModelError('model', (label) => `${label('model')} ${name}: unknown base model '${baseName}'; a critique model fuses with one of ${SEQUENTIAL_MODELS.join(', ')} (e.g. ${label('model')} ${kind}:markov)`);
     const retriever: CritiqueRetrieverName = kind === 'critique-bm25' ? 'bm25' : 'embedding';
-    return new CritiqueFusionRecommender(base, retriever, { device: o.device, encoder: o.encoder, offline: o.offline, weight: o.fusionWeight });
+    return new CritiqueFusionRecommender(base, retriever, { engine: o.engine, encoder: o.encoder, offline: o.offline, weight: o.fusionWeight });
   }
-  throw new UnknownModelError(`unknown --model ${JSON.stringify(name)}; built-in models: ${modelList()}, or a checkpoint folder written by \`regen-bench train\``);
+  throw new UnknownModelError('model', (label) => `unknown ${label('model')} ${JSON.stringify(name)}; built-in models: ${modelList()}, or a checkpoint folder written by \`regen-bench train\``);
 }
 
 /** A narrator by name; UnknownModelError names the choices. */
 export function createNarrator(name: string): Narrator {
   if (name === 'template') return new TemplateNarrator();
   if (name === 'retrieval-bm25') return new RetrievalNarrator();
-  throw new UnknownModelError(`unknown --narrator ${JSON.stringify(name)}; narrators: ${NARRATORS.join(', ')}`);
+  throw new UnknownModelError('narrator', (label) => `unknown ${label('narrator')} ${JSON.stringify(name)}; narrators: ${NARRATORS.join(', ')}`);
 }

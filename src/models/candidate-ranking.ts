@@ -13,10 +13,11 @@
 // JavaScript touches only the candidates (tens to a few thousand per row), never all items; ranks
 // are exact under this total order, and ties follow the engine's rule (lower id first) at the end.
 //
-// With history exclusion, the whole history is excluded from both tiers (exclusionLists): a repeat
+// With history exclusion, the whole history is excluded from both tiers (ExampleSet.exclusions): a repeat
 // purchase target is excluded with it and is a miss (rank Infinity), never re-recommended.
 import type { Csr } from '../data/splits.js';
-import { ItemTable, type Device } from '../engine/item-table.js';
+import { defaultEngine, type Engine } from '../engine/engine.js';
+import type { ItemTable } from '../engine/item-table.js';
 import type { ProgressFn } from '../util/progress.js';
 import type { Ranking } from './recommender.js';
 import { selectBest } from './train-index.js';
@@ -133,9 +134,9 @@ export class BackoffRanker {
     readonly backoff: Float32Array,
   ) {}
 
-  static async create(backoff: Float32Array, device?: Device): Promise<BackoffRanker> {
+  static async create(backoff: Float32Array, engine: Engine = defaultEngine()): Promise<BackoffRanker> {
     // A one-dimensional table of zeros: every engine score is the bias.
-    const table = await ItemTable.create(new Float32Array(backoff.length), { dim: 1, device });
+    const table = await engine.createTable(new Float32Array(backoff.length), { dim: 1 });
     return new BackoffRanker(table, backoff);
   }
 

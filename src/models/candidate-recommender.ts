@@ -3,7 +3,7 @@
 // back-off (see candidate-ranking.ts). Critique-aware fusion reuses a base model's row scores.
 import type { Dataset } from '../data/dataset.js';
 import type { Csr } from '../data/splits.js';
-import type { Device } from '../engine/item-table.js';
+import type { Engine } from '../engine/engine.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { ProgressFn } from '../util/progress.js';
 import { BackoffRanker, CandidateBuilder, SparseScores, type Candidates } from './candidate-ranking.js';
@@ -52,11 +52,12 @@ export function recencyWeights(history: Int32Array, into: Map<number, number>): 
 export abstract class CandidateRecommender implements Recommender {
   abstract readonly name: string;
   readonly usesCritique: boolean = false;
+  readonly answers = 'computed';
   private rankerValue: BackoffRanker | null = null;
   private fitted: Dataset | null = null;
   private acc: SparseScores | null = null;
 
-  constructor(protected readonly device?: Device) {}
+  constructor(protected readonly engine?: Engine) {}
 
   /** Learns from the training split of `ds` (deterministic). */
   protected abstract fit(ds: Dataset, progress?: ProgressFn): void;
@@ -73,7 +74,7 @@ export abstract class CandidateRecommender implements Recommender {
     const ds = examples.dataset;
     if (this.fitted === ds) return;
     this.rankerValue?.dispose();
-    this.rankerValue = await BackoffRanker.create(trainPopularity(ds), this.device);
+    this.rankerValue = await BackoffRanker.create(trainPopularity(ds), this.engine);
     this.acc = new SparseScores(ds.items.count);
     this.fit(ds, progress);
     this.fitted = ds;

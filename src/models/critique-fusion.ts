@@ -18,7 +18,8 @@ import os from 'node:os';
 
 import { categoryPath } from '../data/categories.js';
 import type { Dataset } from '../data/dataset.js';
-import { ItemTable, type Device } from '../engine/item-table.js';
+import { defaultEngine, type Engine } from '../engine/engine.js';
+import type { ItemTable } from '../engine/item-table.js';
 import { cachedEmbeddings, DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { ProgressFn } from '../util/progress.js';
@@ -124,7 +125,7 @@ class EmbeddingRetriever implements CritiqueRetriever {
 
   constructor(
     private readonly model: string,
-    private readonly options: { offline?: boolean; device?: Device; depth?: number; embeddingCacheDir?: string | null },
+    private readonly options: { offline?: boolean; engine?: Engine; depth?: number; embeddingCacheDir?: string | null },
   ) {
     this.name = 'emb';
   }
@@ -149,7 +150,7 @@ class EmbeddingRetriever implements CritiqueRetriever {
     const { data, dim } = await cachedEmbeddings(this.encoder, texts, cacheDir, (done, total) =>
       progress?.({ phase: 'embedding item texts', done, total, unit: 'rows' }),
     );
-    this.table = await ItemTable.create(data, { dim, device: this.options.device });
+    this.table = await (this.options.engine ?? defaultEngine()).createTable(data, { dim });
   }
 
   async retrieve(critiques: readonly (string | null)[]): Promise<Candidates> {
@@ -223,6 +224,7 @@ export interface FusionTuning {
 
 export class CritiqueFusionRecommender implements Recommender {
   readonly usesCritique = true;
+  readonly answers = 'computed';
   readonly retriever: CritiqueRetriever;
   private weightValue: number | null;
   private acc = new SparseScores(0);
@@ -232,7 +234,7 @@ export class CritiqueFusionRecommender implements Recommender {
     readonly base: CandidateRecommender,
     retriever: CritiqueRetrieverName,
     options: {
-      device?: Device;
+      engine?: Engine;
       encoder?: string;
       offline?: boolean;
       weight?: number;
@@ -244,7 +246,7 @@ export class CritiqueFusionRecommender implements Recommender {
     this.retriever =
       retriever === 'bm25'
         ? new Bm25Retriever(options.depth)
-        : new EmbeddingRetriever(options.encoder ?? DEFAULT_SEMSIM_MODEL, { offline: options.offline, device: options.device, embeddingCacheDir: options.embeddingCacheDir, depth: options.depth });
+        : new EmbeddingRetriever(options.encoder ?? DEFAULT_SEMSIM_MODEL, { offline: options.offline, engine: options.engine, embeddingCacheDir: options.embeddingCacheDir, depth: options.depth });
     if (options.weight !== undefined && !(options.weight >= 0 && options.weight <= 1))
       throw new RangeError(`Expected a fusion weight in [0, 1] but received ${options.weight}`);
     this.weightValue = options.weight ?? null;

@@ -2,16 +2,18 @@
 // scored by the native engine (exact ranks, history excluded).
 import { existsSync } from 'node:fs';
 
-import { ItemTable, type Device } from '../engine/item-table.js';
+import { defaultEngine, type Engine } from '../engine/engine.js';
+import type { ItemTable } from '../engine/item-table.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import { readEmbeddings, readIdList, type EmbeddingMatrix } from './embeddings-file.js';
 import { rankWithEngine } from './engine-ranking.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
+import { OptionError, type OptionMessage } from '../util/option-error.js';
 
 export interface EmbeddingFiles {
-  /** .npy or .safetensors, one row per example (or per --query-ids entry). */
+  /** .npy or .safetensors, one row per example (or per queryIds entry). */
   queries: string;
-  /** .npy or .safetensors, one row per --item-ids entry. */
+  /** .npy or .safetensors, one row per itemIds entry. */
   items: string;
   /** Item ids (asins) of the item rows; default: <items>.ids.txt or .ids.json beside the file. */
   itemIds?: string;
@@ -23,8 +25,12 @@ export interface EmbeddingFiles {
   precision?: 'fp32' | 'bf16';
 }
 
-export class EmbeddingError extends Error {
+/** Embedding files that cannot be used (messages name options as the caller calls them). */
+export class EmbeddingError extends OptionError {
   override name = 'EmbeddingError';
+  constructor(message: string | OptionMessage, option = 'items') {
+    super(option, typeof message === 'string' ? () => message : message);
+  }
 }
 
 function siblingIds(file: string): string | undefined {
@@ -43,6 +49,7 @@ function checkFinite(m: EmbeddingMatrix, what: string): void {
 export class EmbeddingRecommender implements Recommender {
   readonly name: string;
   readonly usesCritique = true; // the queries are whatever the model computed for the task given
+  readonly answers = 'given';
   private table: ItemTable | null = null;
   private queries: Float32Array = new Float32Array(0);
   private bias: Float32Array | undefined;
@@ -52,7 +59,7 @@ export class EmbeddingRecommender implements Recommender {
 
   constructor(
     private readonly files: EmbeddingFiles,
-    private readonly device?: Device,
+    private readonly engine: Engine = defaultEngine(),
   ) {
     this.name = `embeddings:${files.queries.split(/[\\/]/).pop()}`;
   }
@@ -86,8 +93,10 @@ export class EmbeddingRecommender implements Recommender {
       notes['item rows taken in dataset order (no id list)'] = e.rows;
     } else {
       throw new EmbeddingError(
-        `${f.items} has ${e.rows} rows but the dataset has ${ds.items.count} items and no id list says which is which: ` +
-          `pass --item-ids (one asin per line), or put ${f.items.replace(/\.(npy|safetensors)$/, '')}.ids.txt beside it`,
+        (l) =>
+          `${f.items} has ${e.rows} rows but the dataset has ${ds.items.count} items and no id list says which is which: ` +
+          `pass ${l('itemIds')} (one asin per line), or put ${f.items.replace(/\.(npy|safetensors)$/, '')}.ids.txt beside it`,
+        'itemIds',
       );
     }
     const dim = e.dim;
@@ -126,13 +135,15 @@ export class EmbeddingRecommender implements Recommender {
     } else {
       if (q.rows !== examples.length)
         throw new EmbeddingError(
-          `${f.queries} has ${q.rows} rows but the ${examples.split} split has ${examples.length} examples: give one row per example, ` +
-            `in example order, or pass --query-ids (one user id per row)`,
+          (l) =>
+            `${f.queries} has ${q.rows} rows but the ${examples.split} split has ${examples.length} examples: give one row per example, ` +
+            `in example order, or pass ${l('queryIds')} (one user id per row)`,
+          'queryIds',
         );
       this.queries = q.data;
     }
     this.notes = notes;
-    this.table = await ItemTable.create(items, { dim, device: this.device, precision: f.precision });
+    this.table = await this.engine.createTable(items, { dim, precision: f.precision });
   }
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {

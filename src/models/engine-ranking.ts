@@ -2,7 +2,6 @@
 // excluded, exact target ranks and the top-k, in chunks (progress; bounded memory).
 import type { ProgressFn } from '../util/progress.js';
 import type { ItemTable } from '../engine/item-table.js';
-import { exclusionLists } from '../eval/ranking.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { Ranking } from './recommender.js';
 
@@ -17,7 +16,7 @@ export async function rankWithEngine(
 ): Promise<Ranking> {
   const n = examples.length;
   const { k } = options;
-  const exclude = exclusionLists(examples.history, options.excludeHistory);
+  const exclude = examples.exclusions(options.excludeHistory);
   const ranks = new Float64Array(n);
   const top = new Int32Array(n * k);
   for (let start = 0; start < n; start += CHUNK_ROWS) {

@@ -5,7 +5,7 @@
 // as sum over distinct history items i of w_i sim(i, j), w_i the linear recency weight of i's last
 // position (the last item weighs 1).
 import type { Dataset } from '../data/dataset.js';
-import type { Device } from '../engine/item-table.js';
+import type { Engine } from '../engine/engine.js';
 import type { ProgressFn } from '../util/progress.js';
 import { SparseScores } from './candidate-ranking.js';
 import { CandidateRecommender, recencyWeights, type RowContext } from './candidate-recommender.js';
@@ -22,8 +22,8 @@ export class ItemKnnRecommender extends CandidateRecommender {
   private similar = { offsets: new Int32Array(1), ids: new Int32Array(0), sims: new Float64Array(0) };
   private readonly weights = new Map<number, number>();
 
-  constructor(device?: Device, options: ItemKnnOptions = {}) {
-    super(device);
+  constructor(engine?: Engine, options: ItemKnnOptions = {}) {
+    super(engine);
     this.neighbours = options.neighbours ?? 100;
     this.name = options.neighbours === undefined ? 'itemknn' : `itemknn(k=${this.neighbours})`;
   }

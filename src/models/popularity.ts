@@ -1,7 +1,8 @@
 // Most popular: ranks items by their purchase count in the training split (ties: the lower id).
 // Scores go through the native engine as a per-item bias, so history exclusion and exact ranks are
 // the same machinery as every other model's.
-import { ItemTable, type Device } from '../engine/item-table.js';
+import { defaultEngine, type Engine } from '../engine/engine.js';
+import type { ItemTable } from '../engine/item-table.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import { rankWithEngine } from './engine-ranking.js';
@@ -17,16 +18,17 @@ export function trainPopularity(ds: Dataset): Float32Array<ArrayBuffer> {
 export class PopularityRecommender implements Recommender {
   readonly name = 'pop';
   readonly usesCritique = false;
+  readonly answers = 'computed';
   private table: ItemTable | null = null;
   private counts = new Float32Array(0);
 
-  constructor(private readonly device?: Device) {}
+  constructor(private readonly engine: Engine = defaultEngine()) {}
 
   async prepare(examples: ExampleSet): Promise<void> {
     const ds = examples.dataset;
     this.counts = trainPopularity(ds);
     // A one-dimensional table of zeros: every score is the bias, the training count.
-    this.table = await ItemTable.create(new Float32Array(ds.items.count), { dim: 1, device: this.device });
+    this.table = await this.engine.createTable(new Float32Array(ds.items.count), { dim: 1 });
   }
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {

@@ -8,7 +8,7 @@ import { NARRATIVE_KINDS, NARRATIVE_NAMES } from '../data/dataset.js';
 import { readLines } from '../data/lines.js';
 import type { ProgressFn } from '../util/progress.js';
 import { Issues, type LoadReport } from '../data/report.js';
-import { exclusionLists, ranksFromLists } from '../eval/ranking.js';
+import { ranksFromLists } from '../metrics/ranking.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
 
@@ -112,6 +112,7 @@ export async function readPredictions(
 export class PredictionsRecommender implements Recommender {
   readonly name: string;
   readonly usesCritique = true;
+  readonly answers = 'given';
   private loaded: PredictionsFile | null = null;
 
   constructor(
@@ -143,7 +144,7 @@ export class PredictionsRecommender implements Recommender {
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {
     const lists = this.lists(examples);
-    const exclude = exclusionLists(examples.history, options.excludeHistory);
+    const exclude = examples.exclusions(options.excludeHistory);
     const { ranks, duplicates, excludedFromLists } = ranksFromLists(lists, examples.targets, exclude);
     const k = options.k;
     const top = new Int32Array(examples.length * k).fill(-1);

@@ -1,4 +1,5 @@
 // What a recommender hands to evaluation: per example, the target's rank and the top-k list.
+import type { NarrativeKind } from '../data/dataset.js';
 import type { ProgressFn } from '../util/progress.js';
 import type { ExampleSet } from '../tasks/examples.js';
 
@@ -22,6 +23,18 @@ export interface Recommender {
   readonly name: string;
   /** Whether the model reads critiques (task 2 and 3); others rank the same with or without. */
   readonly usesCritique: boolean;
+  /**
+   * 'computed': the model computes its answers from the examples, so eval can run it again with the
+   * critiques withheld (the paper's two rows) and pair it with a narrator. 'given': its answers
+   * were computed elsewhere and handed in (predictions, embedding files).
+   */
+  readonly answers: 'computed' | 'given';
+  /**
+   * The narratives the model wrote itself (a predictions file; an LLM recommender): per example of
+   * `examples`, the text of `kind`, or null where it wrote none. Models without it leave narratives
+   * to a narrator.
+   */
+  narratives?(examples: ExampleSet, kind: NarrativeKind): (string | null)[];
   /** One line on how the model was fitted (e.g. a tuned weight), printed by eval; undefined if nothing to say. */
   readonly summary?: string;
   /** Called once with the full example set before slices of it are ranked (load files, fit). */

@@ -8,7 +8,7 @@
 // neighbour (it is a prefix of the history: it would only vote for excluded items).
 import type { Dataset } from '../data/dataset.js';
 import type { Csr } from '../data/splits.js';
-import type { Device } from '../engine/item-table.js';
+import type { Engine } from '../engine/engine.js';
 import { SparseScores } from './candidate-ranking.js';
 import { CandidateRecommender, recencyWeights, type RowContext } from './candidate-recommender.js';
 import { distinctPerRow, invert, topIndices } from './train-index.js';
@@ -26,8 +26,8 @@ export class SessionKnnRecommender extends CandidateRecommender {
   private sims = new SparseScores(0);
   private readonly weights = new Map<number, number>();
 
-  constructor(device?: Device, options: SknnOptions = {}) {
-    super(device);
+  constructor(engine?: Engine, options: SknnOptions = {}) {
+    super(engine);
     this.neighbours = options.neighbours ?? 100;
     this.name = options.neighbours === undefined ? 'sknn' : `sknn(k=${this.neighbours})`;
   }

@@ -3,8 +3,8 @@
 // transformer body, and the engine ranks every item against the hidden state (full ranking,
 // history excluded, exact ranks). The signature names the checkpoint by the hash of its weights.
 import type { Dataset } from '../data/dataset.js';
-import type { Device } from '../engine/item-table.js';
-import { ItemTable } from '../engine/item-table.js';
+import { defaultEngine, type Engine } from '../engine/engine.js';
+import type { ItemTable } from '../engine/item-table.js';
 import { TransformerBody } from '../engine/train-kernels.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { ProgressFn } from '../util/progress.js';
@@ -17,6 +17,7 @@ import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
 export class TrainedRecommender implements Recommender {
   readonly name: string;
   readonly usesCritique: boolean;
+  readonly answers = 'computed' as const;
   summary?: string;
   private readonly ck: LoadedCheckpoint;
   private body: TransformerBody | null = null;
@@ -28,7 +29,7 @@ export class TrainedRecommender implements Recommender {
 
   constructor(
     readonly dir: string,
-    private readonly options: { device?: Device; offline?: boolean } = {},
+    private readonly options: { engine?: Engine; offline?: boolean } = {},
   ) {
     this.ck = loadCheckpoint(dir);
     const c = this.ck.config;
@@ -68,7 +69,8 @@ export class TrainedRecommender implements Recommender {
     const ordered = same ? rows : new Float32Array(N * dim);
     if (!same) for (let i = 0; i < N; i++) ordered.set(rows.subarray(map[i] * dim, map[i] * dim + dim), i * dim);
 
-    const body = await TransformerBody.create({ ...c.body, dropout: 0, attnDropout: 0 }, { seed: 0 });
+    const engine = this.options.engine ?? defaultEngine();
+    const body = await TransformerBody.create({ ...c.body, dropout: 0, attnDropout: 0 }, { seed: 0, engine });
     try {
       const params = new Float32Array(body.numParams);
       for (const t of body.tensors) {
@@ -80,7 +82,7 @@ export class TrainedRecommender implements Recommender {
       body.setState('params', params);
       // The body reads item rows through its parameters; content rows must come from the checkpoint's table.
       if (c.body.contentDim > 0) await this.restoreContentRows(body, rows);
-      this.table = await ItemTable.create(ordered, { dim, device: this.options.device });
+      this.table = await engine.createTable(ordered, { dim });
       if (this.usesCritique && examples.usesCritique) {
         if (!c.textEncoder) throw new CheckpointError(`${this.dir}/config.json: a critique-aware model without its textEncoder`);
         const enc = await openTextEncoder(c.textEncoder.kind === 'builtin' ? 'builtin' : c.textEncoder.model, { offline: this.options.offline ?? true });

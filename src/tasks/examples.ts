@@ -101,6 +101,31 @@ export class ExampleSet {
     return this.dataset.users.narratives[kind].get(this.rows.users[i]);
   }
 
+  /**
+   * The items to exclude per example: its whole history (earlier purchases), as S3Rec/RecBole's
+   * full-ranking protocol and LUMEN generation do. Nothing about the target decides what is excluded:
+   * when the target is itself a repeat purchase (in its history) it is excluded too and the example
+   * is a miss; repeatTargets() counts those so reports can say so. Empty lists when `excludeHistory`
+   * is false.
+   */
+  exclusions(excludeHistory: boolean): Csr {
+    if (!excludeHistory) return { offsets: new Int32Array(this.length + 1), ids: new Int32Array(0) };
+    return this.history;
+  }
+
+  /** Examples whose target is in their own history (repeat purchases). */
+  repeatTargets(): number {
+    const { offsets, ids } = this.history;
+    let n = 0;
+    for (let r = 0; r < this.length; r++)
+      for (let p = offsets[r]; p < offsets[r + 1]; p++)
+        if (ids[p] === this.targets[r]) {
+          n++;
+          break;
+        }
+    return n;
+  }
+
   historyOf(i: number): Int32Array {
     return this.history.ids.subarray(this.history.offsets[i], this.history.offsets[i + 1]);
   }

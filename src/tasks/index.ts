@@ -2,7 +2,6 @@
 export { buildExamples, ExampleSet } from './examples.js';
 export type { Example, SplitName, TaskId } from './examples.js';
 export {
-  activePromptTemps,
   buildPrompts,
   countWords,
   DEFAULT_PROMPT_BUDGET,
@@ -23,7 +22,6 @@ export {
   writePrompts,
 } from './prompts.js';
 export type {
-  OptionLabel,
   PromptBudget,
   PromptField,
   PromptLine,

@@ -39,13 +39,15 @@
 // is longer than the total budget, the oldest history purchases are dropped (whole, oldest first, and
 // the input says how many) until it fits or one purchase is left. Every cut field and dropped purchase
 // is counted in the report, and every line says whether and how it was cut. Targets are never cut.
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { categoryPath } from '../data/categories.js';
 import { ITEM_NARRATIVES, NARRATIVE_KINDS, NARRATIVE_NAMES, type Dataset, type NarrativeKind } from '../data/dataset.js';
 import { throttle, type ProgressFn } from '../util/progress.js';
 import { describe } from '../engine/validate.js';
+import { AtomicFileWriter } from '../util/files.js';
+import { OptionError } from '../util/option-error.js';
 import type { TaskId } from './examples.js';
 
 export const PROMPT_TEMPLATES = ['hybrid', 'lumen'] as const;
@@ -203,12 +205,8 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** How an option is called in messages: `options.task` for the library, `--task` for the CLI. */
-export type OptionLabel = (option: 'task' | 'template' | 'split' | 'narrative' | 'budget.total' | 'budget.fields') => string;
-const libraryLabel: OptionLabel = (o) => `options.${o}`;
-
-/** A narrative kind from its snake_case (CLI) or camelCase name; the error lists the valid names. */
-export function parseNarrativeKind(name: unknown, label: OptionLabel = libraryLabel): NarrativeKind {
+/** A narrative kind from its snake_case (CLI) or camelCase name; the error (naming `option`) lists the valid names. */
+export function parseNarrativeKind(name: unknown, option = 'narrative'): NarrativeKind {
   if (typeof name === 'string') {
     if ((NARRATIVE_KINDS as readonly string[]).includes(name)) return name as NarrativeKind;
     const kind = NARRATIVE_KINDS.find((k) => NARRATIVE_NAMES[k] === name.trim().toLowerCase().replace(/[\s-]+/g, '_'));
@@ -220,7 +218,7 @@ export function parseNarrativeKind(name: unknown, label: OptionLabel = libraryLa
     const [best] = names.map((n) => ({ n, d: editDistance(name.toLowerCase(), n) })).sort((a, b) => a.d - b.d);
     if (best.d <= Math.max(2, Math.floor(best.n.length / 3))) hint = ` (did you mean ${best.n}?)`;
   }
-  throw new RangeError(`Expected ${label('narrative')} to be one of ${names.join(', ')} but received ${describe(name)}${hint}`);
+  throw new OptionError(option, (label) => `Expected ${label(option)} to be one of ${names.join(', ')} but received ${describe(name)}${hint}`);
 }
 
 export interface ResolvedPromptOptions {
@@ -231,37 +229,50 @@ export interface ResolvedPromptOptions {
   budget: PromptBudget;
 }
 
-/** Checks and completes prompt options; messages name each option through `label`. */
-export function resolvePromptOptions(o: PromptOptions, label: OptionLabel = libraryLabel): ResolvedPromptOptions {
+/** Checks and completes prompt options; errors are OptionErrors naming the option. */
+export function resolvePromptOptions(o: PromptOptions): ResolvedPromptOptions {
   const { task } = o;
-  if (task !== 1 && task !== 2 && task !== 3) throw new RangeError(`Expected ${label('task')} to be 1, 2 or 3 but received ${describe(task)}`);
+  if (task !== 1 && task !== 2 && task !== 3) throw new OptionError('task', (label) => `Expected ${label('task')} to be 1, 2 or 3 but received ${describe(task)}`);
   const template = o.template ?? 'hybrid';
   if (!PROMPT_TEMPLATES.includes(template))
-    throw new RangeError(`Expected ${label('template')} to be ${PROMPT_TEMPLATES.join(' or ')} but received ${describe(template)}`);
+    throw new OptionError('template', (label) =>
+        `Expected ${label('template')} to be ${PROMPT_TEMPLATES.join(' or ')} but received ${describe(template)}`,
+      );
   const split = o.split ?? 'test';
-  if (!PROMPT_SPLITS.includes(split)) throw new RangeError(`Expected ${label('split')} to be one of ${PROMPT_SPLITS.join(', ')} but received ${describe(split)}`);
+  if (!PROMPT_SPLITS.includes(split))
+    throw new OptionError('split', (label) => `Expected ${label('split')} to be one of ${PROMPT_SPLITS.join(', ')} but received ${describe(split)}`);
   const names = NARRATIVE_KINDS.map((k) => NARRATIVE_NAMES[k]).join(', ');
   let narrative: NarrativeKind | null = null;
   if (task === 3) {
     if (o.narrative === undefined || o.narrative === null)
-      throw new RangeError(`Task 3 predicts the item and a narrative: give ${label('narrative')} (one of ${names})`);
-    narrative = parseNarrativeKind(o.narrative, label);
+      throw new OptionError('narrative', (label) =>
+        `Task 3 predicts the item and a narrative: give ${label('narrative')} (one of ${names})`,
+      );
+    narrative = parseNarrativeKind(o.narrative);
     if (split !== 'test')
-      throw new RangeError(
+      throw new OptionError('split', (label) =>
         `Task 3 (narratives) needs ${label('split')} test but received ${describe(split)}: REGEN's narratives describe each user's ` +
           `last purchase (the test target), so ${split} targets have none. For item-only ${split} lines use ${label('task')} 1 or 2; to train a narrator, write the test-split lines and hold out users of your own choosing (one line per user)`,
       );
   } else if (o.narrative !== undefined && o.narrative !== null) {
-    throw new RangeError(`${label('narrative')} applies to task 3 only (tasks 1 and 2 predict the item alone): drop it, or use ${label('task')} 3`);
+    throw new OptionError('narrative', (label) =>
+        `${label('narrative')} applies to task 3 only (tasks 1 and 2 predict the item alone): drop it, or use ${label('task')} 3`,
+      );
   }
   const budget: PromptBudget = { total: o.budget?.total ?? DEFAULT_PROMPT_BUDGET.total, fields: { ...DEFAULT_PROMPT_BUDGET.fields } };
   if (!Number.isInteger(budget.total) || budget.total < 1)
-    throw new RangeError(`Expected ${label('budget.total')} to be an integer >= 1 (words) but received ${describe(budget.total)}`);
+    throw new OptionError('budget.total', (label) =>
+        `Expected ${label('budget.total')} to be an integer >= 1 (words) but received ${describe(budget.total)}`,
+      );
   for (const [field, words] of Object.entries(o.budget?.fields ?? {})) {
     if (!(PROMPT_FIELDS as readonly string[]).includes(field))
-      throw new RangeError(`Expected ${label('budget.fields')} to name fields among ${PROMPT_FIELDS.join(', ')} but received ${describe(field)}`);
+      throw new OptionError('budget.fields', (label) =>
+        `Expected ${label('budget.fields')} to name fields among ${PROMPT_FIELDS.join(', ')} but received ${describe(field)}`,
+      );
     if (!Number.isInteger(words) || (words as number) < 1)
-      throw new RangeError(`Expected ${label('budget.fields')} ${field} to be an integer >= 1 (words) but received ${describe(words)}`);
+      throw new OptionError('budget.fields', (label) =>
+        `Expected ${label('budget.fields')} ${field} to be an integer >= 1 (words) but received ${describe(words)}`,
+      );
     budget.fields[field as PromptField] = words as number;
   }
   return { task, template, split, narrative, budget };
@@ -323,9 +334,8 @@ export class PromptSet {
   constructor(
     readonly dataset: Dataset,
     options: PromptOptions,
-    label?: OptionLabel,
   ) {
-    this.options = resolvePromptOptions(options, label);
+    this.options = resolvePromptOptions(options);
     this.rows = promptRows(dataset, this.options.split);
     this.length = this.rows.users.length;
   }
@@ -492,8 +502,8 @@ function reviewText(summary: string | null, text: string | null): string | null 
 }
 
 /** The prompts of a task over a split of a dataset. */
-export function buildPrompts(dataset: Dataset, options: PromptOptions, label?: OptionLabel): PromptSet {
-  return new PromptSet(dataset, options, label);
+export function buildPrompts(dataset: Dataset, options: PromptOptions): PromptSet {
+  return new PromptSet(dataset, options);
 }
 
 export function emptyPromptReport(budget: PromptBudget): PromptReport {
@@ -528,9 +538,6 @@ export function tallyPromptLine(report: PromptReport, line: PromptLine | null): 
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/** Temporary files being written (a Ctrl-C handler removes them). */
-export const activePromptTemps = new Set<string>();
-
 export interface WritePromptsResult extends PromptReport {
   file: string;
   bytes: number;
@@ -546,31 +553,21 @@ export interface WritePromptsResult extends PromptReport {
  * Writes one JSON line per prompt to `file`: under a temporary name in the same folder, renamed when
  * complete (a failed or interrupted run leaves the old file, if any, as it was). Parent folders are made.
  */
-export async function writePrompts(
-  dataset: Dataset,
-  file: string,
-  options: PromptOptions & { progress?: ProgressFn },
-  label?: OptionLabel,
-): Promise<WritePromptsResult> {
-  const set = buildPrompts(dataset, options, label);
+export async function writePrompts(dataset: Dataset, file: string, options: PromptOptions & { progress?: ProgressFn }): Promise<WritePromptsResult> {
+  const set = buildPrompts(dataset, options);
   if (existsSync(file) && statSync(file).isDirectory()) throw new Error(`${file} is a folder; give a file name such as prompts.jsonl`);
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   const report = emptyPromptReport(set.options.budget);
   const progress = throttle(options.progress);
   const phase = `writing prompts (task ${set.options.task}, ${set.options.split}, ${set.options.template})`;
-  activePromptTemps.add(tmp);
-  let fd = -1;
+  const writer = new AtomicFileWriter(file);
   let bytes = 0;
   try {
-    fd = openSync(tmp, 'w');
     let chunk: string[] = [];
     let chunkChars = 0;
     const flush = () => {
       if (!chunk.length) return;
-      const buf = Buffer.from(chunk.join(''), 'utf8');
-      writeSync(fd, buf);
-      bytes += buf.length;
+      bytes += writer.write(Buffer.from(chunk.join(''), 'utf8'));
       chunk = [];
       chunkChars = 0;
     };
@@ -591,21 +588,16 @@ export async function writePrompts(
     }
     flush();
     progress?.({ phase, done: set.length, total: set.length, unit: 'rows' });
-    closeSync(fd);
-    fd = -1;
     const kind = set.options.narrative;
     if (kind && report.lines === 0 && report.skippedNoNarrative > 0)
       throw new Error(
         `the dataset (${dataset.meta.name}, ${dataset.meta.source.kind}) has no ${NARRATIVE_NAMES[kind]} narratives for its ${report.skippedNoNarrative} test users: nothing to write. ` +
           'Use a source with narratives (the REGEN release, synthetic data), or task 1 or 2',
       );
-    renameSync(tmp, file);
+    writer.commit();
   } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
+    writer.abort();
     throw e;
-  } finally {
-    activePromptTemps.delete(tmp);
   }
   return {
     ...report,

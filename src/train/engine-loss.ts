@@ -1,7 +1,8 @@
 // The training loss on the engine: the item table's fused full-catalogue cross-entropy
 // (ItemTable.crossEntropy; no rows x items matrix), on the CPU or a GPU. The table's items are
 // replaced by the current output table before every step.
-import { ItemTable, type Device } from '../engine/item-table.js';
+import { defaultEngine, type Engine } from '../engine/engine.js';
+import type { ItemTable } from '../engine/item-table.js';
 import type { LossHead, LossResult } from './loss.js';
 
 export class EngineLossHead implements LossHead {
@@ -19,8 +20,9 @@ export class EngineLossHead implements LossHead {
     this.name = table.backend === 'cuda' ? `engine ${table.deviceName} ${table.precision}` : `engine cpu ${table.isa} ${table.precision}`;
   }
 
-  static async create(items: number, dim: number, device: Device = 'cpu', threads?: number): Promise<EngineLossHead> {
-    return new EngineLossHead(await ItemTable.create(new Float32Array(items * dim), { dim, device, threads }), items, dim);
+  /** The loss on `engine`'s device (its kernel, threads; fp32). */
+  static async create(items: number, dim: number, engine: Engine = defaultEngine()): Promise<EngineLossHead> {
+    return new EngineLossHead(await engine.createTable(new Float32Array(items * dim), { dim, precision: 'fp32' }), items, dim);
   }
 
   async compute(hidden: Float32Array, rows: Float32Array, targets: Int32Array): Promise<LossResult> {

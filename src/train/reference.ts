@@ -3,7 +3,7 @@
 // differences in the tests), the whole model over packed sequences with the same dropout masks, and
 // an unfused full-catalogue softmax cross-entropy. For tests and tiny configurations only: it is
 // slow and stores every activation.
-import type { NativeTensorInfo, NativeTrainConfig } from '../native/binding.js';
+import type { BodyConfig as NativeTrainConfig, TensorInfo as NativeTensorInfo } from '../engine/train-kernels.js';
 
 // ---------------------------------------------------------------------------------------------
 // Dropout masks, bit for bit those of the native code (regen/train.h).

@@ -11,11 +11,12 @@ import path from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import type { EvalSplit } from '../data/splits.js';
-import { ItemTable, type Device } from '../engine/item-table.js';
+import { Engine, type Device } from '../engine/engine.js';
 import { TransformerBody, type BodyConfig } from '../engine/train-kernels.js';
 import { rankWithEngine } from '../models/engine-ranking.js';
 import { ExampleSet } from '../tasks/examples.js';
 import { writeFileAtomic } from '../util/files.js';
+import { OptionRangeError, type OptionLabel } from '../util/option-error.js';
 import type { ProgressFn } from '../util/progress.js';
 import { rng } from '../util/random.js';
 import { VERSION } from '../version.js';
@@ -129,8 +130,10 @@ interface Settings {
   critiques: boolean;
 }
 
-function check(cond: boolean, flag: string, expected: string, got: unknown): void {
-  if (!cond) throw new TrainUsageError(`${flag} expects ${expected} but received ${JSON.stringify(got)}`);
+/** An option error naming `options.x` in the library and `--x` on the command line. */
+function check(cond: boolean, option: string, expected: string | ((label: OptionLabel) => string), got: unknown): void {
+  if (!cond)
+    throw new OptionRangeError(option, (label) => `${label(option)} expects ${typeof expected === 'string' ? expected : expected(label)} but received ${JSON.stringify(got)}`);
 }
 
 const isInt = (v: unknown, lo: number, hi: number) => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
@@ -138,41 +141,41 @@ const isNum = (v: unknown, lo: number, hi: number, hiOpen = false) => typeof v =
 
 /** Defaults and checks: the literature's settings for SASRec / BERT4Rec with full cross-entropy. */
 export function resolveSettings(o: TrainOptions, items: number): Settings {
-  check((TRAIN_MODELS as readonly string[]).includes(o.model), '--model', `one of ${TRAIN_MODELS.join(', ')}`, o.model);
+  check((TRAIN_MODELS as readonly string[]).includes(o.model), 'model', `one of ${TRAIN_MODELS.join(', ')}`, o.model);
   const objective: Objective = o.model === 'sasrec' ? 'next' : o.model === 'bert4rec' ? 'masked' : (o.objective ?? 'next');
   if (o.objective !== undefined && o.model !== 'flare')
-    throw new TrainUsageError(`--objective applies to flare only (${o.model} trains with ${objective === 'next' ? 'next-item' : 'masked-item'} prediction)`);
-  check(objective === 'next' || objective === 'masked', '--objective', 'next or masked', objective);
+    throw new OptionRangeError('objective', (label) => `${label('objective')} applies to flare only (${o.model} trains with ${objective === 'next' ? 'next-item' : 'masked-item'} prediction)`);
+  check(objective === 'next' || objective === 'masked', 'objective', 'next or masked', objective);
   const dim = o.dim ?? 64;
   const heads = o.heads ?? 1;
-  check(isInt(dim, 1, 4096), '--dim', 'an integer in [1, 4096]', dim);
-  check(isInt(heads, 1, dim) && dim % heads === 0, '--heads', `a divisor of --dim (${dim})`, heads);
+  check(isInt(dim, 1, 4096), 'dim', 'an integer in [1, 4096]', dim);
+  check(isInt(heads, 1, dim) && dim % heads === 0, 'heads', (label) => `a divisor of ${label('dim')} (${dim})`, heads);
   const layers = o.layers ?? 2;
-  check(isInt(layers, 0, 32), '--layers', 'an integer in [0, 32]', layers);
+  check(isInt(layers, 0, 32), 'layers', 'an integer in [0, 32]', layers);
   const maxLen = o.maxLen ?? 50;
-  check(isInt(maxLen, objective === 'masked' ? 2 : 1, 4096), '--max-len', `an integer in [${objective === 'masked' ? 2 : 1}, 4096]`, maxLen);
+  check(isInt(maxLen, objective === 'masked' ? 2 : 1, 4096), 'maxLen', `an integer in [${objective === 'masked' ? 2 : 1}, 4096]`, maxLen);
   const dropout = o.dropout ?? 0.2;
-  check(isNum(dropout, 0, 1, true), '--dropout', 'a number in [0, 1)', dropout);
+  check(isNum(dropout, 0, 1, true), 'dropout', 'a number in [0, 1)', dropout);
   const attnDropout = o.attnDropout ?? dropout;
-  check(isNum(attnDropout, 0, 1, true), '--attn-dropout', 'a number in [0, 1)', attnDropout);
+  check(isNum(attnDropout, 0, 1, true), 'attnDropout', 'a number in [0, 1)', attnDropout);
   const lr = o.lr ?? 1e-3;
-  check(isNum(lr, 0, 10) && lr > 0, '--lr', 'a number in (0, 10]', lr);
+  check(isNum(lr, 0, 10) && lr > 0, 'lr', 'a number in (0, 10]', lr);
   const batch = o.batch ?? 128;
-  check(isInt(batch, 1, 1 << 20), '--batch', 'an integer >= 1 (sequences per batch)', batch);
+  check(isInt(batch, 1, 1 << 20), 'batch', 'an integer >= 1 (sequences per batch)', batch);
   const epochs = o.epochs ?? 200;
-  check(isInt(epochs, 1, 1 << 20), '--epochs', 'an integer >= 1', epochs);
+  check(isInt(epochs, 1, 1 << 20), 'epochs', 'an integer >= 1', epochs);
   const patience = o.patience ?? 10;
-  check(isInt(patience, 1, 1 << 20), '--patience', 'an integer >= 1', patience);
+  check(isInt(patience, 1, 1 << 20), 'patience', 'an integer >= 1', patience);
   const weightDecay = o.weightDecay ?? 0;
-  check(isNum(weightDecay, 0, 10), '--weight-decay', 'a number in [0, 10]', weightDecay);
+  check(isNum(weightDecay, 0, 10), 'weightDecay', 'a number in [0, 10]', weightDecay);
   const seed = o.seed ?? 0;
-  check(isInt(seed, 0, 2 ** 32 - 1), '--seed', 'an integer in [0, 2^32)', seed);
+  check(isInt(seed, 0, 2 ** 32 - 1), 'seed', 'an integer in [0, 2^32)', seed);
   const maskProb = o.maskProb ?? 0.2;
-  check(isNum(maskProb, 0, 1) && maskProb > 0, '--mask-prob', 'a number in (0, 1]', maskProb);
+  check(isNum(maskProb, 0, 1) && maskProb > 0, 'maskProb', 'a number in (0, 1]', maskProb);
   const critiqueDropout = o.critiqueDropout ?? 0.5;
-  check(isNum(critiqueDropout, 0, 1, true), '--critique-dropout', 'a number in [0, 1)', critiqueDropout);
+  check(isNum(critiqueDropout, 0, 1, true), 'critiqueDropout', 'a number in [0, 1)', critiqueDropout);
   const validUsers = o.validUsers ?? 100_000;
-  check(isInt(validUsers, 1, 2 ** 31 - 1), '--valid-users', 'an integer >= 1', validUsers);
+  check(isInt(validUsers, 1, 2 ** 31 - 1), 'validUsers', 'an integer >= 1', validUsers);
   const flare = o.model === 'flare';
   return {
     model: o.model,
@@ -246,7 +249,7 @@ async function rankValid(
   body: TransformerBody,
   rows: Float32Array,
   valid: EvalSplit,
-  o: { objective: Objective; maxLen: number; critiques: CritiqueFeatures | null; device: Device },
+  o: { objective: Objective; maxLen: number; critiques: CritiqueFeatures | null; engine: Engine },
 ): Promise<{ recall: number; ndcg: number }> {
   const scoring: ScoringRows = { history: valid.history };
   if (o.critiques) {
@@ -254,7 +257,7 @@ async function rankValid(
     scoring.targetCritique = Int32Array.from(valid.events, (e) => o.critiques!.row[e]);
   }
   const queries = await encodeRows(body, scoring, o);
-  const table = await ItemTable.create(rows, { dim: body.config.dim, device: o.device });
+  const table = await o.engine.createTable(rows, { dim: body.config.dim, precision: 'fp32' });
   try {
     const examples = new ExampleSet(ds, 1, 'valid', valid);
     const r = await rankWithEngine(table, queries, examples, { k: 10, excludeHistory: true });
@@ -297,7 +300,7 @@ function tensorMap(body: TransformerBody, params: Float32Array, rows: Float32Arr
 
 export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
-  if (!o.out) throw new TrainUsageError('--out DIR is required: the checkpoint folder to write');
+  if (!o.out) throw new OptionRangeError('out', (label) => `${label('out')} is required: the checkpoint folder to write`);
   const ds = await loadDataset(o.data, { progress: o.dataProgress, strict: o.strict });
   const N = ds.items.count;
   const s = resolveSettings(o, N);
@@ -327,11 +330,13 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   }
 
   const device: Device = o.gpu === undefined ? 'cpu' : { gpu: o.gpu };
-  const body = await TransformerBody.create(s.body, { seed: s.seed, isa: o.isa, threads: o.threads });
+  // The loss and the valid ranking run where --gpu says; the body always on the CPU.
+  const engine = Engine.open({ device, isa: o.gpu === undefined ? o.isa : undefined, threads: o.gpu === undefined ? o.threads : undefined });
+  const body = await TransformerBody.create(s.body, { seed: s.seed, engine: engine.backend === 'cpu' ? engine : undefined, isa: o.isa, threads: o.threads });
   let head: LossHead | null = null;
   try {
     if (content) body.setContent(content);
-    head = o.loss === 'reference' ? new ReferenceLossHead(N, s.body.dim) : await EngineLossHead.create(N, s.body.dim, device, o.threads);
+    head = o.loss === 'reference' ? new ReferenceLossHead(N, s.body.dim) : await EngineLossHead.create(N, s.body.dim, engine);
     if (o.gpu !== undefined) log(`the loss (item-table cross-entropy) runs on ${head.name}; the transformer body on the CPU (${body.isa}, ${body.threads} threads)`);
     const key = settingsKey(s, ds.meta.key, encInfo, o.loss ?? 'engine');
     const dir = o.out;
@@ -351,8 +356,9 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     if (existsSync(stateFile)) {
       const st = JSON.parse(readFileSync(stateFile, 'utf8')) as StateJson;
       if (st.key !== key)
-        throw new TrainUsageError(
-          `${dir} holds a run with other settings (data, model or hyper-parameters differ from this command). Use another --out, or delete ${dir} to start over`,
+        throw new OptionRangeError(
+          'out',
+          (label) => `${dir} holds a run with other settings (data, model or hyper-parameters differ from these). Use another ${label('out')}, or delete ${dir} to start over`,
         );
       const { tensors } = readSafetensors(path.join(stateDir, 'state.safetensors'));
       body.setState('params', tensors.params.data);
@@ -442,7 +448,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
       }
       const seconds = (performance.now() - t0) / 1000;
       const rows = await body.rows();
-      const plain = await rankValid(ds, body, rows, valid, { objective: s.objective, maxLen: s.body.maxLen, critiques: null, device });
+      const plain = await rankValid(ds, body, rows, valid, { objective: s.objective, maxLen: s.body.maxLen, critiques: null, engine });
       const rec: EpochRecord = {
         epoch,
         seconds: Math.round(seconds * 1000) / 1000,
@@ -455,7 +461,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
         best: false,
       };
       if (critiques) {
-        const crit = await rankValid(ds, body, rows, valid, { objective: s.objective, maxLen: s.body.maxLen, critiques, device });
+        const crit = await rankValid(ds, body, rows, valid, { objective: s.objective, maxLen: s.body.maxLen, critiques, engine });
         rec['valid_critique_recall@10'] = crit.recall;
         rec['valid_critique_ndcg@10'] = crit.ndcg;
         // One model serves both rows of the paper's table: stop on their mean.

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { PairStatsEngine, parseRougeType, rougePrf } from '../../src/metrics/text/pair-stats.js';
+import { PairStatsEngine } from '../../src/metrics/text/pair-stats.js';
+import { parseRougeType, rougePrf } from '../../src/metrics/text/rouge.js';
 import { porterStem } from '../../src/metrics/text/porter.js';
 import { preprocessBleu } from '../../src/metrics/text/reference.js';
 import { textBackend } from '../../src/metrics/text/chunk.js';

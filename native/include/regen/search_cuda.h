@@ -19,6 +19,7 @@
 
 #include "regen/search.h"
 #include "regen/step.h"
+#include "regen/xent.h"
 
 namespace regen::cuda {
 
@@ -61,6 +62,16 @@ class DeviceTable {
   // The scores of one query against listed items, each bit-identical to the score search()
   // computes for that pair (+ bias[id] when given). For tests and for the few items beyond a top-k.
   void score_items(const float* query, const int32_t* ids, int64_t n, const float* bias, float* out);
+
+  // The fused cross-entropy (regen/xent.h) on this GPU: the same semantics; pass 1 is search(),
+  // so the loss is bit for bit -target_log_prob of search() over the rows with a target. The
+  // backward runs without atomics: results are the same bits run to run. Gradient products are
+  // float32 on CUDA cores (bf16 tables: over the bf16 values); config's isa and threads are unused.
+  XentStats cross_entropy(const XentRequest& request, const XentResult& result);
+
+  // New values for every item (count x dim float32, rounded to bf16 for bf16 tables). The caller
+  // makes sure no call on this table is running.
+  void set_items(const float* items);
 
   // The largest k this device's shared memory allows (kMaxK on GPUs with 160 KB or more per block).
   int32_t max_k() const;

@@ -1,7 +1,8 @@
 // BLEU from its sufficient statistics, exactly as sacrebleu 2.x's `BLEU.compute_bleu` computes it
 // (same operations in the same order, so floats agree to the last bit or two), and its signature.
 import { VERSION } from '../../version.js';
-import type { BleuTokenizerName } from './reference.js';
+/** '13a' (sacrebleu's default) or 'none' (split on whitespace only). */
+export type BleuTokenizerName = '13a' | 'none';
 
 export type SmoothMethod = 'exp' | 'floor' | 'add-k' | 'none';
 
@@ -132,4 +133,66 @@ export function bleuSignature(nrefs: number | 'var', options: BleuOptions = {}):
     `smooth:${smooth}`,
     `version:${SACREBLEU_VERSION}+regen-bench.${VERSION}`,
   ].join('|');
+}
+
+/** What an evaluation stores of its BLEU settings (part files keep this shape). */
+export interface BleuSettings {
+  tokenize: BleuTokenizerName;
+  lowercase: boolean;
+  smooth: SmoothMethod;
+  /** sacrebleu's signature of these settings for one reference per hypothesis. */
+  signature: string;
+}
+
+/** BLEU as a metric object: its settings, its signature, and corpus BLEU from summed statistics. */
+export class Bleu {
+  readonly tokenize: BleuTokenizerName;
+  readonly lowercase: boolean;
+  readonly smooth: SmoothMethod;
+  readonly smoothValue: number | null;
+  readonly effectiveOrder: boolean;
+
+  constructor(options: BleuOptions = {}) {
+    this.tokenize = options.tokenize ?? '13a';
+    if (this.tokenize !== '13a' && this.tokenize !== 'none')
+      throw new RangeError(`Expected the BLEU tokenizer '13a' or 'none' but received ${JSON.stringify(this.tokenize)}`);
+    this.smooth = options.smoothMethod ?? 'exp';
+    if (!(this.smooth in SMOOTH_DEFAULTS))
+      throw new RangeError(`Expected BLEU smoothing exp, floor, add-k or none but received ${JSON.stringify(this.smooth)}`);
+    this.lowercase = options.lowercase ?? false;
+    this.smoothValue = options.smoothValue ?? null;
+    this.effectiveOrder = options.effectiveOrder ?? false;
+  }
+
+  /** The metric behind stored settings (a part's, or a report's). */
+  static fromSettings(s: Pick<BleuSettings, 'tokenize' | 'lowercase' | 'smooth'>): Bleu {
+    return new Bleu({ tokenize: s.tokenize, lowercase: s.lowercase, smoothMethod: s.smooth });
+  }
+
+  get options(): BleuOptions {
+    return { tokenize: this.tokenize, lowercase: this.lowercase, smoothMethod: this.smooth, smoothValue: this.smoothValue, effectiveOrder: this.effectiveOrder };
+  }
+
+  get settings(): BleuSettings {
+    return { tokenize: this.tokenize, lowercase: this.lowercase, smooth: this.smooth, signature: this.signature(1) };
+  }
+
+  signature(nrefs: number | 'var' = 1): string {
+    return bleuSignature(nrefs, this.options);
+  }
+
+  /** Corpus BLEU of statistics already summed over pairs ([sys_len, ref_len, correct.., total..]). */
+  fromSums(sums: ArrayLike<number>): BleuScore {
+    return bleuFromStats(sums, this.options);
+  }
+
+  /** Corpus BLEU of per-pair statistics (pairs x BLEU_STATS, or the `pick`ed pairs of them): sums, then sacrebleu's formula. */
+  corpus(stats: ArrayLike<number>, pairs: number, pick: (i: number) => number = (i) => i): BleuScore {
+    const sum = new Array<number>(BLEU_STATS).fill(0);
+    for (let i = 0; i < pairs; i++) {
+      const o = pick(i) * BLEU_STATS;
+      for (let c = 0; c < BLEU_STATS; c++) sum[c] += stats[o + c];
+    }
+    return this.fromSums(sum);
+  }
 }

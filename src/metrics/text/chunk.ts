@@ -1,10 +1,11 @@
 // One chunk of pairs -> their sufficient statistics. Shared by the worker and the in-process path,
 // so both compute with the same code.
 import { BLEU_STATS } from './bleu.js';
-import { PairStatsEngine, ROUGE_STATS, parseRougeType } from './pair-stats.js';
-import { loadCpuBinding, type NativeCpuBinding } from '../../native/binding.js';
+import { PairStatsEngine } from './pair-stats.js';
+import { ROUGE_STATS, parseRougeType } from './rouge.js';
+import { textKernels, type TextKernels } from '../../engine/engine.js';
 import { pyLower } from './python-text.js';
-import type { BleuTokenizerName } from './reference.js';
+import type { BleuTokenizerName } from './bleu.js';
 
 export type TextBackend = 'native' | 'js';
 
@@ -12,15 +13,10 @@ export type TextBackend = 'native' | 'js';
  * Where the statistics are computed: the native addon (default, when it has the text kernels) or
  * TypeScript (REGEN_TEXT_BACKEND=js, or an addon built before them). Both give identical numbers.
  */
-export function textBackend(): { backend: TextBackend; binding: NativeCpuBinding | null } {
-  if (process.env.REGEN_TEXT_BACKEND === 'js') return { backend: 'js', binding: null };
-  try {
-    const binding = loadCpuBinding();
-    if (typeof binding.bleuChunkStats === 'function' && typeof binding.rougeChunkStats === 'function') return { backend: 'native', binding };
-  } catch {
-    /* no addon: TypeScript */
-  }
-  return { backend: 'js', binding: null };
+export function textBackend(): { backend: TextBackend; kernels: TextKernels | null } {
+  if (process.env.REGEN_TEXT_BACKEND === 'js') return { backend: 'js', kernels: null };
+  const kernels = textKernels();
+  return kernels ? { backend: 'native', kernels } : { backend: 'js', kernels: null };
 }
 
 export interface ChunkSettings {
@@ -100,12 +96,12 @@ let engine: PairStatsEngine | null = null;
 
 /** Statistics of a packed chunk (in a worker): the native kernels read it as it is. */
 export function computePackedChunk(task: PackedChunkTask): ChunkStats {
-  const { binding } = textBackend();
-  if (binding && !task.settings.bleuLowercase) return computeNative(binding, task, task);
+  const { kernels } = textBackend();
+  if (kernels && !task.settings.bleuLowercase) return computeNative(kernels, task, task);
   return computeChunk(unpackChunk(task), task);
 }
 
-function computeNative(binding: NativeCpuBinding, p: PackedChunkTask, task: ChunkTask | PackedChunkTask): ChunkStats {
+function computeNative(kernels: TextKernels, p: PackedChunkTask, task: ChunkTask | PackedChunkTask): ChunkStats {
   const settings = task.settings;
   const types = settings.rougeTypes.map(parseRougeType);
   const n = 'hyps' in task ? task.hyps.length : countPairs(p.layout);
@@ -118,9 +114,9 @@ function computeNative(binding: NativeCpuBinding, p: PackedChunkTask, task: Chun
       const { hyps, refs } = 'hyps' in task ? task : unpackChunk(p);
       q = packChunk(settings, hyps.map(pyLower), refs.map((r) => r.map(pyLower)), 0, n);
     }
-    bleu = binding.bleuChunkStats!(q.text, q.layout, settings.bleuTokenize === '13a');
+    bleu = kernels.bleuChunkStats(q.text, q.layout, settings.bleuTokenize === '13a');
   }
-  if (types.length > 0) rouge = binding.rougeChunkStats!(p.text, p.layout, Int32Array.from(types), settings.stem);
+  if (types.length > 0) rouge = kernels.rougeChunkStats(p.text, p.layout, Int32Array.from(types), settings.stem);
   return { bleu, rouge };
 }
 
@@ -138,8 +134,8 @@ export function computeChunk(task: ChunkTask, packed?: PackedChunkTask): ChunkSt
   const n = hyps.length;
   const bleu = new Int32Array(n * BLEU_STATS);
   const rouge = new Int32Array(n * ROUGE_STATS * types.length);
-  const { binding } = textBackend();
-  if (binding) return computeNative(binding, packed ?? packChunk(settings, hyps, refs, 0, n), task);
+  const { kernels } = textBackend();
+  if (kernels) return computeNative(kernels, packed ?? packChunk(settings, hyps, refs, 0, n), task);
   for (let i = 0; i < n; i++) {
     if (settings.bleu) engine.bleuStats(hyps[i], refs[i], bleu, i * BLEU_STATS, settings.bleuTokenize, settings.bleuLowercase);
     if (types.length > 0) engine.rougeStats(hyps[i], refs[i], rouge, i * ROUGE_STATS * types.length, types, settings.stem);

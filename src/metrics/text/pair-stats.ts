@@ -1,11 +1,14 @@
 // The fast path: per-pair sufficient statistics for BLEU and ROUGE. One engine per thread holds
 // reusable scratch buffers, a token interner (hash table over UTF-16 code units: no substring is
 // allocated per token) and an n-gram trie rebuilt per pair (stamped, so clearing is O(1)).
-// Every rule here mirrors reference.ts; the tests run both on random and adversarial inputs.
+// Every rule here mirrors the Python ports in reference.ts (the tests' yardstick, which this file does
+// not import); the tests run both on random and adversarial inputs.
 import { BLEU_MAX_ORDER } from './bleu.js';
 import { porterStem } from './porter.js';
 import { isPyWhitespace, pyLower } from './python-text.js';
-import { fmeasure, type BleuTokenizerName } from './reference.js';
+import { ROUGE_STATS, rougePrf } from './rouge.js';
+import type { BleuTokenizerName } from './bleu.js';
+import { fmeasure } from './rouge.js';
 
 export interface PairStatsOptions {
   /** Compute BLEU statistics (default true). */
@@ -16,30 +19,6 @@ export interface PairStatsOptions {
   rougeTypes?: readonly string[];
   /** Porter-stem ROUGE tokens longer than 3 characters (rouge-score's use_stemmer). */
   stem?: boolean;
-}
-
-export const DEFAULT_ROUGE_TYPES = ['rouge1', 'rouge2', 'rougeL', 'rougeLsum'] as const;
-/** ROUGE statistics per type: [matches (overlap, LCS or union-LCS hits), prediction count, target count]. */
-export const ROUGE_STATS = 3;
-
-/** A rouge type parsed: n > 0 for rougeN, 0 for rougeL, -1 for rougeLsum. */
-export function parseRougeType(type: string): number {
-  if (type === 'rougeL') return 0;
-  if (type === 'rougeLsum') return -1;
-  const m = /^rouge([0-9])$/.exec(type);
-  if (!m) throw new RangeError(`Expected a ROUGE type 'rouge1'..'rouge9', 'rougeL' or 'rougeLsum' but received ${JSON.stringify(type)}`);
-  const n = Number(m[1]);
-  if (n <= 0) throw new RangeError(`rougeN requires a positive n but received ${JSON.stringify(type)}`);
-  return n;
-}
-
-/** Precision, recall and F from one type's statistics; the same formulas as rouge-score. */
-export function rougePrf(matches: number, predCount: number, targetCount: number): [number, number, number] {
-  // rougeN divides by max(count, 1); rougeL/Lsum return 0 when either side is empty. With the
-  // counts here both reduce to this (matches is 0 whenever a side is empty).
-  const precision = predCount > 0 ? matches / predCount : 0;
-  const recall = targetCount > 0 ? matches / targetCount : 0;
-  return [precision, recall, fmeasure(precision, recall)];
 }
 
 const PAIRS_RESET = 1 << 21; // intern table entries before it is cleared (between pairs only)

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 
 import { describe } from '../../engine/validate.js';
 import type { TextPair } from './score.js';
+import { OptionError, type OptionMessage } from '../../util/option-error.js';
 
 export interface PairsFile {
   pairs: TextPair[];
@@ -13,14 +14,19 @@ export interface PairsFile {
   blankLines: number;
 }
 
-export class PairsFileError extends Error {}
+/** A pairs file that cannot be read (the message names the option that gave it, options.input or --input). */
+export class PairsFileError extends OptionError {
+  constructor(message: string | OptionMessage) {
+    super('input', typeof message === 'string' ? () => message : message);
+  }
+}
 
 export function readPairsFile(file: string): PairsFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new PairsFileError(`cannot read --input ${file}: ${(e as Error).message}`);
+    throw new PairsFileError((l) => `cannot read ${l('input')} ${file}: ${(e as Error).message}`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM before the first line
   const pairs: TextPair[] = [];

@@ -10,7 +10,7 @@ import { Piscina } from 'piscina';
 
 import { BLEU_STATS } from './bleu.js';
 import { computeChunk, packChunk, type ChunkSettings } from './chunk.js';
-import { ROUGE_STATS } from './pair-stats.js';
+import { ROUGE_STATS } from './rouge.js';
 
 /** Below this many pairs the statistics are computed on the calling thread. */
 export const IN_PROCESS_BELOW = 2000;

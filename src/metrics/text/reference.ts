@@ -2,10 +2,10 @@
 // rougeLsum), written for clarity, not speed: string n-gram keys in Maps, Python's regexes as
 // JavaScript regexes, the LCS table as arrays. The fast engine (pair-stats.ts) must agree with these
 // on every input; the tests check that, and the benchmark uses them as the yardstick.
+import type { BleuTokenizerName } from './bleu.js';
 import { porterStem } from './porter.js';
 import { pyLower, pyRstrip, pySplit } from './python-text.js';
-
-export type BleuTokenizerName = '13a' | 'none';
+import { fmeasure } from './rouge.js';
 
 /** sacrebleu's `TokenizerRegexp`: the four mteval-v13a substitutions, then whitespace normalised. */
 export function tokenizeRegexp(line: string): string {
@@ -118,10 +118,6 @@ export interface PRF {
   fmeasure: number;
 }
 
-/** `scoring.fmeasure`, operation for operation. */
-export function fmeasure(precision: number, recall: number): number {
-  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0.0;
-}
 
 function ngramCounter(tokens: string[], n: number): Map<string, number> {
   const m = new Map<string, number>();

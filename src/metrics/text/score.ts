@@ -1,10 +1,11 @@
 // The text-metrics API: BLEU (sacrebleu 2.x) and ROUGE (rouge-score 0.1.2) for hypothesis/reference
 // pairs, from per-pair sufficient statistics that merge exactly (concatenate shards, sum counts).
-import { BLEU_MAX_ORDER, BLEU_STATS, bleuFromStats, bleuSignature, computeBleu, type BleuOptions, type BleuScore } from './bleu.js';
+import { Bleu, BLEU_MAX_ORDER, BLEU_STATS, computeBleu, type BleuOptions, type BleuScore } from './bleu.js';
 import { bootstrapAggregate, type AggregateScore } from './bootstrap.js';
-import { ExactSum } from './fsum.js';
-import { DEFAULT_ROUGE_TYPES, ROUGE_STATS, parseRougeType, rougePrf } from './pair-stats.js';
 import { computePairStats, type RunOptions } from './pool.js';
+import { Rouge, type Prf } from './rouge.js';
+
+export type { Prf } from './rouge.js';
 
 export interface TextPair {
   hyp: string;
@@ -20,12 +21,6 @@ export interface ScoreTextOptions extends RunOptions {
   stem?: boolean;
   /** Skip BLEU's statistics (ROUGE only; the BLEU result is then empty). */
   skipBleu?: boolean;
-}
-
-export interface Prf {
-  precision: number;
-  recall: number;
-  fmeasure: number;
 }
 
 export interface CorpusBleu extends BleuScore {
@@ -66,13 +61,15 @@ function checkPairs(pairs: readonly TextPair[]): void {
 
 /** Per-pair statistics for BLEU and ROUGE (in a worker pool for large inputs). */
 export async function computeTextStats(pairs: readonly TextPair[], options: ScoreTextOptions = {}): Promise<TextStats> {
+  return computeStatsWith(pairs, new Bleu(options.bleu), new Rouge({ types: options.rougeTypes, stem: options.stem }), options);
+}
+
+/** Per-pair statistics for the settings of a BLEU and a ROUGE metric object. */
+export async function computeStatsWith(pairs: readonly TextPair[], bleuMetric: Bleu, rougeMetric: Rouge, options: RunOptions & { skipBleu?: boolean } = {}): Promise<TextStats> {
   checkPairs(pairs);
-  const rougeTypes = [...(options.rougeTypes ?? DEFAULT_ROUGE_TYPES)];
-  rougeTypes.forEach(parseRougeType);
-  const tokenize = options.bleu?.tokenize ?? '13a';
-  if (tokenize !== '13a' && tokenize !== 'none') throw new RangeError(`Expected the BLEU tokenizer '13a' or 'none' but received ${JSON.stringify(tokenize)}`);
-  const lowercase = options.bleu?.lowercase ?? false;
-  const stem = options.stem ?? false;
+  const rougeTypes = [...rougeMetric.types];
+  const { tokenize, lowercase } = bleuMetric;
+  const stem = rougeMetric.stem;
   const hyps = pairs.map((p) => p.hyp);
   const refs = pairs.map((p) => [...p.refs]);
   const { bleu, rouge } = await computePairStats(hyps, refs, { bleuTokenize: tokenize, bleuLowercase: lowercase, rougeTypes, stem, bleu: !options.skipBleu }, options);
@@ -89,10 +86,8 @@ export async function computeTextStats(pairs: readonly TextPair[], options: Scor
 
 /** Corpus BLEU from per-pair statistics: sums, then sacrebleu's formula. */
 export function corpusBleuFromStats(stats: TextStats, options: BleuOptions = {}): CorpusBleu {
-  const sum = new Array<number>(BLEU_STATS).fill(0);
-  for (let i = 0; i < stats.n; i++) for (let k = 0; k < BLEU_STATS; k++) sum[k] += stats.bleu[i * BLEU_STATS + k];
-  const o = { ...options, tokenize: stats.settings.bleu.tokenize, lowercase: stats.settings.bleu.lowercase };
-  return { ...bleuFromStats(sum, o), signature: bleuSignature(stats.nrefs, o) };
+  const bleu = new Bleu({ ...options, tokenize: stats.settings.bleu.tokenize, lowercase: stats.settings.bleu.lowercase });
+  return { ...bleu.corpus(stats.bleu, stats.n), signature: bleu.signature(stats.nrefs) };
 }
 
 /** sacrebleu's `sentence_bleu` for pair i (effective order on, as sacrebleu's sentence_bleu does). */
@@ -109,32 +104,17 @@ export function sentenceBleuFromStats(stats: TextStats, i: number, options: Bleu
   );
 }
 
+const rougeOf = (stats: TextStats) => new Rouge({ types: stats.rougeTypes, stem: stats.settings.stem });
+
 /** rouge-score's precision, recall and F for pair i and every type. */
 export function pairRouge(stats: TextStats, i: number): Record<string, Prf> {
-  const T = stats.rougeTypes.length;
-  const out: Record<string, Prf> = {};
-  stats.rougeTypes.forEach((type, k) => {
-    const o = (i * T + k) * ROUGE_STATS;
-    const [precision, recall, fmeasure] = rougePrf(stats.rouge[o], stats.rouge[o + 1], stats.rouge[o + 2]);
-    out[type] = { precision, recall, fmeasure };
-  });
-  return out;
+  const rouge = rougeOf(stats);
+  return Object.fromEntries(rouge.types.map((type, t) => [type, rouge.prf(stats.rouge, i, t)]));
 }
 
 /** Means over pairs (exact sums, so independent of order) of each type's P/R/F. */
 export function meanRouge(stats: TextStats): Record<string, Prf> {
-  const T = stats.rougeTypes.length;
-  const out: Record<string, Prf> = {};
-  stats.rougeTypes.forEach((type, k) => {
-    const sums = [new ExactSum(), new ExactSum(), new ExactSum()];
-    for (let i = 0; i < stats.n; i++) {
-      const o = (i * T + k) * ROUGE_STATS;
-      rougePrf(stats.rouge[o], stats.rouge[o + 1], stats.rouge[o + 2]).forEach((v, j) => sums[j].add(v));
-    }
-    const mean = (j: number) => (stats.n === 0 ? 0 : sums[j].value() / stats.n);
-    out[type] = { precision: mean(0), recall: mean(1), fmeasure: mean(2) };
-  });
-  return out;
+  return rougeOf(stats).means(stats.rouge, stats.n);
 }
 
 /** rouge-score's BootstrapAggregator intervals (np.random.seed(seed) semantics). */

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { OptionError, type OptionMessage } from '../../util/option-error.js';
 
 /**
  * The default encoder for users with network: sentence-transformers/all-MiniLM-L6-v2 as exported for
@@ -35,7 +36,12 @@ export interface SemSimOptions {
   encoder?: SentenceEncoder;
 }
 
-export class ModelUnavailableError extends Error {}
+/** A sentence encoder that cannot be loaded (messages name the options semsim and offline as the caller calls them). */
+export class ModelUnavailableError extends OptionError {
+  constructor(message: string | OptionMessage) {
+    super('semsim', typeof message === 'string' ? () => message : message);
+  }
+}
 
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 const onnxFile = (dtype: 'fp32' | 'q8') => (dtype === 'q8' ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx');
@@ -98,8 +104,9 @@ export class SentenceEncoder {
         const missing = cached ? missingFiles(cached, dtype) : ['(no cache directory)'];
         if (missing.length > 0)
           throw new ModelUnavailableError(
-            `semantic similarity: model '${model}' is not available offline: the transformers.js cache ${cached ?? '(none)'} lacks ${missing.join(', ')}. ` +
-              `Fix: run once with network access and without --offline (it downloads into that cache), or pass a local model folder`,
+            (l) =>
+              `semantic similarity: model '${model}' is not available offline: the transformers.js cache ${cached ?? '(none)'} lacks ${missing.join(', ')}. ` +
+              `Fix: run once with network access and without ${l('offline')} (it downloads into that cache), or pass a local model folder`,
           );
       }
     }
@@ -107,8 +114,13 @@ export class SentenceEncoder {
     try {
       extractor = (await pipeline('feature-extraction', id, { dtype })) as unknown as Extractor;
     } catch (e) {
-      const hint = options.offline || isLocalFolder(model) ? '' : ' (downloading needs network access to the Hugging Face hub; use --offline with a local folder otherwise)';
-      throw new ModelUnavailableError(`semantic similarity: could not load '${shown}': ${(e as Error).message}${hint}`);
+      const message = (e as Error).message;
+      const local = options.offline || isLocalFolder(model);
+      throw new ModelUnavailableError(
+        (l) =>
+          `semantic similarity: could not load '${shown}': ${message}` +
+          (local ? '' : ` (downloading needs network access to the Hugging Face hub; use ${l('offline')} with a local folder otherwise)`),
+      );
     }
     return new SentenceEncoder(extractor, shown, `${fingerprint}|${dtype}|${pooling}`, pooling, batchSize);
   }

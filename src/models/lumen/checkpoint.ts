@@ -8,8 +8,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { gpuUnavailableReason } from '../../engine/device.js';
-import { ItemTable, type Device } from '../../engine/item-table.js';
-import type { IsaName, Precision } from '../../native/binding.js';
+import { Engine, type Device } from '../../engine/engine.js';
+import type { ItemTable } from '../../engine/item-table.js';
+import type { IsaName, Precision } from '../../engine/engine.js';
 import { readEmbeddings, readIdList, type EmbeddingMatrix } from '../embeddings-file.js';
 import { LumenCheckpointError, readLumenConfig, type LumenConfig } from './config.js';
 
@@ -212,13 +213,13 @@ export class LumenCheckpoint {
     let provider = 'cpu';
     if (options.gpu !== undefined) {
       const missing = cudaProviderMissing(ort);
-      if (missing) notes.push(`--gpu ${options.gpu}: the CUDA execution provider is not available (${missing}); the decoder body runs on the CPU`);
+      if (missing) notes.push(`GPU ${options.gpu}: the CUDA execution provider is not available (${missing}); the decoder body runs on the CPU`);
       else
         try {
           session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: [{ name: 'cuda', deviceId: options.gpu }] });
           provider = `cuda:${options.gpu}`;
         } catch (e) {
-          notes.push(`--gpu ${options.gpu}: the CUDA execution provider did not start (${(e as Error).message.split('\n')[0]}); the decoder body runs on the CPU`);
+          notes.push(`GPU ${options.gpu}: the CUDA execution provider did not start (${(e as Error).message.split('\n')[0]}); the decoder body runs on the CPU`);
         }
     }
     if (!session) {
@@ -241,14 +242,14 @@ export class LumenCheckpoint {
     let device: Device = 'cpu';
     if (options.gpu !== undefined) {
       const reason = gpuUnavailableReason();
-      if (reason) notes.push(`--gpu ${options.gpu}: no usable GPU for the decoding step (${reason}); it runs on the CPU`);
+      if (reason) notes.push(`GPU ${options.gpu}: no usable GPU for the decoding step (${reason}); it runs on the CPU`);
       else device = { gpu: options.gpu };
     }
-    const tableOptions = { dim: cfg.hiddenSize, precision, isa: options.isa, threads: options.threads, device };
-    const textHead = await ItemTable.create(head.data, tableOptions);
+    const engine = Engine.open({ precision, isa: options.isa, threads: options.threads, device });
+    const textHead = await engine.createTable(head.data, { dim: cfg.hiddenSize });
     let itemTable: ItemTable;
     try {
-      itemTable = await ItemTable.create(items.data, tableOptions);
+      itemTable = await engine.createTable(items.data, { dim: cfg.hiddenSize });
     } catch (e) {
       textHead.dispose();
       throw e;

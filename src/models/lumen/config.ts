@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe } from '../../engine/validate.js';
+import { OptionError, type OptionMessage } from '../../util/option-error.js';
 
 export const LUMEN_FORMAT = 'regen-lumen';
 export const LUMEN_FORMAT_VERSION = 1;
@@ -34,15 +35,19 @@ export interface LumenConfig {
   tensors: { textHead: string; textEmbeddings: string; itemEmbeddings: string };
 }
 
-export class LumenCheckpointError extends Error {
+/** A checkpoint that cannot be used (the message names the option that gave it: options.model, or --model). */
+export class LumenCheckpointError extends OptionError {
   override name = 'LumenCheckpointError';
+  constructor(message: string | OptionMessage) {
+    super('model', typeof message === 'string' ? () => message : message);
+  }
 }
 
 /** Reads and checks DIR/config.json. */
 export function readLumenConfig(dir: string): LumenConfig {
   const root = path.resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory())
-    throw new LumenCheckpointError(`--model ${dir}: no such folder. A LUMEN checkpoint is a folder with config.json, the decoder ONNX, heads.safetensors, item_ids.txt and the tokenizer files (see the README, "LUMEN decoding")`);
+    throw new LumenCheckpointError((l) => `${l('model')} ${dir}: no such folder. A LUMEN checkpoint is a folder with config.json, the decoder ONNX, heads.safetensors, item_ids.txt and the tokenizer files (see the README, "LUMEN decoding")`);
   const file = path.join(root, 'config.json');
   if (!existsSync(file)) throw new LumenCheckpointError(`${file} is missing: a LUMEN checkpoint folder needs a config.json (see the README, "LUMEN decoding")`);
   let raw: Record<string, unknown>;

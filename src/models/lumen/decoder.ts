@@ -1,6 +1,6 @@
 // The batched decoding loop. Prompts are left-padded into one batch and prefilled in chunks through
 // the ONNX decoder body with a KV cache; then every step runs the body on one new position per row
-// and one native decoding step over all rows (src/models/lumen/sampler.ts): each row is in text mode
+// and one native decoding step over all rows (src/engine/decode-step.ts): each row is in text mode
 // (scored against the text head) or item mode (against the item table, the user's history
 // excluded). A row that emits START switches to item mode for one token, then back to text; it stops
 // at EOS, at the length limit, or (tasks 1 and 2) after its item. Finished rows are dropped from the
@@ -9,7 +9,7 @@
 import { describe, expectInteger } from '../../engine/validate.js';
 import type { LumenCheckpoint, OrtTensor } from './checkpoint.js';
 import { embedPositions, type EncodedPrompt } from './prompt.js';
-import { decodeStep, resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampler.js';
+import { decodeStep, resolveSampling, type ResolvedSampling, type SamplingOptions } from '../../engine/decode-step.js';
 
 export interface DecodeRequest {
   prompt: EncodedPrompt;

@@ -12,16 +12,18 @@ import path from 'node:path';
 import type { Dataset, NarrativeKind } from '../../data/dataset.js';
 import { NARRATIVE_KINDS } from '../../data/dataset.js';
 import { loadDataset, type LoadOptions as DataLoadOptions } from '../../data/load.js';
-import type { Precision } from '../../native/binding.js';
+import type { Precision } from '../../engine/engine.js';
+import { gpuUnavailableReason } from '../../engine/device.js';
 import { buildExamples, type ExampleSet, type SplitName, type TaskId } from '../../tasks/examples.js';
 import { buildPrompts, NARRATIVE_NAMES, parseNarrativeKind } from '../../tasks/prompts.js';
 import { writeFileAtomic } from '../../util/files.js';
+import { checkOption, OptionError } from '../../util/option-error.js';
 import { throttle, type ProgressFn } from '../../util/progress.js';
 import { describe, expectInteger } from '../../engine/validate.js';
 import { LumenCheckpoint } from './checkpoint.js';
 import { LumenDecoder, type DecodedRow, type DecodeTiming, type StopReason } from './decoder.js';
 import { encodePrompt } from './prompt.js';
-import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampler.js';
+import { resolveSampling, type ResolvedSampling, type SamplingOptions } from '../../engine/decode-step.js';
 
 export interface GenerateOptions {
   /** The LUMEN checkpoint folder. */
@@ -38,8 +40,11 @@ export interface GenerateOptions {
   out?: string;
   /** Rows decoded together (default 32). */
   batch?: number;
-  /** Run the decoder body on this CUDA device when available (the native step runs on the CPU). */
-  gpu?: number;
+  /**
+   * Run on this CUDA device: the decoder body (onnxruntime's CUDA provider) and the decoding step (the
+   * CUDA backend), each on the CPU when unavailable, with a note; 'auto': GPU 0 when one is usable.
+   */
+  gpu?: number | 'auto';
   /** Generated tokens per row at most, the item included (default 64; tasks 1 and 2 stop after the item). */
   maxNewTokens?: number;
   sampling?: SamplingOptions;
@@ -81,27 +86,23 @@ export interface GenerateResult {
   notes: string[];
 }
 
-export class GenerateUsageError extends Error {
+/** A bad generate option (the message names it as the caller does: options.k, or --k). */
+export class GenerateUsageError extends OptionError {
   override name = 'GenerateUsageError';
 }
 
-export type GenerateOption = 'task' | 'split' | 'narratives' | 'batch' | 'maxNewTokens' | 'k' | 'limit' | 'maxWords' | keyof SamplingOptions;
-type Flag = GenerateOption;
-/** How an option is called in messages: `options.task` for the library, `--task` for the CLI. */
-export type GenerateLabel = (option: GenerateOption) => string;
-const libraryLabel: GenerateLabel = (o) => (['temperature', 'topK', 'topP', 'seed', 'candidates'].includes(o) ? `options.sampling.${o}` : `options.${o}`);
-
 /** The narrative kinds asked for (task 3). */
-export function resolveNarratives(task: TaskId, names: readonly string[] | undefined, label: (o: Flag) => string = libraryLabel): NarrativeKind[] {
+export function resolveNarratives(task: TaskId, names: readonly string[] | undefined): NarrativeKind[] {
   if (task !== 3) {
-    if (names && names.length) throw new GenerateUsageError(`${label('narratives')} applies to task 3 only (tasks 1 and 2 predict the item alone): drop it, or use ${label('task')} 3`);
+    if (names && names.length)
+      throw new GenerateUsageError('narratives', (label) => `${label('narratives')} applies to task 3 only (tasks 1 and 2 predict the item alone): drop it, or use ${label('task')} 3`);
     return [];
   }
   const list = names && names.length ? names : ['purchase_reason'];
   if (list.length === 1 && list[0] === 'all') return [...NARRATIVE_KINDS];
   const kinds: NarrativeKind[] = [];
   for (const n of list) {
-    const kind = parseNarrativeKind(n, () => label('narratives'));
+    const kind = parseNarrativeKind(n, 'narratives');
     if (!kinds.includes(kind)) kinds.push(kind);
   }
   return kinds;
@@ -131,35 +132,42 @@ export function narrativeText(ck: LumenCheckpoint, row: DecodedRow): string {
     .trim();
 }
 
-export async function generatePredictions(o: GenerateOptions, label: GenerateLabel = libraryLabel): Promise<GenerateResult> {
+export async function generatePredictions(o: GenerateOptions): Promise<GenerateResult> {
   const log = o.log ?? (() => {});
   if (typeof o !== 'object' || o === null || typeof o.model !== 'string') throw new TypeError(`Expected options { model: <checkpoint folder> } but received ${describe(o)}`);
   const task = o.task ?? 3;
-  if (task !== 1 && task !== 2 && task !== 3) throw new GenerateUsageError(`Expected ${label('task')} to be 1, 2 or 3 but received ${describe(task)}`);
+  if (task !== 1 && task !== 2 && task !== 3) throw new GenerateUsageError('task', (label) => `Expected ${label('task')} to be 1, 2 or 3 but received ${describe(task)}`);
   const split = o.split ?? 'test';
-  if (split !== 'test' && split !== 'valid') throw new GenerateUsageError(`Expected ${label('split')} to be test or valid but received ${describe(split)}`);
+  if (split !== 'test' && split !== 'valid') throw new GenerateUsageError('split', (label) => `Expected ${label('split')} to be test or valid but received ${describe(split)}`);
   if (task === 3 && split !== 'test')
     throw new GenerateUsageError(
-      `task 3 (narratives) exists on the test split only (REGEN's narratives describe each user's last purchase): use ${label('split')} test, or ${label('task')} 1 or 2 on the valid split`,
+      'split',
+      (label) => `task 3 (narratives) exists on the test split only (REGEN's narratives describe each user's last purchase): use ${label('split')} test, or ${label('task')} 1 or 2 on the valid split`,
     );
-  const kinds = resolveNarratives(task, o.narratives, label);
-  const batch = expectInteger(o.batch ?? 32, label('batch'), 1, 4096);
-  const maxNewTokens = expectInteger(o.maxNewTokens ?? 64, label('maxNewTokens'), 1, 1 << 16);
-  const k = expectInteger(o.k ?? 10, label('k'), 1, 1 << 16);
-  const limit = o.limit === undefined ? Infinity : expectInteger(o.limit, label('limit'), 1);
-  const maxWords = o.maxWords === undefined ? undefined : expectInteger(o.maxWords, label('maxWords'), 1);
-  const sampling = resolveSampling(o.sampling, label);
+  const kinds = resolveNarratives(task, o.narratives);
+  const batch = checkOption('batch', (name) => expectInteger(o.batch ?? 32, name, 1, 4096));
+  const maxNewTokens = checkOption('maxNewTokens', (name) => expectInteger(o.maxNewTokens ?? 64, name, 1, 1 << 16));
+  const k = checkOption('k', (name) => expectInteger(o.k ?? 10, name, 1, 1 << 16));
+  const limit = o.limit === undefined ? Infinity : checkOption('limit', (name) => expectInteger(o.limit, name, 1));
+  const maxWords = o.maxWords === undefined ? undefined : checkOption('maxWords', (name) => expectInteger(o.maxWords, name, 1));
+  const sampling = resolveSampling(o.sampling);
   const out = o.out ?? 'predictions.jsonl';
   const started = performance.now();
 
-  const ck = await LumenCheckpoint.load(o.model, { gpu: o.gpu, precision: o.precision, threads: o.threads });
+  let gpu = o.gpu;
+  if (gpu === 'auto') {
+    const reason = gpuUnavailableReason();
+    if (reason) log(`note: no usable GPU (${reason}); running on the CPU`);
+    gpu = reason ? undefined : 0;
+  }
+  const ck = await LumenCheckpoint.load(o.model, { gpu, precision: o.precision, threads: o.threads });
   const notes = [...ck.notes];
   for (const n of ck.notes) log(`note: ${n}`);
   try {
     const dataset: Dataset = await loadDataset(o.data ?? 'demo', { ...o.dataOptions, progress: o.progress });
     const all: ExampleSet = buildExamples(dataset, task, split);
     const n = Math.min(all.length, limit);
-    if (n === 0) throw new GenerateUsageError(`the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
+    if (n === 0) throw new GenerateUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
     const examples = all.slice(0, n);
 
     // History exclusion lists, in checkpoint item indices.

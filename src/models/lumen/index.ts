@@ -9,5 +9,3 @@ export { generatePredictions, GenerateUsageError, narrativeText } from './genera
 export type { GenerateOptions, GenerateResult } from './generate.js';
 export { embedPositions, encodePrompt, PromptError } from './prompt.js';
 export type { EncodedPrompt } from './prompt.js';
-export { decodeStep, resolveSampling } from './sampler.js';
-export type { ResolvedSampling, SamplingOptions, StepInput, StepOutput } from './sampler.js';

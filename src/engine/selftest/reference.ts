@@ -1,6 +1,6 @@
 // A plain float64 implementation of ItemTable.search, the yardstick the native kernels are
 // checked against (tests and `regen-bench selftest`). Same semantics, no speed.
-import type { SearchOptions } from './item-table.js';
+import type { SearchOptions } from '../item-table.js';
 
 export interface ReferenceResult {
   ids: Int32Array;

@@ -1,6 +1,6 @@
 // Checks a native search result against the float64 reference, allowing only the rounding that
 // float32 arithmetic explains. Used by `regen-bench selftest` and the test suite.
-import type { CrossEntropyOptions, SearchOptions, SearchResult } from './item-table.js';
+import type { CrossEntropyOptions, SearchOptions, SearchResult } from '../item-table.js';
 import { ranksBefore, referenceCrossEntropy, referenceScores, referenceSearch } from './reference.js';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -168,6 +168,8 @@ export function checkCrossEntropy(
   const rows = queries.length / dim;
   const count = items.length / dim;
   const ref = referenceCrossEntropy(items, dim, queries, targets, options);
+  // Error terms: a zero factor contributes nothing (0 x Infinity would make a bound NaN).
+  const mul = (a: number, b: number) => (a === 0 || b === 0 ? 0 : a * b);
   const gRound = check.gRounding ?? 0;
 
   // Per contributing row: |dG_bi| bounds.
@@ -234,8 +236,8 @@ export function checkCrossEntropy(
       if (g && d)
         for (let n = 0; n < count; n++) {
           const e = Math.abs(items[n * dim + j]);
-          err += d[n] * e;
-          size += Math.abs(g[n]) * e;
+          err += mul(d[n], e);
+          size += mul(Math.abs(g[n]), e);
         }
       const tol = err + (count + 2) * U * size;
       const a = result.gradQueries[b * dim + j];
@@ -270,8 +272,8 @@ export function checkCrossEntropy(
             const d = dG[b];
             if (!g || !d) continue;
             const q = Math.abs(queries[b * dim + j]);
-            err += d[n] * q;
-            size += Math.abs(g[n]) * q;
+            err += mul(d[n], q);
+            size += mul(Math.abs(g[n]), q);
           }
           const tol = err + (rows + 2) * U * size;
           const a = grads.gradItems[n * dim + j];

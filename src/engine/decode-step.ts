@@ -1,10 +1,11 @@
-// The decoding step in TypeScript: argument checks, then one native call (native/decode/step.cpp) that
+// The decoding step (LUMEN's dual vocabulary): argument checks, then one native call (native/decode/step.cpp) that
 // scores every row against its table (LUMEN: the text head or the item table) in the scoring
 // engine's fused pass and picks one token per row: greedy, or sampled with temperature, top-k and
 // top-p. Draws are seeded per (seed, stream, step): a row's token never depends on the batch it is in.
-import type { ItemTable } from '../../engine/item-table.js';
-import { describe, expectIds, expectInteger, expectLength, expectOffsets, expectTypedArray } from '../../engine/validate.js';
-import { loadCpuBinding, loadCudaBinding, type IsaName } from '../../native/binding.js';
+import { loadCpuBinding, loadCudaBinding, type NativeCpuTable, type NativeCudaTable } from './binding.js';
+import { ItemTable, nativeTable } from './item-table.js';
+import { checkOption, OptionError } from '../util/option-error.js';
+import { describe, expectIds, expectInteger, expectLength, expectOffsets, expectTypedArray } from './validate.js';
 
 export interface SamplingOptions {
   /** 0 (default): greedy, the best token (ties to the lower id). Otherwise softmax(score / temperature). */
@@ -51,28 +52,31 @@ export interface StepOutput {
   k: number;
 }
 
-type Label = (option: keyof SamplingOptions) => string;
-
 /** Multiply-adds below which a step runs on the calling thread (as the engine's search stays on one thread). */
 const SYNC_WORK = 1 << 21;
-const libraryLabel: Label = (o) => `sampling.${o}`;
 
-/** Checks sampling options and fills the defaults; messages name each option through `label`. */
-export function resolveSampling(o: SamplingOptions = {}, label: Label = libraryLabel): ResolvedSampling {
+/** Checks sampling options and fills the defaults; errors are OptionErrors naming sampling.<option>. */
+export function resolveSampling(o: SamplingOptions = {}): ResolvedSampling {
   if (typeof o !== 'object' || o === null) throw new TypeError(`Expected sampling options (an object) but received ${describe(o)}`);
   const temperature = o.temperature ?? 0;
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
-    throw new RangeError(`Expected ${label('temperature')} to be a finite number >= 0 (0: greedy) but received ${describe(temperature)}`);
+    throw new OptionError('sampling.temperature', (l) => `Expected ${l('sampling.temperature')} to be a finite number >= 0 (0: greedy) but received ${describe(temperature)}`);
   if (temperature > 0 && temperature < 1e-4)
-    throw new RangeError(`Expected ${label('temperature')} to be 0 (greedy) or at least 1e-4 but received ${temperature}: use 0 for greedy decoding`);
-  const topK = expectInteger(o.topK ?? 0, label('topK'), 0, 2 ** 31 - 1);
+    throw new OptionError(
+      'sampling.temperature',
+      (l) => `Expected ${l('sampling.temperature')} to be 0 (greedy) or at least 1e-4 but received ${temperature}: use 0 for greedy decoding`,
+    );
+  const topK = checkOption('sampling.topK', (name) => expectInteger(o.topK ?? 0, name, 0, 2 ** 31 - 1));
   const topP = o.topP ?? 1;
   if (typeof topP !== 'number' || !(topP > 0 && topP <= 1))
-    throw new RangeError(`Expected ${label('topP')} in (0, 1] (1: no limit) but received ${describe(topP)}`);
-  const seed = expectInteger(o.seed ?? 0, label('seed'), 0, Number.MAX_SAFE_INTEGER);
-  const candidates = expectInteger(o.candidates ?? 64, label('candidates'), 1, 1 << 20);
+    throw new OptionError('sampling.topP', (l) => `Expected ${l('sampling.topP')} in (0, 1] (1: no limit) but received ${describe(topP)}`);
+  const seed = checkOption('sampling.seed', (name) => expectInteger(o.seed ?? 0, name, 0, Number.MAX_SAFE_INTEGER));
+  const candidates = checkOption('sampling.candidates', (name) => expectInteger(o.candidates ?? 64, name, 1, 1 << 20));
   if (temperature === 0 && (topK !== 0 || topP !== 1))
-    throw new RangeError(`${label('topK')} and ${label('topP')} apply to sampling: set ${label('temperature')} above 0 (e.g. 1), or leave them out for greedy decoding`);
+    throw new OptionError(
+      topK !== 0 ? 'sampling.topK' : 'sampling.topP',
+      (l) => `${l('sampling.topK')} and ${l('sampling.topP')} apply to sampling: set ${l('sampling.temperature')} above 0 (e.g. 1), or leave them out for greedy decoding`,
+    );
   return { temperature, topK, topP, seed, candidates };
 }
 
@@ -86,7 +90,7 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
   if (!Array.isArray(tables) || tables.length === 0) throw new TypeError(`Expected tables to be a non-empty array of ItemTable but received ${describe(tables)}`);
   const dim = tables[0].dim;
   tables.forEach((t, i) => {
-    if (typeof t?.nativeHandle !== 'function') throw new TypeError(`Expected tables[${i}] to be an ItemTable but received ${describe(t)}`);
+    if (!(t instanceof ItemTable)) throw new TypeError(`Expected tables[${i}] to be an ItemTable but received ${describe(t)}`);
     if (t.dim !== dim) throw new RangeError(`Expected every table to have dim ${dim} (that of tables[0]) but tables[${i}] has dim ${t.dim}`);
     if (t.deviceName !== tables[0].deviceName)
       throw new RangeError(
@@ -144,17 +148,7 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
     k,
   };
   if (rows === 0) return out;
-  const cuda = tables[0].backend === 'cuda' ? loadCudaBinding().binding : null;
-  const binding = loadCpuBinding();
-  if (!cuda && !binding.decodeStep)
-    throw new Error('regen-bench: this build of the native addon has no decoding step (built before LUMEN decoding); rebuild it with `npm run build:native`');
-  // Small steps (the engine's single-thread threshold) run on the calling thread: a thread handoff
-  // would cost more than the work. Larger ones, and GPU steps, run on a worker thread.
-  let work = 0;
-  for (let r = 0; r < rows; r++) work += tables[table[r]].count;
-  const run = cuda ? cuda.decodeStep : work * dim < SYNC_WORK && binding.decodeStepSync ? binding.decodeStepSync : binding.decodeStep!;
-  await run({
-    tables: tables.map((t) => t.nativeHandle()),
+  const args = {
     hidden,
     rows,
     table,
@@ -168,13 +162,27 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
     topP: s.topP,
     seed: s.seed,
     candidates: s.candidates,
-    isa: tables[0].isa as IsaName,
-    threads: tables[0].threads,
     token: out.token,
     logProb: out.logProb,
     logZ: out.logZ,
     ids: out.ids,
     scores: out.scores,
-  });
+  };
+  const first = tables[0];
+  if (first.isa === 'cuda') {
+    const cuda = loadCudaBinding().binding!; // a GPU table exists, so the CUDA addon loaded
+    await cuda.decodeStep({ ...args, tables: tables.map((t) => nativeTable(t) as NativeCudaTable) });
+    return out;
+  }
+  const binding = loadCpuBinding();
+  if (!binding.decodeStep)
+    throw new Error('regen-bench: this build of the native addon has no decoding step (built before LUMEN decoding); rebuild it with `npm run build:native`');
+  // Small steps (the engine's single-thread threshold) run on the calling thread: a thread handoff
+  // would cost more than the work. Larger ones run on a worker thread.
+  let work = 0;
+  for (let r = 0; r < rows; r++) work += tables[table[r]].count;
+  const cpuArgs = { ...args, tables: tables.map((t) => nativeTable(t) as NativeCpuTable), isa: first.isa, threads: first.threads };
+  if (work * dim < SYNC_WORK && binding.decodeStepSync) binding.decodeStepSync(cpuArgs);
+  else await binding.decodeStep(cpuArgs);
   return out;
 }

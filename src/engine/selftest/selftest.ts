@@ -1,10 +1,11 @@
 // `regen-bench selftest`: proves the installed engine computes what the float64 reference does,
 // on every kernel this CPU runs, then times one realistic search.
-import { loadCpuBinding, loadCudaBinding, type IsaName } from '../native/binding.js';
-import { rng } from '../util/random.js';
-import { CHECK_CASES, GPU_CHECK_CASES, makeCase, type CaseSpec } from './cases.js';
-import { checkSearch } from './check.js';
-import { ItemTable, type SearchResult } from './item-table.js';
+import type { IsaName } from '../binding.js';
+import { cpuCapabilities } from '../engine.js';
+import { rng } from '../../util/random.js';
+import { CHECK_CASES, GPU_CHECK_CASES, XENT_CHECK_CASES, makeCase, makeXentCase, type CaseSpec, type XentCaseSpec } from './cases.js';
+import { checkCrossEntropy, checkSearch } from './check.js';
+import { ItemTable, scoreItems, type SearchResult } from '../item-table.js';
 import { roundToBf16 } from './reference.js';
 
 export interface SelftestCheck {
@@ -28,7 +29,7 @@ function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 }
 
 export async function runSelftest(seed: number, log: (line: string) => void = () => {}): Promise<SelftestReport> {
-  const isas = loadCpuBinding().supportedIsas();
+  const isas = cpuCapabilities().supportedIsas;
   const checks: SelftestCheck[] = [];
   const record = (check: SelftestCheck) => {
     checks.push(check);
@@ -61,7 +62,7 @@ export async function runSelftest(seed: number, log: (line: string) => void = ()
     if (isas.length > 1) record({ isa: 'all', name: `${spec.name}: kernels agree bit for bit`, ok: problems.length === 0, problems });
 
     // bf16 tables: the float64 reference of the bf16-rounded inputs, to float32 summation accuracy.
-    if (loadCpuBinding().bf16Supported()) {
+    if (cpuCapabilities().bf16) {
       const table = await ItemTable.create(c.items, { dim: spec.dim, precision: 'bf16' });
       const result = await table.search(c.queries, c.options);
       table.dispose();
@@ -94,6 +95,73 @@ export interface GpuSelftestReport {
   device: string;
   checks: SelftestCheck[];
   timing: { device: string; precision: 'fp32' | 'bf16'; items: number; dim: number; rows: number; k: number; ms: number; gflops: number }[];
+  /** crossEntropy (forward + backward with gradItems and gradBias) at the Office shape, B = 1024; GFLOP/s against 6 B N d. */
+  xentTiming: { device: string; precision: 'fp32' | 'bf16'; items: number; dim: number; rows: number; ms: number; gflops: number }[];
+}
+
+/** crossEntropy cases that matter to the CUDA backend: several 64-row tiles, several item splits, long exclusion lists. */
+const GPU_XENT_CASES: XentCaseSpec[] = [
+  { name: 'rows over several tiles, many splits', count: 50021, dim: 40, rows: 131, exclude: 60, bias: true, weights: true, ignored: true },
+  { name: 'long exclusion lists', count: 5000, dim: 16, rows: 70, exclude: 400, bias: true, excludedTargets: true },
+];
+
+/**
+ * ItemTable.crossEntropy on GPU `gpu` against the float64 reference (fp32 and bf16 tables: float32
+ * gradient products on the CUDA cores, so no G rounding), the loss against the GPU search's own
+ * -targetLogProb (bit for bit), run-to-run bit identity, and setItems.
+ */
+async function gpuXentChecks(seed: number, device: { gpu: number }, record: (name: string, problems: string[]) => void, quick: boolean) {
+  const specs = [...XENT_CHECK_CASES, ...GPU_XENT_CASES].filter((c) => !quick || c.count * c.rows * c.dim <= 1e7);
+  for (const [i, spec] of specs.entries()) {
+    const c = makeXentCase(spec, seed + 500 + i);
+    for (const precision of ['fp32', 'bf16'] as const) {
+      const table = await ItemTable.create(c.items, { dim: spec.dim, device, precision });
+      const runOnce = async () => {
+        const gradItems = new Float32Array(c.items.length);
+        const gradBias = new Float32Array(spec.count);
+        const r = await table.crossEntropy(c.queries, c.targets, { ...c.options, gradItems, gradBias });
+        return { ...r, gradItems, gradBias };
+      };
+      const r = await runOnce();
+      const bf16 = precision === 'bf16';
+      const problems = checkCrossEntropy(
+        bf16 ? roundToBf16(c.items) : c.items,
+        spec.dim,
+        bf16 ? roundToBf16(c.queries) : c.queries,
+        c.targets,
+        c.options,
+        r,
+        r,
+      );
+      const again = await runOnce();
+      for (const key of ['loss', 'gradQueries', 'gradItems', 'gradBias'] as const)
+        if (!sameBits(r[key], again[key])) problems.push(`${key} differ between two runs (must be the same bits)`);
+      const kept = Array.from(c.targets.keys()).filter((b) => c.targets[b] >= 0);
+      if (kept.length === spec.rows) {
+        const s = await table.search(c.queries, { k: 1, targets: c.targets, exclude: c.options.exclude, bias: c.options.bias });
+        for (let b = 0; b < spec.rows; b++)
+          if (!Object.is(r.loss[b], -s.targetLogProb[b])) problems.push(`row ${b}: loss ${r.loss[b]} is not -targetLogProb ${-s.targetLogProb[b]} of search()`);
+      }
+      table.dispose();
+      record(`crossEntropy: ${spec.name} (${precision})`, problems);
+    }
+  }
+  // setItems: the same results as a table created with the new items.
+  const c = makeXentCase({ name: 'setItems', count: 3000, dim: 24, rows: 70, exclude: 5, bias: true }, seed + 600);
+  const other = makeXentCase({ name: 'setItems', count: 3000, dim: 24, rows: 70 }, seed + 601);
+  for (const precision of ['fp32', 'bf16'] as const) {
+    const table = await ItemTable.create(c.items, { dim: 24, device, precision });
+    await table.crossEntropy(c.queries, c.targets, c.options);
+    table.setItems(other.items);
+    const got = await table.crossEntropy(c.queries, c.targets, c.options);
+    const fresh = await ItemTable.create(other.items, { dim: 24, device, precision });
+    const want = await fresh.crossEntropy(c.queries, c.targets, c.options);
+    table.dispose();
+    fresh.dispose();
+    const problems: string[] = [];
+    if (!sameBits(got.loss, want.loss) || !sameBits(got.gradQueries, want.gradQueries)) problems.push('results after setItems differ from a new table with those items');
+    record(`crossEntropy: setItems (${precision})`, problems);
+  }
 }
 
 /**
@@ -107,7 +175,6 @@ export async function runGpuSelftest(
   log: (line: string) => void = () => {},
   options: { quick?: boolean } = {},
 ): Promise<GpuSelftestReport> {
-  const cuda = loadCudaBinding().binding;
   const checks: SelftestCheck[] = [];
   const record = (name: string, problems: string[]) => {
     const check: SelftestCheck = { isa: 'cuda', name, ok: problems.length === 0, problems };
@@ -140,12 +207,12 @@ export async function runGpuSelftest(
         for (const key of ['ids', 'scores', 'targetRank'] as const)
           if (result[key] && !sameBits(result[key]!, cpu[key]!)) problems.push(`${key} differ from the CPU engine's (fp32 must be the same bits)`);
       // Every returned score is the one scoreItems computes (the target's arithmetic), bit for bit.
-      if (cuda) {
+      {
         const k = spec.k;
         for (let b = 0; b < Math.min(spec.rows, 64) && problems.length < 20; b++) {
           const ids = Int32Array.from(Array.from(result.ids.subarray(b * k, (b + 1) * k)).filter((id) => id >= 0));
           if (ids.length === 0) continue;
-          const own = cuda.scoreItems(table.nativeHandle(), c.queries.subarray(b * spec.dim, (b + 1) * spec.dim), ids);
+          const own = scoreItems(table, c.queries.subarray(b * spec.dim, (b + 1) * spec.dim), ids);
           const bias = c.options.bias;
           for (let j = 0; j < ids.length; j++) {
             const withBias = bias ? Math.fround(own[j] + bias[ids[j]]) : own[j];
@@ -158,6 +225,8 @@ export async function runGpuSelftest(
       record(`${spec.name} (${precision})`, problems);
     }
   }
+
+  await gpuXentChecks(seed, device, record, options.quick === true);
 
   // Timings at the Office shape (27,887 items, d = 64, 256 rows, k = 10).
   const r = rng(seed);
@@ -178,5 +247,24 @@ export async function runGpuSelftest(
     timing.push({ device: table.deviceName, precision, items, dim, rows, k, ms, gflops: (2 * rows * items * dim) / ms / 1e6 });
     table.dispose();
   }
-  return { ok: checks.every((c) => c.ok), seed, device: deviceName, checks, timing };
+  // crossEntropy at the Office shape, B = 1024, with every gradient.
+  const xentTiming: GpuSelftestReport['xentTiming'] = [];
+  const xrows = 1024;
+  const xq = Float32Array.from({ length: xrows * dim }, () => r() * 2 - 1);
+  const targets = Int32Array.from({ length: xrows }, () => Math.floor(r() * items));
+  const bias = Float32Array.from({ length: items }, () => r() - 0.5);
+  for (const precision of options.quick ? [] : (['fp32', 'bf16'] as const)) {
+    const table = await ItemTable.create(data, { dim, device, precision });
+    const gradItems = new Float32Array(items * dim);
+    const gradBias = new Float32Array(items);
+    const call = () => table.crossEntropy(xq, targets, { bias, gradItems, gradBias });
+    await call();
+    const start = performance.now();
+    const reps = 10;
+    for (let i = 0; i < reps; i++) await call();
+    const ms = (performance.now() - start) / reps;
+    xentTiming.push({ device: table.deviceName, precision, items, dim, rows: xrows, ms, gflops: (6 * xrows * items * dim) / ms / 1e6 });
+    table.dispose();
+  }
+  return { ok: checks.every((c) => c.ok), seed, device: deviceName, checks, timing, xentTiming };
 }

@@ -1,7 +1,7 @@
 // Seeded inputs for checking the engine: random, tied, special-valued, awkwardly sized.
 // `regen-bench selftest` and the test suite both draw from here.
-import { rng } from '../util/random.js';
-import type { CrossEntropyOptions, SearchOptions } from './item-table.js';
+import { rng } from '../../util/random.js';
+import type { CrossEntropyOptions, SearchOptions } from '../item-table.js';
 
 export interface CaseSpec {
   name: string;

@@ -34,8 +34,6 @@ export interface NativeSearchArgs {
   excludeIds: Int32Array | null;
   targets: Int32Array | null;
   bias: Float32Array | null;
-  isa: IsaName;
-  threads: number;
   ids: Int32Array;
   scores: Float32Array;
   logZ: Float32Array;
@@ -44,9 +42,9 @@ export interface NativeSearchArgs {
 }
 
 /**
- * Arguments of NativeTable.crossEntropy (native/include/regen/xent.h). The addon copies the inputs
- * before it returns; loss and gradQueries (fresh arrays) are filled in place; gradItems and
- * gradBias are accumulated into (+=) on the main thread when the call settles. Validated by the caller.
+ * Arguments of crossEntropy on a native table (native/include/regen/xent.h). The addon copies the
+ * inputs before it returns; loss and gradQueries are filled when it settles, and gradItems and
+ * gradBias are added to (+=) then, on the main thread. Validated by the caller.
  */
 export interface NativeCrossEntropyArgs {
   queries: Float32Array;
@@ -58,25 +56,44 @@ export interface NativeCrossEntropyArgs {
   rowWeights: Float32Array | null;
   gradItems: Float32Array | null;
   gradBias: Float32Array | null;
-  isa: IsaName;
-  threads: number;
   loss: Float32Array;
   gradQueries: Float32Array;
 }
 
-export interface NativeTable {
-  search(args: NativeSearchArgs): Promise<void>;
+/** The CPU kernel and thread count of a CPU call (a GPU's kernels are the device's). */
+export interface CpuKernel {
+  isa: IsaName;
+  threads: number;
+}
+
+/** A table the CPU addon owns. */
+export interface NativeCpuTable {
+  search(args: NativeSearchArgs & CpuKernel): Promise<void>;
   /** The fused cross-entropy forward and backward. Missing from addons built before it. */
-  crossEntropy?(args: NativeCrossEntropyArgs): Promise<{ scratchBytes: number }>;
+  crossEntropy?(args: NativeCrossEntropyArgs & CpuKernel): Promise<{ scratchBytes: number }>;
   /** New values for every item (count x dim), copied now; running calls keep the old ones. Missing from older addons. */
   setItems?(items: Float32Array): void;
   dispose(): void;
 }
 
+/** A table resident on a GPU (native/napi/addon_cuda.cpp). */
+export interface NativeCudaTable {
+  search(args: NativeSearchArgs): Promise<void>;
+  /** The fused cross-entropy forward and backward. Missing from addons built before it. */
+  crossEntropy?(args: NativeCrossEntropyArgs): Promise<{ scratchBytes: number }>;
+  /** New values for every item (count x dim), uploaded now; running calls keep the old ones. Missing from older addons. */
+  setItems?(items: Float32Array): void;
+  dispose(): void;
+  /** The largest k this GPU's shared memory allows. */
+  maxK(): number;
+}
+
+export type NativeTable = NativeCpuTable | NativeCudaTable;
+
 /** Arguments of decodeStep (native/include/regen/step.h); outputs are filled in place. Validated by the caller. */
-export interface NativeStepArgs {
+export interface NativeStepArgs<T extends NativeTable = NativeTable> {
   /** The tables rows are scored against (same dim); `table[r]` indexes this list. */
-  tables: NativeTable[];
+  tables: T[];
   hidden: Float32Array;
   rows: number;
   table: Int32Array;
@@ -92,8 +109,6 @@ export interface NativeStepArgs {
   /** An integer in [0, 2^53). */
   seed: number;
   candidates: number;
-  isa: IsaName;
-  threads: number;
   token: Int32Array;
   logProb: Float32Array;
   logZ: Float32Array;
@@ -176,7 +191,7 @@ export interface NativeTrainModel {
 export interface NativeCpuBinding {
   backend: 'cpu';
   /** Copies items (count x dim, row-major) into a table the addon owns, on a worker thread. */
-  createTable(items: Float32Array, count: number, dim: number, precision: Precision): Promise<NativeTable>;
+  createTable(items: Float32Array, count: number, dim: number, precision: Precision): Promise<NativeCpuTable>;
   cpuFeatures(): CpuFeatures;
   /** The kernels this CPU can run, best first. */
   supportedIsas(): IsaName[];
@@ -203,11 +218,11 @@ export interface NativeCpuBinding {
    * One step of dual-vocabulary decoding: each row scored against its table in the engine's fused
    * pass, then greedy or sampled (seeded Gumbel-max). Missing from addons built before LUMEN decoding.
    */
-  decodeStep?(args: NativeStepArgs): Promise<void>;
+  decodeStep?(args: NativeStepArgs<NativeCpuTable> & CpuKernel): Promise<void>;
   /** decodeStep on the calling thread (for steps too small to be worth a thread handoff). */
-  decodeStepSync?(args: NativeStepArgs): void;
+  decodeStepSync?(args: NativeStepArgs<NativeCpuTable> & CpuKernel): void;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
-  scoreItems?(table: NativeTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
+  scoreItems?(table: NativeCpuTable, query: Float32Array, ids: Int32Array, isa: IsaName): Float32Array;
   /**
    * GFLOP/s of independent FMA chains (bf16: AVX512-BF16 dot products) on `threads` threads for
    * about `seconds`: the hardware ceiling benchmarks compare against. Missing from older addons.
@@ -254,11 +269,6 @@ export interface CudaDeviceStatus {
   devices: CudaDevice[];
 }
 
-export interface NativeCudaTable extends NativeTable {
-  /** The largest k this GPU's shared memory allows. */
-  maxK(): number;
-}
-
 /** The CUDA addon (native/napi/addon_cuda.cpp): item tables resident on one GPU. */
 export interface NativeCudaBinding {
   backend: 'cuda';
@@ -266,9 +276,9 @@ export interface NativeCudaBinding {
   /** Copies items (count x dim, row-major) to GPU `device`, on a worker thread. */
   createTable(items: Float32Array, count: number, dim: number, precision: Precision, device: number): Promise<NativeCudaTable>;
   /** search()'s scores of one query against listed items, bit for bit (synchronous; for the tests). */
-  scoreItems(table: NativeTable, query: Float32Array, ids: Int32Array): Float32Array;
-  /** The decoding step (regen/step.h) over GPU tables; isa and threads are ignored. */
-  decodeStep(args: NativeStepArgs): Promise<void>;
+  scoreItems(table: NativeCudaTable, query: Float32Array, ids: Int32Array): Float32Array;
+  /** The decoding step (regen/step.h) over GPU tables. */
+  decodeStep(args: NativeStepArgs<NativeCudaTable>): Promise<void>;
 }
 
 let cudaCached: { binding: NativeCudaBinding; file: string } | { binding: null; reason: string } | undefined;

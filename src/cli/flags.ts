@@ -1,0 +1,150 @@
+// The command line's flags, defined once: parsers that name the flag in their errors, the options
+// that several commands share (same name, same meaning, same range everywhere), and the map from
+// library options to flags that turns the library's OptionErrors into messages about flags.
+import { Command, Option } from 'commander';
+
+import { DEMO_SOURCE, SOURCE_FORMATS, type LoadOptions } from '../data/load.js';
+import type { Device } from '../engine/engine.js';
+import type { SplitName, TaskId } from '../tasks/examples.js';
+import type { OptionLabel } from '../util/option-error.js';
+
+// ---------------------------------------------------------------------------------------------
+// Parsers
+
+export function intIn(flag: string, lo: number, hi = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < lo || n > hi)
+      throw new Error(`${flag} expects an integer in [${lo}, ${hi === Number.MAX_SAFE_INTEGER ? '...' : hi}] but received '${value}'`);
+    return n;
+  };
+}
+
+/** A number in [lo, hi], or (lo, hi] when `loOpen`. */
+export function numberIn(flag: string, lo: number, hi: number, loOpen = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n > hi || (loOpen ? n <= lo : n < lo))
+      throw new Error(`${flag} expects a number in ${loOpen ? '(' : '['}${lo}, ${hi}] (e.g. ${flag} ${hi === 1 ? 0.3 : hi}) but received '${value}'`);
+    return n;
+  };
+}
+
+function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count)
+    throw new Error(`--shard expects i/n with 0 <= i < n (e.g. --shard 0/8, or --shard $JOB_COMPLETION_INDEX/8) but received '${value}'`);
+  return { index, count };
+}
+
+/** --gpu N (a device index) or --gpu auto (GPU 0 when usable, else the CPU). */
+function parseGpu(value: string): Device {
+  if (value === 'auto') return 'auto';
+  return { gpu: intIn('--gpu', 0, 1024)(value) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared options: one definition each, so every command spells and checks them alike.
+
+export const flags = {
+  /** --task 1|2|3. */
+  /** --task 1|2|3 (no default with `fallback` null). */
+  task: (description = 'task: 1 (history -> item), 2 (+ critique), 3 (+ critique -> item + narrative)', fallback: 1 | 2 | 3 | null = 3) => {
+    const o = new Option('--task <n>', description).argParser(intIn('--task', 1, 3));
+    return fallback === null ? o : o.default(fallback);
+  },
+  split: (description = 'examples: the test split, or valid') => new Option('--split <name>', description).choices(['test', 'valid']).default('test'),
+  /** --k: the ranked list's length (and the cut-off of Recall@k and NDCG@k). */
+  k: (description: string, fallback: number) => new Option('--k <n>', description).argParser(intIn('--k', 1, 100_000)).default(fallback),
+  gpu: (description = 'run on GPU n, or "auto" (GPU 0 when usable, else the CPU, and says so)') => new Option('--gpu <n|auto>', description).argParser(parseGpu),
+  precision: (description: string) => new Option('--precision <p>', description).choices(['fp32', 'bf16']),
+  seed: (description: string, fallback = 0) => new Option('--seed <n>', description).argParser(intIn('--seed', 0, 2 ** 32 - 1)).default(fallback),
+  /** --bootstrap: resamples of every bootstrap interval and paired test. */
+  bootstrap: (description = 'bootstrap resamples', fallback: number | null = 1000) => {
+    const o = new Option('--bootstrap <n>', description).argParser(intIn('--bootstrap', 1, 1_000_000));
+    return fallback === null ? o : o.default(fallback);
+  },
+  shard: () => new Option('--shard <i/n>', 'evaluate shard i of n (0-based) and write a mergeable part to --out').argParser(parseShard),
+  fusionWeight: () =>
+    new Option('--fusion-weight <w>', 'critique models: a fixed fusion weight in [0, 1] instead of the one tuned on the valid split').argParser(numberIn('--fusion-weight', 0, 1)),
+  threads: (description = 'threads (default: every core)') => new Option('--threads <n>', description).argParser(intIn('--threads', 1, 1024)),
+};
+
+/** --data and how it is read (--format, --schema, --cache-dir): every command that reads a dataset. */
+export function dataFlags(cmd: Command, fallback: string | null = DEMO_SOURCE): Command {
+  const data = new Option('--data <source>', `dataset: a REGEN jsonl, an Amazon 2018 file, plain sequences, a MiniOneRec folder, a prepared folder, or "${DEMO_SOURCE}" (the embedded demo)`);
+  return cmd
+    .addOption(fallback === null ? data : data.default(fallback))
+    .addOption(new Option('--format <format>', 'source format (default: told apart from the file)').choices(['auto', ...SOURCE_FORMATS]))
+    .option('--schema <file.json>', 'REGEN: key names for the unconfirmed fields (critique, narratives, scores, sentinel)')
+    .option('--cache-dir <dir>', 'dataset cache folder (default: $REGEN_BENCH_CACHE or ~/.cache/regen-bench)');
+}
+
+export interface DataFlags {
+  data: string;
+  format?: string;
+  schema?: string;
+  cacheDir?: string;
+}
+
+/** The LoadOptions the data flags stand for. */
+export function dataOptions(f: DataFlags): Pick<LoadOptions, 'format' | 'schema' | 'cacheDir'> {
+  return { format: f.format as LoadOptions['format'], schema: f.schema, cacheDir: f.cacheDir };
+}
+
+/** What eval and baseline read alike: the data, the task, the model and how its lists are ranked. */
+export interface ModelRunFlags extends DataFlags {
+  task: TaskId;
+  split: SplitName;
+  model?: string;
+  narrator?: string;
+  encoder?: string;
+  offline?: boolean;
+  fusionWeight?: number;
+  k: number;
+  gpu?: Device;
+  excludeHistory: boolean;
+  strict?: boolean;
+}
+
+/** The library options the shared flags of eval and baseline stand for. */
+export function modelRunOptions(f: ModelRunFlags) {
+  return {
+    data: f.data,
+    dataOptions: dataOptions(f),
+    task: f.task,
+    split: f.split,
+    model: f.model,
+    narrator: f.narrator,
+    encoder: f.encoder,
+    offline: f.offline,
+    fusionWeight: f.fusionWeight,
+    k: f.k,
+    device: f.gpu,
+    excludeHistory: f.excludeHistory,
+    strict: f.strict,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Library options -> flags
+
+/** Library options whose flag is not their own name in kebab case. */
+const FLAG_OF: Record<string, string> = {
+  device: '--gpu',
+  gpu: '--gpu',
+  bootstrapSamples: '--bootstrap',
+  samples: '--bootstrap',
+  semsimCacheDir: '--embedding-cache',
+  embeddingCacheDir: '--embedding-cache',
+  narratives: '--narrative',
+  'budget.total': '--max-words',
+  'budget.fields': '--field-words',
+};
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** The flag that sets a library option (an OptionError's `option`): device -> --gpu, sampling.topK -> --top-k. */
+export const flagLabel: OptionLabel = (option) => FLAG_OF[option] ?? `--${kebab(option.split('.').pop()!)}`;

@@ -1,0 +1,177 @@
+// The engine handle: where native work runs (the CPU or one GPU), with which CPU kernel, how many
+// threads and at which precision, resolved once (node-llama-cpp's getLlama() shape). Everything
+// outside src/engine/ asks a handle for tables and kernels; only this folder touches the addon.
+import os from 'node:os';
+
+import { ISA_NAMES, PRECISIONS, loadCpuBinding, type CpuFeatures, type IsaName, type NativeCpuBinding, type Precision } from './binding.js';
+import { resolveDevice, type Device, type ResolvedDevice } from './device.js';
+import { ItemTable } from './item-table.js';
+import { describe, expectInteger, expectTypedArray } from './validate.js';
+
+export type { Device } from './device.js';
+export type { CpuFeatures, IsaName, Precision } from './binding.js';
+
+export interface EngineOptions {
+  /** 'cpu' (default), { gpu: N } (CUDA device N; an error naming what was found when it cannot be used), or 'auto' (GPU 0 when usable, else the CPU, said in `note`). */
+  device?: Device;
+  /** CPU kernel: 'auto' (default; or the REGEN_ISA environment variable) picks the best this CPU runs. */
+  isa?: IsaName | 'auto';
+  /** Threads per native call, the calling worker included (default: REGEN_THREADS, or every core). */
+  threads?: number;
+  /**
+   * Tables' default precision. 'fp32' (default): float32 scores. 'bf16': queries and items rounded to
+   * bfloat16, products summed in float32; twice as fast and half the memory, each score off by at most
+   * about 2^-8 sum_j |q_j e_j|. Needs AVX512-BF16 on the CPU, or a GPU of compute capability 8.0+.
+   */
+  precision?: Precision;
+}
+
+/** The kernel to use: the requested one, else REGEN_ISA, else the best of `supported` (best first). */
+function resolveIsa(requested: unknown, supported: IsaName[], limitedBy: string): IsaName {
+  const fromEnv = requested === undefined && process.env.REGEN_ISA !== undefined && process.env.REGEN_ISA !== '';
+  const value = requested ?? (fromEnv ? process.env.REGEN_ISA : 'auto');
+  const source = fromEnv ? 'the REGEN_ISA environment variable' : 'options.isa';
+  if (value === 'auto') return supported[0];
+  if (typeof value !== 'string' || !(ISA_NAMES as readonly string[]).includes(value))
+    throw new TypeError(`Expected ${source} to be one of auto, ${ISA_NAMES.join(', ')} but received ${describe(value)}`);
+  if (!supported.includes(value as IsaName))
+    throw new RangeError(`${source} asks for the ${value} kernels, but ${limitedBy} runs only: ${supported.join(', ')}. Use one of those, or 'auto'.`);
+  return value as IsaName;
+}
+
+/** Threads for native work: the given number, else REGEN_THREADS, else every core. */
+function resolveThreads(requested?: unknown): number {
+  if (requested !== undefined) return expectInteger(requested, 'options.threads', 1, 1024);
+  const env = process.env.REGEN_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > 1024)
+      throw new RangeError(`Expected the REGEN_THREADS environment variable to be an integer in [1, 1024] but received ${JSON.stringify(env)}`);
+    return n;
+  }
+  return os.availableParallelism();
+}
+
+function resolvePrecision(value: unknown, device: ResolvedDevice, binding: () => NativeCpuBinding): Precision {
+  const precision = value ?? 'fp32';
+  if (!(PRECISIONS as readonly unknown[]).includes(precision))
+    throw new TypeError(`Expected options.precision to be one of ${PRECISIONS.join(', ')} but received ${describe(precision)}`);
+  if (precision === 'bf16') {
+    if (device.kind === 'cuda') {
+      if (Number(device.info.computeCapability) < 8)
+        throw new RangeError(
+          `options.precision 'bf16' needs a GPU of compute capability 8.0 or newer; GPU ${device.index} (${device.info.name}) is ${device.info.computeCapability}. Use precision: 'fp32'.`,
+        );
+    } else if (!binding().bf16Supported())
+      throw new RangeError(
+        "options.precision 'bf16' needs a CPU with AVX-512 and AVX512-BF16, which this one lacks (see `regen-bench info`). Use precision: 'fp32'.",
+      );
+  }
+  return precision as Precision;
+}
+
+export class Engine {
+  readonly backend: 'cpu' | 'cuda';
+  /** The CPU kernel of CPU tables ('cuda' on a GPU, whose kernels are the device's). */
+  readonly isa: IsaName | 'cuda';
+  readonly threads: number;
+  /** Tables' default precision. */
+  readonly precision: Precision;
+  /** 'cpu', or 'cuda:N <name>'. */
+  readonly deviceName: string;
+  /** What device resolution decided and the user should know ('auto' falling back to the CPU). */
+  readonly note?: string;
+  /** @internal */
+  readonly device: ResolvedDevice;
+
+  private constructor(device: ResolvedDevice, isa: IsaName | 'cuda', threads: number, precision: Precision) {
+    this.device = device;
+    this.backend = device.kind;
+    this.isa = isa;
+    this.threads = threads;
+    this.precision = precision;
+    this.deviceName = device.kind === 'cuda' ? `cuda:${device.index} ${device.info.name}` : 'cpu';
+    this.note = device.note;
+  }
+
+  /**
+   * Resolves the device, kernel, threads and precision once; every error names the option and what
+   * was found (no CUDA build, no driver, the device list, a CPU without AVX512-BF16).
+   */
+  static open(options: EngineOptions = {}): Engine {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`Expected engine options (an object) but received ${describe(options)}`);
+    const device = resolveDevice(options.device);
+    const precision = resolvePrecision(options.precision, device, loadCpuBinding);
+    if (device.kind === 'cuda') return new Engine(device, 'cuda', 1, precision);
+    const binding = loadCpuBinding();
+    const isa = precision === 'bf16' ? resolveIsa(options.isa, ['avx512'], "precision 'bf16'") : resolveIsa(options.isa, binding.supportedIsas(), 'this CPU');
+    return new Engine(device, isa, resolveThreads(options.threads), precision);
+  }
+
+  /**
+   * The backend as signatures name it: cpu-<kernel>-<precision>, or cuda-<device name>-<precision>
+   * (fp32 results are the same bits on both).
+   */
+  get name(): string {
+    return this.device.kind === 'cuda'
+      ? `cuda-${this.device.info.name.replace(/\s+/g, '_')}-${this.precision}`
+      : `cpu-${this.isa}-${this.precision}`;
+  }
+
+  /**
+   * Copies `items` (count x dim float32, row-major) into a table on this engine's device. The array
+   * can be reused or changed afterwards; the table keeps its own copy until dispose().
+   */
+  createTable(items: Float32Array, options: { dim: number; precision?: Precision }): Promise<ItemTable> {
+    if (typeof options !== 'object' || options === null)
+      throw new TypeError(`Expected an options object { dim } for createTable but received ${describe(options)}`);
+    const precision = options.precision === undefined ? this.precision : resolvePrecision(options.precision, this.device, loadCpuBinding);
+    const isa = this.backend === 'cpu' && precision === 'bf16' && this.isa !== 'avx512' ? resolveIsa('avx512', loadCpuBinding().supportedIsas(), 'this CPU') : this.isa;
+    return ItemTable.createOn(this, items, options.dim, precision, isa);
+  }
+
+  /**
+   * Column sums of `samples` bootstrap resamples (n draws with replacement) of the rows of a
+   * row-major n x columns matrix: samples x columns, on worker threads. Resample s draws from a
+   * generator seeded by (seed, s), so results do not depend on the thread count.
+   */
+  bootstrapSums(values: Float64Array, columns: number, samples: number, seed: number): Promise<Float64Array> {
+    expectTypedArray(values, Float64Array, 'values');
+    expectInteger(columns, 'columns', 1, 2 ** 31 - 1);
+    expectInteger(samples, 'samples', 1, 2 ** 31 - 1);
+    expectInteger(seed, 'seed', 0, 2 ** 32 - 1);
+    if (values.length % columns !== 0)
+      throw new RangeError(`Expected values.length to be a multiple of columns (${columns}) but received length ${values.length}`);
+    return loadCpuBinding().bootstrapSums(values, columns, samples, seed, this.backend === 'cpu' ? this.threads : resolveThreads());
+  }
+}
+
+/** The CPU engine with default settings (REGEN_ISA and REGEN_THREADS as they are now). */
+export function defaultEngine(): Engine {
+  return Engine.open();
+}
+
+/** What this CPU and the CPU addon run (for `regen-bench info`, kernel loops in tests and benches). */
+export function cpuCapabilities(): { supportedIsas: IsaName[]; bf16: boolean; features: CpuFeatures; hardwareThreads: number } {
+  const binding = loadCpuBinding();
+  return { supportedIsas: binding.supportedIsas(), bf16: binding.bf16Supported(), features: binding.cpuFeatures(), hardwareThreads: binding.hardwareThreads() };
+}
+
+/** The native text kernels (BLEU/ROUGE statistics, the Porter stemmer); null without an addon that has them. */
+export interface TextKernels {
+  bleuChunkStats(text: string, layout: Int32Array, tokenize13a: boolean): Int32Array;
+  rougeChunkStats(text: string, layout: Int32Array, types: Int32Array, stem: boolean): Int32Array;
+  porterStem(word: string): string;
+}
+
+export function textKernels(): TextKernels | null {
+  let binding: NativeCpuBinding;
+  try {
+    binding = loadCpuBinding();
+  } catch {
+    return null; // no addon: the TypeScript implementation computes the same numbers
+  }
+  const { bleuChunkStats, rougeChunkStats, porterStem } = binding;
+  if (!bleuChunkStats || !rougeChunkStats || !porterStem) return null;
+  return { bleuChunkStats, rougeChunkStats, porterStem };
+}
