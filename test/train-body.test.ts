@@ -334,6 +334,37 @@ describe(`native body: determinism, AdamW, errors (seed ${SEED})`, () => {
     expect(dropoutKey(1, 2, 3)).not.toBe(dropoutKey(1, 2, 4));
   });
 
+  it('copies its inputs: arrays changed or detached right after forward and backward do not change the result', async () => {
+    const detach = (a: ArrayBufferView) => structuredClone(a.buffer, { transfer: [a.buffer as ArrayBuffer] });
+    const c = CASES[2];
+    const run = async (spoil: null | 'fill' | 'detach') => {
+      const body = await TransformerBody.create({ ...c.config, dropout: 0.2, attnDropout: 0.2 }, { seed: 5, threads: 2 });
+      try {
+        const r = rng(SEED + 7);
+        const content = Float32Array.from(randn(r, c.config.items * c.config.contentDim));
+        body.setContent(content);
+        if (spoil === 'fill') content.fill(NaN);
+        const { batch } = makeBatch({ ...c, training: true }, r, c.config.items);
+        const pending = body.forward(batch);
+        if (spoil === 'fill') for (const a of [batch.inputs, batch.offsets, batch.outIndex, batch.critiquePos!]) a.fill(1 << 30);
+        if (spoil === 'fill') batch.critiqueFeats!.fill(NaN);
+        if (spoil === 'detach') for (const a of [batch.inputs, batch.offsets, batch.outIndex, batch.critiquePos!, batch.critiqueFeats!]) detach(a);
+        const hidden = await pending;
+        const dHidden = Float32Array.from(hidden, (v) => v * 0.01);
+        const dRows = new Float32Array(c.config.items * c.config.dim).fill(1e-3);
+        const back = body.backward(dHidden, dRows, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, t: 1 });
+        if (spoil === 'fill') (dHidden.fill(NaN), dRows.fill(NaN));
+        if (spoil === 'detach') (detach(dHidden), detach(dRows));
+        await back;
+        return [hidden, body.getState('params')];
+      } finally {
+        body.dispose();
+      }
+    };
+    const expected = await run(null);
+    for (const spoil of ['fill', 'detach'] as const) expect(await run(spoil)).toEqual(expected);
+  });
+
   it('rejects bad batches and configurations with messages naming the argument', async () => {
     await expect(TransformerBody.create({ items: 5, dim: 6, heads: 4 }, { seed: 1 })).rejects.toThrow(/config.dim \(6\) to be a multiple of config.heads/);
     await expect(TransformerBody.create({ items: 5, dim: 4, dropout: 1 }, { seed: 1 })).rejects.toThrow(/config.dropout in \[0, 1\)/);

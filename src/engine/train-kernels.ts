@@ -175,6 +175,7 @@ export class TransformerBody {
         seen[t] = 1;
       }
     }
+    const outRows = b.outIndex.length; // read now: the caller may reuse or detach the array once the call returns
     const h = await this.native.forward({
       offsets: b.offsets,
       inputs: b.inputs,
@@ -187,7 +188,7 @@ export class TransformerBody {
       isa: this.isa,
       threads: this.threads,
     });
-    this.#forwardRows = b.outIndex.length;
+    this.#forwardRows = outRows;
     return h;
   }
 
