@@ -12,6 +12,7 @@ import { runEval } from '../src/eval/run.js';
 import { readSafetensors, loadCheckpoint } from '../src/train/checkpoint.js';
 import { epochBatches, scoringBatch, trainingSequences } from '../src/train/data.js';
 import { EngineLossHead } from '../src/train/engine-loss.js';
+import { TransformerBody } from '../src/engine/train-kernels.js';
 import { ReferenceLossHead } from '../src/train/loss.js';
 import { trainModel, TrainUsageError, type TrainOptions } from '../src/train/trainer.js';
 import { rng } from '../src/util/random.js';
@@ -103,6 +104,36 @@ describe(`train (seed ${SEED})`, () => {
     const err = (x: Float32Array, y: Float32Array) => Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i]))) / Math.max(...Array.from(y, Math.abs));
     expect(err(a.dHidden, b.dHidden)).toBeLessThan(1e-5);
     expect(err(a.dRows, b.dRows)).toBeLessThan(1e-5);
+  });
+
+  it('the fused training step (one native call) gives the bits of forward + item-table loss + backward', async () => {
+    const ds = await loadDataset(data);
+    const seqs = trainingSequences(ds, 'next', 8);
+    const states: Float32Array[] = [];
+    const losses: number[] = [];
+    for (const fused of [true, false]) {
+      const body = await TransformerBody.create({ items: 60, dim: 16, layers: 1, maxLen: 8, dropout: 0.2 }, { seed: 3, threads: 2 });
+      const head = await EngineLossHead.create(60, 16);
+      let step = 0;
+      for (const b of epochBatches(seqs, { objective: 'next', maxLen: 8, batchSize: 64, seed: 1, epoch: 1, maskId: 60, maskProb: 0.2 })) {
+        b.body.seed = 9;
+        b.body.step = ++step;
+        const adam = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, t: step };
+        if (fused) losses.push(await body.trainStep(b.body, b.targets, adam));
+        else {
+          const hidden = await body.forward(b.body);
+          const l = await head.compute(hidden, await body.rows(), b.targets);
+          losses.push(l.loss);
+          await body.backward(l.dHidden, l.dRows, adam);
+        }
+      }
+      states.push(body.getState('params'));
+      head.dispose();
+      body.dispose();
+    }
+    expect(Buffer.from(states[0].buffer).equals(Buffer.from(states[1].buffer))).toBe(true);
+    const half = losses.length / 2;
+    for (let i = 0; i < half; i++) expect(Math.abs(losses[i] - losses[half + i])).toBeLessThan(1e-6 * losses[i]);
   });
 
   it('sasrec learns the pattern: loss falls, valid recall@10 far above popularity', async () => {

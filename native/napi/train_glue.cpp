@@ -77,7 +77,7 @@ regen::train::RunConfig read_run(const Napi::Object& o) {
 struct Shared {
   std::unique_ptr<Model> model;
   std::atomic<bool> busy{false};
-  std::vector<int32_t> offsets, inputs, out_index, critique_pos;
+  std::vector<int32_t> offsets, inputs, out_index, critique_pos, targets;
   std::vector<float> critique_feats, hidden, d_hidden, d_rows, rows;
 };
 
@@ -95,6 +95,7 @@ class ModelWorker : public PromiseWorker {
 
 class ForwardWorker : public ModelWorker {
  public:
+  ForwardWorker(Napi::Env env, const char* name, std::shared_ptr<Shared> shared) : ModelWorker(env, name, std::move(shared)) {}
   using ModelWorker::ModelWorker;
   regen::train::Batch batch;
   regen::train::RunConfig run;
@@ -116,6 +117,29 @@ class ForwardWorker : public ModelWorker {
     std::memcpy(out.Data(), h.data(), h.size() * sizeof(float));
     deferred_.Resolve(out);
   }
+};
+
+// forward + the fused loss + backward + AdamW: one training step, resolving with the mean loss.
+class StepWorker : public ForwardWorker {
+ public:
+  using ForwardWorker::ForwardWorker;
+  regen::train::AdamW opt;
+  double loss = 0.0;
+
+ private:
+  void Run() override {
+    Shared& s = *shared_;
+    batch.offsets = s.offsets.data();
+    batch.inputs = s.inputs.data();
+    batch.out_index = s.out_index.data();
+    batch.critique_pos = s.critique_pos.data();
+    batch.critique_feats = s.critique_feats.data();
+    s.hidden.resize(static_cast<size_t>(batch.out_rows) * static_cast<size_t>(model().config().dim));
+    model().forward(batch, s.hidden.data(), run);
+    loss = model().loss_backward(s.targets.data(), run);
+    model().step(opt, run);
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), loss)); }
 };
 
 class BackwardWorker : public ModelWorker {
@@ -161,6 +185,7 @@ class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
                         InstanceMethod<&NativeTrainModel::SetContent>("setContent"),
                         InstanceMethod<&NativeTrainModel::Rows>("rows"),
                         InstanceMethod<&NativeTrainModel::Forward>("forward"),
+                        InstanceMethod<&NativeTrainModel::TrainStep>("trainStep"),
                         InstanceMethod<&NativeTrainModel::Backward>("backward"),
                         InstanceMethod<&NativeTrainModel::Dispose>("dispose")});
   }
@@ -268,14 +293,9 @@ class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
     return queue(std::move(w));
   }
 
-  // forward({offsets, inputs, outIndex, critiquePos, critiqueFeats, training, seed, step, isa, threads})
-  //   -> Promise<Float32Array outRows x dim>
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Model& m = *live(env).model;
-    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: forward(options)");
-    Napi::Object o = info[0].As<Napi::Object>();
-    auto w = std::make_unique<ForwardWorker>(env, "regen-bench:trainForward", shared_);
+  // Copies a batch's arrays into the shared buffers and fills the worker's Batch.
+  template <typename W>
+  void read_batch(Napi::Env env, Model& m, const Napi::Object& o, W& w) {
     Shared& s = *shared_;
     copy_array<int32_t>(o.Get("offsets"), napi_int32_array, "offsets", s.offsets);
     copy_array<int32_t>(o.Get("inputs"), napi_int32_array, "inputs", s.inputs);
@@ -291,13 +311,52 @@ class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
         throw Napi::RangeError::New(env, "native binding: critiqueFeats must hold critiquePos.length x critiqueDim floats");
       check_distinct(env, s.critique_pos, s.inputs.size(), "critiquePos");
     }
-    w->batch.sequences = static_cast<int32_t>(s.offsets.size() - 1);
-    w->batch.out_rows = static_cast<int32_t>(s.out_index.size());
-    w->batch.critiques = static_cast<int32_t>(s.critique_pos.size());
-    w->batch.training = o.Get("training").As<Napi::Boolean>().Value();
-    w->batch.dropout_seed = o.Get("seed").As<Napi::Number>().Uint32Value();
-    w->batch.step = o.Get("step").As<Napi::Number>().Uint32Value();
-    w->run = read_run(o);
+    w.batch.sequences = static_cast<int32_t>(s.offsets.size() - 1);
+    w.batch.out_rows = static_cast<int32_t>(s.out_index.size());
+    w.batch.critiques = static_cast<int32_t>(s.critique_pos.size());
+    w.batch.training = o.Get("training").As<Napi::Boolean>().Value();
+    w.batch.dropout_seed = o.Get("seed").As<Napi::Number>().Uint32Value();
+    w.batch.step = o.Get("step").As<Napi::Number>().Uint32Value();
+    w.run = read_run(o);
+  }
+
+  static regen::train::AdamW read_adam(const Napi::Object& ao) {
+    regen::train::AdamW opt;
+    opt.lr = ao.Get("lr").As<Napi::Number>().FloatValue();
+    opt.beta1 = ao.Get("beta1").As<Napi::Number>().FloatValue();
+    opt.beta2 = ao.Get("beta2").As<Napi::Number>().FloatValue();
+    opt.eps = ao.Get("eps").As<Napi::Number>().FloatValue();
+    opt.weight_decay = ao.Get("weightDecay").As<Napi::Number>().FloatValue();
+    opt.t = ao.Get("t").As<Napi::Number>().Int64Value();
+    return opt;
+  }
+
+  // forward({offsets, inputs, outIndex, critiquePos, critiqueFeats, training, seed, step, isa, threads})
+  //   -> Promise<Float32Array outRows x dim>
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Model& m = *live(env).model;
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: forward(options)");
+    auto w = std::make_unique<ForwardWorker>(env, "regen-bench:trainForward", shared_);
+    read_batch(env, m, info[0].As<Napi::Object>(), *w);
+    return queue(std::move(w));
+  }
+
+  // trainStep({...forward's batch, targets: Int32Array outRows, adam: {...}}) -> Promise<number>: forward,
+  // the mean full-catalogue cross-entropy (regen/xent.h), backward and one AdamW step.
+  Napi::Value TrainStep(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Model& m = *live(env).model;
+    if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: trainStep(options)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto w = std::make_unique<StepWorker>(env, "regen-bench:trainStep", shared_);
+    read_batch(env, m, o, *w);
+    Shared& s = *shared_;
+    copy_array<int32_t>(o.Get("targets"), napi_int32_array, "targets", s.targets);
+    if (s.targets.size() != s.out_index.size()) throw Napi::RangeError::New(env, "native binding: targets must hold one id per outIndex entry");
+    for (int32_t t : s.targets)
+      if (t < -1 || t >= m.config().items) throw Napi::RangeError::New(env, "native binding: a target is out of range");
+    w->opt = read_adam(o.Get("adam").As<Napi::Object>());
     return queue(std::move(w));
   }
 
@@ -322,14 +381,8 @@ class NativeTrainModel : public Napi::ObjectWrap<NativeTrainModel> {
         throw Napi::RangeError::New(env, "native binding: dRows must hold items x dim floats");
     }
     if (Napi::Value a = o.Get("adam"); optional_present(a)) {
-      Napi::Object ao = a.As<Napi::Object>();
       w->has_step = true;
-      w->opt.lr = ao.Get("lr").As<Napi::Number>().FloatValue();
-      w->opt.beta1 = ao.Get("beta1").As<Napi::Number>().FloatValue();
-      w->opt.beta2 = ao.Get("beta2").As<Napi::Number>().FloatValue();
-      w->opt.eps = ao.Get("eps").As<Napi::Number>().FloatValue();
-      w->opt.weight_decay = ao.Get("weightDecay").As<Napi::Number>().FloatValue();
-      w->opt.t = ao.Get("t").As<Napi::Number>().Int64Value();
+      w->opt = read_adam(a.As<Napi::Object>());
     }
     w->run = read_run(o);
     return queue(std::move(w));

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/thread_pool.h"
+#include "regen/xent.h"
 #include "train/kernels.h"
 
 namespace regen::train {
@@ -229,6 +230,11 @@ struct Model::Impl {
   float *x0, *ln1, *ln1_mean, *ln1_rstd, *qkv, *att, *atty, *res2, *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu, *res3;
   float *lnf, *lnf_mean, *lnf_rstd, *tmp, *dres, *dln, *dqkv, *dfch, *crit_tmp, *wt, *attn_scratch;
   int attn_scratch_threads = 0;
+
+  // The loss (loss_backward): the output table as the engine's item matrix, and the fused
+  // cross-entropy's outputs; kept between steps so no step touches fresh memory.
+  std::unique_ptr<ItemMatrix> table;
+  std::vector<float> loss_rows, loss_weights, d_hidden, d_table;
 };
 
 namespace {
@@ -340,8 +346,10 @@ Model::~Model() = default;
 
 int64_t Model::bytes() const {
   const Impl& s = *impl_;
-  return 4 * num_params_ * static_cast<int64_t>(sizeof(float)) +
-         static_cast<int64_t>((s.rows_buf.size() + s.d_rows_buf.size() + s.content.size() + s.acts.size()) * sizeof(float));
+  return 4 * num_params_ * static_cast<int64_t>(sizeof(float)) + (s.table ? s.table->bytes() : 0) +
+         static_cast<int64_t>((s.rows_buf.size() + s.d_rows_buf.size() + s.content.size() + s.acts.size() + s.loss_rows.size() +
+                               s.loss_weights.size() + s.d_hidden.size() + s.d_table.size()) *
+                              sizeof(float));
 }
 
 void Model::set_content(const float* content) {
@@ -612,6 +620,38 @@ void Model::backward(const float* d_hidden, const float* d_rows, const RunConfig
     g.accumulate = true;
     gemm(k, g, threads);
   }
+}
+
+double Model::loss_backward(const int32_t* targets, const RunConfig& run) {
+  const ModelConfig& c = config_;
+  Impl& s = *impl_;
+  if (!s.have_forward) throw std::logic_error("loss_backward() needs a forward() first");
+  const int64_t R = s.R, C = c.dim, N = c.items;
+  refresh_rows(run);
+  if (!s.table) s.table = std::make_unique<ItemMatrix>(s.rows, N, static_cast<int32_t>(C), Precision::Fp32);
+  else s.table->assign(s.rows);
+  s.loss_rows.resize(static_cast<size_t>(R));
+  s.loss_weights.assign(static_cast<size_t>(R), R > 0 ? 1.0f / static_cast<float>(R) : 0.0f);
+  s.d_hidden.resize(static_cast<size_t>(R * C));
+  s.d_table.resize(static_cast<size_t>(N * C));
+  XentRequest req;
+  req.queries = s.lnf;
+  req.rows = R;
+  req.targets = targets;
+  req.row_weights = s.loss_weights.data();
+  XentResult res;
+  res.loss = s.loss_rows.data();
+  res.grad_queries = s.d_hidden.data();
+  res.grad_items = s.d_table.data();
+  res.assign_grads = true;
+  SearchConfig sc;
+  sc.isa = run.isa;
+  sc.threads = std::max(run.threads, 1);
+  cross_entropy(*s.table, req, res, sc);
+  double sum = 0.0;
+  for (int64_t r = 0; r < R; ++r) sum += s.loss_rows[static_cast<size_t>(r)];
+  backward(s.d_hidden.data(), s.d_table.data(), run);
+  return R > 0 ? sum / static_cast<double>(R) : 0.0;
 }
 
 void Model::step(const AdamW& opt, const RunConfig& run) {

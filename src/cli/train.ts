@@ -94,7 +94,7 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('--layers <n>', 'transformer layers (default 2)').argParser(intIn('--layers', 0, 32)))
     .addOption(new Option('--heads <n>', 'attention heads (default 1)').argParser(intIn('--heads', 1, 4096)))
     .addOption(new Option('--max-len <n>', 'longest sequence read (default 50)').argParser(intIn('--max-len', 1, 4096)))
-    .addOption(new Option('--dropout <p>', 'dropout of embeddings, attention and feed-forward outputs (default 0.2)').argParser(below1('--dropout')))
+    .addOption(new Option('--dropout <p>', 'dropout of embeddings, attention and feed-forward outputs (default 0.5; bert4rec 0.2)').argParser(below1('--dropout')))
     .addOption(new Option('--attn-dropout <p>', 'dropout of attention probabilities (default: --dropout)').argParser(below1('--attn-dropout')))
     .addOption(new Option('--lr <x>', 'AdamW learning rate (default 0.001)').argParser(numberIn('--lr', 0, 10, true)))
     .addOption(new Option('--batch <n>', 'sequences per batch (default 128)').argParser(intIn('--batch', 1)))

@@ -136,8 +136,8 @@ export class TransformerBody {
     return this.native.rows({ isa: this.isa, threads: this.threads });
   }
 
-  /** Hidden states (outIndex.length x dim) of a batch. */
-  async forward(b: BodyBatch): Promise<Float32Array> {
+  /** Checks a batch; returns the native call's arguments. */
+  private batchArgs(b: BodyBatch) {
     const c = this.config;
     expectTypedArray(b.offsets, Int32Array, 'batch.offsets');
     expectTypedArray(b.inputs, Int32Array, 'batch.inputs');
@@ -175,8 +175,7 @@ export class TransformerBody {
         seen[t] = 1;
       }
     }
-    const outRows = b.outIndex.length; // read now: the caller may reuse or detach the array once the call returns
-    const h = await this.native.forward({
+    return {
       offsets: b.offsets,
       inputs: b.inputs,
       outIndex: b.outIndex,
@@ -187,9 +186,34 @@ export class TransformerBody {
       step: expectInteger(b.step ?? 0, 'batch.step', 0, 2 ** 32 - 1),
       isa: this.isa,
       threads: this.threads,
-    });
+    };
+  }
+
+  /** Hidden states (outIndex.length x dim) of a batch. */
+  async forward(b: BodyBatch): Promise<Float32Array> {
+    const args = this.batchArgs(b);
+    const outRows = b.outIndex.length; // read now: the caller may reuse or detach the array once the call returns
+    const h = await this.native.forward(args);
     this.#forwardRows = outRows;
     return h;
+  }
+
+  /**
+   * One training step on the CPU: forward, the mean full-catalogue softmax cross-entropy of the
+   * outIndex rows against `targets` (one item id per row, or -1) over every item (the engine's fused
+   * cross-entropy, no rows x items matrix), backward and one AdamW step. Resolves with the mean loss.
+   */
+  async trainStep(b: BodyBatch, targets: Int32Array, adam: NativeAdamW): Promise<number> {
+    const args = this.batchArgs(b);
+    expectTypedArray(targets, Int32Array, 'targets');
+    expectLength(targets, b.outIndex.length, 'targets', 'one per batch.outIndex entry');
+    for (let r = 0; r < targets.length; r++)
+      if (targets[r] < -1 || targets[r] >= this.config.items)
+        throw new RangeError(`Expected targets to hold -1 (none) or item ids in [0, ${this.config.items}) but targets[${r}] is ${targets[r]}`);
+    const outRows = b.outIndex.length;
+    const loss = await this.native.trainStep({ ...args, targets, adam });
+    this.#forwardRows = outRows;
+    return loss;
   }
 
   /** Gradients of the last forward from dHidden (its rows x dim) and dRows (items x dim, or null); then one AdamW step when `adam` is given. */

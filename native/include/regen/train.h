@@ -120,6 +120,11 @@ class Model {
   // Backward of the last forward: d_hidden (out_rows x dim), and d_rows (N x dim, the gradient of
   // the loss with respect to the output table, or null). Gradients are overwritten, not accumulated.
   void backward(const float* d_hidden, const float* d_rows, const RunConfig& run);
+  // The loss of the last forward and its backward, in one: the mean full-catalogue softmax
+  // cross-entropy of the output rows (targets: out_rows item ids, -1 for none) against rows(),
+  // by the engine's fused cross-entropy (regen/xent.h; no rows x items matrix), then backward()
+  // with its gradients. Returns the mean loss over the output rows (-1 rows count as 0).
+  double loss_backward(const int32_t* targets, const RunConfig& run);
   // One AdamW step from the gradients.
   void step(const AdamW& opt, const RunConfig& run);
 
