@@ -13,6 +13,8 @@ import { readSafetensors, loadCheckpoint } from '../src/train/checkpoint.js';
 import { epochBatches, scoringBatch, trainingSequences } from '../src/train/data.js';
 import { EngineLossHead } from '../src/train/engine-loss.js';
 import { TransformerBody } from '../src/engine/train-kernels.js';
+import { gpuUnavailableReason } from '../src/engine/device.js';
+import { Engine } from '../src/engine/engine.js';
 import { ReferenceLossHead } from '../src/train/loss.js';
 import { trainModel, TrainUsageError, type TrainOptions } from '../src/train/trainer.js';
 import { rng } from '../src/util/random.js';
@@ -21,6 +23,8 @@ import { isOptionProblem } from '../src/util/option-error.js';
 import { scratch } from './data-helpers.js';
 
 const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const noGpu = gpuUnavailableReason();
+if (noGpu) console.log(`train: GPU checks skipped: ${noGpu}`);
 const dir = scratch();
 
 /** Users walk the items i -> i + 1 or i + 2 (mod N), with a random start: a pattern a sequential model learns and popularity cannot. */
@@ -198,6 +202,27 @@ describe(`train (seed ${SEED})`, () => {
       files.push(readFileSync(path.join(out, 'state', 'state.safetensors')));
     }
     expect(files[0].equals(files[1])).toBe(true);
+  });
+
+  it.skipIf(noGpu !== null)('with a GPU: the loss on GPU 0 gives the CPU loss and gradients; --gpu 0 trains to the same quality', async () => {
+    const r = rng(SEED + 11);
+    const [N, C, R] = [5003, 64, 300];
+    const hidden = Float32Array.from({ length: R * C }, () => r() * 2 - 1);
+    const rows = Float32Array.from({ length: N * C }, () => (r() - 0.5) * 0.2);
+    const targets = Int32Array.from({ length: R }, () => Math.floor(r() * N));
+    const gpu = await EngineLossHead.create(N, C, Engine.open({ device: { gpu: 0 } }));
+    const cpu = await EngineLossHead.create(N, C);
+    const a = await gpu.compute(hidden, rows, targets);
+    const b = await cpu.compute(hidden, rows, targets);
+    gpu.dispose();
+    cpu.dispose();
+    // fp32 scores are the CPU's bits on the GPU (README, GPU); the sums' order differs: 1e-5 relative.
+    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5 * b.loss);
+    const err = (x: Float32Array, y: Float32Array) => Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i]))) / Math.max(...Array.from(y, Math.abs));
+    expect(err(a.dHidden, b.dHidden)).toBeLessThan(1e-5);
+    expect(err(a.dRows, b.dRows)).toBeLessThan(1e-5);
+    const t = await trainModel(tiny({ data, out: path.join(dir, 'gpu'), epochs: 12, patience: 12, gpu: 0, loss: 'engine' }));
+    expect(Math.max(...t.epochs.map((e) => e['valid_recall@10']))).toBeGreaterThan(0.8);
   });
 
   it('rejects bad settings and data with the flag and the fix', async () => {
