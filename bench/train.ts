@@ -19,9 +19,8 @@ import path from 'node:path';
 import { loadDataset } from '../src/data/load.js';
 import { TransformerBody } from '../src/engine/train-kernels.js';
 import { Engine } from '../src/engine/engine.js';
-import { fmaPeakGflops } from '../src/engine/peak.js';
+import { fmaPeak, type FmaPeak } from '../src/engine/peak.js';
 import { epochBatches, trainingSequences, type TrainingBatch } from '../src/train/data.js';
-import { EngineLossHead } from '../src/train/engine-loss.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 import { officeSynthetic } from './office.js';
@@ -72,73 +71,90 @@ function stepFlops(c: Config, b: TrainingBatch): { loss: number; body: number } 
 
 interface EpochTiming {
   seconds: number;
-  bodySeconds: number;
-  lossSeconds: number;
+  /** Process CPU seconds (every thread) over the steps. */
+  cpuSeconds: number;
   positions: number;
   steps: number;
   flops: { loss: number; body: number };
 }
 
-/** The trainer's step (forward, output table, fused loss, backward + AdamW) over batches, timed by phase. */
-async function timeSteps(c: Config, batches: Iterable<TrainingBatch>, threads: number | undefined, maxSteps = Infinity): Promise<EpochTiming> {
-  const body = await TransformerBody.create({ items: c.items, dim: c.dim, layers: c.layers, heads: c.heads, maxLen: c.maxLen, causal: c.causal, dropout: 0.2 }, { seed: 1, threads });
-  const head = await EngineLossHead.create(c.items, c.dim, Engine.open({ threads }));
-  const t: EpochTiming = { seconds: 0, bodySeconds: 0, lossSeconds: 0, positions: 0, steps: 0, flops: { loss: 0, body: 0 } };
+/** The trainer's step on the CPU (one native call: forward, fused loss, backward, AdamW) over batches. */
+async function timeSteps(c: Config, batches: Iterable<TrainingBatch>, engine: Engine, maxSteps = Infinity): Promise<EpochTiming> {
+  const body = await TransformerBody.create({ items: c.items, dim: c.dim, layers: c.layers, heads: c.heads, maxLen: c.maxLen, causal: c.causal, dropout: 0.5 }, { seed: 1, engine });
+  const t: EpochTiming = { seconds: 0, cpuSeconds: 0, positions: 0, steps: 0, flops: { loss: 0, body: 0 } };
   try {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (const b of batches) {
       if (t.steps >= maxSteps) break;
       t.steps++;
       b.body.seed = 1;
       b.body.step = t.steps;
-      const a = performance.now();
-      const hidden = await body.forward(b.body);
-      const rows = await body.rows();
-      const m = performance.now();
-      const loss = await head.compute(hidden, rows, b.targets);
-      const n = performance.now();
-      await body.backward(loss.dHidden, loss.dRows, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, t: t.steps });
-      const e = performance.now();
-      t.bodySeconds += (m - a + (e - n)) / 1000;
-      t.lossSeconds += (n - m) / 1000;
+      await body.trainStep(b.body, b.targets, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, t: t.steps });
       t.positions += b.targets.length;
       const f = stepFlops(c, b);
       t.flops.loss += f.loss;
       t.flops.body += f.body;
     }
     t.seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    t.cpuSeconds = (cpu.user + cpu.system) / 1e6;
   } finally {
-    head.dispose();
     body.dispose();
   }
   return t;
 }
 
-function report(name: string, t: EpochTiming, peak: number, epochPositions: number) {
+/** The body alone (forward, backward with a constant gradient, AdamW) over the same batches: the loss's share by difference. */
+async function timeBody(c: Config, batches: Iterable<TrainingBatch>, engine: Engine, maxSteps: number): Promise<{ seconds: number; steps: number; flops: number }> {
+  const body = await TransformerBody.create({ items: c.items, dim: c.dim, layers: c.layers, heads: c.heads, maxLen: c.maxLen, causal: c.causal, dropout: 0.5 }, { seed: 1, engine });
+  let steps = 0;
+  let flops = 0;
+  const t0 = performance.now();
+  try {
+    for (const b of batches) {
+      if (steps >= maxSteps) break;
+      steps++;
+      b.body.seed = 1;
+      b.body.step = steps;
+      const h = await body.forward(b.body);
+      await body.backward(h.fill(1e-3), null, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, t: steps });
+      flops += stepFlops(c, b).body;
+    }
+  } finally {
+    body.dispose();
+  }
+  return { seconds: (performance.now() - t0) / 1000, steps, flops };
+}
+
+function report(name: string, t: EpochTiming, peak: FmaPeak, threads: number, epochPositions: number, bodyOnly?: { seconds: number; steps: number; flops: number }) {
   const total = t.flops.loss + t.flops.body;
-  const floor = total / (peak * 1e9);
+  const floorWall = total / (peak.wallGflops * 1e9);
+  const floorCpu = total / (peak.cpuGflops * 1e9);
+  const coreSeconds = t.cpuSeconds / threads; // the elapsed time with the cores to ourselves
   const row = {
     name,
     steps: t.steps,
     positions: t.positions,
     seconds: t.seconds,
+    core_seconds: coreSeconds,
     epoch_seconds: (t.seconds * epochPositions) / t.positions,
+    epoch_core_seconds: (coreSeconds * epochPositions) / t.positions,
     positions_per_s: t.positions / t.seconds,
-    body_seconds: t.bodySeconds,
-    loss_seconds: t.lossSeconds,
     gflop: total / 1e9,
     loss_gflop: t.flops.loss / 1e9,
     body_gflop: t.flops.body / 1e9,
-    floor_seconds: floor,
-    share_of_peak: floor / t.seconds,
-    loss_share_of_peak: t.flops.loss / (peak * 1e9) / t.lossSeconds,
-    body_share_of_peak: t.flops.body / (peak * 1e9) / t.bodySeconds,
+    share_of_peak: floorWall / t.seconds,
+    share_of_peak_cpu_time: floorCpu / coreSeconds,
+    body_only_seconds_per_step: bodyOnly ? bodyOnly.seconds / bodyOnly.steps : null,
+    body_only_share_of_peak: bodyOnly ? bodyOnly.flops / (peak.wallGflops * 1e9) / bodyOnly.seconds : null,
   };
   console.log(
-    `${name}: ${t.steps} steps, ${t.positions.toLocaleString('en-US')} positions in ${t.seconds.toFixed(2)} s ` +
-      `(${Math.round(row.positions_per_s).toLocaleString('en-US')} positions/s; epoch ${row.epoch_seconds.toFixed(1)} s)\n` +
-      `  arithmetic ${row.gflop.toFixed(1)} GFLOP (loss ${row.loss_gflop.toFixed(1)}, body ${row.body_gflop.toFixed(1)}); floor ${floor.toFixed(2)} s -> ${(100 * row.share_of_peak).toFixed(1)}% of peak` +
-      ` (loss ${t.lossSeconds.toFixed(2)} s at ${(100 * row.loss_share_of_peak).toFixed(0)}%, body ${t.bodySeconds.toFixed(2)} s at ${(100 * row.body_share_of_peak).toFixed(0)}%)`,
+    `${name}: ${t.steps} steps, ${t.positions.toLocaleString('en-US')} positions in ${t.seconds.toFixed(2)} s, ${coreSeconds.toFixed(2)} s of CPU per core ` +
+      `(${Math.round(row.positions_per_s).toLocaleString('en-US')} positions/s; epoch ${row.epoch_seconds.toFixed(1)} s, ${row.epoch_core_seconds.toFixed(1)} s on idle cores)\n` +
+      `  arithmetic ${row.gflop.toFixed(1)} GFLOP (loss ${row.loss_gflop.toFixed(1)}, body ${row.body_gflop.toFixed(1)}): ${(100 * row.share_of_peak).toFixed(1)}% of peak over elapsed time, ` +
+      `${(100 * row.share_of_peak_cpu_time).toFixed(1)}% over CPU time` +
+      (bodyOnly ? `; the body alone ${(1000 * row.body_only_seconds_per_step!).toFixed(1)} ms/step at ${(100 * row.body_only_share_of_peak!).toFixed(1)}% of peak` : ''),
   );
   return row;
 }
@@ -159,9 +175,9 @@ export async function benchTrain(args: string[]): Promise<void> {
   const engine = Engine.open({ threads });
   const isa = engine.isa;
   const nThreads = engine.threads;
-  const peak = await fmaPeakGflops(engine, 'fp32', 2);
+  const peak = await fmaPeak(engine, 'fp32', 2);
   if (peak === null) throw new Error('this addon has no fmaPeak; rebuild it (npm run build:native)');
-  console.log(`FMA peak (fp32, ${isa}, ${nThreads} threads, measured now): ${peak.toFixed(1)} GFLOP/s`);
+  console.log(`FMA peak (fp32, ${isa}, ${nThreads} threads, measured now): ${peak.wallGflops.toFixed(1)} GFLOP/s over elapsed time, ${peak.cpuGflops.toFixed(1)} over CPU time`);
   const results: Record<string, unknown>[] = [];
 
   // Beauty, SASRec's defaults: d = 64, 2 layers, 1 head, max-len 50, batch 128.
@@ -170,9 +186,10 @@ export async function benchTrain(args: string[]): Promise<void> {
     const ds = await loadDataset(beauty);
     const c: Config = { items: ds.items.count, dim: 64, layers: 2, heads: 1, maxLen: 50, batch: 128, causal: true };
     const seqs = trainingSequences(ds, 'next', c.maxLen);
-    const batches = epochBatches(seqs, { objective: 'next', maxLen: c.maxLen, batchSize: c.batch, seed: 0, epoch: 1, maskId: c.items, maskProb: 0.2 });
-    const t = await timeSteps(c, batches, threads, quick ? 40 : Infinity);
-    results.push(report(`beauty sasrec (${ds.items.count.toLocaleString('en-US')} items)`, t, peak, seqs.positions));
+    const batches = () => epochBatches(seqs, { objective: 'next', maxLen: c.maxLen, batchSize: c.batch, seed: 0, epoch: 1, maskId: c.items, maskProb: 0.2 });
+    const t = await timeSteps(c, batches(), engine, quick ? 40 : Infinity);
+    const b = await timeBody(c, batches(), engine, 40);
+    results.push(report(`beauty sasrec (${ds.items.count.toLocaleString('en-US')} items)`, t, peak, nThreads, seqs.positions, b));
     if (!args.includes('--no-torch')) {
       const steps = quick ? 5 : 20;
       const torch = runTorch(['--data', beauty, '--items', String(c.items), '--steps', String(steps), '--threads', String(nThreads)]);
@@ -193,9 +210,10 @@ export async function benchTrain(args: string[]): Promise<void> {
     const ds = await loadDataset(jsonl, { cacheDir });
     const c: Config = { items: ds.items.count, dim: 64, layers: 2, heads: 1, maxLen: 50, batch: 128, causal: true };
     const seqs = trainingSequences(ds, 'next', c.maxLen);
-    const batches = epochBatches(seqs, { objective: 'next', maxLen: c.maxLen, batchSize: c.batch, seed: 0, epoch: 1, maskId: c.items, maskProb: 0.2 });
-    const t = await timeSteps(c, batches, threads, quick ? 100 : Infinity);
-    results.push(report(`office-scale synthetic sasrec (${ds.items.count.toLocaleString('en-US')} items)`, t, peak, seqs.positions));
+    const batches = () => epochBatches(seqs, { objective: 'next', maxLen: c.maxLen, batchSize: c.batch, seed: 0, epoch: 1, maskId: c.items, maskProb: 0.2 });
+    const t = await timeSteps(c, batches(), engine, quick ? 100 : Infinity);
+    const b = await timeBody(c, batches(), engine, 40);
+    results.push(report(`office-scale synthetic sasrec (${ds.items.count.toLocaleString('en-US')} items)`, t, peak, nThreads, seqs.positions, b));
   }
 
   // Clothing's scale: 376,847 items; sequences with the Clothing preset's mean length (9.21 purchases,
@@ -222,15 +240,15 @@ export async function benchTrain(args: string[]): Promise<void> {
         yield { body: { offsets, inputs, outIndex: Int32Array.from({ length: T }, (_, i) => i), training: true }, targets };
       }
     }
-    const t = await timeSteps(c, clothing(), threads, steps);
+    const t = await timeSteps(c, clothing(), engine, steps);
     const hwm = status('VmHWM');
-    const row = report(`clothing-scale sasrec (376,847 items, ${steps} steps)`, t, peak, 1_168_735 * 6.21);
+    const row = report(`clothing-scale sasrec (376,847 items, ${steps} steps)`, t, peak, nThreads, 1_168_735 * 6.21);
     console.log(`  resident memory: high-water ${hwm ? (hwm / 2 ** 30).toFixed(2) : 'n/a'} GiB for the whole process (before the run ${rss0 ? (rss0 / 2 ** 30).toFixed(2) : 'n/a'} GiB)`);
     results.push({ ...row, rss_high_water_bytes: hwm, rss_before_bytes: rss0 });
   }
 
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `train-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileAtomic(file, JSON.stringify({ peak_gflops: peak, isa, threads: nThreads, results }, null, 2) + '\n');
+  writeFileAtomic(file, JSON.stringify({ peak, isa, threads: nThreads, results }, null, 2) + '\n');
   console.log(`results: ${file}`);
 }

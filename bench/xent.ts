@@ -7,16 +7,17 @@
 //   - PyTorch on the same machine, run after this process's measurements (bench/xent_torch.py:
 //     F.cross_entropy(Q @ E.T + b, t) then .backward()), with its own GEMM rate for context.
 // Memory: the call's own accounting of its buffers (scratchBytes) and the process's resident-set
-// high-water mark over the call (reset through /proc/self/clear_refs), minus the resident set before.
+// high-water mark over the call (reset through /proc/self/clear_refs), minus the resident set before,
+// for the first call (which allocates the table's gradient buffers) and a later one (which reuses them).
 // Usage: npm run bench -- xent [--quick] [--gpu N] [--isa I] [--threads N] [--precision fp32|bf16]
-//        [--no-torch] [--torch-max-bytes N] [--out DIR]
+//        [--no-torch] [--torch-max-bytes N] [--out DIR]   (REGEN_PYTHON: the python with torch)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { Engine, cpuCapabilities, type IsaName, type Precision } from '../src/engine/engine.js';
 import { ItemTable } from '../src/engine/item-table.js';
-import { fmaPeakGflops } from '../src/engine/peak.js';
+import { fmaPeak, type FmaPeak } from '../src/engine/peak.js';
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 
@@ -63,6 +64,13 @@ function resetHighWaterMark(): boolean {
   }
 }
 
+/** REGEN_PYTHON, else the first of python3 and /usr/bin/python3 (Debian's python3-torch) that imports torch. */
+function pythonWithTorch(): string {
+  const candidates = [process.env.REGEN_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  for (const p of candidates) if (spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return p;
+  return candidates[0];
+}
+
 const mib = (bytes: number | null | undefined) => (bytes == null ? 'n/a' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
 
 export async function benchXent(args: string[]): Promise<void> {
@@ -85,24 +93,31 @@ export async function benchXent(args: string[]): Promise<void> {
         shapes.push({ dataset, items, dim: 64, rows, precision });
       }
 
-  // The hardware floor: FMA throughput of the same threads, best of a few (other processes share
-  // the cores; the best run is the machine's).
-  const peaks: Partial<Record<Precision, number>> = {};
+  // Peaks over elapsed time and over CPU time (the threads' rate with their cores to themselves:
+  // on a machine shared with other work the steadier yardstick), best of 3 each.
+  const peaks: Partial<Record<Precision, FmaPeak>> = {};
+  let threadsUsed: number | undefined;
   if (device === 'cpu') {
     const engine = Engine.open({ isa, threads });
+    threadsUsed = engine.threads;
     for (const precision of precisions) {
-      let best = 0;
-      for (let i = 0; i < 3; i++) best = Math.max(best, (await fmaPeakGflops(engine, precision, 0.5)) ?? 0);
-      if (best > 0) peaks[precision] = best;
+      const best: FmaPeak = { wallGflops: 0, cpuGflops: 0 };
+      for (let i = 0; i < 3; i++) {
+        const p = await fmaPeak(engine, precision, 0.5);
+        if (!p) break;
+        best.wallGflops = Math.max(best.wallGflops, p.wallGflops);
+        best.cpuGflops = Math.max(best.cpuGflops, p.cpuGflops);
+      }
+      if (best.wallGflops > 0) peaks[precision] = best;
     }
-    console.log(
-      `CPU: ${engine.isa}, ${engine.threads} threads; FMA peak (best of 3): ` +
-        precisions.map((p) => `${p} ${peaks[p]?.toFixed(1) ?? 'n/a'} GFLOP/s`).join(', '),
-    );
+    console.log(`CPU: ${engine.isa}, ${engine.threads} threads. FMA peak (best of 3), elapsed / CPU time:`);
+    for (const p of precisions)
+      console.log(`  ${p}: ${peaks[p]?.wallGflops.toFixed(1) ?? 'n/a'} / ${peaks[p]?.cpuGflops.toFixed(1) ?? 'n/a'} GFLOP/s`);
   }
 
   const results: Record<string, unknown>[] = [];
-  console.log('\nshape                       rows   ms      GFLOP/s (6BNd)  % of peak   scratch      peak RSS extra');
+  console.log('\nGFLOP/s against the 6 B N d floor; elapsed, and per CPU time (CPU seconds / threads: "core ms")');
+  console.log('shape                       rows       ms  GFLOP/s  %peak    core ms  GFLOP/s  %peak       scratch  peak RSS extra: 1st call, later');
   let tableKey = '';
   let table: ItemTable | undefined;
   let items: Float32Array = new Float32Array(0);
@@ -134,16 +149,30 @@ export async function benchXent(args: string[]): Promise<void> {
     const rssPeak = hwm ? status('VmHWM') : null;
     const peakExtra = rssBefore !== null && rssPeak !== null ? rssPeak - rssBefore : null;
 
+    // And of a later call: the table keeps its gradient buffers for reuse, as a trainer calls it.
+    const rssBefore2 = status('VmRSS');
+    resetHighWaterMark();
+    await call();
+    const rssPeak2 = hwm ? status('VmHWM') : null;
+    const peakExtraSteady = rssBefore2 !== null && rssPeak2 !== null ? rssPeak2 - rssBefore2 : null;
+
     const flops = 6 * shape.rows * shape.items * shape.dim;
     const times: number[] = [];
+    const cpuTimes: number[] = []; // process CPU seconds (every thread) per call
     const start = performance.now();
     while (times.length < 3 || (times.length < 10 && performance.now() - start < 20_000)) {
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       await call();
       times.push(performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      cpuTimes.push((cpu.user + cpu.system) / 1e6);
     }
     const ms = median(times);
     const gflops = flops / ms / 1e6;
+    // CPU time per thread: the elapsed time the call would take with its cores to itself.
+    const coreMs = (median(cpuTimes) * 1000) / t.threads;
+    const gflopsCpu = t.backend === 'cpu' ? flops / coreMs / 1e6 : null;
     const peak = peaks[shape.precision];
     const row = {
       ...shape,
@@ -153,17 +182,23 @@ export async function benchXent(args: string[]): Promise<void> {
       ms,
       best: Math.min(...times),
       reps: times.length,
+      coreMs: t.backend === 'cpu' ? coreMs : null,
       gflopsFloor: gflops,
-      fmaPeakGflops: peak ?? null,
-      fractionOfPeak: peak ? gflops / peak : null,
+      gflopsFloorCpu: gflopsCpu,
+      fmaPeak: peak ?? null,
+      fractionOfPeak: peak ? gflops / peak.wallGflops : null,
+      fractionOfPeakCpu: peak && gflopsCpu ? gflopsCpu / peak.cpuGflops : null,
       scratchBytes: first.scratchBytes,
       peakRssExtraBytes: peakExtra,
+      peakRssExtraBytesLaterCall: peakExtraSteady,
     };
     results.push(row);
     const name = `${shape.dataset} d=${shape.dim} ${shape.precision}`.padEnd(26);
+    const pct = (x: number | null) => (x === null ? '  n/a' : `${(100 * x).toFixed(0).padStart(4)}%`);
     console.log(
-      `${name} ${String(shape.rows).padStart(5)} ${ms.toFixed(1).padStart(8)} ${gflops.toFixed(1).padStart(10)}      ` +
-        `${peak ? ((100 * gflops) / peak).toFixed(0).padStart(5) + '%' : '  n/a '}   ${mib(first.scratchBytes).padStart(11)}  ${mib(peakExtra).padStart(12)}`,
+      `${name} ${String(shape.rows).padStart(5)} ${ms.toFixed(1).padStart(8)} ${gflops.toFixed(1).padStart(8)} ${pct(row.fractionOfPeak)}   ` +
+        `${(row.coreMs ?? NaN).toFixed(1).padStart(8)} ${(gflopsCpu ?? NaN).toFixed(1).padStart(8)} ${pct(row.fractionOfPeakCpu)}   ` +
+        `${mib(first.scratchBytes).padStart(11)}  ${mib(peakExtra).padStart(12)} ${mib(peakExtraSteady).padStart(12)}`,
     );
   }
   table?.dispose();
@@ -173,7 +208,7 @@ export async function benchXent(args: string[]): Promise<void> {
   if (!args.includes('--no-torch')) {
     const spec = shapes.map((s) => `${s.dataset}:${s.items}:${s.dim}:${s.rows}:${s.precision}`).join(',');
     const py = spawnSync(
-      'python3',
+      pythonWithTorch(),
       [
         path.join('bench', 'xent_torch.py'),
         '--device',
@@ -182,6 +217,7 @@ export async function benchXent(args: string[]): Promise<void> {
         spec,
         '--max-bytes',
         arg(args, '--torch-max-bytes') ?? String(8 * 2 ** 30),
+        ...(threadsUsed ? ['--threads', String(threadsUsed)] : []),
       ],
       { encoding: 'utf8', maxBuffer: 1 << 24 },
     );
@@ -190,7 +226,7 @@ export async function benchXent(args: string[]): Promise<void> {
   }
   if (torch) {
     console.log(`\nPyTorch ${torch.torch} on ${torch.device} (${torch.threads} threads): F.cross_entropy(Q @ E.T + b, t) + backward`);
-    console.log('shape                       rows   ms        its GEMM GFLOP/s   peak extra     logits     regen-bench speed-up   memory ratio');
+    console.log('shape                       rows        ms   core ms  GEMM GF/s    peak extra      logits   speed-up (elapsed, core)   memory ratio');
     for (const row of results) {
       const tr = torch.rows.find((x) => x.dataset === row.dataset && x.rows === row.rows && x.precision === row.precision);
       if (!tr) continue;
@@ -201,11 +237,13 @@ export async function benchXent(args: string[]): Promise<void> {
         continue;
       }
       const tms = tr.ms as number;
+      const tcore = typeof tr.cpuMs === 'number' && torch.threads ? tr.cpuMs / torch.threads : null;
       const extra = tr.peakExtraBytes as number | undefined;
-      const ours = (row.peakRssExtraBytes ?? row.scratchBytes) as number;
+      const ours = (row.peakRssExtraBytesLaterCall ?? row.peakRssExtraBytes ?? row.scratchBytes) as number;
+      const speedCore = tcore !== null && row.coreMs ? `${(tcore / (row.coreMs as number)).toFixed(1)}x` : 'n/a';
       console.log(
-        `${name} ${String(row.rows).padStart(5)} ${tms.toFixed(0).padStart(9)} ${(tr.gemmGflops as number).toFixed(1).padStart(12)}       ` +
-          `${mib(extra).padStart(11)}  ${mib(tr.logitsBytes as number).padStart(10)}   ${(tms / (row.ms as number)).toFixed(1).padStart(8)}x        ` +
+        `${name} ${String(row.rows).padStart(5)} ${tms.toFixed(0).padStart(9)} ${(tcore ?? NaN).toFixed(0).padStart(9)} ${(tr.gemmGflops as number).toFixed(1).padStart(9)}   ` +
+          `${mib(extra).padStart(11)}  ${mib(tr.logitsBytes as number).padStart(10)}   ${(tms / (row.ms as number)).toFixed(1).padStart(6)}x ${speedCore.padStart(8)}   ` +
           `${extra ? ((100 * ours) / extra).toFixed(2) + '%' : 'n/a'}`,
       );
     }

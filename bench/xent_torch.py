@@ -9,7 +9,7 @@ bytes (the least any unfused implementation holds), and the GEMM rate of Q @ E.T
 Prints JSON for bench/xent.ts.
 
 Usage: python3 bench/xent_torch.py [--device cpu|cuda] [--shapes dataset:items:dim:rows:precision,...]
-       [--max-bytes N] [--threads N]
+       [--max-bytes N] [--threads N] [--budget-seconds S]
 Shapes whose logits would pass --max-bytes (default 8 GiB on the CPU: the forward and backward
 hold about three B x N float32 arrays) are skipped and reported with their logits' size.
 """
@@ -53,8 +53,8 @@ def reset_hwm():
 
 def main():
     device = torch.device(arg("--device", "cpu"))
-    if arg("--threads"):
-        torch.set_num_threads(int(arg("--threads")))
+    torch.set_num_threads(int(arg("--threads", str(os.cpu_count() or 1))))
+    budget = float(arg("--budget-seconds", "60"))
     cuda = device.type == "cuda"
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -109,19 +109,23 @@ def main():
             row["peakExtraBytes"] = torch.cuda.max_memory_allocated(device) - before
         elif have_hwm:
             row["peakExtraBytes"] = hwm_bytes() - before
-        # Time: median of a few steps within a budget.
-        times = [first]
-        budget = 20.0 if not cuda else 2.0
+        # Time: the median of the steps that fit in the budget after the first (at least one; the
+        # first alone when it took more than half the budget).
+        times, cpu = [], []
         start = time.perf_counter()
-        while len(times) < 3 or (len(times) < 10 and time.perf_counter() - start < budget):
-            if time.perf_counter() - start > budget and len(times) >= 2:
-                break
+        while not times or (first < budget / 2 and len(times) < 10 and time.perf_counter() - start < budget):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             step()
             sync()
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+            if first >= budget / 2:
+                break
         times.sort()
+        cpu.sort()
         row["ms"] = times[len(times) // 2] * 1000
+        row["cpuMs"] = cpu[len(cpu) // 2] * 1000  # process CPU time, every thread
         row["reps"] = len(times)
         # The forward GEMM alone, for the library's own matmul rate.
         with torch.no_grad():

@@ -4,7 +4,7 @@
 // node-api-headers package (package.json "binary.napi_versions"), node-gyp against local headers.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,8 +24,15 @@ function cmakeJs() {
   } catch {
     return false;
   }
-  // REGEN_CUDA=OFF skips the CUDA backend (built by default whenever nvcc is found).
-  const cuda = ['OFF', '0', 'false'].includes(process.env.REGEN_CUDA ?? '') ? ['--CDREGEN_CUDA=OFF'] : [];
+  // REGEN_CUDA=OFF skips the CUDA backend (built by default whenever nvcc is found). A build whose
+  // setting differs from the cached one reconfigures first: cmake-js compile keeps the cache, and
+  // a default build after an OFF one would otherwise leave the CUDA addon unbuilt or stale.
+  const want = ['OFF', '0', 'false'].includes(process.env.REGEN_CUDA ?? '') ? 'OFF' : 'ON';
+  const cuda = [`--CDREGEN_CUDA=${want}`];
+  const cache = path.join(root, 'build', 'CMakeCache.txt');
+  const cached = existsSync(cache) ? readFileSync(cache, 'utf8').match(/^REGEN_CUDA:BOOL=(\w+)$/m)?.[1] : undefined;
+  if (cached !== undefined && cached !== want && !run('cmake-js (configure)', process.execPath, [bin, 'configure', '--out', 'build', '--config', 'Release', ...cuda]))
+    return false;
   return run('cmake-js', process.execPath, [bin, 'compile', '--out', 'build', '--config', 'Release', ...cuda]);
 }
 

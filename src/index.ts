@@ -2,13 +2,21 @@
 export { Engine } from './engine/engine.js';
 export type { EngineOptions } from './engine/engine.js';
 export { ItemTable } from './engine/item-table.js';
-export type { Device, ItemTableOptions, SearchOptions, SearchResult, SearchResultWithTargets } from './engine/item-table.js';
+export type {
+  CrossEntropyOptions,
+  CrossEntropyResult,
+  Device,
+  ItemTableOptions,
+  SearchOptions,
+  SearchResult,
+  SearchResultWithTargets,
+} from './engine/item-table.js';
 export { decodeStep, resolveSampling } from './engine/decode-step.js';
 export type { ResolvedSampling, SamplingOptions, StepInput, StepOutput } from './engine/decode-step.js';
 export { rankingMetrics } from './metrics/ranking.js';
 export type { RankingMetrics } from './metrics/ranking.js';
-export { referenceSearch } from './engine/selftest/reference.js';
-export type { ReferenceResult } from './engine/selftest/reference.js';
+export { referenceCrossEntropy, referenceSearch } from './engine/selftest/reference.js';
+export type { ReferenceCrossEntropy, ReferenceResult } from './engine/selftest/reference.js';
 export type { CpuFeatures, IsaName, Precision } from './engine/engine.js';
 export { VERSION } from './version.js';
 export * from './data/index.js';

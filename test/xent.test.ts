@@ -179,6 +179,12 @@ describe(`crossEntropy: API (seed ${SEED})`, () => {
     const biasOnly = new Float32Array(300);
     await table.crossEntropy(c.queries, c.targets, { ...c.options, gradBias: biasOnly });
     expect(sameBits(biasOnly, once.gradBias)).toBe(true);
+    // The table reuses its gradient buffers: a later call adds only its own gradient.
+    for (let i = 0; i < 2; i++) {
+      const again = new Float32Array(c.items.length);
+      await table.crossEntropy(c.queries, c.targets, { ...c.options, gradItems: again });
+      expect(sameBits(again, once.gradItems)).toBe(true);
+    }
     table.dispose();
   });
 

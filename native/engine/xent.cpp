@@ -15,8 +15,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
+#include <ctime>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -365,7 +366,15 @@ XentStats cross_entropy(const ItemMatrix& items, const XentRequest& req, const X
   return stats;
 }
 
-double fma_peak_gflops(Isa isa, Precision precision, int threads, double seconds) {
+namespace {
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+FmaPeak fma_peak(Isa isa, Precision precision, int threads, double seconds) {
   if (!precision_supported(precision, isa, cpu_features()))
     throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(isa) + " kernels at " +
                              precision_name(precision) + " precision");
@@ -394,18 +403,23 @@ double fma_peak_gflops(Isa isa, Precision precision, int threads, double seconds
     iterations *= 4;
   }
   threads = std::max(1, threads);
-  std::vector<double> took(static_cast<size_t>(threads), 0.0);
+  std::vector<double> took(static_cast<size_t>(threads), 0.0), cpu(static_cast<size_t>(threads), 0.0);
   std::atomic<int> next{0};
   detail::run_parallel(threads, [&](int) {
     const int slot = next.fetch_add(1);
     double flops = 0.0;
     const auto t0 = Clock::now();
+    const double c0 = thread_cpu_seconds();
     volatile float keep = loop(iterations, &flops);
     (void)keep;
+    cpu[static_cast<size_t>(slot)] = thread_cpu_seconds() - c0;
     took[static_cast<size_t>(slot)] = std::chrono::duration<double>(Clock::now() - t0).count();
   });
-  const double slowest = *std::max_element(took.begin(), took.end());
-  return static_cast<double>(iterations) * flops_per_round * threads / slowest / 1e9;
+  const double work = static_cast<double>(iterations) * flops_per_round * threads / 1e9;
+  FmaPeak peak;
+  peak.wall_gflops = work / *std::max_element(took.begin(), took.end());
+  peak.cpu_gflops = work / std::max(1e-9, *std::max_element(cpu.begin(), cpu.end()));
+  return peak;
 }
 
 }  // namespace regen

@@ -111,7 +111,8 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     Napi::Object o = info[0].As<Napi::Object>();
     Matrix matrix = matrix_;
     const regen::SearchConfig config = read_kernel(env, o, {matrix});
-    return regen::napi::queue_xent(o, matrix->count(), matrix->dim(), "regen-bench:crossEntropy",
+    if (!pool_) pool_ = std::make_shared<regen::napi::BufferPool>();
+    return regen::napi::queue_xent(o, matrix->count(), matrix->dim(), "regen-bench:crossEntropy", pool_,
                                    [matrix, config](regen::napi::XentArgs& a) {
                                      return regen::cross_entropy(*matrix, a.request, a.result, config);
                                    });
@@ -142,11 +143,13 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
   void Release(Napi::Env env) {
     if (!matrix_) return;
     matrix_.reset();
+    pool_.reset();
     Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   }
 
   MutableMatrix matrix_;
   int64_t external_bytes_ = 0;
+  std::shared_ptr<regen::napi::BufferPool> pool_;  // crossEntropy's gradient buffers, kept for the next call
 };
 
 Matrix unwrap(const Napi::Object& o) { return NativeItemTable::Unwrap(o)->matrix(); }
@@ -352,8 +355,9 @@ Napi::Value DecodeStepSync(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// fmaPeak(isa, precision, threads, seconds) -> Promise<GFLOP/s>: the FMA (bf16: dot-product)
-// throughput of independent register chains on `threads` threads, the benchmarks' hardware ceiling.
+// fmaPeak(isa, precision, threads, seconds) -> Promise<{wallGflops, cpuGflops}>: the FMA (bf16:
+// dot-product) throughput of independent register chains on `threads` threads (regen::fma_peak),
+// the benchmarks' hardware ceiling.
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber())
@@ -361,15 +365,21 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   struct PeakJob {
     regen::SearchConfig config;
     regen::Precision precision;
-    double seconds = 0.0, gflops = 0.0;
+    double seconds = 0.0;
+    regen::FmaPeak peak;
   };
   class PeakWorker final : public PromiseWorker {
    public:
     PeakWorker(Napi::Env env, PeakJob job) : PromiseWorker(env, "regen-bench:fmaPeak"), job_(job) {}
 
    private:
-    void Run() override { job_.gflops = regen::fma_peak_gflops(job_.config.isa, job_.precision, job_.config.threads, job_.seconds); }
-    void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), job_.gflops)); }
+    void Run() override { job_.peak = regen::fma_peak(job_.config.isa, job_.precision, job_.config.threads, job_.seconds); }
+    void OnOK() override {
+      Napi::Object out = Napi::Object::New(Env());
+      out.Set("wallGflops", job_.peak.wall_gflops);
+      out.Set("cpuGflops", job_.peak.cpu_gflops);
+      deferred_.Resolve(out);
+    }
     PeakJob job_;
   };
   PeakJob job;

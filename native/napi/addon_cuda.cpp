@@ -70,7 +70,8 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
     if (!table_) throw Napi::Error::New(env, "ItemTable has been disposed");
     if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: crossEntropy(options)");
     Table table = table_;
-    return regen::napi::queue_xent(info[0].As<Napi::Object>(), table->count(), table->dim(), "regen-bench:cuda-crossEntropy",
+    if (!pool_) pool_ = std::make_shared<regen::napi::BufferPool>();
+    return regen::napi::queue_xent(info[0].As<Napi::Object>(), table->count(), table->dim(), "regen-bench:cuda-crossEntropy", pool_,
                                    [table](regen::napi::XentArgs& a) { return table->cross_entropy(a.request, a.result); });
   }
 
@@ -98,10 +99,12 @@ class NativeCudaTable : public Napi::ObjectWrap<NativeCudaTable> {
   // Searches already running keep the table alive until they settle.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     table_.reset();
+    pool_.reset();
     return info.Env().Undefined();
   }
 
   Table table_;
+  std::shared_ptr<regen::napi::BufferPool> pool_;  // crossEntropy's gradient buffers, kept for the next call
 };
 
 Table unwrap(const Napi::Object& o) { return NativeCudaTable::Unwrap(o)->table(); }

@@ -14,11 +14,19 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "regen/search.h"
 #include "regen/step.h"
@@ -239,6 +247,62 @@ struct SearchArgs {
   }
 };
 
+// Large float buffers a table keeps for its next calls (crossEntropy's gradient buffers). Fresh
+// pages cost a fault each on first touch (about 14 us per 4 KiB page in a VM: a third of a second
+// for a Clothing-sized gradient), so a trainer calling once per step would pay that every step.
+// Buffers of 4 MiB and more are allocated on 2 MiB boundaries with transparent huge pages asked
+// for. A buffer goes back to the pool when its last holder lets go (or is freed if the pool has
+// gone: dispose() drops the pool, calls in flight keep theirs).
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
+ public:
+  std::shared_ptr<float> take(size_t n) {
+    float* p = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (size_t i = 0; i < free_.size(); ++i)
+        if (free_[i].first == n) {
+          p = free_[i].second;
+          free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+          break;
+        }
+    }
+    if (!p) p = allocate(n);
+    std::weak_ptr<BufferPool> pool = weak_from_this();
+    return std::shared_ptr<float>(p, [pool, n](float* q) {
+      if (auto live = pool.lock()) live->give_back(n, q);
+      else std::free(q);
+    });
+  }
+  ~BufferPool() {
+    for (auto& f : free_) std::free(f.second);
+  }
+
+ private:
+  static constexpr size_t kKeep = 2;  // buffers kept per pool
+  static float* allocate(size_t n) {
+    const size_t bytes = std::max<size_t>(n, 1) * sizeof(float);
+    void* p = nullptr;
+    if (bytes >= (size_t{4} << 20)) {
+      const size_t huge = size_t{2} << 20, rounded = (bytes + huge - 1) / huge * huge;
+      p = std::aligned_alloc(huge, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (p) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    } else {
+      p = std::malloc(bytes);
+    }
+    if (!p) throw std::bad_alloc();
+    return static_cast<float*>(p);
+  }
+  void give_back(size_t n, float* p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < kKeep) free_.emplace_back(n, p);
+    else std::free(p);
+  }
+  std::mutex mutex_;
+  std::vector<std::pair<size_t, float*>> free_;
+};
+
 // An accumulation target the caller passed (crossEntropy's gradItems and gradBias): the worker
 // writes the call's contribution into an owned buffer (allocated on the worker thread, not zeroed:
 // the kernels write every value), and settle adds it into the caller's array (+=) on the main
@@ -256,8 +320,12 @@ class Accumulation {
     length_ = static_cast<size_t>(length);
   }
   bool bound() const { return !ref_.IsEmpty(); }
-  void allocate() {
-    if (bound()) data_.reset(new T[length_]);
+  // The buffer, from `pool` (a table's, reused across calls) or fresh.
+  void allocate(const std::shared_ptr<BufferPool>& pool) {
+    static_assert(std::is_same_v<T, float>, "pooled buffers hold floats");
+    if (!bound()) return;
+    if (pool) data_ = pool->take(length_);
+    else data_ = std::shared_ptr<T>(new T[length_], std::default_delete<T[]>());
   }
   T* data() { return data_.get(); }
   size_t bytes() const { return data_ ? length_ * sizeof(T) : 0; }
@@ -270,7 +338,7 @@ class Accumulation {
       return name_ + " was transferred or resized while crossEntropy ran; its gradient was not added";
     size_t n = 0;
     T* out = typed_array_data<T>(v, array_type<T>(), name_.c_str(), &n);
-    for (size_t i = 0; i < length_; ++i) out[i] += data_[i];
+    for (size_t i = 0; i < length_; ++i) out[i] += data_.get()[i];
     return "";
   }
 
@@ -278,7 +346,7 @@ class Accumulation {
   Napi::ObjectReference ref_;
   std::string name_;
   size_t length_ = 0;
-  std::unique_ptr<T[]> data_;
+  std::shared_ptr<T> data_;
 };
 
 // crossEntropy({queries, rows, targets, excludeOffsets, excludeIds, bias, rowWeights, gradItems,
@@ -292,6 +360,7 @@ struct XentArgs {
   Accumulation<float> grad_items, grad_bias;
   XentRequest request;
   XentResult result;
+  std::shared_ptr<BufferPool> pool;  // the table's, for the gradient buffers (or null)
 
   void read(const Napi::Object& o, int64_t count, int64_t dim) {
     Napi::Env env = o.Env();
@@ -323,8 +392,8 @@ struct XentArgs {
 
   // On the worker thread, before the kernels: the gradient buffers, written (not added to) by them.
   void prepare() {
-    grad_items.allocate();
-    grad_bias.allocate();
+    grad_items.allocate(pool);
+    grad_bias.allocate(pool);
     result.grad_items = grad_items.data();
     result.grad_bias = grad_bias.data();
     result.assign_grads = true;
@@ -374,11 +443,14 @@ class XentWorker final : public PromiseWorker {
   XentStats stats_;
 };
 
-// Reads a crossEntropy call's arguments and queues it: `run(XentArgs&) -> XentStats` on a worker thread.
+// Reads a crossEntropy call's arguments and queues it: `run(XentArgs&) -> XentStats` on a worker
+// thread, its gradient buffers from `pool`.
 template <typename Fn>
-Napi::Promise queue_xent(const Napi::Object& o, int64_t count, int64_t dim, const char* name, Fn run) {
+Napi::Promise queue_xent(const Napi::Object& o, int64_t count, int64_t dim, const char* name, std::shared_ptr<BufferPool> pool,
+                         Fn run) {
   auto worker = std::make_unique<XentWorker<Fn>>(o.Env(), name, std::move(run));
   worker->args.read(o, count, dim);
+  worker->args.pool = std::move(pool);
   Napi::Promise promise = worker->promise();
   worker.release()->Queue();
   return promise;

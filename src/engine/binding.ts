@@ -66,6 +66,12 @@ export interface CpuKernel {
   threads: number;
 }
 
+/** fmaPeak's answer: GFLOP/s over the slowest thread's elapsed time, and over its CPU time. */
+export interface FmaPeak {
+  wallGflops: number;
+  cpuGflops: number;
+}
+
 /** A table the CPU addon owns. */
 export interface NativeCpuTable {
   search(args: NativeSearchArgs & CpuKernel): Promise<void>;
@@ -229,7 +235,7 @@ export interface NativeCpuBinding {
    * GFLOP/s of independent FMA chains (bf16: AVX512-BF16 dot products) on `threads` threads for
    * about `seconds`: the hardware ceiling benchmarks compare against. Missing from older addons.
    */
-  fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<number>;
+  fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<FmaPeak>;
   /** A transformer body for training (regen/train.h), parameters initialised from seed. Missing from addons built before training. */
   createTrainModel?(config: NativeTrainConfig, seed: number): Promise<NativeTrainModel>;
 }

@@ -1,13 +1,17 @@
 // The hardware floor benchmarks compare against: the FMA throughput (bf16: AVX512-BF16 dot-product
 // throughput) of an engine's CPU kernel on its threads, measured by the native fmaPeak loop.
-import { loadCpuBinding, type Precision } from './binding.js';
+import { loadCpuBinding, type FmaPeak, type Precision } from './binding.js';
 import type { Engine } from './engine.js';
+
+export type { FmaPeak } from './binding.js';
 
 /**
  * GFLOP/s of independent FMA chains on `engine`'s kernel and threads for about `seconds` (bf16:
- * VDPBF16PS chains, 4 flops per lane). Null on GPU engines, or when the addon predates fmaPeak.
+ * VDPBF16PS chains, 4 flops per lane): over elapsed time (`wallGflops`) and over CPU time
+ * (`cpuGflops`: the rate with the cores to themselves, which on a machine shared with other work is
+ * the steadier number). Null on GPU engines, or when the addon predates fmaPeak.
  */
-export async function fmaPeakGflops(engine: Engine, precision: Precision, seconds = 0.5): Promise<number | null> {
+export async function fmaPeak(engine: Engine, precision: Precision, seconds = 0.5): Promise<FmaPeak | null> {
   if (engine.backend !== 'cpu' || engine.isa === 'cuda') return null;
   const binding = loadCpuBinding();
   if (!binding.fmaPeak) return null;

@@ -66,8 +66,14 @@ XentStats cross_entropy(const ItemMatrix& items, const XentRequest& request, con
                         const SearchConfig& config);
 
 // The fp32 FMA throughput of `threads` threads running independent chains on the isa's widest
-// registers for about `seconds` (bf16: AVX512-BF16 dot products, 4 flops per lane), in GFLOP/s:
-// the hardware ceiling the cross-entropy benchmark compares against.
-double fma_peak_gflops(Isa isa, Precision precision, int threads, double seconds);
+// registers for about `seconds` (bf16: AVX512-BF16 dot products, 4 flops per lane): the hardware
+// ceiling the cross-entropy benchmark compares against. wall_gflops: over the slowest thread's
+// elapsed time; cpu_gflops: over its CPU time, i.e. what the threads reach with their cores to
+// themselves (on a machine shared with other work the two differ).
+struct FmaPeak {
+  double wall_gflops = 0.0;
+  double cpu_gflops = 0.0;
+};
+FmaPeak fma_peak(Isa isa, Precision precision, int threads, double seconds);
 
 }  // namespace regen
