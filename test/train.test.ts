@@ -14,7 +14,7 @@ import { epochBatches, scoringBatch, trainingSequences } from '../src/train/data
 import { EngineLossHead } from '../src/train/engine-loss.js';
 import { TransformerBody } from '../src/engine/train-kernels.js';
 import { gpuUnavailableReason } from '../src/engine/device.js';
-import { Engine } from '../src/engine/engine.js';
+import { cpuCapabilities, Engine } from '../src/engine/engine.js';
 import { ReferenceLossHead } from '../src/train/loss.js';
 import { trainModel, TrainUsageError, type TrainOptions } from '../src/train/trainer.js';
 import { rng } from '../src/util/random.js';
@@ -223,6 +223,22 @@ describe(`train (seed ${SEED})`, () => {
     expect(err(a.dRows, b.dRows)).toBeLessThan(1e-5);
     const t = await trainModel(tiny({ data, out: path.join(dir, 'gpu'), epochs: 12, patience: 12, gpu: 0, loss: 'engine' }));
     expect(Math.max(...t.epochs.map((e) => e['valid_recall@10']))).toBeGreaterThan(0.8);
+  });
+
+  it.skipIf(!cpuCapabilities().bf16)('bf16 loss scores (AVX512-BF16): the step loss stays within bf16 rounding of fp32, and the pattern is learned', async () => {
+    const ds = await loadDataset(data);
+    const seqs = trainingSequences(ds, 'next', 8);
+    const [b] = epochBatches(seqs, { objective: 'next', maxLen: 8, batchSize: 64, seed: 1, epoch: 1, maskId: 60, maskProb: 0.2 });
+    const losses: number[] = [];
+    for (const precision of ['fp32', 'bf16'] as const) {
+      const body = await TransformerBody.create({ items: 60, dim: 16, layers: 1, maxLen: 8, dropout: 0 }, { seed: 3, isa: 'avx512' });
+      losses.push(await body.trainStep(b.body, b.targets, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, t: 1 }, precision));
+      body.dispose();
+    }
+    // Scores of 16 products of bfloat16-rounded inputs: within 2^-8 of sum |q e| each; the mean loss moves far less than 1%.
+    expect(Math.abs(losses[1] - losses[0])).toBeLessThan(0.01 * losses[0]);
+    const r = await trainModel(tiny({ data, out: path.join(dir, 'bf16'), epochs: 12, patience: 12, loss: 'engine', precision: 'bf16', isa: 'avx512' }));
+    expect(Math.max(...r.epochs.map((e) => e['valid_recall@10']))).toBeGreaterThan(0.8);
   });
 
   it('rejects bad settings and data with the flag and the fix', async () => {

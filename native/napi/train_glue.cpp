@@ -69,6 +69,11 @@ regen::train::RunConfig read_run(const Napi::Object& o) {
     throw Napi::Error::New(env, "this CPU cannot run the " + isa + " kernels");
   run.threads = o.Get("threads").As<Napi::Number>().Int32Value();
   if (run.threads < 1) throw Napi::RangeError::New(env, "native binding: threads >= 1");
+  if (Napi::Value p = o.Get("precision"); p.IsString() && p.As<Napi::String>().Utf8Value() == "bf16") {
+    run.loss_precision = regen::Precision::Bf16;
+    if (!regen::precision_supported(regen::Precision::Bf16, regen::Isa::Avx512, regen::cpu_features()) || run.isa != regen::Isa::Avx512)
+      throw Napi::Error::New(env, "bf16 needs the avx512 kernels of a CPU with AVX512-BF16");
+  }
   return run;
 }
 

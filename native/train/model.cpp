@@ -628,7 +628,8 @@ double Model::loss_backward(const int32_t* targets, const RunConfig& run) {
   if (!s.have_forward) throw std::logic_error("loss_backward() needs a forward() first");
   const int64_t R = s.R, C = c.dim, N = c.items;
   refresh_rows(run);
-  if (!s.table) s.table = std::make_unique<ItemMatrix>(s.rows, N, static_cast<int32_t>(C), Precision::Fp32);
+  if (!s.table || s.table->precision() != run.loss_precision)
+    s.table = std::make_unique<ItemMatrix>(s.rows, N, static_cast<int32_t>(C), run.loss_precision);
   else s.table->assign(s.rows);
   s.loss_rows.resize(static_cast<size_t>(R));
   s.loss_weights.assign(static_cast<size_t>(R), R > 0 ? 1.0f / static_cast<float>(R) : 0.0f);

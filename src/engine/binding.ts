@@ -189,8 +189,8 @@ export interface NativeTrainModel {
   rows(args: NativeRunArgs): Promise<Float32Array>;
   /** Hidden states of batch.outIndex (rows x dim). */
   forward(batch: NativeTrainBatch): Promise<Float32Array>;
-  /** forward, the mean full-catalogue cross-entropy of the outIndex rows against targets (regen/xent.h), backward and one AdamW step; resolves with the loss. */
-  trainStep(args: NativeTrainBatch & { targets: Int32Array; adam: NativeAdamW }): Promise<number>;
+  /** forward, the mean full-catalogue cross-entropy of the outIndex rows against targets (regen/xent.h; bf16 scores with precision 'bf16'), backward and one AdamW step; resolves with the loss. */
+  trainStep(args: NativeTrainBatch & { targets: Int32Array; adam: NativeAdamW; precision: Precision }): Promise<number>;
   /** Gradients of the last forward from dHidden (and dRows: items x dim, the output table's), then an AdamW step with adam. */
   backward(args: NativeRunArgs & { dHidden: Float32Array; dRows: Float32Array | null; adam?: NativeAdamW }): Promise<void>;
   dispose(): void;

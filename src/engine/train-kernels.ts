@@ -10,6 +10,7 @@ import {
   type NativeTrainConfig,
   type NativeTrainModel,
   type NativeTrainState,
+  type Precision,
 } from './binding.js';
 import { Engine } from './engine.js';
 import { describe, expectInteger, expectLength, expectTypedArray } from './validate.js';
@@ -203,7 +204,10 @@ export class TransformerBody {
    * outIndex rows against `targets` (one item id per row, or -1) over every item (the engine's fused
    * cross-entropy, no rows x items matrix), backward and one AdamW step. Resolves with the mean loss.
    */
-  async trainStep(b: BodyBatch, targets: Int32Array, adam: NativeAdamW): Promise<number> {
+  async trainStep(b: BodyBatch, targets: Int32Array, adam: NativeAdamW, precision: Precision = 'fp32'): Promise<number> {
+    if (precision !== 'fp32' && precision !== 'bf16') throw new TypeError(`Expected precision 'fp32' or 'bf16' but received ${describe(precision)}`);
+    if (precision === 'bf16' && (this.isa !== 'avx512' || !loadCpuBinding().bf16Supported()))
+      throw new RangeError(`precision 'bf16' needs the avx512 kernels of a CPU with AVX512-BF16; this body runs ${this.isa}${loadCpuBinding().bf16Supported() ? '' : ' on a CPU without AVX512-BF16'}. Use 'fp32'.`);
     const args = this.batchArgs(b);
     expectTypedArray(targets, Int32Array, 'targets');
     expectLength(targets, b.outIndex.length, 'targets', 'one per batch.outIndex entry');
@@ -211,7 +215,7 @@ export class TransformerBody {
       if (targets[r] < -1 || targets[r] >= this.config.items)
         throw new RangeError(`Expected targets to hold -1 (none) or item ids in [0, ${this.config.items}) but targets[${r}] is ${targets[r]}`);
     const outRows = b.outIndex.length;
-    const loss = await this.native.trainStep({ ...args, targets, adam });
+    const loss = await this.native.trainStep({ ...args, targets, adam, precision });
     this.#forwardRows = outRows;
     return loss;
   }

@@ -21,8 +21,8 @@ export class EngineLossHead implements LossHead {
   }
 
   /** The loss on `engine`'s device (its kernel, threads; fp32). */
-  static async create(items: number, dim: number, engine: Engine = defaultEngine()): Promise<EngineLossHead> {
-    return new EngineLossHead(await engine.createTable(new Float32Array(items * dim), { dim, precision: 'fp32' }), items, dim);
+  static async create(items: number, dim: number, engine: Engine = defaultEngine(), precision: 'fp32' | 'bf16' = 'fp32'): Promise<EngineLossHead> {
+    return new EngineLossHead(await engine.createTable(new Float32Array(items * dim), { dim, precision }), items, dim);
   }
 
   async compute(hidden: Float32Array, rows: Float32Array, targets: Int32Array): Promise<LossResult> {

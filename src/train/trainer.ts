@@ -50,6 +50,8 @@ export interface TrainOptions {
   isa?: 'scalar' | 'avx2' | 'avx512' | 'auto';
   /** Run the loss (the item table's cross-entropy) on this GPU; the body stays on the CPU. */
   gpu?: number;
+  /** The loss's scores: 'fp32' (default), or 'bf16' (twice the rate on CPUs with AVX512-BF16 and GPUs of compute capability 8.0+). */
+  precision?: 'fp32' | 'bf16';
   /** bert4rec (and flare with objective masked): probability that a position is masked. */
   maskProb?: number;
   /** flare: the probability a critique is withheld in training. */
@@ -126,6 +128,7 @@ interface Settings {
   maskProb: number;
   critiqueDropout: number;
   validUsers: number;
+  precision: 'fp32' | 'bf16';
   content: boolean;
   critiques: boolean;
 }
@@ -179,6 +182,8 @@ export function resolveSettings(o: TrainOptions, items: number): Settings {
   check(isNum(critiqueDropout, 0, 1, true), 'critiqueDropout', 'a number in [0, 1)', critiqueDropout);
   const validUsers = o.validUsers ?? 100_000;
   check(isInt(validUsers, 1, 2 ** 31 - 1), 'validUsers', 'an integer >= 1', validUsers);
+  const precision = o.precision ?? 'fp32';
+  check(precision === 'fp32' || precision === 'bf16', 'precision', 'fp32 or bf16', precision);
   const flare = o.model === 'flare';
   return {
     model: o.model,
@@ -207,6 +212,7 @@ export function resolveSettings(o: TrainOptions, items: number): Settings {
     maskProb,
     critiqueDropout,
     validUsers,
+    precision,
     content: flare,
     critiques: flare,
   };
@@ -342,8 +348,8 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
     // On the CPU the whole step (forward, fused loss, backward, AdamW) is one native call; on a GPU
     // the loss runs on the item table there, fed each step with the output table.
     const fused = o.loss !== 'reference' && engine.backend === 'cpu';
-    if (!fused) head = o.loss === 'reference' ? new ReferenceLossHead(N, s.body.dim) : await EngineLossHead.create(N, s.body.dim, engine);
-    const lossName = head ? head.name : `engine cpu ${body.isa} fp32 (fused into the body's step)`;
+    if (!fused) head = o.loss === 'reference' ? new ReferenceLossHead(N, s.body.dim) : await EngineLossHead.create(N, s.body.dim, engine, s.precision);
+    const lossName = head ? head.name : `engine cpu ${body.isa} ${s.precision} (fused into the body's step)`;
     if (o.gpu !== undefined) log(`the loss (item-table cross-entropy) runs on ${lossName}; the transformer body on the CPU (${body.isa}, ${body.threads} threads)`);
     const key = settingsKey(s, ds.meta.key, encInfo, o.loss ?? 'engine');
     const dir = o.out;
@@ -405,6 +411,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
         maskProb: s.objective === 'masked' ? s.maskProb : null,
         critiqueDropout: critiques ? s.critiqueDropout : null,
         validUsers: valid.users.length,
+        lossPrecision: s.precision,
         adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
       },
       data: { name: ds.meta.name, key: ds.meta.key, items: N, trainSequences: seqs.firstEvent.length, source: ds.meta.source },
@@ -449,7 +456,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
           const l = await head.compute(hidden, rows, batch.targets);
           loss = l.loss;
           if (Number.isFinite(loss)) await body.backward(l.dHidden, l.dRows, adam);
-        } else loss = await body.trainStep(batch.body, batch.targets, adam);
+        } else loss = await body.trainStep(batch.body, batch.targets, adam, s.precision);
         if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at epoch ${epoch}, step ${step}; lower the learning rate (now ${s.lr}) or raise the dropout`);
         lossSum += loss * R;
         positions += R;

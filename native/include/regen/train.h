@@ -82,6 +82,9 @@ struct AdamW {
 struct RunConfig {
   Isa isa = Isa::Scalar;
   int threads = 1;
+  // The loss's scores (loss_backward): Fp32, or Bf16 (items and hidden states rounded to bfloat16,
+  // products summed in float32; AVX-512 with AVX512-BF16 only) at twice the arithmetic rate.
+  Precision loss_precision = Precision::Fp32;
 };
 
 class Model {
