@@ -21,6 +21,7 @@ import { rng } from '../src/util/random.js';
 import { flagLabel } from '../src/cli/flags.js';
 import { isOptionProblem } from '../src/util/option-error.js';
 import { scratch } from './data-helpers.js';
+import { writeTinyEncoder } from './helpers/tiny-encoder.js';
 
 const SEED = Number(process.env.REGEN_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const noGpu = gpuUnavailableReason();
@@ -167,7 +168,7 @@ describe(`train (seed ${SEED})`, () => {
     await writeSynthetic(synthConfig('demo', 7, { users: 1000, items: 300 }), syn, {});
     const data = path.join(syn, 'demo.jsonl');
     const out = path.join(dir, 'flare');
-    const r = await trainModel({ model: 'flare', data, out, dim: 32, layers: 1, maxLen: 10, batch: 64, lr: 3e-3, dropout: 0.1, epochs: 10, patience: 20, threads: 2, seed: 0 });
+    const r = await trainModel({ model: 'flare', data, out, dim: 32, layers: 1, maxLen: 10, batch: 64, lr: 3e-3, dropout: 0.1, epochs: 10, patience: 20, threads: 2, seed: 0, textEncoder: 'builtin' });
     expect(r.config.textEncoder?.model).toBe('builtin-hash-v1');
     expect(r.config.body.critiqueDim).toBeGreaterThan(0);
     const last = r.epochs[r.epochs.length - 1];
@@ -177,6 +178,14 @@ describe(`train (seed ${SEED})`, () => {
     const recall = (x: typeof t1) => (x.json.ranking as Record<string, number>)['recall@10'];
     expect(recall(t2)).toBeGreaterThan(recall(t1) + 0.01);
     expect(String(t2.json.signature)).toMatch(/model:trained:flare@[0-9a-f]{16}/);
+    // A sentence encoder (a local folder) instead: recorded in config.json, used again by eval.
+    const enc = writeTinyEncoder(path.join(dir, 'tiny-encoder'));
+    const out2 = path.join(dir, 'flare-encoder');
+    const r2 = await trainModel({ model: 'flare', data, out: out2, dim: 16, layers: 1, maxLen: 10, batch: 64, epochs: 2, patience: 5, threads: 2, textEncoder: enc });
+    expect(r2.config.textEncoder).toMatchObject({ kind: 'sentence', dim: 6 });
+    expect(r2.config.body.contentDim).toBe(6);
+    const t2b = await runEval({ data, task: 2, model: out2, semsim: false });
+    expect((t2b.json.ranking as Record<string, number>).n).toBe(1000);
   });
 
   it('resuming after an interruption gives the uninterrupted run bit for bit', async () => {

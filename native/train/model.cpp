@@ -410,10 +410,13 @@ void Model::forward(const Batch& b, float* hidden, const RunConfig& run) {
 
   // Activations for this shape (grown, never shrunk).
   if (T > s.cap_T || A > s.cap_A || R > s.cap_R || K > s.cap_K || threads > s.attn_scratch_threads) {
-    s.cap_T = std::max(T, s.cap_T);
-    s.cap_A = std::max(A, s.cap_A);
-    s.cap_R = std::max(R, s.cap_R);
-    s.cap_K = std::max(K, s.cap_K);
+    // Grown by half again at least, so that batches of varying size settle after a few steps
+    // (a new allocation's pages are first-touched again, which is slow on some virtual machines).
+    auto grow = [](int64_t need, int64_t cap) { return need <= cap ? cap : std::max(need, cap + cap / 2); };
+    s.cap_T = grow(T, s.cap_T);
+    s.cap_A = grow(A, s.cap_A);
+    s.cap_R = grow(R, s.cap_R);
+    s.cap_K = grow(K, s.cap_K);
     s.attn_scratch_threads = std::max(threads, s.attn_scratch_threads);
     const int64_t Tc = s.cap_T, Ac = s.cap_A, Rc = s.cap_R, Kc = s.cap_K;
     const int64_t sizes[] = {Tc * C,  L * Tc * C, L * Tc, L * Tc, L * Tc * C3, L * Ac,    L * Tc * C,

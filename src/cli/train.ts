@@ -107,7 +107,7 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option('--mask-prob <p>', 'masked objective (bert4rec; flare --objective masked): share of positions masked (default 0.2)').argParser(numberIn('--mask-prob', 0, 1, true)))
     .addOption(new Option('--critique-dropout <p>', 'flare: share of critiques withheld in training, so one model serves tasks 1 and 2 (default 0.5)').argParser(below1('--critique-dropout')))
     .addOption(new Option('--objective <o>', 'flare: next-item (causal, default) or masked-item (bidirectional) training').choices(['next', 'masked']))
-    .option('--text-encoder <model>', 'flare: "builtin" (hashed n-grams, no download; default) or a sentence encoder (hub id or folder)')
+    .option('--text-encoder <model>', 'flare: a sentence encoder (hub id or folder), or "builtin" (hashed n-grams, no download); default: all-MiniLM-L6-v2 when cached, else builtin')
     .option('--offline', 'never download a text encoder')
     .addOption(new Option('--valid-users <n>', 'valid users ranked after each epoch (a seeded sample above this; default 100000)').argParser(intIn('--valid-users', 1)))
     .option('--json', 'print the result as JSON')

@@ -16,7 +16,7 @@ import path from 'node:path';
 
 import { categoryPath } from '../data/categories.js';
 import type { Dataset } from '../data/dataset.js';
-import { cachedEmbeddings, SentenceEncoder } from '../metrics/text/semsim.js';
+import { cachedEmbeddings, DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
 import { mix32 } from './reference.js';
 
 export const BUILTIN_TEXT_ENCODER = 'builtin-hash-v1';
@@ -107,11 +107,24 @@ class SentenceFeaturizer implements TextFeaturizer {
 }
 
 /**
- * The text encoder: 'builtin' (or undefined) gives builtin-hash-v1; anything else is a sentence
- * encoder (hub id or folder) loaded as the semantic-similarity metric loads it.
+ * The text encoder: 'builtin' gives builtin-hash-v1; a hub id or folder a sentence encoder loaded
+ * as the semantic-similarity metric loads it; undefined the metric's default encoder when it is
+ * available offline (in the transformers.js cache), else builtin-hash-v1 (`note` says why).
  */
-export async function openTextEncoder(model: string | undefined, o: { offline?: boolean; cacheDir?: string | null } = {}): Promise<TextFeaturizer> {
-  if (model === undefined || model === 'builtin' || model === BUILTIN_TEXT_ENCODER) return new BuiltinEncoder();
+export async function openTextEncoder(
+  model: string | undefined,
+  o: { offline?: boolean; cacheDir?: string | null; note?: (line: string) => void } = {},
+): Promise<TextFeaturizer> {
+  if (model === 'builtin' || model === BUILTIN_TEXT_ENCODER) return new BuiltinEncoder();
+  if (model === undefined) {
+    try {
+      return await openTextEncoder(DEFAULT_SEMSIM_MODEL, { ...o, offline: true });
+    } catch (e) {
+      if (!(e instanceof ModelUnavailableError)) throw e;
+      o.note?.(`text encoder: ${DEFAULT_SEMSIM_MODEL} is not available offline, so the built-in ${BUILTIN_TEXT_ENCODER} is used (pass --text-encoder MODEL for a sentence encoder)`);
+      return new BuiltinEncoder();
+    }
+  }
   const encoder = await SentenceEncoder.load({ model, offline: o.offline });
   const probe = await encoder.embed(['probe']);
   const cacheDir =

@@ -58,7 +58,7 @@ export interface TrainOptions {
   critiqueDropout?: number;
   /** flare: 'next' (default) or 'masked'. */
   objective?: Objective;
-  /** flare: 'builtin' (default) or a sentence encoder (hub id or folder). */
+  /** flare: a sentence encoder (hub id or folder), or 'builtin'; default: all-MiniLM-L6-v2 when cached, else builtin. */
   textEncoder?: string;
   offline?: boolean;
   /** Valid users ranked after each epoch (a seeded sample when the split is larger; default 100,000). */
@@ -323,7 +323,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   let critiques: CritiqueFeatures | null = null;
   let encInfo: TextEncoderInfo | null = null;
   if (s.content) {
-    const enc = await openTextEncoder(o.textEncoder, { offline: o.offline });
+    const enc = await openTextEncoder(o.textEncoder, { offline: o.offline, note: log });
     try {
       encInfo = enc.info;
       log(`text encoder: ${enc.info.model} (${enc.info.dim} dimensions)`);
