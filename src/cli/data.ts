@@ -5,7 +5,8 @@ import { DEMO_SOURCE, prepareDataset, SOURCE_FORMATS, type PrepareOptions } from
 import { inspectSource } from '../data/inspect.js';
 import { formatReport } from '../data/report.js';
 import { datasetStats, formatStats } from '../data/stats.js';
-import { PRESETS, synthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';
+import { formatManifest, verifyRegen } from '../data/verify.js';
+import { PRESETS, scaledSynthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';
 import { flags, intIn } from './flags.js';
 import { withProgress } from './progress.js';
 
@@ -15,6 +16,7 @@ interface SourceFlags {
   meta?: string;
   itemMeta?: string;
   kcore?: number;
+  category?: string;
   strict?: boolean;
   cacheDir?: string;
   cache?: boolean;
@@ -31,7 +33,8 @@ function sourceOptions(cmd: Command): Command {
     .option('--item-meta <file.json>', 'plain sequences: item titles etc. ({"<id>": {"title": ...}})')
     .addOption(new Option('--kcore <k>', 'Amazon 2018: keep users and items with at least k reviews, repeatedly').argParser(intIn('--kcore', 0, 2 ** 32 - 1)))
     .option('--strict', 'stop at the first bad record instead of skipping and counting it')
-    .option('--cache-dir <dir>', 'cache folder (default: $REGEN_BENCH_CACHE or ~/.cache/regen-bench)')
+    .option('--category <name>', 'the source is a folder of REGEN files of several categories (the release\'s regen/REGEN/): the one to read (office, clothing, ...)')
+    .option('--cache-dir <dir>', 'cache folder (default: $REGEN_BENCH_CACHE, else the user cache folder: ~/.cache/regen-bench on Linux)')
     .option('--force', 'rebuild even if a cached copy exists');
 }
 
@@ -42,6 +45,7 @@ function toOptions(f: SourceFlags): PrepareOptions {
     meta: f.meta,
     itemMeta: f.itemMeta,
     kcore: f.kcore,
+    category: f.category,
     strict: f.strict,
     cacheDir: f.cacheDir,
     cache: f.cache,
@@ -122,7 +126,13 @@ export function registerDataCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (flags: { preset: PresetName; seed: number; out: string; resume: boolean; json?: boolean }) => {
       const started = Date.now();
-      const cfg = synthConfig(flags.preset, flags.seed);
+      // REGEN_BENCH_SYNTH_SCALE: a scaled-down preset for quick runs (the README test); said on stderr.
+      const scaleVar = process.env.REGEN_BENCH_SYNTH_SCALE;
+      const scale = scaleVar ? Number(scaleVar) : 1;
+      if (scaleVar && !(scale > 0)) throw new Error(`REGEN_BENCH_SYNTH_SCALE expects a number > 0 (e.g. 0.05) but is '${scaleVar}'`);
+      const cfg = scaledSynthConfig(flags.preset, flags.seed, scale);
+      if (scale !== 1)
+        process.stderr.write(`REGEN_BENCH_SYNTH_SCALE=${scaleVar}: ${cfg.preset} scaled to ${cfg.users.toLocaleString('en-US')} users and ${cfg.items.toLocaleString('en-US')} items\n`);
       const r = await withProgress(
         (progress) => writeSynthetic(cfg, flags.out, { progress, resume: flags.resume }),
         'the partial output is kept: run the same command again to resume',
@@ -135,6 +145,19 @@ export function registerDataCommands(program: Command): void {
             `${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)} s${r.resumedAt ? ` (resumed at user ${r.resumedAt.toLocaleString('en-US')})` : ''}`,
         );
     });
+
+  sourceOptions(
+    data
+      .command('verify <source>')
+      .description(
+        "print a manifest of a copy of REGEN (a folder in the release's layout, or a file): per file its size, SHA-256, users, items, " +
+          "critique coverage and every key path, checked against the paper's Table 4",
+      )
+      .option('--json', 'print the manifest as JSON'),
+  ).action(async (source: string, flags: SourceFlags) => {
+    const m = await withProgress((progress) => verifyRegen(source, { ...toOptions(flags), progress }));
+    console.log(flags.json ? JSON.stringify(m, null, 2) : formatManifest(m));
+  });
 
   sourceOptions(
     data

@@ -74,24 +74,29 @@ export const flags = {
 
 /** --data and how it is read (--format, --schema, --cache-dir): every command that reads a dataset. */
 export function dataFlags(cmd: Command, fallback: string | null = DEMO_SOURCE): Command {
-  const data = new Option('--data <source>', `dataset: a REGEN jsonl, an Amazon 2018 file, plain sequences, a MiniOneRec folder, a prepared folder, or "${DEMO_SOURCE}" (the embedded demo)`);
+  const data = new Option(
+    '--data <source>',
+    `dataset: a REGEN jsonl or a folder of them (the release's regen/REGEN/, data synth --out; see --category), an Amazon 2018 file, plain sequences, a MiniOneRec folder, a prepared folder, or "${DEMO_SOURCE}" (the embedded demo)`,
+  );
   return cmd
     .addOption(fallback === null ? data : data.default(fallback))
+    .option('--category <name>', '--data is a folder of REGEN files of several categories: the one to read (office, clothing, ...)')
     .addOption(new Option('--format <format>', 'source format (default: told apart from the file)').choices(['auto', ...SOURCE_FORMATS]))
     .option('--schema <file.json>', 'REGEN: key names for the unconfirmed fields (critique, narratives, scores, sentinel)')
-    .option('--cache-dir <dir>', 'dataset cache folder (default: $REGEN_BENCH_CACHE or ~/.cache/regen-bench)');
+    .option('--cache-dir <dir>', 'dataset cache folder (default: $REGEN_BENCH_CACHE, else the user cache folder: ~/.cache/regen-bench on Linux)');
 }
 
 export interface DataFlags {
   data: string;
+  category?: string;
   format?: string;
   schema?: string;
   cacheDir?: string;
 }
 
 /** The LoadOptions the data flags stand for. */
-export function dataOptions(f: DataFlags): Pick<LoadOptions, 'format' | 'schema' | 'cacheDir'> {
-  return { format: f.format as LoadOptions['format'], schema: f.schema, cacheDir: f.cacheDir };
+export function dataOptions(f: DataFlags): Pick<LoadOptions, 'category' | 'format' | 'schema' | 'cacheDir'> {
+  return { category: f.category, format: f.format as LoadOptions['format'], schema: f.schema, cacheDir: f.cacheDir };
 }
 
 /** What eval and baseline read alike: the data, the task, the model and how its lists are ranked. */

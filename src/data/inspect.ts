@@ -3,7 +3,7 @@
 // or unrecognised; then the normalised counts, the load report and one example user.
 import { ITEM_NARRATIVES, NARRATIVE_KINDS, type Dataset } from './dataset.js';
 import { displayName, readLines } from './lines.js';
-import { detectFormat, prepareDataset, type PrepareOptions, type SourceFormat } from './load.js';
+import { detectFormat, prepareDataset, resolveSourcePath, type PrepareOptions, type SourceFormat } from './load.js';
 import { parseJsonOrPython } from './pyliteral.js';
 import { loadSchemaFile, resolveSchema, type RegenSchema } from './regen-schema.js';
 import { Issues, type LoadReport } from './report.js';
@@ -112,6 +112,8 @@ export function exampleUser(ds: Dataset, u = 0): Record<string, unknown> | null 
 }
 
 export async function inspectSource(source: string, opts: PrepareOptions & { limit?: number } = {}): Promise<InspectResult> {
+  source = await resolveSourcePath(source, opts.category);
+  opts = { ...opts, category: undefined };
   const format = !opts.format || opts.format === 'auto' ? await detectFormat(source) : opts.format;
   let keys: KeyStat[] | null = null;
   let rawExample: unknown = null;

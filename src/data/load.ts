@@ -6,11 +6,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 
+import { cacheRoot } from '../util/cache.js';
 import { releaseTempPath } from '../util/files.js';
 import type { OptionLabel } from '../util/option-error.js';
 import { VERSION } from '../version.js';
 import { buildAmazon2018 } from './amazon2018.js';
 import { DatasetBuilder } from './builder.js';
+import { resolveRegenFolder } from './folder.js';
 import type { Dataset, DatasetMeta, SourceFile, SourceKind } from './dataset.js';
 import { contentHash, firstLines } from './files.js';
 import type { ProgressFn } from '../util/progress.js';
@@ -44,13 +46,15 @@ export interface LoadOptions {
   meta?: string;
   /** Plain sequences: an item file ({"<id>": {title, ...}}). */
   itemMeta?: string;
+  /** A folder of REGEN files (the release's regen/REGEN/, `data synth --out`): the category to read when it holds several. */
+  category?: string;
   /** Amazon 2018: k-core filter (0 = none). */
   kcore?: number;
   /** Fatal on the first bad record instead of skipping and counting. */
   strict?: boolean;
   /** Use the cache (default true): build once, then open the Arrow files. */
   cache?: boolean;
-  /** Cache root (default $REGEN_BENCH_CACHE, else $XDG_CACHE_HOME/regen-bench, else ~/.cache/regen-bench). */
+  /** Cache root (default $REGEN_BENCH_CACHE, else the user's cache folder: see src/util/cache.ts). */
   cacheDir?: string;
   /** Rebuild even when a cached copy exists. */
   force?: boolean;
@@ -70,10 +74,9 @@ export interface PrepareResult {
   cached: boolean;
 }
 
+/** The cache root (src/util/cache.ts): datasets go to its datasets/ folder, file hashes to hashes/. */
 export function defaultCacheDir(): string {
-  if (process.env.REGEN_BENCH_CACHE) return process.env.REGEN_BENCH_CACHE;
-  const xdg = process.env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'regen-bench');
+  return cacheRoot();
 }
 
 /** A short dataset name from a file name: office.jsonl.gz -> office. */
@@ -299,8 +302,27 @@ function guardOutDir(out: string): void {
     );
 }
 
+/**
+ * The file a source path stands for: a folder of REGEN files becomes the file of its category
+ * (src/data/folder.ts); prepared datasets, MiniOneRec folders, files and "demo" stay as they are.
+ */
+export async function resolveSourcePath(source: string, category?: string): Promise<string> {
+  const isDir = source !== DEMO_SOURCE && existsSync(source) && statSync(source).isDirectory();
+  if (isDir && !existsSync(path.join(source, 'manifest.json')) && !minionerecFiles(source)) return resolveRegenFolder(source, category);
+  if (category !== undefined)
+    throw new DataError(
+      (l) =>
+        `${l('category')} ${category}: picks one category of a folder of REGEN files, but ${source} is ${source === DEMO_SOURCE ? 'the embedded demo' : isDir ? 'a prepared dataset or MiniOneRec folder' : 'a file'}. ` +
+        `Leave out ${l('category')}, or give the folder`,
+      undefined,
+      'category',
+    );
+  return source;
+}
+
 /** Builds (or reuses) the normalised dataset of a source; writes it to opts.out or the cache. */
 export async function prepareDataset(source: string, opts: PrepareOptions = {}): Promise<PrepareResult> {
+  source = await resolveSourcePath(source, opts.category);
   const src = await resolveSource(source, opts);
   if (src.kind === 'prepared') {
     if (opts.out) throw new DataError(`${source} is already a prepared dataset; there is nothing to prepare`);

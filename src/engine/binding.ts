@@ -309,7 +309,8 @@ export function loadCudaBinding(): { binding: NativeCudaBinding; file: string } 
     binding: null,
     reason: tried.length
       ? `the CUDA addon did not load (${tried.join('; ')})`
-      : 'this build of regen-bench has no CUDA backend (regen_cuda.node was not built: nvcc was not found at build time)',
+      : 'this build of regen-bench has no CUDA backend (regen_cuda.node was not built: the CUDA backend is built when asked, with nvcc on PATH: ' +
+        '`REGEN_CUDA=ON npm rebuild regen-bench`, or `REGEN_CUDA=ON npm run build:native` in a checkout; the linux-x64 package ships it prebuilt)',
   };
   return cudaCached;
 }
@@ -336,9 +337,10 @@ export function loadCpuBinding(): NativeCpuBinding {
   throw new Error(
     'regen-bench: the native CPU addon could not be loaded.\n' +
       `  Tried: ${tried.join('; ')}\n` +
-      `  No prebuilt binary ships for ${process.platform}-${process.arch}. Fixes, in order:\n` +
+      `  No prebuilt binary ships for ${process.platform}-${process.arch}, or it does not load here. Fixes, in order:\n` +
       '  1. install cmake (3.15+) and a C++17 compiler (g++ or clang++), then run `npm rebuild regen-bench`\n' +
-      '     (in a checkout of regen-bench: `npm run build:native`);\n' +
-      '  2. or install on a platform with a prebuilt binary (see the prebuilds/ folder of the package).',
+      '     (npm 12 blocks dependencies\' install scripts: run `npm install-scripts approve regen-bench` first;\n' +
+      '     in a checkout of regen-bench: `npm run build:native`);\n' +
+      '  2. or install on a platform with a prebuilt binary (linux-x64, linux-arm64, darwin-arm64, win32-x64).',
   );
 }

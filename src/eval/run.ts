@@ -5,8 +5,9 @@ import { loadDataset, type LoadOptions } from '../data/load.js';
 import { Engine, type Device } from '../engine/engine.js';
 import { Bleu } from '../metrics/text/bleu.js';
 import { Rouge } from '../metrics/text/rouge.js';
-import { DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
+import { DEFAULT_SEMSIM_MODEL, defaultModelCacheDir, isModelCached, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
 import { BUILTIN_RECOMMENDERS, createNarrator, createRecommender, DEFAULT_NARRATOR } from '../models/builtin.js';
+import { MissingDependencyError } from '../util/optional-deps.js';
 import { EmbeddingRecommender } from '../models/embeddings.js';
 import { PredictionsRecommender } from '../models/predictions.js';
 import type { Recommender } from '../models/recommender.js';
@@ -49,7 +50,7 @@ export interface RunEvalOptions {
   /** A sentence encoder (hub id or folder); undefined: the default model if available offline; false: none. */
   semsim?: string | false;
   offline?: boolean;
-  /** Where reference embeddings are cached (default ~/.cache/regen-bench/embeddings; null: no cache). */
+  /** Where reference embeddings are cached (default the embeddings/ folder of the cache, src/util/cache.ts; null: no cache). */
   semsimCacheDir?: string | null;
   stem?: boolean;
   seed?: number;
@@ -111,17 +112,19 @@ async function openEncoder(o: RunEvalOptions): Promise<{ encoder: SentenceEncode
   if (o.semsim === false) return { encoder: null, note: 'semantic similarity was turned off (--no-semsim)' };
   const explicit = o.semsim !== undefined;
   const model = explicit ? (o.semsim as string) : DEFAULT_SEMSIM_MODEL;
-  try {
-    return { encoder: await SentenceEncoder.load({ model, offline: explicit ? o.offline : true }), note: null };
-  } catch (e) {
-    if (!(e instanceof ModelUnavailableError)) throw e;
-    if (explicit) throw e;
+  // The default encoder only when already downloaded (checked on disk: no transformers.js import, no network).
+  if (!explicit && !isModelCached(model))
     return {
       encoder: null,
       note:
-        `no sentence encoder is available offline (${DEFAULT_SEMSIM_MODEL} is not in the transformers.js cache). ` +
+        `no sentence encoder is available offline (${DEFAULT_SEMSIM_MODEL} is not in the model cache ${defaultModelCacheDir()}). ` +
         `To enable it: run once with network access and --semsim (downloads ${DEFAULT_SEMSIM_MODEL}), or pass --semsim ./model-folder.`,
     };
+  try {
+    return { encoder: await SentenceEncoder.load({ model, offline: explicit ? o.offline : true }), note: null };
+  } catch (e) {
+    if (explicit || !(e instanceof ModelUnavailableError || e instanceof MissingDependencyError)) throw e;
+    return { encoder: null, note: `no sentence encoder: ${e.message}` };
   }
 }
 
@@ -136,7 +139,10 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   const model = pickModel(o, engine);
   const narrator = pickNarrator(o, model);
 
-  const dataset: Dataset = await loadDataset(o.data ?? 'demo', { ...o.dataOptions, progress: o.progress, strict: o.strict });
+  // Said at once: the first load (or the demo's synthesis) takes seconds before any progress shows.
+  const source = o.data ?? 'demo';
+  log(`loading ${source === 'demo' ? 'the embedded demo (a synthetic REGEN of 3,000 users)' : source}${o.dataOptions?.category ? ` (category ${o.dataOptions.category})` : ''}; model ${o.predictions ? `predictions ${o.predictions}` : o.queries ? 'embeddings' : model.name}`);
+  const dataset: Dataset = await loadDataset(source, { ...o.dataOptions, progress: o.progress, strict: o.strict });
   const all = buildExamples(dataset, task, split);
   if (all.length === 0) throw new EvalUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
   const kinds: readonly NarrativeKind[] = all.narrativeKinds;

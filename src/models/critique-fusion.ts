@@ -13,8 +13,6 @@
 // as the query (negated stretches such as "not 0.7mm" dropped; its 200 best items are the critique's
 // candidates), or a sentence encoder: the critique's embedding against the items' text embeddings,
 // searched by the native engine (its top 100 items by cosine are the critique's candidates).
-import path from 'node:path';
-import os from 'node:os';
 
 import { categoryPath } from '../data/categories.js';
 import type { Dataset } from '../data/dataset.js';
@@ -22,6 +20,7 @@ import { defaultEngine, type Engine } from '../engine/engine.js';
 import type { ItemTable } from '../engine/item-table.js';
 import { cachedEmbeddings, DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
 import type { ExampleSet } from '../tasks/examples.js';
+import { cacheDir as cacheFolder } from '../util/cache.js';
 import type { ProgressFn } from '../util/progress.js';
 import { Bm25Index, critiqueTerms, tokenize } from './bm25.js';
 import { CandidateBuilder, SparseScores, type Candidates } from './candidate-ranking.js';
@@ -142,11 +141,8 @@ class EmbeddingRetriever implements CritiqueRetriever {
       throw new ModelUnavailableError(`critique-emb needs a sentence encoder (--encoder hub-id|folder): ${e.message}`);
     }
     const texts = Array.from({ length: ds.items.count }, (_, i) => itemText(ds, i));
-    // Item embeddings are cached beside the data cache ($REGEN_BENCH_CACHE, else ~/.cache/regen-bench).
-    const cacheDir =
-      this.options.embeddingCacheDir === undefined
-        ? path.join(process.env.REGEN_BENCH_CACHE || path.join(os.homedir(), '.cache', 'regen-bench'), 'embeddings')
-        : this.options.embeddingCacheDir;
+    // Item embeddings are cached beside the data cache (src/util/cache.ts).
+    const cacheDir = this.options.embeddingCacheDir === undefined ? cacheFolder('embeddings') : this.options.embeddingCacheDir;
     const { data, dim } = await cachedEmbeddings(this.encoder, texts, cacheDir, (done, total) =>
       progress?.({ phase: 'embedding item texts', done, total, unit: 'rows' }),
     );

@@ -49,6 +49,19 @@ export function synthConfig(preset: PresetName, seed: number, overrides: Partial
   return { preset, seed, ...p, ...overrides };
 }
 
+/**
+ * A preset scaled down (or up) by `scale`: users and items multiplied, items per user and critique
+ * share kept. For quick runs of commands written for a full preset (the README test sets
+ * REGEN_BENCH_SYNTH_SCALE); the sizes are in the config, so resumes and dataset keys tell them apart.
+ */
+export function scaledSynthConfig(preset: PresetName, seed: number, scale: number): SynthConfig {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`Expected a scale > 0 but received ${scale}`);
+  const p = PRESETS[preset];
+  if (!p) throw new RangeError(`Expected a preset among ${Object.keys(PRESETS).join(', ')} but received ${JSON.stringify(preset)}`);
+  if (scale === 1) return synthConfig(preset, seed);
+  return synthConfig(preset, seed, { users: Math.max(10, Math.round(p.users * scale)), items: Math.max(10, Math.round(p.items * scale)) });
+}
+
 /** The sentinel written where a pair has no critique (the schema map's first default). */
 export const SYNTH_SENTINEL = REGEN_SCHEMA_DEFAULTS.critiqueSentinels[0];
 

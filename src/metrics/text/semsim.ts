@@ -1,13 +1,17 @@
 // Semantic similarity: cosine between mean-pooled, L2-normalised sentence embeddings of prediction
 // and reference, from a sentence encoder run by @huggingface/transformers (ONNX on the CPU).
-// Models come from a local folder or the Hugging Face hub (cached); offline mode never touches the
-// network and says exactly what is missing. Reference embeddings are cached on disk, keyed by the
-// model and a hash of the texts, so scoring many systems against one reference set embeds it once.
+// Models come from a local folder or the Hugging Face hub (downloads kept in regen-bench's cache,
+// src/util/cache.ts, never inside node_modules); offline mode never touches the network and says
+// exactly what is missing. Reference embeddings are cached on disk, keyed by the model and a hash of
+// the texts, so scoring many systems against one reference set embeds it once.
+// @huggingface/transformers is an optional dependency, imported on first use (src/util/optional-deps.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+
+import { cacheDir } from '../../util/cache.js';
 import { OptionError, type OptionMessage } from '../../util/option-error.js';
+import { importOptional } from '../../util/optional-deps.js';
 
 /**
  * The default encoder for users with network: sentence-transformers/all-MiniLM-L6-v2 as exported for
@@ -21,9 +25,9 @@ export interface SemSimOptions {
   model?: string;
   /** Never download: use a local folder or what the hub cache already holds. */
   offline?: boolean;
-  /** Where hub downloads are cached (transformers.js's env.cacheDir; default its own). */
+  /** Where hub downloads are cached (transformers.js's env.cacheDir; default the models/ folder of regen-bench's cache). */
   modelCacheDir?: string;
-  /** Where reference embeddings are cached (default ~/.cache/regen-bench/embeddings); null disables. */
+  /** Where reference embeddings are cached (default the embeddings/ folder of regen-bench's cache); null disables. */
   embeddingCacheDir?: string | null;
   /** Texts per forward pass (default 32). */
   batchSize?: number;
@@ -54,6 +58,25 @@ function missingFiles(dir: string, dtype: 'fp32' | 'q8'): string[] {
   return [...MODEL_FILES, onnxFile(dtype)].filter((f) => !existsSync(path.join(dir, f)));
 }
 
+/** Where hub models are downloaded: the models/ folder of regen-bench's cache (src/util/cache.ts). */
+export function defaultModelCacheDir(): string {
+  return cacheDir('models');
+}
+
+/** The folder of a hub model in the download cache (transformers.js's layout: <cache>/<owner>/<name>). */
+function modelCacheFolder(model: string, modelCacheDir?: string): string {
+  return path.join(modelCacheDir ?? defaultModelCacheDir(), model);
+}
+
+function missingFromCache(model: string, dtype: 'fp32' | 'q8', modelCacheDir?: string): string[] {
+  return missingFiles(modelCacheFolder(model, modelCacheDir), dtype);
+}
+
+/** Whether a hub model is in the download cache, so that it loads offline (checked without loading transformers.js). */
+export function isModelCached(model: string, options: { dtype?: 'fp32' | 'q8'; modelCacheDir?: string } = {}): boolean {
+  return !isLocalFolder(model) && missingFromCache(model, options.dtype ?? 'fp32', options.modelCacheDir).length === 0;
+}
+
 type Extractor = ((texts: string[], options: { pooling: 'mean' | 'cls'; normalize: boolean }) => Promise<{ data: Float32Array; dims: number[] }>) & {
   dispose?: () => Promise<void>;
 };
@@ -74,8 +97,18 @@ export class SentenceEncoder {
     const dtype = options.dtype ?? 'fp32';
     const pooling = options.pooling ?? 'mean';
     const batchSize = options.batchSize ?? 32;
-    const { env, pipeline } = await import('@huggingface/transformers');
-    if (options.modelCacheDir) env.cacheDir = options.modelCacheDir;
+    // Checked before transformers.js is imported: a missing folder or file is the clearer error.
+    if (!isLocalFolder(model) && options.offline) {
+      const missing = missingFromCache(model, dtype, options.modelCacheDir);
+      if (missing.length > 0)
+        throw new ModelUnavailableError(
+          (l) =>
+            `semantic similarity: model '${model}' is not available offline: the model cache ${modelCacheFolder(model, options.modelCacheDir)} lacks ${missing.join(', ')}. ` +
+            `Fix: run once with network access and without ${l('offline')} (it downloads into that cache), or pass a local model folder`,
+        );
+    }
+    const { env, pipeline } = await importOptional<typeof import('@huggingface/transformers')>('@huggingface/transformers', 'semantic similarity (a sentence encoder)');
+    env.cacheDir = options.modelCacheDir ?? defaultModelCacheDir();
     let id: string;
     let fingerprint: string;
     let shown: string;
@@ -99,16 +132,6 @@ export class SentenceEncoder {
       shown = model;
       fingerprint = `hub:${model}`;
       env.allowRemoteModels = !options.offline;
-      if (options.offline) {
-        const cached = env.cacheDir ? path.join(env.cacheDir, model) : null;
-        const missing = cached ? missingFiles(cached, dtype) : ['(no cache directory)'];
-        if (missing.length > 0)
-          throw new ModelUnavailableError(
-            (l) =>
-              `semantic similarity: model '${model}' is not available offline: the transformers.js cache ${cached ?? '(none)'} lacks ${missing.join(', ')}. ` +
-              `Fix: run once with network access and without ${l('offline')} (it downloads into that cache), or pass a local model folder`,
-          );
-      }
     }
     let extractor: Extractor;
     try {
@@ -195,8 +218,8 @@ export async function semanticSimilarity(hyps: readonly string[], refs: readonly
   const encoder = options.encoder ?? (await SentenceEncoder.load(options));
   try {
     const flat = refs.flat();
-    const cacheDir = options.embeddingCacheDir === undefined ? path.join(os.homedir(), '.cache', 'regen-bench', 'embeddings') : options.embeddingCacheDir;
-    const r = await cachedEmbeddings(encoder, flat, cacheDir, options.onProgress);
+    const embeddings = options.embeddingCacheDir === undefined ? cacheDir('embeddings') : options.embeddingCacheDir;
+    const r = await cachedEmbeddings(encoder, flat, embeddings, options.onProgress);
     const h = await encoder.embed(hyps);
     const dim = r.dim || h.dim;
     const scores = new Float64Array(hyps.length);

@@ -11,6 +11,7 @@ import { gpuUnavailableReason } from '../../engine/device.js';
 import { Engine, type Device } from '../../engine/engine.js';
 import type { ItemTable } from '../../engine/item-table.js';
 import type { IsaName, Precision } from '../../engine/engine.js';
+import { importOptional } from '../../util/optional-deps.js';
 import { readEmbeddings, readIdList, type EmbeddingMatrix } from '../embeddings-file.js';
 import { LumenCheckpointError, readLumenConfig, type LumenConfig } from './config.js';
 
@@ -178,7 +179,7 @@ export class LumenCheckpoint {
     // Tokenizer: the special tokens must be single tokens with the configured ids.
     for (const f of ['tokenizer.json', 'tokenizer_config.json'])
       if (!existsSync(file(f))) throw new LumenCheckpointError(`${file(f)} is missing: a LUMEN checkpoint holds its tokenizer (tokenizer.json and tokenizer_config.json, as transformers saves them)`);
-    const { AutoTokenizer, env } = await import('@huggingface/transformers');
+    const { AutoTokenizer, env } = await importOptional<typeof import('@huggingface/transformers')>('@huggingface/transformers', "a LUMEN checkpoint's tokenizer");
     const saved = { allowLocalModels: env.allowLocalModels, allowRemoteModels: env.allowRemoteModels, localModelPath: env.localModelPath };
     env.allowLocalModels = true;
     env.allowRemoteModels = false;
@@ -205,7 +206,7 @@ export class LumenCheckpoint {
     }
 
     // The decoder body.
-    const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
+    const ort = await importOptional<OrtModule>('onnxruntime-node', "a LUMEN checkpoint's decoder body");
     const decoder = file(cfg.files.decoder);
     const base: Record<string, unknown> = { graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
     if (options.ortThreads) base.intraOpNumThreads = options.ortThreads;
@@ -285,7 +286,10 @@ function cudaProviderMissing(ort: OrtModule): string | null {
   } catch {
     // fall through: say it is missing
   }
-  return 'onnxruntime-node was installed without its CUDA libraries (ONNXRUNTIME_NODE_INSTALL=skip, or no network at install); reinstall it with network access on a CUDA machine';
+  return (
+    'onnxruntime-node was installed without its CUDA libraries (they are opt-in: its install step is skipped or told to skip them). ' +
+    'To add them (CUDA 12, from api.nuget.org): node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12'
+  );
 }
 
 /** The decoder's inputs and outputs, by Hugging Face Optimum's names; errors list what is missing. */
