@@ -9,7 +9,7 @@ epoch; prints JSON for bench/train.ts, with the rate of a plain matmul of the lo
 (Debian's python3-torch is built with a generic BLAS: its CPU matmul is slow, so the ratio is context
 only, not a claim about PyTorch at its best).
 Usage: python3 bench/train_torch.py --data sequences.txt --items N [--dim 64] [--layers 2]
-       [--heads 1] [--max-len 50] [--batch 128] [--steps 20] [--threads 2]
+       [--heads 1] [--max-len 50] [--batch 128] [--steps 4] [--threads 2]
 """
 import argparse
 import json
@@ -106,7 +106,7 @@ def main():
     ap.add_argument("--max-len", type=int, default=50)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--dropout", type=float, default=0.2)
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
