@@ -89,13 +89,14 @@ describe.each(ISAS)(`crossEntropy, kernel %s (seed ${SEED})`, (isa) => {
 describe.skipIf(!BF16)(`crossEntropy on bf16 tables (seed ${SEED})`, () => {
   // A bf16 table's scores are float32 sums of exact products of the bf16-rounded inputs: the
   // float64 reference of the rounded inputs, with the same float32 tolerances, plus G rounded to
-  // bfloat16 (relative 2^-8) before the dQ and dE products (VDPBF16PS).
+  // bfloat16 (relative 2^-8) before the dQ and dE products (VDPBF16PS), and p from a degree-3
+  // polynomial (relative 7.5e-5) there.
   it.each(XENT_CHECK_CASES.map((spec, i) => [spec.name, i] as const))('%s', async (_name, i) => {
     const c = makeXentCase(XENT_CHECK_CASES[i], SEED + i);
     const r = await run(c, { precision: 'bf16' });
     const items = roundToBf16(c.items);
     const queries = roundToBf16(c.queries);
-    expect(checkCrossEntropy(items, c.spec.dim, queries, c.targets, c.options, r, r, { gRounding: 2 ** -8 })).toEqual([]);
+    expect(checkCrossEntropy(items, c.spec.dim, queries, c.targets, c.options, r, r, { gRounding: 2 ** -8, expError: 7.5e-5 })).toEqual([]);
   });
 });
 

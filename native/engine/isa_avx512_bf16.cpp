@@ -76,6 +76,20 @@ struct Bf16Products {
 struct Bf16Grad {
   static constexpr bool kPairs = true;
 
+  // p = 2^x for G, which is rounded to bfloat16 (relative 2^-8) before the products: a degree-3
+  // polynomial (relative error 7.5e-5, well under that rounding) saves two FMAs per lane vector.
+  // Lanes below 2^-126 (and -Infinity) give 0; NaN stays NaN. x <= 0 here.
+  static __m512 exp2(__m512 x) {
+    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-126.0f), _CMP_NLT_UQ);
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(x, n);
+    __m512 p = _mm512_set1_ps(0.0551716573536396f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.2426111251115799f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.6932609677314758f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.9999280571937561f));
+    return _mm512_maskz_scalef_ps(keep, p, n);
+  }
+
   // The tile's items as pairs: out[(c / 2) * dim + j] = (e[c][j], e[c + 1][j]), 0 past the last item.
   static const void* prepare(const ScanBatch& bt, XentState& st, int64_t n0, int n) {
     uint32_t* out = reinterpret_cast<uint32_t*>(st.e_f32);

@@ -129,6 +129,8 @@ export function checkSearch(
 export interface CrossEntropyCheckOptions {
   /** Relative rounding applied to G before the gradient products (0 when they run in float32). */
   gRounding?: number;
+  /** Relative error of the exp the kernels use for p beyond the default polynomial's (bf16 CPU tables: 7.5e-5). */
+  expError?: number;
   /** Stop after this many problems (default 20). */
   maxProblems?: number;
 }
@@ -193,10 +195,14 @@ export function checkCrossEntropy(
       x[n] = sn - ref.logZ[b];
     }
     const tau = (dim + 2) * U * magnitude;
-    const eta = 2 * tau + 1e-5 + 1e-6 * Math.abs(ref.logZ[b]) + 3e-7;
+    const eta = 2 * tau + 1e-5 + 1e-6 * Math.abs(ref.logZ[b]) + 3e-7 + (check.expError ?? 0);
     const w = options.rowWeights ? options.rowWeights[b] : 1;
+    const excluded = new Set<number>();
+    if (options.exclude)
+      for (let q = options.exclude.offsets[b]; q < options.exclude.offsets[b + 1]; q++) excluded.add(options.exclude.ids[q]);
     const d = new Float64Array(count);
     for (let n = 0; n < count; n++) {
+      if (excluded.has(n)) continue; // G is exactly 0 there (whatever the item's score)
       if (Number.isNaN(g[n])) {
         d[n] = NaN;
         continue;

@@ -71,6 +71,32 @@ export async function runSelftest(seed: number, log: (line: string) => void = ()
     }
   }
 
+  // crossEntropy against the float64 reference on every kernel (and bf16), and across thread counts.
+  for (const [i, spec] of XENT_CHECK_CASES.entries()) {
+    const c = makeXentCase(spec, seed + 500 + i);
+    const run = async (init: { isa?: IsaName; threads?: number; precision?: 'bf16' }) => {
+      const table = await ItemTable.create(c.items, { dim: spec.dim, ...init });
+      const gradItems = new Float32Array(c.items.length);
+      const gradBias = new Float32Array(spec.count);
+      const r = await table.crossEntropy(c.queries, c.targets, { ...c.options, gradItems, gradBias });
+      table.dispose();
+      return { ...r, gradItems, gradBias };
+    };
+    for (const isa of isas) {
+      const r = await run({ isa });
+      const problems = checkCrossEntropy(c.items, spec.dim, c.queries, c.targets, c.options, r, r);
+      const serial = await run({ isa, threads: 1 });
+      for (const key of ['loss', 'gradQueries', 'gradItems', 'gradBias'] as const)
+        if (!sameBits(r[key], serial[key])) problems.push(`crossEntropy ${key} differ between 1 thread and the default`);
+      record({ isa, name: `crossEntropy: ${spec.name}`, ok: problems.length === 0, problems });
+    }
+    if (cpuCapabilities().bf16) {
+      const r = await run({ precision: 'bf16' });
+      const problems = checkCrossEntropy(roundToBf16(c.items), spec.dim, roundToBf16(c.queries), c.targets, c.options, r, r, { gRounding: 2 ** -8, expError: 7.5e-5 });
+      record({ isa: 'avx512', name: `crossEntropy: ${spec.name} (bf16)`, ok: problems.length === 0, problems });
+    }
+  }
+
   // Timing at the Office shape.
   const r = rng(seed);
   const items = 27887;
