@@ -97,9 +97,10 @@ export function registerEvalCommands(program: Command): void {
     .addOption(flags.bootstrap('resamples of the paired tests and intervals'))
     // The flag's name before --bootstrap; kept working, hidden from the help.
     .addOption(new Option('--samples <n>').hideHelp().argParser((v) => flags.bootstrap().parseArg!(v, undefined)))
+    .option('--across-tasks', 'compare task 1 with task 2 (the same users and targets; only the critique shown differs)')
     .option('--json', 'print JSON')
-    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; json?: boolean }) => {
-      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap });
+    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; acrossTasks?: boolean; json?: boolean }) => {
+      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap, acrossTasks: f.acrossTasks });
       console.log(f.json ? JSON.stringify(result, null, 2) : formatComparison(result));
     });
 }
