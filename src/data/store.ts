@@ -13,23 +13,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import path from 'node:path';
 
 import { tempPathFor } from '../util/files.js';
-import {
-  Field,
-  Float32,
-  Float64,
-  Int32,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Uint8,
-  Utf8,
-  type Data,
-  type DataType,
-} from 'apache-arrow';
+import { createRequire } from 'node:module';
+import type { Data, DataType, Int32, Table } from 'apache-arrow';
+
+// apache-arrow takes about 0.4 s to load: it is loaded on the first table read or write, so that
+// commands that open no dataset (--version, info, score-text) do not pay for it.
+let arrowModule: typeof import('apache-arrow') | undefined;
+function arrow(): typeof import('apache-arrow') {
+  return (arrowModule ??= createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow'));
+}
 
 import { Dataset, NARRATIVE_KINDS, NARRATIVE_NAMES, type DatasetMeta, type NarrativeKind } from './dataset.js';
 import { DataError } from './report.js';
@@ -71,6 +63,7 @@ export const TEXT_COLUMNS: Record<TableName, string[]> = {
 };
 
 function arrowType(a: NumericArray): DataType {
+  const { Int32, Uint8, Float32, Float64 } = arrow();
   if (a instanceof Int32Array) return new Int32();
   if (a instanceof Uint8Array) return new Uint8();
   if (a instanceof Float32Array) return new Float32();
@@ -78,6 +71,7 @@ function arrowType(a: NumericArray): DataType {
 }
 
 function writeArrow(file: string, columns: { name: string; data: Data }[], rows: number, metadata: Record<string, string>): number {
+  const { Field, Schema, makeData, Struct, tableToIPC, Table, RecordBatch } = arrow();
   const fields = columns.map((c) => new Field(c.name, c.data.type, c.data.nullCount > 0));
   const schema = new Schema(fields, new Map(Object.entries(metadata)));
   const struct = makeData({ type: new Struct(fields), length: rows, nullCount: 0, children: columns.map((c) => c.data) });
@@ -92,7 +86,7 @@ export function writeNumericFile(file: string, table: TableName, columns: { name
     file,
     columns.map((c) => {
       if (c.array.length !== rows) throw new Error(`internal: column ${table}.${c.name} has ${c.array.length} rows, expected ${rows}`);
-      return { name: c.name, data: makeData({ type: arrowType(c.array) as Int32, length: rows, nullCount: 0, data: c.array as never }) as Data };
+      return { name: c.name, data: arrow().makeData({ type: arrowType(c.array) as Int32, length: rows, nullCount: 0, data: c.array as never }) as Data };
     }),
     rows,
     { table },
@@ -101,6 +95,7 @@ export function writeNumericFile(file: string, table: TableName, columns: { name
 
 /** Writes one shard of a table's text columns; returns the file size. */
 export function writeTextShard(file: string, table: TableName, start: number, columns: { name: string; data: TextChunkData }[]): number {
+  const { makeData, Utf8 } = arrow();
   const rows = columns[0]?.data.rows ?? 0;
   return writeArrow(
     file,
@@ -126,7 +121,7 @@ export function writeTextShard(file: string, table: TableName, start: number, co
 }
 
 function readArrow(file: string): Table {
-  return tableFromIPC(readFileSync(file));
+  return arrow().tableFromIPC(readFileSync(file));
 }
 
 /** The numeric columns of a table file, as typed arrays over the file's bytes (no copy). */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 
 import { BLEU_STATS } from './bleu.js';
 import { computeChunk, packChunk, type ChunkSettings } from './chunk.js';
@@ -53,9 +53,13 @@ export function workerPath(): string {
 // about as much as scoring 20,000 pairs). Idle Piscina threads do not keep the process alive.
 const pools = new Map<number, Piscina>();
 
-function sharedPool(threads: number): Piscina {
+// piscina is imported when the first pool starts (about 0.1 s that small inputs and commands
+// without text metrics never pay).
+async function sharedPool(threads: number): Promise<Piscina> {
   let pool = pools.get(threads);
   if (!pool) {
+    const { Piscina } = await import('piscina');
+    if ((pool = pools.get(threads))) return pool; // another call started it while this one imported
     pool = new Piscina({ filename: workerPath(), minThreads: threads, maxThreads: threads });
     pools.set(threads, pool);
   }
@@ -97,7 +101,7 @@ export async function computePairStats(hyps: string[], refs: string[][], setting
     }
     return { bleu, rouge, where: 'in-process' };
   }
-  const pool = sharedPool(threads);
+  const pool = await sharedPool(threads);
   {
     const chunk = options.chunkSize ?? Math.max(64, Math.min(4000, Math.ceil(n / (threads * 4))));
     const bleu = new Int32Array(n * BLEU_STATS);
