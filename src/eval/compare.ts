@@ -40,16 +40,30 @@ export interface CompareOptions {
   /** Resamples (default 1000). */
   samples?: number;
   seed?: number;
+  /**
+   * Compare task 1 with task 2: the same users and test targets, only what the model is shown
+   * differs (the critique), so the pairs are the same examples (a critique-aware model's lift).
+   */
+  acrossTasks?: boolean;
 }
 
 export class CompareError extends Error {
   override name = 'CompareError';
 }
 
-function sameTask(a: EvalPart, b: EvalPart): void {
-  const fields = ['split', 'task', 'k', 'excludeHistory'] as const;
+function sameTask(a: EvalPart, b: EvalPart, acrossTasks = false): void {
+  if (acrossTasks) {
+    const ok = (t: number) => t === 1 || t === 2;
+    if (!ok(a.settings.task) || !ok(b.settings.task)) throw new CompareError(`--across-tasks compares tasks 1 and 2 (the same targets), but the evaluations are of tasks ${a.settings.task} and ${b.settings.task}`);
+  }
+  const fields = (['split', 'task', 'k', 'excludeHistory'] as const).filter((f) => !(acrossTasks && f === 'task'));
   if (a.settings.dataset.key !== b.settings.dataset.key) throw new CompareError(`the two evaluations use different datasets (${a.settings.dataset.name}@${a.settings.dataset.key.slice(0, 16)} vs ${b.settings.dataset.name}@${b.settings.dataset.key.slice(0, 16)})`);
-  for (const f of fields) if (a.settings[f] !== b.settings[f]) throw new CompareError(`the two evaluations differ in ${f} (${a.settings[f]} vs ${b.settings[f]}): compare like with like`);
+  for (const f of fields) {
+    if (a.settings[f] !== b.settings[f]) {
+      const hint = f === 'task' && [1, 2].includes(a.settings.task) && [1, 2].includes(b.settings.task) ? ' (or --across-tasks: tasks 1 and 2 share their targets)' : '';
+      throw new CompareError(`the two evaluations differ in ${f} (${a.settings[f]} vs ${b.settings[f]}): compare like with like${hint}`);
+    }
+  }
   // The same metric on both sides, or the differences mean nothing.
   const metrics: [string, string, string][] = [
     ['BLEU', a.settings.bleu.signature, b.settings.bleu.signature],
@@ -108,7 +122,7 @@ function compareBleu(bleu: Bleu, sa: number[][], sb: number[][], samples: number
 }
 
 export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions = {}): Comparison {
-  sameTask(a, b);
+  sameTask(a, b, options.acrossTasks);
   const samples = options.samples ?? 1000;
   const seed = options.seed ?? 0;
   const confidence = a.settings.ci.confidence;
