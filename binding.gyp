@@ -4,6 +4,7 @@
       "target_name": "regen_cpu",
       "sources": [
         "native/napi/addon_cpu.cpp",
+        "native/napi/train_glue.cpp",
         "native/common/cpu_features.cpp",
         "native/common/thread_pool.cpp",
         "native/engine/search.cpp",
@@ -15,7 +16,11 @@
         "native/decode/step.cpp",
         "native/text/text_stats.cpp",
         "native/text/porter.cpp",
-        "native/stats/bootstrap.cpp"
+        "native/stats/bootstrap.cpp",
+        "native/train/model.cpp",
+        "native/train/isa_scalar.cpp",
+        "native/train/isa_avx2.cpp",
+        "native/train/isa_avx512.cpp"
       ],
       "include_dirs": ["native/include", "native"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],

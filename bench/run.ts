@@ -7,6 +7,7 @@ import { benchEval } from './eval.js';
 import { benchLumen } from './lumen.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
+import { benchTrain } from './train.js';
 import { benchXent } from './xent.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
@@ -15,6 +16,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   data: benchData,
   eval: benchEval,
   text: benchText,
+  train: benchTrain,
   lumen: benchLumen,
   cuda: benchCuda,
   baselines: benchBaselines,

@@ -20,6 +20,10 @@
 #include "regen/text_stats.h"
 #include "regen/xent.h"
 
+namespace regen::napi {
+void register_train(Napi::Env env, Napi::Object exports);  // train_glue.cpp
+}  // namespace regen::napi
+
 namespace {
 
 using regen::napi::copy_array;
@@ -436,6 +440,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  regen::napi::register_train(env, exports);
   return exports;
 }
 

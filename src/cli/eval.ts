@@ -24,7 +24,7 @@ export function registerEvalCommands(program: Command): void {
   )
     .addOption(flags.task())
     .addOption(flags.split('evaluation split'))
-    .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov); default pop`)
+    .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov), or a checkpoint folder of \`regen-bench train\`; default pop`)
     .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (default template)`)
     .option('--encoder <model>', `critique-emb: sentence encoder (hub id or folder; default ${DEFAULT_SEMSIM_MODEL} when cached)`)
     .addOption(flags.fusionWeight())
@@ -102,10 +102,11 @@ export function registerEvalCommands(program: Command): void {
     .addOption(flags.bootstrap('resamples of the paired tests and intervals'))
     // The flag's name before --bootstrap; kept working, hidden from the help.
     .addOption(new Option('--samples <n>').hideHelp().argParser((v) => flags.bootstrap().parseArg!(v, undefined)))
+    .option('--across-tasks', 'compare task 1 with task 2 (the same users and targets; only the critique shown differs)')
     .option('--json', 'print JSON')
     .addOption(flags.allowBadInput())
-    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; json?: boolean; allowBadInput?: boolean }) => {
-      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap });
+    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; acrossTasks?: boolean; json?: boolean; allowBadInput?: boolean }) => {
+      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap, acrossTasks: f.acrossTasks });
       console.log(f.json ? JSON.stringify(comparisonJson(result), null, 2) : formatComparison(result));
       failOnBadInput(result.badInput, f.allowBadInput);
     });

@@ -13,6 +13,7 @@ import { formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
 import { registerPromptsCommand } from './prompts.js';
 import { registerGenerateCommand } from './generate.js';
+import { registerTrainCommand } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
   registerScoreText(program);
   registerPromptsCommand(program);
   registerGenerateCommand(program);
+  registerTrainCommand(program);
   return program;
 }
 

@@ -47,18 +47,27 @@ export interface CompareOptions {
   /** Resamples (default 1000). */
   samples?: number;
   seed?: number;
+  /**
+   * Compare task 1 with task 2: the same users and test targets, only what the model is shown
+   * differs (the critique), so the pairs are the same examples (a critique-aware model's lift).
+   */
+  acrossTasks?: boolean;
 }
 
 export class CompareError extends Error {
   override name = 'CompareError';
 }
 
-/** The settings both sides must share (the models, and so their input files, may differ). */
-function sameTask(a: EvalPart, b: EvalPart): void {
+/** The settings both sides must share (the models, and so their input files, may differ; with acrossTasks, the task). */
+function sameTask(a: EvalPart, b: EvalPart, acrossTasks = false): void {
+  if (acrossTasks) {
+    const ok = (t: number) => t === 1 || t === 2;
+    if (!ok(a.settings.task) || !ok(b.settings.task)) throw new CompareError(`--across-tasks compares tasks 1 and 2 (the same targets), but the evaluations are of tasks ${a.settings.task} and ${b.settings.task}`);
+  }
   const shared = (p: EvalPart) => ({
     dataset: p.settings.dataset.key,
     split: p.settings.split,
-    task: p.settings.task,
+    task: acrossTasks ? 0 : p.settings.task,
     k: p.settings.k,
     excludeHistory: p.settings.excludeHistory,
     // The same metric on both sides, or the differences mean nothing.
@@ -72,7 +81,11 @@ function sameTask(a: EvalPart, b: EvalPart): void {
       `the two evaluations use different datasets (${a.settings.dataset.name}@${a.settings.dataset.key.slice(0, 16)} vs ${b.settings.dataset.name}@${b.settings.dataset.key.slice(0, 16)})` +
         (diff.length > 1 ? `; they also differ in ${diff.filter((d) => !d.startsWith('dataset')).join('; ')}` : ''),
     );
-  if (diff.length) throw new CompareError(`the two evaluations differ in ${diff.join('; ')}: compare like with like (evaluate both with the same settings)`);
+  if (diff.length) {
+    const tasks12 = [1, 2].includes(a.settings.task) && [1, 2].includes(b.settings.task);
+    const hint = diff.length === 1 && diff[0].startsWith('task ') && tasks12 ? ' (or --across-tasks: tasks 1 and 2 share their targets)' : ' (evaluate both with the same settings)';
+    throw new CompareError(`the two evaluations differ in ${diff.join('; ')}: compare like with like${hint}`);
+  }
 }
 
 const mean = (x: ArrayLike<number>) => {
@@ -124,7 +137,7 @@ function compareBleu(bleu: Bleu, sa: number[][], sb: number[][], samples: number
 }
 
 export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions = {}): Comparison {
-  sameTask(a, b);
+  sameTask(a, b, options.acrossTasks);
   const samples = options.samples ?? 1000;
   const seed = options.seed ?? 0;
   const confidence = a.settings.ci.confidence;
