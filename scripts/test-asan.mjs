@@ -30,6 +30,7 @@ const NATIVE_TESTS = [
   'test/text-golden.test.ts',
   'test/lumen-step.test.ts',
   'test/xent.test.ts',
+  'test/train-body.test.ts',
   'test/hardening.test.ts',
   'test/bad-input',
 ];
