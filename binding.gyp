@@ -23,7 +23,7 @@
         "native/train/isa_avx512.cpp"
       ],
       "include_dirs": ["native/include", "native"],
-      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions"],

@@ -244,6 +244,8 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** Where a binary may be, in the order they are tried: a local build, then the prebuilt one for this platform. */
 export function cpuBinaryCandidates(): string[] {
+  // An explicit addon, tried alone: the sanitizer build (npm run test:asan) or one under test.
+  if (process.env.REGEN_CPU_BINARY) return [path.resolve(process.env.REGEN_CPU_BINARY)];
   return [
     path.join(packageRoot, 'build', 'Release', 'regen_cpu.node'),
     path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'regen_cpu.node'),

@@ -32,6 +32,8 @@ export interface BuiltinOptions {
   offline?: boolean;
   /** Critique-aware models: a fixed fusion weight instead of the one tuned on the valid split. */
   fusionWeight?: number;
+  /** Hears what is downloaded and from where (critique-emb's encoder). */
+  log?: (line: string) => void;
 }
 
 /** An unknown model or narrator name; the message names the choices. */
@@ -60,7 +62,7 @@ export function createRecommender(name: string, o: BuiltinOptions = {}): Recomme
     if (!base)
       throw new UnknownModelError('model', (label) => `${label('model')} ${name}: unknown base model '${baseName}'; a critique model fuses with one of ${SEQUENTIAL_MODELS.join(', ')} (e.g. ${label('model')} ${kind}:markov)`);
     const retriever: CritiqueRetrieverName = kind === 'critique-bm25' ? 'bm25' : 'embedding';
-    return new CritiqueFusionRecommender(base, retriever, { engine: o.engine, encoder: o.encoder, offline: o.offline, weight: o.fusionWeight });
+    return new CritiqueFusionRecommender(base, retriever, { engine: o.engine, encoder: o.encoder, offline: o.offline, weight: o.fusionWeight, log: o.log });
   }
   throw new UnknownModelError('model', (label) => `unknown ${label('model')} ${JSON.stringify(name)}; built-in models: ${modelList()}, or a checkpoint folder written by \`regen-bench train\``);
 }
