@@ -4,6 +4,7 @@
       "target_name": "regen_cpu",
       "sources": [
         "native/napi/addon_cpu.cpp",
+        "native/napi/train_glue.cpp",
         "native/common/cpu_features.cpp",
         "native/common/thread_pool.cpp",
         "native/engine/search.cpp",
@@ -16,10 +17,14 @@
         "native/text/text_stats.cpp",
         "native/text/porter.cpp",
         "native/text/dice_search.cpp",
-        "native/stats/bootstrap.cpp"
+        "native/stats/bootstrap.cpp",
+        "native/train/model.cpp",
+        "native/train/isa_scalar.cpp",
+        "native/train/isa_avx2.cpp",
+        "native/train/isa_avx512.cpp"
       ],
       "include_dirs": ["native/include", "native"],
-      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions"],

@@ -9,6 +9,7 @@ import { benchLumen } from './lumen.js';
 import { benchNarrator } from './narrator.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
+import { benchTrain } from './train.js';
 import { benchXent } from './xent.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
@@ -17,6 +18,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   data: benchData,
   eval: benchEval,
   text: benchText,
+  train: benchTrain,
   lumen: benchLumen,
   cuda: benchCuda,
   baselines: benchBaselines,

@@ -28,7 +28,7 @@ describe('critique-emb (tiny local encoder)', () => {
     const t2 = buildExamples(demo, 2);
     const model = createRecommender('critique-emb:markov', { encoder: encoderDir, offline: true }) as CritiqueFusionRecommender;
     await model.prepare(t2);
-    expect(model.name).toMatch(new RegExp(`^critique-emb\\+markov\\(w=[0-9.]+,tuned-on-valid,encoder=${encoderDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`));
+    expect(model.name).toMatch(new RegExp(`^critique-emb\\+markov\\(w=[0-9.]+,tuned-on-valid,encoder=${encoderDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@[0-9a-f]{16}\\)$`)); // a folder's encoder named with its weights' hash
 
     // The critique side against a direct computation with the same encoder.
     const encoder = await SentenceEncoder.load({ model: encoderDir, offline: true });

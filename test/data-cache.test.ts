@@ -52,7 +52,8 @@ describe('the cache', () => {
     const out = path.join(dir, 'prepared');
     const good = await prepareDataset(file, { out });
     // A crash during a build leaves only a temporary folder (renamed into place only when complete):
-    // it is never opened, and a later build removes it once its process is gone.
+    // it is never opened, and never deleted by another run (only the run that made a temporary name
+    // removes it: issue 15; the folder could be another tool's or a live process's).
     const stale = path.join(dir, '.prepared.tmp-999999999-abcdef');
     cpSync(out, stale, { recursive: true });
     rmSync(path.join(stale, 'manifest.json'));
@@ -60,7 +61,8 @@ describe('the cache', () => {
     expect(() => openDataset(out)).toThrow(/not a prepared dataset/);
     const rebuilt = await prepareDataset(file, { out });
     expect(rebuilt.cached).toBe(false);
-    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(stale)).toBe(true);
+    rmSync(stale, { recursive: true });
     expect(rebuilt.dataset.meta.key).toBe(good.dataset.meta.key);
     // A damaged folder (a file missing) is rebuilt, not opened.
     rmSync(path.join(out, 'users.arrow'));

@@ -68,7 +68,7 @@ describe('eval on the demo', () => {
     }
     expect((r.json as { signature: string }).signature).toContain(`semsim:${model}`);
     expect((r.json as { semsim_note: string | null }).semsim_note).toBeNull();
-    await expect(runEval({ ...quick, semsim: path.join(dir, 'no-such-model'), offline: true })).rejects.toThrow(/no-such-model does not exist/);
+    await expect(runEval({ ...quick, semsim: path.join(dir, 'no-such-model'), offline: true })).rejects.toThrow(/no-such-model: no such folder .*A path that does not exist is not looked up on the hub/);
   });
 
   it('keys follow --k, and task 1 has no text', async () => {
@@ -271,6 +271,14 @@ describe('shards, resuming and comparing', () => {
     expect(recall.pRandomisation).toBeLessThan(0.01);
     expect(c.matched).toBe(examples.length);
     expect(readPart(path.join(dir, 'cmp-pop', 'task1.part.json')).users).toHaveLength(examples.length);
+    // Task 1 against task 2 (same users and targets) only when asked; never against task 3.
+    const pop2 = (await runEval({ ...quick, task: 2 })).parts[0];
+    expect(() => compareParts(pop, pop2, { samples: 50 })).toThrow(/differ in task \(1 vs 2\): compare like with like \(or --across-tasks/);
+    const across = compareParts(pop, pop2, { samples: 50, acrossTasks: true });
+    expect(across.matched).toBe(examples.length);
+    expect(across.metrics.find((m) => m.metric === 'recall@10')!.delta).toBe(0); // popularity ignores critiques
+    const pop3 = { ...pop2, settings: { ...pop2.settings, task: 3 as const } };
+    expect(() => compareParts(pop, pop3, { samples: 50, acrossTasks: true })).toThrow(/--across-tasks compares tasks 1 and 2 .* tasks 1 and 3/);
   });
 });
 

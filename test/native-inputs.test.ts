@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeStep } from '../src/engine/decode-step.js';
 import { defaultEngine } from '../src/engine/engine.js';
 import { ItemTable } from '../src/engine/item-table.js';
+import { textKernels } from '../src/engine/engine.js';
+import { scoreItems } from '../src/engine/item-table.js';
 import { bootstrapSums } from '../src/eval/bootstrap.js';
 import { rng } from '../src/util/random.js';
 
@@ -102,11 +104,78 @@ describe(`inputs are copied before native work is queued (seed ${SEED})`, () => 
     items.dispose();
   });
 
-  it('bootstrapSums: the values changed right after the call', async () => {
+  it('decodeStep: every argument detached right after the call, and both tables disposed', async () => {
+    const a = inputs();
+    const text = await ItemTable.create(a.items.subarray(0, 500 * dim), { dim });
+    const items = await ItemTable.create(a.items, { dim });
+    const input = () => ({
+      hidden: a.queries.slice(),
+      table: Int32Array.from({ length: rows }, (_, i) => i % 2),
+      exclude: { offsets: a.offsets.slice(), ids: a.ids.map((id) => id % 500) },
+      streams: Uint32Array.from({ length: rows }, (_, i) => i),
+      steps: new Uint32Array(rows).fill(3),
+      k: 4,
+    });
+    const sampling = { temperature: 0.7, topK: 50, seed: 9 };
+    const expected = await decodeStep([text, items], input(), sampling);
+    const x = input();
+    const pending = decodeStep([text, items], x, sampling);
+    for (const v of [x.hidden, x.table, x.exclude.offsets, x.exclude.ids, x.streams, x.steps]) detach(v);
+    // The running step holds its own references to the tables' memory.
+    text.dispose();
+    items.dispose();
+    expect(await pending).toEqual(expected);
+  });
+
+  it('search: the table disposed right after the call still answers the running search', async () => {
+    const a = inputs();
+    const table = await ItemTable.create(a.items, { dim });
+    const expected = await table.search(a.queries, { k: 7, targets: a.targets });
+    const pending = table.search(a.queries, { k: 7, targets: a.targets });
+    table.dispose();
+    expect(await pending).toEqual(expected);
+    await expect(table.search(a.queries, { k: 7 })).rejects.toThrow(/disposed/);
+  });
+
+  it('bootstrapSums: the values changed or detached right after the call', async () => {
     const values = Float64Array.from({ length: 3000 }, (_, i) => (i * 7919) % 13);
     const expected = await defaultEngine().bootstrapSums(values.slice(), 3, 200, 4);
     const pending = bootstrapSums(values, 3, { samples: 200, seed: 4 });
     values.fill(1e9);
     expect(Array.from(await pending)).toEqual(Array.from(expected));
+    const other = values.map((_, i) => (i * 7919) % 13);
+    const detached = bootstrapSums(other, 3, { samples: 200, seed: 4 });
+    detach(other);
+    expect(Array.from(await detached)).toEqual(Array.from(expected));
+  });
+
+  // The synchronous entry points read their arguments before they return; what they return is theirs.
+  it('scoreItems and the text kernels: results do not alias the arguments (changed or detached afterwards)', async () => {
+    const a = inputs();
+    const table = await ItemTable.create(a.items, { dim });
+    const query = a.queries.slice(0, dim);
+    const ids = Int32Array.from({ length: 50 }, (_, i) => (i * 37) % count);
+    const scores = scoreItems(table, query, ids);
+    const copy = scores.slice();
+    query.fill(NaN);
+    detach(ids);
+    expect(scores).toEqual(copy);
+    table.dispose();
+    const kernels = textKernels();
+    if (!kernels) return; // an addon without text kernels: the TypeScript path has no native memory
+    const hyp = 'the cat sat on the mat.\nIt was flat';
+    const ref = 'a cat sat on a mat.\nit was not flat';
+    const layout = () => Int32Array.of(1, hyp.length, ref.length);
+    const types = () => Int32Array.of(1, 2, 0, -1);
+    const bleu = kernels.bleuChunkStats(hyp + ref, layout(), true);
+    const rouge = kernels.rougeChunkStats(hyp + ref, layout(), types(), true);
+    const l = layout();
+    const t = types();
+    const again = kernels.rougeChunkStats(hyp + ref, l, t, true);
+    l.fill(-1);
+    detach(t);
+    expect(again).toEqual(rouge);
+    expect(kernels.bleuChunkStats(hyp + ref, layout(), true)).toEqual(bleu);
+    expect(kernels.porterStem('yyyyyyyyyyyyyyyying')).toBe(kernels.porterStem('yyyyyyyyyyyyyyyying'));
   });
 });

@@ -21,6 +21,10 @@
 #include "regen/text_stats.h"
 #include "regen/xent.h"
 
+namespace regen::napi {
+void register_train(Napi::Env env, Napi::Object exports);  // train_glue.cpp
+}  // namespace regen::napi
+
 namespace {
 
 using regen::napi::copy_array;
@@ -234,7 +238,8 @@ size_t layout_pairs(const int32_t* layout, size_t layout_length) {
 template <typename Kernel>
 Napi::Value text_chunk(const Napi::CallbackInfo& info, size_t per_pair, Kernel kernel) {
   Napi::Env env = info.Env();
-  const std::u16string text = utf16_text(env, info[0]);
+  std::u16string text;
+  run_now(env, [&] { text = utf16_text(env, info[0]); });  // a copy: an allocation that can fail
   size_t layout_length = 0;
   const int32_t* layout = typed_array_data<int32_t>(info[1], napi_int32_array, "layout", &layout_length);
   const size_t pairs = layout_pairs(layout, layout_length);
@@ -506,6 +511,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  regen::napi::register_train(env, exports);
   return exports;
 }
 

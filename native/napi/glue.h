@@ -555,6 +555,8 @@ template <typename Fn>
 void run_now(Napi::Env env, Fn&& fn) {
   try {
     fn();
+  } catch (const Napi::Error&) {
+    throw;  // already a JS error (TypeError, RangeError) with its message
   } catch (const std::bad_alloc&) {
     throw Napi::Error::New(env, "out of memory");
   } catch (const std::exception& e) {

@@ -18,28 +18,50 @@ bool ends_with(const Word& w, const char* suffix) {
 }
 Word drop(const Word& w, size_t n) { return w.substr(0, w.size() - n); }
 
+bool is_vowel_letter(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
+
+// NLTK's _is_consonant: 'y' is a consonant at the start or after a vowel, a vowel after a consonant.
+// Its definition recurses once per 'y' of a run; here the run is walked back iteratively (a token of
+// 300,000 'y's must not overflow the stack), and measure() carries the state along the word instead
+// of asking per letter, so long runs cost linear time.
 bool is_consonant(const Word& w, size_t i) {
-  char c = w[i];
-  if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u') return false;
-  if (c == 'y') return i == 0 ? true : !is_consonant(w, i - 1);
-  return true;
+  if (w[i] != 'y') return !is_vowel_letter(w[i]);
+  size_t start = i;
+  while (start > 0 && w[start] == 'y') start--;
+  // w[start] is the letter before the run (whose state is fixed), or the run reaches the start.
+  const bool first = w[start] == 'y' ? true : !is_vowel_letter(w[start]);
+  return ((i - start) % 2 == 0) ? first : !first;
+}
+
+// Calls fn(consonant) for every letter in order, in one pass.
+template <typename Fn>
+void each_consonant(const Word& s, Fn fn) {
+  bool prev = false;
+  for (size_t i = 0; i < s.size(); i++) {
+    const bool c = s[i] == 'y' ? (i == 0 ? true : !prev) : !is_vowel_letter(s[i]);
+    if (!fn(c)) return;
+    prev = c;
+  }
 }
 
 int measure(const Word& s) {
   int m = 0;
   bool prev_vowel = false;
-  for (size_t i = 0; i < s.size(); i++) {
-    bool c = is_consonant(s, i);
+  each_consonant(s, [&](bool c) {
     if (c && prev_vowel) m++;
     prev_vowel = !c;
-  }
+    return true;
+  });
   return m;
 }
 
 bool contains_vowel(const Word& s) {
-  for (size_t i = 0; i < s.size(); i++)
-    if (!is_consonant(s, i)) return true;
-  return false;
+  bool found = false;
+  each_consonant(s, [&](bool c) {
+    found = !c;
+    return !found;
+  });
+  return found;
 }
 
 bool ends_double_consonant(const Word& w) {

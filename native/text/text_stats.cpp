@@ -4,6 +4,7 @@
 #include "regen/text_stats.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -368,12 +369,31 @@ size_t rouge_tokenize(const char16_t* s, size_t length, bool stem, Interner& int
 }
 
 // LCS length, bit-parallel (Hyyro 2004): one bit per position of a, V' = (V + (V & M)) | (V & ~M)
-// with carries across 64-bit words; the LCS is the number of zero bits among the first an.
+// with carries across 64-bit words; the LCS is the number of zero bits among the first an. The match
+// masks M take distinct symbols x words; past kMaskWords (long segments with many distinct tokens,
+// where they grew to gigabytes) each step's mask is built from a's positions of that symbol instead:
+// memory linear in the segment, the same result.
 struct LcsBits {
-  std::vector<uint64_t> masks, v;
-  std::vector<int32_t> local, stamp;
+  std::vector<uint64_t> masks, v, scratch;
+  std::vector<int32_t> local, stamp, pos_start, pos;
   int32_t epoch = 0;
 };
+
+constexpr size_t kMaskWords = size_t{1} << 20;  // 8 MiB of per-symbol masks
+
+inline uint64_t lcs_step(uint64_t* v, const uint64_t* m, size_t words) {
+  uint64_t carry = 0;
+  for (size_t w = 0; w < words; w++) {
+    uint64_t vw = v[w], u = vw & m[w];
+    uint64_t sum = vw + u;
+    uint64_t c1 = sum < vw;
+    uint64_t sum2 = sum + carry;
+    uint64_t c2 = sum2 < sum;
+    v[w] = sum2 | (vw & ~m[w]);
+    carry = c1 | c2;
+  }
+  return carry;
+}
 
 int32_t lcs_length_bits(const int32_t* a, size_t an, const int32_t* b, size_t bn, size_t n_ids, LcsBits& L) {
   if (an == 0 || bn == 0) return 0;
@@ -389,22 +409,33 @@ int32_t lcs_length_bits(const int32_t* a, size_t an, const int32_t* b, size_t bn
       L.stamp[a[i]] = epoch;
       L.local[a[i]] = distinct++;
     }
-  L.masks.assign(static_cast<size_t>(distinct) * words, 0);
-  for (size_t i = 0; i < an; i++) L.masks[static_cast<size_t>(L.local[a[i]]) * words + i / 64] |= uint64_t{1} << (i % 64);
   L.v.assign(words, ~uint64_t{0});
-  for (size_t j = 0; j < bn; j++) {
-    if (L.stamp[b[j]] != epoch) continue;  // no match anywhere: V unchanged
-    const uint64_t* m = &L.masks[static_cast<size_t>(L.local[b[j]]) * words];
-    uint64_t carry = 0;
-    for (size_t w = 0; w < words; w++) {
-      uint64_t vw = L.v[w], u = vw & m[w];
-      uint64_t sum = vw + u;
-      uint64_t c1 = sum < vw;
-      uint64_t sum2 = sum + carry;
-      uint64_t c2 = sum2 < sum;
-      L.v[w] = sum2 | (vw & ~m[w]);
-      carry = c1 | c2;
+  if (static_cast<size_t>(distinct) * words <= kMaskWords) {
+    L.masks.assign(static_cast<size_t>(distinct) * words, 0);
+    for (size_t i = 0; i < an; i++) L.masks[static_cast<size_t>(L.local[a[i]]) * words + i / 64] |= uint64_t{1} << (i % 64);
+    for (size_t j = 0; j < bn; j++) {
+      if (L.stamp[b[j]] != epoch) continue;  // no match anywhere: V unchanged
+      lcs_step(L.v.data(), &L.masks[static_cast<size_t>(L.local[b[j]]) * words], words);
     }
+  } else {
+    // a's positions per symbol (CSR), and one mask built and cleared per step.
+    L.pos_start.assign(static_cast<size_t>(distinct) + 1, 0);
+    for (size_t i = 0; i < an; i++) L.pos_start[L.local[a[i]] + 1]++;
+    for (int32_t s = 0; s < distinct; s++) L.pos_start[s + 1] += L.pos_start[s];
+    L.pos.resize(an);
+    {
+      std::vector<int32_t> next(L.pos_start.begin(), L.pos_start.end() - 1);
+      for (size_t i = 0; i < an; i++) L.pos[next[L.local[a[i]]]++] = static_cast<int32_t>(i);
+    }
+    L.scratch.assign(words, 0);
+    for (size_t j = 0; j < bn; j++) {
+      if (L.stamp[b[j]] != epoch) continue;
+      const int32_t s = L.local[b[j]];
+      for (int32_t k = L.pos_start[s]; k < L.pos_start[s + 1]; k++) L.scratch[L.pos[k] / 64] |= uint64_t{1} << (L.pos[k] % 64);
+      lcs_step(L.v.data(), L.scratch.data(), words);
+      for (int32_t k = L.pos_start[s]; k < L.pos_start[s + 1]; k++) L.scratch[L.pos[k] / 64] = 0;
+    }
+    std::vector<int32_t>().swap(L.pos);
   }
   int32_t ones = 0;
   for (size_t w = 0; w < words; w++) {
@@ -415,34 +446,78 @@ int32_t lcs_length_bits(const int32_t* a, size_t an, const int32_t* b, size_t bn
   return static_cast<int32_t>(an) - ones;
 }
 
-// rouge-score's lcs_ind (_lcs_table + _backtrack_norec): marks the reference indices of one LCS.
+// rouge-score's lcs_ind: the LCS table _lcs_table builds, and _backtrack_norec's walk back from the
+// corner (diagonal on a match; else left when left is strictly larger, else up), marking the
+// reference indices it passes. The full (rn + 1) x (cn + 1) table is only built when it has at most
+// kBandCells cells; beyond that the walk is found band by band: the row at the middle of a band of
+// reference rows is computed forward from the band's top row (two rows of memory), the walk is
+// followed through the lower half first (it enters there), then through the upper half from where it
+// left, each half split again until it fits. The walk depends only on the table's values, which the
+// split does not change, so the marks are the table backtrack's, bit for bit; memory stays
+// O(kBandCells + cn log rn), time O(rn cn log rn) in the worst case (only past the budget).
+// 16 MiB of int32 table; REGEN_LCS_BAND_CELLS lowers it so that tests reach the split on small inputs.
+const size_t kBandCells = [] {
+  const char* env = std::getenv("REGEN_LCS_BAND_CELLS");
+  const long long v = env ? std::atoll(env) : 0;
+  return v >= 4 ? static_cast<size_t>(v) : size_t{1} << 22;
+}();
+
+// L(to, 0..J) from L(from, 0..J) in `row` (in place), over reference rows from+1..to.
+void advance_rows(const int32_t* r, const int32_t* c, size_t from, size_t to, int32_t* row, size_t J) {
+  for (size_t i = from + 1; i <= to; i++) {
+    const int32_t x = r[i - 1];
+    int32_t diag = row[0];
+    for (size_t j = 1; j <= J; j++) {
+      const int32_t up = row[j];
+      const int32_t left = row[j - 1];
+      row[j] = x == c[j - 1] ? diag + 1 : (up > left ? up : left);
+      diag = up;
+    }
+  }
+}
+
+// The walk through rows top..bottom, entering at (bottom, J) with row `top` of the table given;
+// returns the column where it reaches row `top` (0: the walk has ended).
+size_t lcs_walk(const int32_t* r, const int32_t* c, size_t top, size_t bottom, const int32_t* top_row, size_t J, int32_t* mark,
+                int32_t epoch, std::vector<int32_t>& table) {
+  if (J == 0 || bottom == top) return J;
+  const size_t w = J + 1, h = bottom - top + 1;
+  if (h <= 2 || h * w <= kBandCells) {
+    table.resize(h * w);
+    int32_t* t = table.data();
+    std::copy(top_row, top_row + w, t);
+    for (size_t i = 1; i < h; i++) {
+      std::copy(t + (i - 1) * w, t + i * w, t + i * w);
+      advance_rows(r, c, top + i - 1, top + i, t + i * w, J);
+    }
+    size_t i = bottom, j = J;
+    while (i > top && j > 0) {
+      if (r[i - 1] == c[j - 1]) {
+        mark[i - 1] = epoch;
+        i--;
+        j--;
+      } else if (t[(i - top) * w + j - 1] > t[(i - 1 - top) * w + j]) {
+        j--;
+      } else {
+        i--;
+      }
+    }
+    return j;
+  }
+  const size_t mid = top + (bottom - top) / 2;
+  std::vector<int32_t> mid_row(top_row, top_row + w);
+  advance_rows(r, c, top, mid, mid_row.data(), J);
+  const size_t j1 = lcs_walk(r, c, mid, bottom, mid_row.data(), J, mark, epoch, table);
+  std::vector<int32_t>().swap(mid_row);
+  return j1 == 0 ? 0 : lcs_walk(r, c, top, mid, top_row, j1, mark, epoch, table);
+}
+
 void mark_lcs(const int32_t* r, size_t rn, const int32_t* c, size_t cn, std::vector<int32_t>& table, int32_t* mark,
               int32_t epoch) {
   if (rn == 0 || cn == 0) return;
-  size_t w = cn + 1;
-  table.assign((rn + 1) * w, 0);
-  for (size_t i = 1; i <= rn; i++) {
-    int32_t x = r[i - 1];
-    for (size_t j = 1; j <= cn; j++) {
-      if (x == c[j - 1]) table[i * w + j] = table[(i - 1) * w + j - 1] + 1;
-      else {
-        int32_t up = table[(i - 1) * w + j], left = table[i * w + j - 1];
-        table[i * w + j] = up > left ? up : left;
-      }
-    }
-  }
-  size_t i = rn, j = cn;
-  while (i > 0 && j > 0) {
-    if (r[i - 1] == c[j - 1]) {
-      mark[i - 1] = epoch;
-      i--;
-      j--;
-    } else if (table[i * w + j - 1] > table[(i - 1) * w + j]) {
-      j--;
-    } else {
-      i--;
-    }
-  }
+  const std::vector<int32_t> zeros(cn + 1, 0);
+  lcs_walk(r, c, 0, rn, zeros.data(), cn, mark, epoch, table);
+  if (table.size() > kBandCells) std::vector<int32_t>().swap(table);
 }
 
 std::vector<size_t> sentences(const std::vector<int32_t>& lines) {

@@ -37,7 +37,8 @@ function sourceOptions(cmd: Command): Command {
     .option('--strict', 'stop at the first bad record instead of skipping and counting it')
     .option('--category <name>', 'the source is a folder of REGEN files of several categories (the release\'s regen/REGEN/): the one to read (office, clothing, ...)')
     .option('--cache-dir <dir>', 'cache folder (default: $REGEN_BENCH_CACHE, else the user cache folder: ~/.cache/regen-bench on Linux)')
-    .option('--force', 'rebuild even if a cached copy exists');
+    .option('--force', 'rebuild even if a cached copy exists')
+    .addOption(flags.maxLineBytes());
 }
 
 function toOptions(f: SourceFlags): PrepareOptions {

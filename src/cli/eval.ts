@@ -1,12 +1,12 @@
 // `regen-bench eval`, `merge` and `compare`: parse flags, call src/eval, print.
 import { Command, Option } from 'commander';
 
-import { comparePartFiles, formatComparison } from '../eval/compare.js';
+import { comparePartFiles, comparisonJson, formatComparison } from '../eval/compare.js';
 import { mergePartFiles } from '../eval/merge.js';
 import { BUILTIN_MODELS, runEval, type RunEvalOptions } from '../eval/run.js';
 import { DEFAULT_SEMSIM_MODEL } from '../metrics/text/semsim.js';
 import { NARRATORS } from '../models/builtin.js';
-import { dataFlags, flags, modelRunOptions, narratorFlags, type ModelRunFlags } from './flags.js';
+import { dataFlags, failOnBadInput, flags, modelRunOptions, narratorFlags, type ModelRunFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
 interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'resolve' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
@@ -15,6 +15,7 @@ interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 
   seed: number;
   bootstrap: number;
   json?: boolean;
+  allowBadInput?: boolean;
 }
 
 export function registerEvalCommands(program: Command): void {
@@ -23,7 +24,7 @@ export function registerEvalCommands(program: Command): void {
   ))
     .addOption(flags.task())
     .addOption(flags.split('evaluation split'))
-    .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov); default pop`)
+    .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov), or a checkpoint folder of \`regen-bench train\`; default pop`)
     .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (an LLM in the ONNX layout of the README's "LLM narrator"; default template)`)
     .addOption(flags.narrative('task 3: score only these narrative kinds, comma-separated (default all six)'))
     .option('--encoder <model>', `critique-emb: sentence encoder (hub id or folder; default ${DEFAULT_SEMSIM_MODEL} when cached)`)
@@ -50,6 +51,8 @@ export function registerEvalCommands(program: Command): void {
     .option('--out <dir>', 'write chunks (resumable), parts and report.json / report.md here')
     .option('--json', 'print the report as JSON')
     .option('--strict', 'stop at the first bad input record instead of counting it')
+    .addOption(flags.allowBadInput())
+    .addOption(flags.maxSegmentTokens())
     .action(async (f: EvalFlags) => {
       if (f.shard && !f.out) throw new Error('--shard writes a part file: give --out DIR (shared by all shards)');
       const result = await withProgress((progress) =>
@@ -75,9 +78,8 @@ export function registerEvalCommands(program: Command): void {
       );
       if (f.shard) {
         process.stderr.write(`wrote the part of shard ${f.shard.index}/${f.shard.count} to ${f.out}; combine all shards with: regen-bench merge ${f.out}\n`);
-        return;
-      }
-      console.log(f.json ? JSON.stringify(result.json, null, 2) : result.markdown);
+      } else console.log(f.json ? JSON.stringify(result.json, null, 2) : result.markdown);
+      failOnBadInput(result.badInput, f.allowBadInput);
     });
 
   program
@@ -86,9 +88,12 @@ export function registerEvalCommands(program: Command): void {
     .argument('<parts...>', 'part files (*.part.json), or eval --out folders (every part in them)')
     .option('--out <dir>', 'also write report.json, report.md and the merged parts here')
     .option('--json', 'print the report as JSON')
-    .action(async (parts: string[], f: { out?: string; json?: boolean }) => {
+    .addOption(flags.allowBadInput())
+    .action(async (parts: string[], f: { out?: string; json?: boolean; allowBadInput?: boolean }) => {
       const result = await mergePartFiles(parts, f.out);
+      for (const note of result.written ?? []) process.stderr.write(`${note}\n`);
       console.log(f.json ? JSON.stringify(result.json, null, 2) : result.markdown);
+      failOnBadInput(result.badInput, f.allowBadInput);
     });
 
   program
@@ -100,9 +105,12 @@ export function registerEvalCommands(program: Command): void {
     .addOption(flags.bootstrap('resamples of the paired tests and intervals'))
     // The flag's name before --bootstrap; kept working, hidden from the help.
     .addOption(new Option('--samples <n>').hideHelp().argParser((v) => flags.bootstrap().parseArg!(v, undefined)))
+    .option('--across-tasks', 'compare task 1 with task 2 (the same users and targets; only the critique shown differs)')
     .option('--json', 'print JSON')
-    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; json?: boolean }) => {
-      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap });
-      console.log(f.json ? JSON.stringify(result, null, 2) : formatComparison(result));
+    .addOption(flags.allowBadInput())
+    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; acrossTasks?: boolean; json?: boolean; allowBadInput?: boolean }) => {
+      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap, acrossTasks: f.acrossTasks });
+      console.log(f.json ? JSON.stringify(comparisonJson(result), null, 2) : formatComparison(result));
+      failOnBadInput(result.badInput, f.allowBadInput);
     });
 }

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { DEMO_SOURCE, SOURCE_FORMATS, type LoadOptions } from '../data/load.js';
 import type { Device } from '../engine/engine.js';
 import type { SplitName, TaskId } from '../tasks/examples.js';
+import { formatLimit, LIMITS, setLimit } from '../util/limits.js';
 import type { OptionLabel } from '../util/option-error.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -80,6 +81,22 @@ export const flags = {
   maxWords: (description = 'prompt budget in words; the oldest purchases are dropped to fit (default 2048)') => new Option('--max-words <n>', description).argParser(intIn('--max-words', 1)),
   /** --narrative kinds (comma-separated snake_case names, or all). */
   narrative: (description: string) => new Option('--narrative <kinds>', description),
+  /** --allow-bad-input: exit 0 although an input's share of bad lines or ids is above the limit. */
+  allowBadInput: () =>
+    new Option(
+      '--allow-bad-input',
+      `exit 0 even when more than ${formatLimit('badShare', LIMITS.badShare.default)} of an input's lines or ids are bad (${LIMITS.badShare.env}; the report counts them either way)`,
+    ),
+  /** --max-line-bytes: the line limit of every line-based input of the command (src/util/limits.ts). */
+  maxLineBytes: () =>
+    new Option('--max-line-bytes <n>', `longest input line read, in bytes (default ${formatLimit('lineBytes', LIMITS.lineBytes.default)}, ${LIMITS.lineBytes.env})`).argParser(
+      intIn('--max-line-bytes', 1, LIMITS.lineBytes.max),
+    ),
+  /** --max-segment-tokens: the longest text scored by BLEU and ROUGE. */
+  maxSegmentTokens: () =>
+    new Option('--max-segment-tokens <n>', `longest text segment scored, in tokens (default ${formatLimit('segmentTokens', LIMITS.segmentTokens.default)}, ${LIMITS.segmentTokens.env})`).argParser(
+      intIn('--max-segment-tokens', 1, LIMITS.segmentTokens.max),
+    ),
 };
 
 /** The narrative kinds a --narrative value names (parsed and checked by the library). */
@@ -121,6 +138,22 @@ export function narratorOptions(f: NarratorFlags) {
   };
 }
 
+/** Applies a command's limit flags (--max-line-bytes, --max-segment-tokens) for the rest of the process. */
+export function applyLimitFlags(opts: { maxLineBytes?: number; maxSegmentTokens?: number }): void {
+  if (opts.maxLineBytes !== undefined) setLimit('lineBytes', opts.maxLineBytes);
+  if (opts.maxSegmentTokens !== undefined) setLimit('segmentTokens', opts.maxSegmentTokens);
+}
+
+/** Exit status of a command whose report was written but whose input is worse than the bad-share limit. */
+export const EXIT_BAD_INPUT = 3;
+
+/** Prints why the input is too bad and sets the exit status (3), unless --allow-bad-input. */
+export function failOnBadInput(problems: readonly string[], allow: boolean | undefined): void {
+  if (problems.length === 0) return;
+  for (const p of problems) process.stderr.write(`regen-bench: ${allow ? 'accepted (--allow-bad-input): ' : ''}${p}\n`);
+  if (!allow) process.exitCode = EXIT_BAD_INPUT;
+}
+
 /** --data and how it is read (--format, --schema, --cache-dir): every command that reads a dataset. */
 export function dataFlags(cmd: Command, fallback: string | null = DEMO_SOURCE): Command {
   const data = new Option(
@@ -132,7 +165,8 @@ export function dataFlags(cmd: Command, fallback: string | null = DEMO_SOURCE): 
     .option('--category <name>', '--data is a folder of REGEN files of several categories: the one to read (office, clothing, ...)')
     .addOption(new Option('--format <format>', 'source format (default: told apart from the file)').choices(['auto', ...SOURCE_FORMATS]))
     .option('--schema <file.json>', 'REGEN: key names for the unconfirmed fields (critique, narratives, scores, sentinel)')
-    .option('--cache-dir <dir>', 'dataset cache folder (default: $REGEN_BENCH_CACHE, else the user cache folder: ~/.cache/regen-bench on Linux)');
+    .option('--cache-dir <dir>', 'dataset cache folder (default: $REGEN_BENCH_CACHE, else the user cache folder: ~/.cache/regen-bench on Linux)')
+    .addOption(flags.maxLineBytes());
 }
 
 export interface DataFlags {

@@ -8,11 +8,12 @@ import { registerBaselineCommand } from './baseline.js';
 import { registerDataCommands } from './data.js';
 import { registerEvalCommands } from './eval.js';
 import { collectInfo } from '../engine/info.js';
-import { flagLabel, intIn } from './flags.js';
+import { applyLimitFlags, flagLabel, intIn } from './flags.js';
 import { formatInfo } from './info.js';
 import { registerScoreText } from './score-text.js';
 import { registerPromptsCommand } from './prompts.js';
 import { registerGenerateCommand } from './generate.js';
+import { registerTrainCommand } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,7 +21,9 @@ export function buildProgram(): Command {
     .name('regen-bench')
     .description('Reference toolkit for the REGEN benchmark (conversational recommendation with critiques and narratives)')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // --max-line-bytes and --max-segment-tokens hold for the whole command (src/util/limits.ts).
+    .hook('preAction', (_program, action) => applyLimitFlags(action.opts()));
 
   program
     .command('info')
@@ -73,6 +76,7 @@ export function buildProgram(): Command {
   registerScoreText(program);
   registerPromptsCommand(program);
   registerGenerateCommand(program);
+  registerTrainCommand(program);
   return program;
 }
 

@@ -96,6 +96,7 @@ export function registerPromptsCommand(program: Command): void {
         return writePrompts(dataset, f.out, { ...options, progress });
       });
       const seconds = (Date.now() - started) / 1000;
+      if (result.written) process.stderr.write(`${result.written}\n`);
       console.log(f.json ? JSON.stringify({ ...result, seconds }, null, 2) : formatResult(result, seconds));
     });
 }

@@ -9,7 +9,7 @@ import { IN_PROCESS_BELOW } from '../metrics/text/pool.js';
 import { computeTextStats, corpusBleuFromStats, meanRouge, pairRouge, rougeBootstrap, sentenceBleuFromStats } from '../metrics/text/score.js';
 import { DEFAULT_SEMSIM_MODEL, semanticSimilarity, type SemSimResult } from '../metrics/text/semsim.js';
 import { writeFileAtomic } from '../util/files.js';
-import { flags, numberIn } from './flags.js';
+import { flags as shared, numberIn } from './flags.js';
 import { progressReporter } from './progress.js';
 
 interface ScoreTextFlags {
@@ -43,21 +43,25 @@ export function registerScoreText(program: Command): void {
     .addOption(new Option('--tokenize <name>', 'BLEU tokenizer').choices(['13a', 'none']).default('13a'))
     .addOption(new Option('--smooth <method>', 'BLEU smoothing').choices(['exp', 'floor', 'add-k', 'none']).default('exp'))
     .addOption(new Option('--smooth-value <x>', 'value for floor (default 0.1) and add-k (default 1)').argParser(numberIn('--smooth-value', 0, Number.MAX_VALUE)))
-    .addOption(flags.bootstrap("ROUGE confidence intervals with n resamples (rouge-score's BootstrapAggregator)", null))
-    .addOption(flags.seed('numpy seed for --bootstrap'))
-    .addOption(flags.threads('worker threads (default: every core; 1 = in-process)'))
+    .addOption(shared.bootstrap("ROUGE confidence intervals with n resamples (rouge-score's BootstrapAggregator)", null))
+    .addOption(shared.seed('numpy seed for --bootstrap'))
+    .addOption(shared.threads('worker threads (default: every core; 1 = in-process)'))
     .option('--semsim [model]', `semantic similarity with a sentence encoder: a hub id (default ${DEFAULT_SEMSIM_MODEL}) or a local folder`)
     .option('--offline', 'never download a model (--semsim): use a local folder or the hub cache')
     .option('--embedding-cache <dir>', 'where reference embeddings are cached (default ~/.cache/regen-bench/embeddings)')
+    .addOption(shared.maxLineBytes())
+    .addOption(shared.maxSegmentTokens())
     .action(async (flags: ScoreTextFlags) => {
-      const { pairs, lines, blankLines } = readPairsFile(flags.input);
+      const { pairs, lines, blankLines, notes } = await readPairsFile(flags.input);
       if (blankLines > 0) console.error(`note: skipped ${blankLines} blank line${blankLines === 1 ? '' : 's'} in ${flags.input}`);
+      for (const n of notes) console.error(`warning: ${n}`);
       const bleuOptions = { tokenize: flags.tokenize, lowercase: !!flags.lowercase, smoothMethod: flags.smooth, smoothValue: flags.smoothValue ?? null };
       const long = pairs.length >= IN_PROCESS_BELOW * 10;
       const stats = await computeTextStats(pairs, {
         bleu: bleuOptions,
         stem: !!flags.stem,
         threads: flags.threads,
+        where: (i, which) => `${flags.input}:${lines[i]} (${which})`,
         onProgress: long ? progressReporter('score-text') : undefined,
       });
       const bleu = corpusBleuFromStats(stats, bleuOptions);
@@ -87,7 +91,8 @@ export function registerScoreText(program: Command): void {
           if (semsim) row.semsim = semsim.scores[i];
           out.push(JSON.stringify(row));
         }
-        writeFileAtomic(flags.perExample, out.join('\n') + '\n');
+        const written = writeFileAtomic(flags.perExample, out.join('\n') + '\n');
+        if (written.how !== 'created') console.error(written.note);
       }
 
       if (flags.json) {

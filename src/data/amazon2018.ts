@@ -17,6 +17,7 @@ import { displayName, readLines } from './lines.js';
 import type { ProgressFn } from '../util/progress.js';
 import { parseJsonOrPython } from './pyliteral.js';
 import type { Issues } from './report.js';
+import { preview } from '../util/json.js';
 
 export interface Amazon2018Options {
   /** The metadata file (meta_<Category>.json.gz), or null to build without titles and categories. */
@@ -186,7 +187,7 @@ export async function buildAmazon2018(
         }
         let rating = 0;
         if (typeof overall === 'number' && overall >= 1 && overall <= 5) rating = Math.round(overall);
-        else issues.add('bad-value', where, `overall should be 1-5 but is ${JSON.stringify(overall)}`, 'Keep the review with rating 0 (unknown)');
+        else issues.add('bad-value', where, `overall should be 1-5 but is ${preview(overall)}`, 'Keep the review with rating 0 (unknown)');
         let u = userIndex.get(uid as string);
         if (u === undefined) {
           userIndex.set(uid as string, (u = userNames.length));

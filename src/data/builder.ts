@@ -53,6 +53,7 @@ class TableText {
   readonly builders: TextColumnBuilder[];
   readonly shards: { file: string; start: number; rows: number }[] = [];
   readonly fileSizes: Record<string, number> = {};
+  readonly fileSums: Record<string, string> = {};
   private rows = 0;
   private shardStart = 0;
 
@@ -79,12 +80,14 @@ class TableText {
     const rows = chunks[0].rows;
     if (this.dir) {
       const file = `${this.table}.text-${String(this.shards.length).padStart(4, '0')}.arrow`;
-      this.fileSizes[file] = writeTextShard(
+      const written = writeTextShard(
         path.join(this.dir, file),
         this.table,
         this.shardStart,
         chunks.map((c, i) => ({ name: this.columns[i], data: c!.data! })),
       );
+      this.fileSizes[file] = written.bytes;
+      this.fileSums[file] = written.sha256;
       this.shards.push({ file, start: this.shardStart, rows });
       for (const c of chunks) c!.data = null; // on disk now; the builder's in-memory result is not used
     }
@@ -322,6 +325,7 @@ export class DatasetBuilder {
     if (!this.dir) throw new Error('internal: finishToDisk on an in-memory builder');
     const c = this.columns();
     const files: Record<string, number> = {};
+    const sha256: Record<string, string> = {};
     const tables = {} as Record<TableName, TableEntry>;
     const names: TableName[] = ['items', 'categories', 'users', 'events'];
     for (const [i, name] of names.entries()) {
@@ -329,13 +333,16 @@ export class DatasetBuilder {
       const text = c.texts[name];
       text.finish();
       Object.assign(files, text.fileSizes);
+      Object.assign(sha256, text.fileSums);
       const numericFile = `${name}.arrow`;
       const cols = Object.entries(c.numeric[name]).map(([n, array]) => ({ name: n, array }));
-      files[numericFile] = writeNumericFile(path.join(this.dir, numericFile), name, cols, c.rows[name]);
+      const written = writeNumericFile(path.join(this.dir, numericFile), name, cols, c.rows[name]);
+      files[numericFile] = written.bytes;
+      sha256[numericFile] = written.sha256;
       tables[name] = { rows: c.rows[name], numeric: numericFile, numericColumns: cols.map((x) => x.name), textColumns: text.columns, shards: text.shards };
     }
     progress?.({ phase: 'writing the dataset', done: names.length, total: names.length, unit: 'tables' });
-    const manifest: Manifest = { format: STORE_FORMAT, version: STORE_VERSION, meta, tables, files };
+    const manifest: Manifest = { format: STORE_FORMAT, version: STORE_VERSION, meta, tables, files, sha256 };
     writeFileAtomic(path.join(this.dir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
     return manifest;
   }

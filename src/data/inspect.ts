@@ -1,6 +1,7 @@
 // `data inspect`: what a file holds before anyone trusts it. For JSON sources, every key path seen
 // (with counts and value types) and whether the reader uses it: confirmed REGEN key, schema-map entry,
 // or unrecognised; then the normalised counts, the load report and one example user.
+import { limit } from '../util/limits.js';
 import { ITEM_NARRATIVES, NARRATIVE_KINDS, type Dataset } from './dataset.js';
 import { displayName, readLines } from './lines.js';
 import { detectFormat, prepareDataset, resolveSourcePath, type PrepareOptions, type SourceFormat } from './load.js';
@@ -34,9 +35,11 @@ export interface InspectResult {
 
 const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v === 'object' ? 'object' : typeof v);
 
-function scanKeys(v: unknown, path: string, out: Map<string, { count: number; types: Set<string> }>): void {
+/** Key paths of a record, to the nesting limit (deeper values are listed by their type only). */
+function scanKeys(v: unknown, path: string, out: Map<string, { count: number; types: Set<string> }>, depth = 0): void {
+  if (depth >= limit('jsonDepth')) return;
   if (Array.isArray(v)) {
-    for (const x of v) scanKeys(x, `${path}[]`, out);
+    for (const x of v) scanKeys(x, `${path}[]`, out, depth + 1);
     return;
   }
   if (v === null || typeof v !== 'object') return;
@@ -46,7 +49,7 @@ function scanKeys(v: unknown, path: string, out: Map<string, { count: number; ty
     if (!s) out.set(p, (s = { count: 0, types: new Set() }));
     s.count++;
     s.types.add(typeOf(x));
-    scanKeys(x, p, out);
+    scanKeys(x, p, out, depth + 1);
   }
 }
 
@@ -81,6 +84,7 @@ export function regenKeyRole(path: string, schema: RegenSchema): string {
 
 function shorten(v: unknown, depth = 0): unknown {
   if (typeof v === 'string') return v.length > 80 ? `${v.slice(0, 77)}...` : v;
+  if (depth >= 8 && v !== null && typeof v === 'object') return Array.isArray(v) ? '[...]' : '{...}';
   if (Array.isArray(v)) {
     const head = v.slice(0, 2).map((x) => shorten(x, depth + 1));
     return v.length > 2 ? [...head, `... ${v.length - 2} more`] : head;

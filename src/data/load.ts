@@ -227,25 +227,6 @@ async function resolveSource(source: string, opts: LoadOptions): Promise<Resolve
   }
 }
 
-/** Removes temporary folders left by builds whose process is gone. */
-function cleanStaleTemps(parent: string): void {
-  if (!existsSync(parent)) return;
-  for (const name of readdirSync(parent)) {
-    const m = /^\..*\.tmp-(\d+)-[a-z0-9]+(\.old)?$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = pid === process.pid;
-    if (!alive)
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch (e) {
-        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-      }
-    if (!alive) rmSync(path.join(parent, name), { recursive: true, force: true });
-  }
-}
-
 async function build(src: ResolvedSource, key: string, files: SourceFile[], opts: LoadOptions, dir: string | null): Promise<Dataset> {
   const issues = new Issues(opts.strict ?? false);
   const finishMeta = (notes: string[]): DatasetMeta => {
@@ -262,7 +243,8 @@ async function build(src: ResolvedSource, key: string, files: SourceFile[], opts
       rmSync(work, { recursive: true, force: true });
     }
   }
-  cleanStaleTemps(path.dirname(path.resolve(dir)));
+  // Temporary folders of other runs (even of dead processes) are never deleted here: only this run's
+  // (util/files.ts RUN_TOKEN). A killed build's leftover is a hidden .<name>.tmp-<token>-<n> folder.
   const tmp = tempDirFor(dir);
   try {
     const builder = new DatasetBuilder({ dir: tmp });

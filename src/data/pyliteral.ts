@@ -2,6 +2,7 @@
 // 2018) hold one per line instead of JSON, and MiniOneRec's CSVs hold Python lists in cells.
 // Covers dicts, lists, tuples, sets, str (single/double/triple quotes, escapes, r/u/b prefixes), int,
 // float, True, False, None, nan/inf. Anything else is an error with its offset.
+import { limit } from '../util/limits.js';
 
 export class PyLiteralError extends Error {}
 
@@ -76,9 +77,24 @@ export function parsePyLiteral(text: string): unknown {
     }
   };
 
+  // Nesting is limited like JSON's (src/util/limits.ts jsonDepth): the parser recurses per level.
+  const maxDepth = limit('jsonDepth');
+  let depth = 0;
   const value = (): unknown => {
     ws();
     const c = text[i];
+    if (c !== '{' && c !== '[' && c !== '(') return scalar(c);
+    if (++depth > maxDepth) fail(`nested more than ${maxDepth} levels deep (the limit REGEN_MAX_JSON_DEPTH)`);
+    const v = container(c);
+    depth--;
+    return v;
+  };
+
+  // Keys such as "__proto__" are data: defined as own properties, never the prototype setter.
+  const set = (obj: Record<string, unknown>, key: unknown, v: unknown) =>
+    Object.defineProperty(obj, String(key), { value: v, enumerable: true, writable: true, configurable: true });
+
+  const container = (c: string): unknown => {
     if (c === '{') {
       i++;
       ws();
@@ -91,7 +107,7 @@ export function parsePyLiteral(text: string): unknown {
       if (text[i] === ':') {
         const obj: Record<string, unknown> = {};
         i++;
-        obj[String(first)] = value();
+        set(obj, first, value());
         for (;;) {
           ws();
           if (text[i] === '}') {
@@ -109,7 +125,7 @@ export function parsePyLiteral(text: string): unknown {
           ws();
           if (text[i] !== ':') fail("expected ':'");
           i++;
-          obj[String(k)] = value();
+          set(obj, k, value());
         }
       }
       return seq('}', [first]); // a set
@@ -118,10 +134,11 @@ export function parsePyLiteral(text: string): unknown {
       i++;
       return seq(']', []);
     }
-    if (c === '(') {
-      i++;
-      return seq(')', []);
-    }
+    i++;
+    return seq(')', []);
+  };
+
+  const scalar = (c: string): unknown => {
     if (c === "'" || c === '"' || (/[rRuUbB]/.test(c ?? '') && /['"rRbBuU]/.test(text[i + 1] ?? ''))) {
       let s = string();
       // Adjacent literals concatenate ('a' 'b').

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 import { DataError } from './report.js';
+import { preview } from '../util/json.js';
 
 export interface RegenSchema {
   /** Key, in a purchase object, of the critique that steers from the previous purchase to this one. */
@@ -79,19 +80,19 @@ export function resolveSchema(partial: unknown, origin: string): RegenSchema {
     const k = key as keyof RegenSchema;
     if (k === 'critiqueSentinels') {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
-        throw new DataError(`${origin}: "critiqueSentinels" must be a list of strings but is ${JSON.stringify(value)}`);
+        throw new DataError(`${origin}: "critiqueSentinels" must be a list of strings but is ${preview(value)}`);
       out.critiqueSentinels = value as string[];
     } else if (k === 'critiqueOn') {
       if (value !== 'next' && value !== 'previous')
-        throw new DataError(`${origin}: "critiqueOn" must be "next" or "previous" but is ${JSON.stringify(value)}`);
+        throw new DataError(`${origin}: "critiqueOn" must be "next" or "previous" but is ${preview(value)}`);
       out.critiqueOn = value;
     } else if (k === 'lastPurchaseInHistory') {
       if (value !== 'auto' && typeof value !== 'boolean')
-        throw new DataError(`${origin}: "lastPurchaseInHistory" must be "auto", true or false but is ${JSON.stringify(value)}`);
+        throw new DataError(`${origin}: "lastPurchaseInHistory" must be "auto", true or false but is ${preview(value)}`);
       out.lastPurchaseInHistory = value as 'auto' | boolean;
     } else {
       if (typeof value !== 'string' || value === '' || value.split('.').some((p) => p === ''))
-        throw new DataError(`${origin}: "${k}" must be a key name (dots for nested keys, e.g. "review.critique") but is ${JSON.stringify(value)}`);
+        throw new DataError(`${origin}: "${k}" must be a key name (dots for nested keys, e.g. "review.critique") but is ${preview(value)}`);
       (out[k] as string) = value;
     }
   }

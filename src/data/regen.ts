@@ -10,6 +10,7 @@ import { displayName, readLines, type ReadLinesResult } from './lines.js';
 import type { ProgressFn } from '../util/progress.js';
 import type { RegenSchema } from './regen-schema.js';
 import type { Issues } from './report.js';
+import { preview } from '../util/json.js';
 
 /** REGEN joins category levels with this (root first). */
 export const REGEN_CATEGORY_SEPARATOR = ' - ';
@@ -48,12 +49,15 @@ function getPath(obj: Record<string, unknown>, dotted: string): unknown {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** Nesting of rater scores flattened to dotted names (deeper objects are a bad value, not a stack overflow). */
+const MAX_SCORE_DEPTH = 8;
+
 /** Rater scores: a number, or an object of numbers (nested objects flatten to dotted names). */
-function flattenScores(value: unknown, name: string, out: Record<string, number>, bad: (path: string) => void): void {
+function flattenScores(value: unknown, name: string, out: Record<string, number>, bad: (path: string) => void, depth = 0): void {
   if (value === null || value === undefined) return;
   if (typeof value === 'number') out[name] = value;
   else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) out[name] = Number(value);
-  else if (isObject(value)) for (const [k, v] of Object.entries(value)) flattenScores(v, `${name}.${k}`, out, bad);
+  else if (isObject(value) && depth < MAX_SCORE_DEPTH) for (const [k, v] of Object.entries(value)) flattenScores(v, `${name}.${k}`, out, bad, depth + 1);
   else bad(name);
 }
 
@@ -145,14 +149,14 @@ export class RegenReader {
     if (value === undefined || value === null) return null;
     if (typeof value === 'string') return value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    this.issues.add('bad-value', where, `${path} should be a string but is ${JSON.stringify(value).slice(0, 60)}`, 'Leave the field empty');
+    this.issues.add('bad-value', where, `${path} should be a string but is ${preview(value)}`, 'Leave the field empty');
     return null;
   }
 
   /** One purchase object; null when unusable (reported). */
   private purchase(p: unknown, path: string, where: string, known: Known, pattern: string): Purchase | null {
     if (!isObject(p)) {
-      this.issues.add('bad-value', where, `${path} should be an object but is ${JSON.stringify(p)?.slice(0, 60)}`, 'Skip the purchase');
+      this.issues.add('bad-value', where, `${path} should be an object but is ${preview(p)}`, 'Skip the purchase');
       return null;
     }
     this.unknownKeys(p, known, pattern, path, where);
@@ -174,7 +178,7 @@ export class RegenReader {
       if (typeof it.price === 'number' && Number.isFinite(it.price)) price = it.price;
       else if (typeof it.price === 'string' && it.price.trim() !== '' && Number.isFinite(Number(it.price.replace(/^\$/, '')))) price = Number(it.price.replace(/^\$/, ''));
       else if (it.price !== undefined && it.price !== null)
-        this.issues.add('bad-value', where, `${path}.item.price should be a number but is ${JSON.stringify(it.price).slice(0, 40)}`, 'Leave the price unknown');
+        this.issues.add('bad-value', where, `${path}.item.price should be a number but is ${preview(it.price, 40)}`, 'Leave the price unknown');
       id = this.builder.addItem(asin, {
         title,
         category: cat ? cat.split(REGEN_CATEGORY_SEPARATOR).map((s) => s.trim()) : null,
@@ -200,12 +204,12 @@ export class RegenReader {
       if (typeof r === 'number' && r >= 1 && r <= 5 && Number.isInteger(r)) rating = r;
       else if (typeof r === 'number' && r >= 1 && r <= 5) rating = Math.round(r);
       else if (r === undefined || r === null) this.issues.add('missing-field', where, `${path}.review.rating is missing`, 'Keep the purchase with rating 0 (unknown)');
-      else this.issues.add('bad-value', where, `${path}.review.rating should be 1-5 but is ${JSON.stringify(r)}`, 'Keep the purchase with rating 0 (unknown)');
+      else this.issues.add('bad-value', where, `${path}.review.rating should be 1-5 but is ${preview(r)}`, 'Keep the purchase with rating 0 (unknown)');
       const t = review.unix_time;
       if (typeof t === 'number' && Number.isFinite(t)) time = t;
       else if (typeof t === 'string' && /^\d+$/.test(t)) time = Number(t);
       else if (t === undefined || t === null) this.issues.add('missing-field', where, `${path}.review.unix_time is missing`, 'Keep the purchase with an unknown time');
-      else this.issues.add('bad-value', where, `${path}.review.unix_time should be a number but is ${JSON.stringify(t)}`, 'Keep the purchase with an unknown time');
+      else this.issues.add('bad-value', where, `${path}.review.unix_time should be a number but is ${preview(t)}`, 'Keep the purchase with an unknown time');
       summary = this.text(review.summary, `${path}.review.summary`, where);
       text = this.text(review.text, `${path}.review.text`, where);
     }

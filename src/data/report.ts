@@ -13,6 +13,9 @@ export const ISSUE_KINDS = {
   'duplicate-user': 'a user that already appeared earlier',
   'empty-sequence': 'a user with no usable purchases',
   'truncated-gzip': 'a gzip stream that ends early or is corrupt',
+  'gzip-trailing-data': 'bytes after the last complete gzip member that are not gzip data',
+  'numeric-id': 'an id given as a JSON number instead of a string',
+  'unknown-key': 'a key the reader does not know (ignored)',
   'inconsistent-record': 'a record that contradicts an earlier one',
   'duplicate-item': 'an item described twice in the metadata',
 } as const;
@@ -34,6 +37,27 @@ export interface UnknownKey {
   count: number;
   /** One occurrence: "office.jsonl:17 $.purchase_history[3].item.brand". */
   sample: string;
+}
+
+/**
+ * A file a model or an evaluation read: named in the signature by its content hash, and with its
+ * problems in the report's input_problems section. `records` counts what the file holds (non-blank
+ * lines, rows), `ids` the ids it lists; `bad*` those that were skipped or could not be used.
+ */
+export interface InputFile {
+  /** What the file is to the run: predictions, queries, items, item ids, query ids, dataset, ... */
+  role: string;
+  /** The path as given. */
+  file: string;
+  /** sha256 of the content (of the whole folder's files, for a folder). */
+  sha256: string;
+  records?: number;
+  badRecords?: number;
+  /** What `records` counts ("lines", "rows"). */
+  recordUnit?: string;
+  ids?: number;
+  badIds?: number;
+  issues: IssueSummary[];
 }
 
 export interface LoadReport {
@@ -66,7 +90,14 @@ export class Issues {
   private readonly unknown = new Map<string, UnknownKey>();
   readonly notes: string[] = [];
 
-  constructor(readonly strict = false) {}
+  /**
+   * `warn` hears each problem as it happens (the first SAMPLE_LIMIT of each kind, then one line saying
+   * that the rest are counted): the CLI prints it on stderr.
+   */
+  constructor(
+    readonly strict = false,
+    private readonly warn?: (line: string) => void,
+  ) {}
 
   /**
    * Records one bad record. `where` is "file:line". In strict mode this throws instead, with the fix
@@ -82,7 +113,10 @@ export class Issues {
     let s = this.byKind.get(kind);
     if (!s) this.byKind.set(kind, (s = { kind, count: 0, action, samples: [] }));
     s.count++;
-    if (s.samples.length < SAMPLE_LIMIT) s.samples.push(`${where}: ${message}`);
+    if (s.samples.length < SAMPLE_LIMIT) {
+      s.samples.push(`${where}: ${message}`);
+      this.warn?.(`warning: ${where}: ${message} (${action.replace(/^./, (c) => c.toLowerCase())})`);
+    } else if (s.count === SAMPLE_LIMIT + 1) this.warn?.(`warning: more ${kind} problems in ${where.replace(/:\d+$/, '')}: counted in the report, not shown here`);
   }
 
   unknownKey(path: string, sample: string): void {

@@ -137,6 +137,80 @@ export interface NativeDiceArgs {
   threads: number;
 }
 
+/** The transformer body's configuration (native/include/regen/train.h ModelConfig). */
+export interface NativeTrainConfig {
+  items: number;
+  dim: number;
+  layers: number;
+  heads: number;
+  ffnDim: number;
+  maxLen: number;
+  causal: boolean;
+  maskToken: boolean;
+  contentDim: number;
+  critiqueDim: number;
+  dropout: number;
+  attnDropout: number;
+  initStd: number;
+}
+
+export interface NativeTensorInfo {
+  name: string;
+  offset: number;
+  shape: number[];
+  /** AdamW weight decay applies. */
+  decay: boolean;
+}
+
+export interface NativeRunArgs {
+  isa: IsaName;
+  threads: number;
+}
+
+/** A batch of packed sequences for NativeTrainModel.forward (copied by the call). Validated by the caller. */
+export interface NativeTrainBatch extends NativeRunArgs {
+  offsets: Int32Array;
+  inputs: Int32Array;
+  outIndex: Int32Array;
+  critiquePos: Int32Array | null;
+  critiqueFeats: Float32Array | null;
+  training: boolean;
+  /** Dropout masks are a function of (seed, step, site, index); both uint32. */
+  seed: number;
+  step: number;
+}
+
+export interface NativeAdamW {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** Step number from 1. */
+  t: number;
+}
+
+export type NativeTrainState = 'params' | 'grads' | 'm' | 'v';
+
+/** The transformer body of regen/train.h: one call at a time (a second one while a call runs throws). */
+export interface NativeTrainModel {
+  tensors(): NativeTensorInfo[];
+  numParams(): number;
+  bytes(): number;
+  getState(which: NativeTrainState): Float32Array;
+  setState(which: NativeTrainState, values: Float32Array): void;
+  setContent(content: Float32Array): void;
+  /** The output table (items x dim) for the current parameters. */
+  rows(args: NativeRunArgs): Promise<Float32Array>;
+  /** Hidden states of batch.outIndex (rows x dim). */
+  forward(batch: NativeTrainBatch): Promise<Float32Array>;
+  /** forward, the mean full-catalogue cross-entropy of the outIndex rows against targets (regen/xent.h; bf16 scores with precision 'bf16'), backward and one AdamW step; resolves with the loss. */
+  trainStep(args: NativeTrainBatch & { targets: Int32Array; adam: NativeAdamW; precision: Precision }): Promise<number>;
+  /** Gradients of the last forward from dHidden (and dRows: items x dim, the output table's), then an AdamW step with adam. */
+  backward(args: NativeRunArgs & { dHidden: Float32Array; dRows: Float32Array | null; adam?: NativeAdamW }): Promise<void>;
+  dispose(): void;
+}
+
 export interface NativeCpuBinding {
   backend: 'cpu';
   /** Copies items (count x dim, row-major) into a table the addon owns, on a worker thread. */
@@ -184,12 +258,16 @@ export interface NativeCpuBinding {
    * about `seconds`: the hardware ceiling benchmarks compare against. Missing from older addons.
    */
   fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<FmaPeak>;
+  /** A transformer body for training (regen/train.h), parameters initialised from seed. Missing from addons built before training. */
+  createTrainModel?(config: NativeTrainConfig, seed: number): Promise<NativeTrainModel>;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Where a binary may be, in the order they are tried: a local build, then the prebuilt one for this platform. */
 export function cpuBinaryCandidates(): string[] {
+  // An explicit addon, tried alone: the sanitizer build (npm run test:asan) or one under test.
+  if (process.env.REGEN_CPU_BINARY) return [path.resolve(process.env.REGEN_CPU_BINARY)];
   return [
     path.join(packageRoot, 'build', 'Release', 'regen_cpu.node'),
     path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'regen_cpu.node'),

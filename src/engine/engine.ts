@@ -6,6 +6,7 @@ import os from 'node:os';
 import { ISA_NAMES, PRECISIONS, loadCpuBinding, type CpuFeatures, type IsaName, type NativeCpuBinding, type Precision } from './binding.js';
 import { resolveDevice, type Device, type ResolvedDevice } from './device.js';
 import { ItemTable } from './item-table.js';
+import { checkBootstrapSize } from '../util/limits.js';
 import { describe, expectInteger, expectTypedArray } from './validate.js';
 
 export type { Device } from './device.js';
@@ -140,6 +141,7 @@ export class Engine {
     expectInteger(columns, 'columns', 1, 2 ** 31 - 1);
     expectInteger(samples, 'samples', 1, 2 ** 31 - 1);
     expectInteger(seed, 'seed', 0, 2 ** 32 - 1);
+    checkBootstrapSize(samples, columns, 'samples');
     if (values.length % columns !== 0)
       throw new RangeError(`Expected values.length to be a multiple of columns (${columns}) but received length ${values.length}`);
     return loadCpuBinding().bootstrapSums(values, columns, samples, seed, this.backend === 'cpu' ? this.threads : resolveThreads());

@@ -90,7 +90,8 @@ export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
       writer.write(lines.join('\n') + '\n');
       o.progress?.({ phase: `${model.name}: writing predictions`, done: start + set.length, total: all.length, unit: 'rows' });
     }
-    writer.commit();
+    const written = writer.commit();
+    if (written.how !== 'created') o.log?.(written.note);
   } catch (e) {
     writer.abort();
     throw e;

@@ -2,6 +2,7 @@
 // report's intervals and p-values are reproducible from its signature. The resampling sums run
 // natively (1,000 resamples of 89,489 examples x 15 values is 1.3 G additions per report row).
 import { defaultEngine } from '../engine/engine.js';
+import { checkBootstrapSize } from '../util/limits.js';
 import { rng } from '../util/random.js';
 
 export interface Interval {
@@ -103,6 +104,8 @@ export function pairedTest(a: ArrayLike<number>, b: ArrayLike<number>, options: 
   const n = a.length;
   const samples = options.samples ?? 1000;
   const confidence = options.confidence ?? 0.95;
+  if (!Number.isInteger(samples) || samples < 1) throw new RangeError(`Expected options.samples to be an integer >= 1 but received ${samples}`);
+  checkBootstrapSize(samples, 1, 'options.samples');
   const diff = new Float64Array(n);
   for (let i = 0; i < n; i++) diff[i] = b[i] - a[i];
   const delta = mean(diff);

@@ -7,6 +7,8 @@ import { Rouge } from '../metrics/text/rouge.js';
 import { rng } from '../util/random.js';
 import { pairedTest, quantile } from './bootstrap.js';
 import type { EvalPart, TextPart } from './evaluate.js';
+import { settingsDiff } from './evaluate.js';
+import { badInputProblems, inputProblemsJson, inputProblemsMarkdown, mergeInputs, type InputFile } from './input-problems.js';
 import { partForCompare, readPart } from './out-dir.js';
 import { signature } from './report.js';
 
@@ -26,6 +28,11 @@ export interface MetricComparison {
 export interface Comparison {
   a: string;
   b: string;
+  /** The files each evaluation read, by content hash, and their problems. */
+  inputsA: InputFile[];
+  inputsB: InputFile[];
+  /** Inputs of either side whose share of bad lines or ids is above the limit. */
+  badInput: string[];
   matched: number;
   onlyA: number;
   onlyB: number;
@@ -40,23 +47,45 @@ export interface CompareOptions {
   /** Resamples (default 1000). */
   samples?: number;
   seed?: number;
+  /**
+   * Compare task 1 with task 2: the same users and test targets, only what the model is shown
+   * differs (the critique), so the pairs are the same examples (a critique-aware model's lift).
+   */
+  acrossTasks?: boolean;
 }
 
 export class CompareError extends Error {
   override name = 'CompareError';
 }
 
-function sameTask(a: EvalPart, b: EvalPart): void {
-  const fields = ['split', 'task', 'k', 'excludeHistory'] as const;
-  if (a.settings.dataset.key !== b.settings.dataset.key) throw new CompareError(`the two evaluations use different datasets (${a.settings.dataset.name}@${a.settings.dataset.key.slice(0, 16)} vs ${b.settings.dataset.name}@${b.settings.dataset.key.slice(0, 16)})`);
-  for (const f of fields) if (a.settings[f] !== b.settings[f]) throw new CompareError(`the two evaluations differ in ${f} (${a.settings[f]} vs ${b.settings[f]}): compare like with like`);
-  // The same metric on both sides, or the differences mean nothing.
-  const metrics: [string, string, string][] = [
-    ['BLEU', a.settings.bleu.signature, b.settings.bleu.signature],
-    ['ROUGE', new Rouge(a.settings.rouge).signature(), new Rouge(b.settings.rouge).signature()],
-    ['confidence level', String(a.settings.ci.confidence), String(b.settings.ci.confidence)],
-  ];
-  for (const [what, x, y] of metrics) if (x !== y) throw new CompareError(`the two evaluations differ in their ${what} settings (${x} vs ${y}): evaluate both with the same settings`);
+/** The settings both sides must share (the models, and so their input files, may differ; with acrossTasks, the task). */
+function sameTask(a: EvalPart, b: EvalPart, acrossTasks = false): void {
+  if (acrossTasks) {
+    const ok = (t: number) => t === 1 || t === 2;
+    if (!ok(a.settings.task) || !ok(b.settings.task)) throw new CompareError(`--across-tasks compares tasks 1 and 2 (the same targets), but the evaluations are of tasks ${a.settings.task} and ${b.settings.task}`);
+  }
+  const shared = (p: EvalPart) => ({
+    dataset: p.settings.dataset.key,
+    split: p.settings.split,
+    task: acrossTasks ? 0 : p.settings.task,
+    k: p.settings.k,
+    excludeHistory: p.settings.excludeHistory,
+    // The same metric on both sides, or the differences mean nothing.
+    bleu: p.settings.bleu.signature,
+    rouge: new Rouge(p.settings.rouge).signature(),
+    confidence: p.settings.ci.confidence,
+  });
+  const diff = settingsDiff(shared(a), shared(b));
+  if (a.settings.dataset.key !== b.settings.dataset.key)
+    throw new CompareError(
+      `the two evaluations use different datasets (${a.settings.dataset.name}@${a.settings.dataset.key.slice(0, 16)} vs ${b.settings.dataset.name}@${b.settings.dataset.key.slice(0, 16)})` +
+        (diff.length > 1 ? `; they also differ in ${diff.filter((d) => !d.startsWith('dataset')).join('; ')}` : ''),
+    );
+  if (diff.length) {
+    const tasks12 = [1, 2].includes(a.settings.task) && [1, 2].includes(b.settings.task);
+    const hint = diff.length === 1 && diff[0].startsWith('task ') && tasks12 ? ' (or --across-tasks: tasks 1 and 2 share their targets)' : ' (evaluate both with the same settings)';
+    throw new CompareError(`the two evaluations differ in ${diff.join('; ')}: compare like with like${hint}`);
+  }
 }
 
 const mean = (x: ArrayLike<number>) => {
@@ -108,7 +137,7 @@ function compareBleu(bleu: Bleu, sa: number[][], sb: number[][], samples: number
 }
 
 export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions = {}): Comparison {
-  sameTask(a, b);
+  sameTask(a, b, options.acrossTasks);
   const samples = options.samples ?? 1000;
   const seed = options.seed ?? 0;
   const confidence = a.settings.ci.confidence;
@@ -163,7 +192,20 @@ export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions =
     });
     if (ta.semsim && tb.semsim) add(`${name}.semsim`, Float64Array.from(matched, ([p]) => ta.semsim![p]), Float64Array.from(matched, ([, q]) => tb.semsim![q]));
   }
-  return { a: signature(a.settings), b: signature(b.settings), matched: pairs.length, onlyA: a.users.length - pairs.length, onlyB: b.users.length - pairs.length, metrics, samples, seed, confidence };
+  return {
+    a: signature(a.settings),
+    b: signature(b.settings),
+    inputsA: a.inputs,
+    inputsB: b.inputs,
+    badInput: badInputProblems(mergeInputs([a.inputs, b.inputs])),
+    matched: pairs.length,
+    onlyA: a.users.length - pairs.length,
+    onlyB: b.users.length - pairs.length,
+    metrics,
+    samples,
+    seed,
+    confidence,
+  };
 }
 
 /** Compares two part files, or eval --out folders (their main row). */
@@ -181,6 +223,14 @@ export function formatComparison(c: Comparison): string {
     `| metric | A | B | B - A | ${Math.round(c.confidence * 100)}% interval | p (randomisation) | p (bootstrap) |`,
     '|---|---|---|---|---|---|---|',
     ...c.metrics.map((m) => `| ${m.metric} | ${f(m.a)} | ${f(m.b)} | ${f(m.delta)} | [${f(m.low)}, ${f(m.high)}] | ${f(m.pRandomisation)} | ${f(m.pBootstrap)} |`),
+    '',
+    ...inputProblemsMarkdown(mergeInputs([c.inputsA, c.inputsB])),
   ];
   return lines.join('\n');
+}
+
+/** The JSON of a comparison (keys are a contract): the fields of Comparison, input problems as input_problems {a, b}. */
+export function comparisonJson(c: Comparison): Record<string, unknown> {
+  const { inputsA, inputsB, badInput, ...rest } = c;
+  return { ...rest, input_problems: { a: inputProblemsJson(inputsA), b: inputProblemsJson(inputsB) }, bad_input: badInput };
 }

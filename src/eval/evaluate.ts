@@ -15,6 +15,9 @@ import { countTopLists, type AnswerCounts } from '../models/answers.js';
 import { mergeAnswers } from './answers.js';
 import { mentionCodes } from './consistency.js';
 import { addLeakage, emptyLeakage as emptyLeakageCounts, leakageCounts, type LeakageCounts } from '../data/audit.js';
+import type { InputFile } from '../data/report.js';
+import { mergeInputs } from './input-problems.js';
+import { preview } from '../util/json.js';
 
 /** Everything that determines the numbers; the signature is made from it. */
 export interface EvalSettings {
@@ -32,8 +35,13 @@ export interface EvalSettings {
   bleu: BleuSettings;
   /** The ROUGE metric's settings (new Rouge(settings) rebuilds it). */
   rouge: RougeSettings;
-  /** The sentence encoder, or null with the reason there is none. */
-  semsim: { model: string | null; reason?: string };
+  /** The sentence encoder (and its weights' sha256 when known), or null with the reason there is none. */
+  semsim: { model: string | null; sha256?: string; reason?: string };
+  /**
+   * Every file the model's answers were read from (predictions, embeddings, id lists), by role: its
+   * name and content hash. Parts, chunks and reports of different contents never mix.
+   */
+  inputs: Record<string, { file: string; sha256: string }>;
   ci: { samples: number; confidence: number; seed: number };
   backend: string;
 }
@@ -56,8 +64,9 @@ export interface TextPart {
 /**
  * The part format's version. 2: the whole history is excluded (a repeat-purchase target is a miss)
  * and parts count repeat targets; version 1 parts (the target kept rankable) are not mixed in.
+ * 3: the settings name every input file by content hash, and parts carry their input problems.
  */
-export const PART_VERSION = 2;
+export const PART_VERSION = 3;
 
 /** Per-example results for examples [start, end) of `total`. */
 export interface EvalPart {
@@ -89,6 +98,8 @@ export interface EvalPart {
   critiqued?: number[];
   /** The leakage audit of the part's examples (src/data/audit.ts), summed over parts. */
   leakage?: LeakageCounts;
+  /** The files read and what was wrong with them (the same for every chunk and shard of a run: kept once). */
+  inputs: InputFile[];
 }
 
 export interface EvaluateOptions {
@@ -104,6 +115,8 @@ export interface EvaluateOptions {
   done?: Map<number, EvalPart>;
   /** Called with each newly computed chunk (to save it). */
   onChunk?: (part: EvalPart) => void;
+  /** The files the run read, with their problems (stored in every part). */
+  inputs?: InputFile[];
   progress?: ProgressFn;
 }
 
@@ -137,6 +150,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     answers: ranking.answers ?? countTopLists(examples, ranking.top, ranking.k, settings.excludeHistory),
     leakage: leakageCounts(examples.dataset, examples.split, examples.base, examples.base + n),
     ...(examples.task !== 1 ? { critiqued: Array.from({ length: n }, (_, i) => i).filter((i) => examples.hasCritique(i)) } : {}),
+    inputs: options.inputs ?? [],
   };
   if (kinds.length === 0) return part;
 
@@ -153,7 +167,9 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
       pairs.push({ hyp: hyps[i] ?? '', refs: [ref] });
       rows.push(i);
     }
-    const stats = await computeStatsWith(pairs, Bleu.fromSettings(settings.bleu), new Rouge(settings.rouge));
+    const stats = await computeStatsWith(pairs, Bleu.fromSettings(settings.bleu), new Rouge(settings.rouge), {
+      where: (p, which) => `the ${which === 'hyp' ? 'predicted' : 'reference'} ${kind} of user ${preview(part.users[rows[p]])}`,
+    });
     let semsim: number[] | null = null;
     if (settings.semsim.model && options.semsim && pairs.length)
       semsim = Array.from((await semanticSimilarity(pairs.map((p) => p.hyp), pairs.map((p) => p.refs), { ...options.semsim, model: settings.semsim.model })).scores);
@@ -180,12 +196,12 @@ export async function evaluate(examples: ExampleSet, model: Recommender, narrato
     parts.push(part);
     options.progress?.({ phase: `evaluating ${examples.label}`, done: end, total: examples.length, unit: 'rows' });
   }
-  if (parts.length === 0) return { ...emptyPart(options.settings, examples.base), total: options.total ?? examples.base };
+  if (parts.length === 0) return { ...emptyPart(options.settings, examples.base), total: options.total ?? examples.base, inputs: options.inputs ?? [] };
   return mergeParts(parts);
 }
 
 function emptyPart(settings: EvalSettings, start: number): EvalPart {
-  return { format: 'regen-bench-eval-part', version: PART_VERSION, settings, start, end: start, total: -1, users: [], ranks: [], top1: [], repeatTargets: 0, text: {}, notes: {} };
+  return { format: 'regen-bench-eval-part', version: PART_VERSION, settings, start, end: start, total: -1, users: [], ranks: [], top1: [], repeatTargets: 0, text: {}, notes: {}, inputs: [] };
 }
 
 export class MergeError extends Error {
@@ -204,7 +220,10 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
   for (const { p, name } of order) {
     checkFormat(p, name);
     if (JSON.stringify(p.settings) !== settings)
-      throw new MergeError(`${name} was computed with other settings than ${first.name}; parts of one evaluation share dataset, task, k, model and metric settings`);
+      throw new MergeError(
+        `${name} was computed with other settings than ${first.name} (${settingsDiff(first.p.settings, p.settings).join('; ')}); ` +
+          `parts of one evaluation share dataset, inputs, task, k, model and metric settings`,
+      );
   }
   for (let i = 1; i < order.length; i++)
     if (order[i].p.start !== order[i - 1].p.end)
@@ -228,6 +247,7 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
     else delete out.critiqued;
     out.repeatTargets += p.repeatTargets;
     addNotes(out.notes, p.notes);
+    out.inputs = mergeInputs([out.inputs, p.inputs]);
     for (const [kind, t] of Object.entries(p.text) as [NarrativeKind, TextPart][]) {
       const into = (out.text[kind] ??= { pairs: 0, rows: [], bleu: [], rouge: [], semsim: t.semsim ? [] : null, missing: 0 });
       into.pairs += t.pairs;
@@ -247,25 +267,81 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
   return out;
 }
 
+/**
+ * The fields in which two settings differ, as "inputs.predictions.sha256 (1a2b3c4d… vs 9f8e7d6c…)":
+ * what merge, compare and a resumed eval name when they refuse to mix.
+ */
+export function settingsDiff(a: unknown, b: unknown, at = ''): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (isObj(a) && isObj(b)) {
+    const out: string[] = [];
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) out.push(...settingsDiff(a[k], b[k], at ? `${at}.${k}` : k));
+    return out;
+  }
+  const show = (x: unknown, from = 0) => {
+    const t = x === undefined ? 'absent' : typeof x === 'string' ? x : JSON.stringify(x);
+    const cut = t.slice(from);
+    return `${from > 0 ? '…' : ''}${cut.length > 24 ? `${cut.slice(0, 20)}…` : cut}`;
+  };
+  // Two long strings (signatures, hashes): shown from a little before where they part.
+  let from = 0;
+  if (typeof a === 'string' && typeof b === 'string' && (a.length > 24 || b.length > 24)) {
+    while (from < a.length && a[from] === b[from]) from++;
+    const field = Math.max(a.lastIndexOf('|', from), a.lastIndexOf(',', from));
+    from = field >= 0 && from - field <= 20 ? field + 1 : from > 12 ? from - 6 : 0;
+  }
+  return [`${at || 'settings'} (${show(a, from)} vs ${show(b, from)})`];
+}
+
 function checkFormat(p: EvalPart, name: string): void {
   if (p.format !== 'regen-bench-eval-part') throw new MergeError(`${name} is not a regen-bench eval part (format ${p.format})`);
   if (p.version !== PART_VERSION)
     throw new MergeError(
       `${name} is a version ${p.version} eval part; this regen-bench writes version ${PART_VERSION}` +
-        (p.version === 1 ? ' (version 1 kept a repeat-purchase target rankable; the whole history is excluded now): evaluate again' : ''),
+        (p.version === 1
+          ? ' (version 1 kept a repeat-purchase target rankable; the whole history is excluded now): evaluate again'
+          : p.version === 2
+            ? ' (version 2 parts do not name their input files by content hash, so they cannot be checked against others): evaluate again'
+            : ''),
     );
 }
 
-/** Sanity of a part's format and arrays (parts are read back from disk). */
+/** Sanity of a part's format, settings and arrays (parts are read back from disk, and may have been edited). */
 export function checkPart(part: EvalPart, name: string): void {
+  const bad = (what: string) => new MergeError(`${name}: ${what}; not an eval part regen-bench wrote (write it again with eval --out)`);
+  if (part === null || typeof part !== 'object' || Array.isArray(part)) throw bad('not a JSON object');
   checkFormat(part, name);
+  const s = part.settings as Partial<EvalSettings> | undefined;
+  const isInt = (x: unknown, lo: number, hi = Number.MAX_SAFE_INTEGER) => typeof x === 'number' && Number.isInteger(x) && x >= lo && x <= hi;
+  if (!s || typeof s !== 'object') throw bad('no settings');
+  if (!s.dataset || typeof s.dataset.key !== 'string' || typeof s.dataset.name !== 'string') throw bad('settings.dataset is not {name, key}');
+  if (s.task !== 1 && s.task !== 2 && s.task !== 3) throw bad(`settings.task is ${preview(s.task)}`);
+  if (!isInt(s.k, 1)) throw bad(`settings.k is ${preview(s.k)}`);
+  if (!s.bleu || typeof s.bleu.signature !== 'string') throw bad('settings.bleu has no signature');
+  if (!s.rouge || !Array.isArray(s.rouge.types) || s.rouge.types.some((t) => typeof t !== 'string')) throw bad('settings.rouge.types is not a list of ROUGE types');
+  if (!s.ci || !isInt(s.ci.samples, 1) || !(typeof s.ci.confidence === 'number' && s.ci.confidence > 0 && s.ci.confidence < 1) || !isInt(s.ci.seed, 0))
+    throw bad('settings.ci is not {samples, confidence, seed}');
+  if (!s.semsim || typeof s.semsim !== 'object') throw bad('settings.semsim is missing');
+  if (!s.inputs || typeof s.inputs !== 'object') throw bad('settings.inputs is missing');
+  if (!isInt(part.start, 0) || !isInt(part.end, part.start) || !isInt(part.total, part.end)) throw bad(`examples ${preview(part.start)}..${preview(part.end)} of ${preview(part.total)} is not a range`);
   const n = part.end - part.start;
-  if (part.users.length !== n || part.ranks.length !== n || part.top1.length !== n)
-    throw new MergeError(`${name}: holds ${part.users.length} users and ${part.ranks.length} ranks for examples ${part.start}..${part.end - 1}`);
+  if (!Array.isArray(part.users) || !Array.isArray(part.ranks) || !Array.isArray(part.top1) || part.users.length !== n || part.ranks.length !== n || part.top1.length !== n)
+    throw new MergeError(`${name}: holds ${preview(part.users?.length)} users and ${preview(part.ranks?.length)} ranks for examples ${part.start}..${part.end - 1}`);
+  if (part.users.some((u) => typeof u !== 'string')) throw bad('users holds a value that is not a user id');
+  if (part.ranks.some((r) => r !== null && !isInt(r, 0))) throw bad('ranks holds a value that is neither a rank nor null');
+  if (part.top1.some((t) => !isInt(t, -1))) throw bad('top1 holds a value that is not an item id');
   if (!Number.isInteger(part.repeatTargets) || part.repeatTargets < 0 || part.repeatTargets > n)
     throw new MergeError(`${name}: repeatTargets ${part.repeatTargets} is not a count of its ${n} examples`);
-  const T = part.settings.rouge.types.length;
-  for (const [kind, t] of Object.entries(part.text) as [string, TextPart][])
-    if (t.bleu.length !== t.pairs * BLEU_STATS || t.rouge.length !== t.pairs * T * ROUGE_STATS || t.rows.length !== t.pairs)
-      throw new MergeError(`${name}: the ${kind} statistics do not match its ${t.pairs} pairs`);
+  if (!part.notes || typeof part.notes !== 'object' || Object.values(part.notes).some((v) => typeof v !== 'number')) throw bad('notes is not an object of counts');
+  if (!Array.isArray(part.inputs)) throw new MergeError(`${name}: has no list of its input files`);
+  if (!part.text || typeof part.text !== 'object') throw bad('text is missing');
+  const T = s.rouge.types.length;
+  const numbers = (a: unknown, len: number) => Array.isArray(a) && a.length === len && a.every((x) => typeof x === 'number');
+  for (const [kind, t] of Object.entries(part.text) as [string, TextPart][]) {
+    if (!t || !isInt(t.pairs, 0, n) || !numbers(t.bleu, t.pairs * BLEU_STATS) || !numbers(t.rouge, t.pairs * T * ROUGE_STATS) || !numbers(t.rows, t.pairs))
+      throw new MergeError(`${name}: the ${kind} statistics do not match its ${preview(t?.pairs)} pairs`);
+    if (t.rows.some((r) => !isInt(r, 0, n - 1))) throw bad(`the ${kind} rows are not examples of the part`);
+    if (t.semsim !== null && !numbers(t.semsim, t.pairs)) throw bad(`the ${kind} semantic similarities do not match its pairs`);
+  }
 }

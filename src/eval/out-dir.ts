@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-import { writeFileAtomic } from '../util/files.js';
-import { checkPart, MergeError, type EvalPart, type EvalSettings } from './evaluate.js';
+import { writeFileAtomic, type WriteOutcome } from '../util/files.js';
+import { parseJsonLine } from '../util/json.js';
+import { checkLimit, LimitError } from '../util/limits.js';
+import { checkPart, MergeError, settingsDiff, type EvalPart, type EvalSettings } from './evaluate.js';
 
 /** task1, task2, task3, or task3-no-critique (task 3's "Hist -> ID + Narrative" row): names parts and signatures. */
 export function rowTag(s: Pick<EvalSettings, 'task' | 'critiques'>): string {
@@ -25,9 +27,14 @@ function settingsKey(s: EvalSettings): string {
 export function readPart(file: string): EvalPart {
   let part: EvalPart;
   try {
-    part = JSON.parse(readFileSync(file, 'utf8')) as EvalPart;
+    const st = statSync(file);
+    if (!st.isFile()) throw new Error(st.isDirectory() ? 'a folder, not a part file' : 'not a regular file');
+    checkLimit('fileBytes', st.size, file, `a part file of ${st.size.toLocaleString('en-US')} bytes`);
+    part = parseJsonLine(readFileSync(file, 'utf8'), file) as EvalPart;
   } catch (e) {
-    throw new MergeError(`${file}: not a readable eval part (${(e as Error).message})`);
+    if (e instanceof LimitError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new MergeError(`${file}: ${code === 'ENOENT' ? 'no such file or folder' : `not a readable eval part (${(e as Error).message})`}`);
   }
   checkPart(part, file);
   return part;
@@ -58,6 +65,31 @@ export class EvalOutDir {
     return done;
   }
 
+  /**
+   * The settings of this row's chunks computed with other settings (same task, critiques and model
+   * name, say, but another predictions file): never reused; eval says why.
+   */
+  otherChunkSettings(settings: EvalSettings): { dir: string; settings: EvalSettings }[] {
+    const root = path.join(this.dir, 'chunks');
+    if (!existsSync(root)) return [];
+    const out: { dir: string; settings: EvalSettings }[] = [];
+    const mine = path.basename(this.chunkDir(settings));
+    for (const key of readdirSync(root)) {
+      if (key === mine) continue;
+      const dir = path.join(root, key);
+      try {
+        const first = readdirSync(dir).find((f) => f.endsWith('.json'));
+        if (!first) continue;
+        const part = JSON.parse(readFileSync(path.join(dir, first), 'utf8')) as EvalPart;
+        const s = part.settings;
+        if (s && s.task === settings.task && s.critiques === settings.critiques && s.split === settings.split) out.push({ dir, settings: s });
+      } catch {
+        // unreadable: not ours to explain
+      }
+    }
+    return out;
+  }
+
   writeChunk(part: EvalPart): void {
     const dir = this.chunkDir(part.settings);
     mkdirSync(dir, { recursive: true });
@@ -68,12 +100,21 @@ export class EvalOutDir {
     return path.join(this.dir, `${rowTag(settings)}${shard ? `.shard-${shard.index}-of-${shard.count}` : ''}${PART_SUFFIX}`);
   }
 
-  writeParts(parts: readonly EvalPart[], shard?: { index: number; count: number }): string[] {
+  /** Writes each row's part; says which earlier parts were replaced, and when they had other settings, how they differed. */
+  writeParts(parts: readonly EvalPart[], shard?: { index: number; count: number }): WriteOutcome[] {
     mkdirSync(this.dir, { recursive: true });
     return parts.map((p) => {
       const file = this.partFile(p.settings, shard);
-      writeFileAtomic(file, JSON.stringify(p));
-      return file;
+      let before: EvalSettings | null = null;
+      try {
+        before = (JSON.parse(readFileSync(file, 'utf8')) as EvalPart).settings ?? null;
+      } catch {
+        before = null;
+      }
+      const outcome = writeFileAtomic(file, JSON.stringify(p));
+      const diff = before ? settingsDiff(before, p.settings) : [];
+      if (outcome.replaced && diff.length) outcome.note += `; the earlier part had other settings: ${diff.join('; ')}`;
+      return outcome;
     });
   }
 

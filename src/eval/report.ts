@@ -6,6 +6,7 @@ import { Bleu, BLEU_STATS } from '../metrics/text/bleu.js';
 import { Rouge } from '../metrics/text/rouge.js';
 import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Interval } from './bootstrap.js';
 import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
+import { inputProblemsJson, inputProblemsMarkdown, type InputFile } from './input-problems.js';
 import { rowTag } from './out-dir.js';
 import { buildExtras, extrasJson, extrasMarkdown, type ReportExtras } from './extras.js';
 
@@ -20,10 +21,18 @@ export function signature(s: EvalSettings): string {
     `model:${s.model}${s.narrator ? `+${s.narrator}` : ''}`,
     `bleu:[${s.bleu.signature}]`,
     `rouge:${new Rouge(s.rouge).signature()}`,
-    `semsim:${s.semsim.model ?? 'none'}`,
+    `semsim:${s.semsim.model ?? 'none'}${s.semsim.sha256 ? `@${s.semsim.sha256.slice(0, 16)}` : ''}`,
+    ...inputsField(s),
     `ci:bootstrap-${s.ci.samples}-${s.ci.confidence}-seed${s.ci.seed}`,
     `backend:${s.backend}`,
   ].join('|');
+}
+
+/** The signature's inputs field (absent without input files): "inputs:[predictions=preds.jsonl@1a2b3c4d5e6f7a8b]". */
+function inputsField(s: EvalSettings): string[] {
+  const entries = Object.entries(s.inputs ?? {});
+  if (entries.length === 0) return [];
+  return [`inputs:[${entries.map(([role, f]) => `${role.replace(/\s+/g, '-')}=${f.file}@${f.sha256.slice(0, 16)}`).join(',')}]`];
 }
 
 export interface TextReport {
@@ -54,6 +63,8 @@ export interface EvalReport {
   repeatTargets: { count: number; of: number; countedAs: 'misses' | 'ranked' };
   /** Counted oddities of the inputs. */
   notes: Record<string, number>;
+  /** The files read, by content hash, and what was wrong with them (the report's input_problems). */
+  inputs: InputFile[];
   settings: EvalSettings;
   /** Answer hygiene, narrative-item consistency, leakage (src/eval/extras.ts). */
   extras?: ReportExtras;
@@ -83,6 +94,7 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
     semsimNote,
     repeatTargets: { count: part.repeatTargets, of: ranks.length, countedAs: s.excludeHistory ? 'misses' : 'ranked' },
     notes: part.notes,
+    inputs: part.inputs,
     settings: s,
   };
   const T = s.rouge.types.length;
@@ -172,6 +184,7 @@ export function formatMarkdown(reports: readonly EvalReport[]): string {
     lines.push('', 'Input notes:');
     for (const [what, n] of notes) lines.push(`- ${what}: ${n.toLocaleString('en-US')}`);
   }
+  lines.push('', ...inputProblemsMarkdown(first.inputs));
   lines.push('', 'Signatures:');
   for (const r of reports) lines.push(`- ${r.row}: \`${r.signature}\``);
   return lines.join('\n') + '\n';
@@ -189,6 +202,7 @@ export function reportJson(report: EvalReport, rows?: readonly EvalReport[]): Re
     repeat_targets: repeatTargetsJson(report),
     notes: report.notes,
     ...extrasJson(report),
+    input_problems: inputProblemsJson(report.inputs),
   };
   if (rows && rows.length > 1)
     out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci, repeat_targets: repeatTargetsJson(r), ...extrasJson(r) }));

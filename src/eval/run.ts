@@ -1,5 +1,7 @@
 // `regen-bench eval` as a library call: load the data, build the examples, pick the model, evaluate
 // chunk by chunk (resuming from --out), write parts and reports atomically.
+import path from 'node:path';
+
 import type { Dataset, NarrativeKind } from '../data/dataset.js';
 import { loadDataset, type LoadOptions } from '../data/load.js';
 import { Engine, type Device } from '../engine/engine.js';
@@ -19,7 +21,10 @@ import { resolveNarratives } from '../models/lumen/generate.js';
 import { isOptionProblem, OptionError } from '../util/option-error.js';
 import type { ProgressFn } from '../util/progress.js';
 import { VERSION } from '../version.js';
-import { evaluate, type EvalPart, type EvalSettings } from './evaluate.js';
+import type { InputFile } from '../data/report.js';
+import { defaultCacheDir } from '../data/load.js';
+import { evaluate, settingsDiff, type EvalPart, type EvalSettings } from './evaluate.js';
+import { badInputProblems } from './input-problems.js';
 import { EvalOutDir } from './out-dir.js';
 import { critiqueLift, critiqueLiftJson, critiqueLiftMarkdown } from './critique-lift.js';
 import { buildReport, formatMarkdown, reportJson, type EvalReport } from './report.js';
@@ -78,6 +83,11 @@ export interface RunEvalOptions {
 export interface RunEvalResult {
   /** One per row of the paper's table (task 3 with a built-in model: without and with critiques). */
   reports: EvalReport[];
+  /**
+   * Inputs whose share of bad lines or ids is above the limit (src/util/limits.ts badShare), one
+   * message each; empty when the input is acceptable. The CLI exits non-zero on them unless --allow-bad-input.
+   */
+  badInput: string[];
   parts: EvalPart[];
   markdown: string;
   /** The JSON of the requested row (with the other rows under "rows"). */
@@ -90,20 +100,24 @@ export class EvalUsageError extends OptionError {
 }
 
 /** The model eval (and baseline) runs: one of a built-in name, a predictions file, or embedding files. */
-export function pickModel(o: Pick<RunEvalOptions, 'model' | 'predictions' | 'resolve' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'encoder' | 'offline' | 'fusionWeight' | 'strict'>, engine: Engine): Recommender {
+export function pickModel(
+  o: Pick<RunEvalOptions, 'model' | 'predictions' | 'resolve' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'encoder' | 'offline' | 'fusionWeight' | 'strict' | 'log' | 'dataOptions'>,
+  engine: Engine,
+): Recommender {
+  const hashMemoDir = path.join(o.dataOptions?.cacheDir ?? defaultCacheDir(), 'hashes');
   const given = [o.model !== undefined, o.predictions !== undefined, o.queries !== undefined || o.items !== undefined].filter(Boolean).length;
   if (given > 1)
     throw new EvalUsageError('model', (l) => `give one model: ${l('model')} NAME, ${l('predictions')} FILE, or ${l('queries')} Q ${l('items')} E`);
   if (o.resolve !== undefined && !RESOLVE_MODES.includes(o.resolve))
     throw new EvalUsageError('resolve', (l) => `Expected ${l('resolve')} to be one of ${RESOLVE_MODES.join(', ')} but received ${JSON.stringify(o.resolve)}`);
-  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict, resolve: o.resolve });
+  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict, resolve: o.resolve, warn: o.log });
   if (o.queries || o.items) {
     if (!o.queries || !o.items)
       throw new EvalUsageError(o.queries ? 'items' : 'queries', (l) => `embeddings need both ${l('queries')} and ${l('items')} (got only ${o.queries ? l('queries') : l('items')})`);
-    return new EmbeddingRecommender({ queries: o.queries, items: o.items, itemIds: o.itemIds, queryIds: o.queryIds, precision: o.precision }, engine);
+    return new EmbeddingRecommender({ queries: o.queries, items: o.items, itemIds: o.itemIds, queryIds: o.queryIds, precision: o.precision, hashMemoDir, warn: o.log }, engine);
   }
   try {
-    return createRecommender(o.model ?? DEFAULT_MODEL, { engine, encoder: o.encoder, offline: o.offline, fusionWeight: o.fusionWeight });
+    return createRecommender(o.model ?? DEFAULT_MODEL, { engine, encoder: o.encoder, offline: o.offline, fusionWeight: o.fusionWeight, log: o.log });
   } catch (e) {
     if (isOptionProblem(e)) throw new EvalUsageError(e.option, (l) => `${e.as(l)} (or use ${l('predictions')} / ${l('queries')} ${l('items')})`);
     throw e;
@@ -141,7 +155,8 @@ async function openEncoder(o: RunEvalOptions): Promise<{ encoder: SentenceEncode
         `To enable it: run once with network access and --semsim (downloads ${DEFAULT_SEMSIM_MODEL}), or pass --semsim ./model-folder.`,
     };
   try {
-    return { encoder: await SentenceEncoder.load({ model, offline: explicit ? o.offline : true }), note: null };
+    // The network only when asked: --semsim [hub id] without --offline; the default encoder only from the cache.
+    return { encoder: await SentenceEncoder.load({ model, offline: explicit ? o.offline : true, log: o.log }), note: null };
   } catch (e) {
     if (explicit || !(e instanceof ModelUnavailableError || e instanceof MissingDependencyError)) throw e;
     return { encoder: null, note: `no sentence encoder: ${e.message}` };
@@ -186,6 +201,9 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     }
 
   const { encoder, note } = kinds.length ? await openEncoder(o) : { encoder: null, note: null };
+  const modelInputs = model.inputs?.() ?? [];
+  const datasetInput: InputFile = { role: 'dataset', file: dataset.meta.name, sha256: dataset.meta.key, issues: dataset.meta.report.issues };
+  const inputs = [datasetInput, ...modelInputs];
   const base: Omit<EvalSettings, 'critiques'> = {
     tool: VERSION,
     dataset: { name: dataset.meta.name, key: dataset.meta.key },
@@ -197,7 +215,8 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     narrator: narrator?.name ?? null,
     bleu: new Bleu().settings,
     rouge: new Rouge({ stem: o.stem }).settings,
-    semsim: encoder ? { model: encoder.model } : { model: null, reason: note ?? undefined },
+    semsim: encoder ? { model: encoder.model, ...(encoder.sha256 ? { sha256: encoder.sha256 } : {}) } : { model: null, reason: note ?? undefined },
+    inputs: Object.fromEntries(modelInputs.map((f) => [f.role, { file: path.basename(f.file), sha256: f.sha256 }])),
     ci: { samples: o.bootstrapSamples ?? 1000, confidence: 0.95, seed: o.seed ?? 0 },
     backend: engine.name,
   };
@@ -219,6 +238,9 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
       const settings: EvalSettings = { ...base, critiques: set.usesCritique };
       const done = outDir ? outDir.readChunks(settings) : new Map<number, EvalPart>();
       if (done.size) log(`resuming ${set.label}: ${done.size} chunks already computed in ${outDir!.chunkDir(settings)}`);
+      // Chunks of this row computed with other settings (say, an older predictions file) are not reused: say why.
+      for (const other of outDir?.otherChunkSettings(settings) ?? [])
+        log(`not reusing the chunks in ${other.dir}: computed with other settings (${settingsDiff(other.settings, settings).join('; ')})`);
       const part = await evaluate(set.slice(range[0], range[1]), model, narrator, {
         settings,
         kinds,
@@ -228,6 +250,7 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
         done,
         onChunk: outDir ? (p) => outDir.writeChunk(p) : undefined,
         progress: o.progress,
+        inputs,
       });
       parts.push(part);
     }
@@ -250,8 +273,8 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     markdown += critiqueLiftMarkdown(lift).join('\n') + '\n';
   }
   if (outDir) {
-    outDir.writeParts(parts, o.shard);
+    for (const line of outDir.writeParts(parts, o.shard).filter((w) => w.replaced).map((w) => w.note)) log(line);
     if (!o.shard) outDir.writeReport(json, markdown);
   }
-  return { reports, parts, markdown, json };
+  return { reports, parts, markdown, json, badInput: badInputProblems(inputs) };
 }

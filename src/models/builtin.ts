@@ -12,6 +12,8 @@ import type { Recommender } from './recommender.js';
 import { RetrievalNarrator } from './retrieval-narrator.js';
 import { SessionKnnRecommender } from './sknn.js';
 import { TemplateNarrator, type Narrator } from './template-narrator.js';
+import { isCheckpointDir } from '../train/checkpoint.js';
+import { TrainedRecommender } from './trained.js';
 
 /** Sequential models (the bases critique-aware models fuse with). */
 export const SEQUENTIAL_MODELS = ['markov', 'sknn', 'itemknn'] as const;
@@ -31,6 +33,8 @@ export interface BuiltinOptions {
   offline?: boolean;
   /** Critique-aware models: a fixed fusion weight instead of the one tuned on the valid split. */
   fusionWeight?: number;
+  /** Hears what is downloaded and from where (critique-emb's encoder). */
+  log?: (line: string) => void;
 }
 
 /** An unknown model or narrator name; the message names the choices. */
@@ -47,9 +51,10 @@ function sequential(name: string, engine?: Engine): CandidateRecommender | null 
 
 const modelList = () => `${BUILTIN_RECOMMENDERS.join(', ')} (critique models take a base: ${CRITIQUE_MODELS[0]}:${SEQUENTIAL_MODELS.join('|')})`;
 
-/** A built-in recommender by name; UnknownModelError names the choices. */
+/** A built-in recommender by name, or a `regen-bench train` checkpoint folder; UnknownModelError names the choices. */
 export function createRecommender(name: string, o: BuiltinOptions = {}): Recommender {
   if (name === 'pop') return new PopularityRecommender(o.engine);
+  if (isCheckpointDir(name)) return new TrainedRecommender(name, { engine: o.engine, offline: o.offline });
   const seq = sequential(name, o.engine);
   if (seq) return seq;
   const [kind, baseName = DEFAULT_FUSION_BASE, extra] = name.split(':');
@@ -58,9 +63,9 @@ export function createRecommender(name: string, o: BuiltinOptions = {}): Recomme
     if (!base)
       throw new UnknownModelError('model', (label) => `${label('model')} ${name}: unknown base model '${baseName}'; a critique model fuses with one of ${SEQUENTIAL_MODELS.join(', ')} (e.g. ${label('model')} ${kind}:markov)`);
     const retriever: CritiqueRetrieverName = kind === 'critique-bm25' ? 'bm25' : 'embedding';
-    return new CritiqueFusionRecommender(base, retriever, { engine: o.engine, encoder: o.encoder, offline: o.offline, weight: o.fusionWeight });
+    return new CritiqueFusionRecommender(base, retriever, { engine: o.engine, encoder: o.encoder, offline: o.offline, weight: o.fusionWeight, log: o.log });
   }
-  throw new UnknownModelError('model', (label) => `unknown ${label('model')} ${JSON.stringify(name)}; built-in models: ${modelList()}`);
+  throw new UnknownModelError('model', (label) => `unknown ${label('model')} ${JSON.stringify(name)}; built-in models: ${modelList()}, or a checkpoint folder written by \`regen-bench train\``);
 }
 
 /** A narrator by name (onnx:DIR: an LLM narrator, see src/models/llm/narrator.ts); UnknownModelError names the choices. */

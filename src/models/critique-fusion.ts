@@ -124,21 +124,26 @@ class EmbeddingRetriever implements CritiqueRetriever {
 
   constructor(
     private readonly model: string,
-    private readonly options: { offline?: boolean; engine?: Engine; depth?: number; embeddingCacheDir?: string | null },
+    private readonly options: { offline?: boolean; explicit?: boolean; engine?: Engine; depth?: number; embeddingCacheDir?: string | null; log?: (line: string) => void },
   ) {
     this.name = 'emb';
   }
 
+  /** The encoder as the signature names it: its id or folder, and its weights' hash when known. */
   get encoderName(): string {
-    return this.encoder?.model ?? this.model;
+    const sha = this.encoder?.sha256;
+    return `${this.encoder?.model ?? this.model}${sha ? `@${sha.slice(0, 16)}` : ''}`;
   }
 
   async prepare(ds: Dataset, progress?: ProgressFn): Promise<void> {
     try {
-      this.encoder = await SentenceEncoder.load({ model: this.model, offline: this.options.offline });
+      this.encoder = await SentenceEncoder.load({ model: this.model, offline: this.options.offline, log: this.options.log });
     } catch (e) {
       if (!(e instanceof ModelUnavailableError)) throw e;
-      throw new ModelUnavailableError(`critique-emb needs a sentence encoder (--encoder hub-id|folder): ${e.message}`);
+      const hint = this.options.explicit
+        ? ''
+        : ` (the default encoder is only used when it is already in the cache; name one to download it: --encoder ${this.model})`;
+      throw new ModelUnavailableError(`critique-emb needs a sentence encoder (--encoder hub-id|folder): ${e.message.replace(/ Fix: .*$/, '')}${hint}`);
     }
     const texts = Array.from({ length: ds.items.count }, (_, i) => itemText(ds, i));
     // Item embeddings are cached beside the data cache (src/util/cache.ts).
@@ -237,12 +242,22 @@ export class CritiqueFusionRecommender implements Recommender {
       embeddingCacheDir?: string | null;
       /** Critique-only candidates kept per row (default 200 for BM25, 100 for embeddings). */
       depth?: number;
+      /** Hears what is downloaded and from where. */
+      log?: (line: string) => void;
     } = {},
   ) {
     this.retriever =
       retriever === 'bm25'
         ? new Bm25Retriever(options.depth)
-        : new EmbeddingRetriever(options.encoder ?? DEFAULT_SEMSIM_MODEL, { offline: options.offline, engine: options.engine, embeddingCacheDir: options.embeddingCacheDir, depth: options.depth });
+        : new EmbeddingRetriever(options.encoder ?? DEFAULT_SEMSIM_MODEL, {
+            // The network only when asked: the default encoder is used from the cache; a named hub id may be downloaded.
+            offline: options.offline || options.encoder === undefined,
+            explicit: options.encoder !== undefined,
+            engine: options.engine,
+            embeddingCacheDir: options.embeddingCacheDir,
+            depth: options.depth,
+            log: options.log,
+          });
     if (options.weight !== undefined && !(options.weight >= 0 && options.weight <= 1))
       throw new RangeError(`Expected a fusion weight in [0, 1] but received ${options.weight}`);
     this.weightValue = options.weight ?? null;

@@ -1,7 +1,15 @@
 // Reads embedding matrices that models hand in: NumPy .npy (float32, float16, float64) and
 // safetensors (F32, BF16, F16, F64). Everything arrives as float32 (bf16 and f16 exactly; f64
-// rounded, and said so), row-major rows x dim.
+// rounded, and said so), row-major rows x dim. Headers are checked against the file's size and the
+// limits before anything is allocated; the data is read a slice at a time into the result.
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+
+import { readLines } from '../data/lines.js';
+import { Issues } from '../data/report.js';
+import { own, parseJsonLine, preview } from '../util/json.js';
+import { checkLimit, LimitError } from '../util/limits.js';
 
 export type EmbeddingDtype = 'float32' | 'bfloat16' | 'float16' | 'float64';
 
@@ -37,18 +45,16 @@ const f16Table = (() => {
   return out;
 })();
 
-function decode(bytes: Uint8Array, dtype: EmbeddingDtype, littleEndian: boolean, count: number): Float32Array {
+/** Decodes `count` values of `dtype` from `bytes` into `out` at `at`. */
+function decodeInto(bytes: Uint8Array, dtype: EmbeddingDtype, littleEndian: boolean, count: number, out: Float32Array, at: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dtype === 'float32' && littleEndian && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, count).slice();
-  const out = new Float32Array(count);
-  if (dtype === 'float32') for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, littleEndian);
-  else if (dtype === 'float64') for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, littleEndian);
-  else if (dtype === 'float16') for (let i = 0; i < count; i++) out[i] = f16Table[view.getUint16(i * 2, littleEndian)];
+  if (dtype === 'float32') for (let i = 0; i < count; i++) out[at + i] = view.getFloat32(i * 4, littleEndian);
+  else if (dtype === 'float64') for (let i = 0; i < count; i++) out[at + i] = view.getFloat64(i * 8, littleEndian);
+  else if (dtype === 'float16') for (let i = 0; i < count; i++) out[at + i] = f16Table[view.getUint16(i * 2, littleEndian)];
   else {
-    const bits = new Uint32Array(out.buffer);
+    const bits = new Uint32Array(out.buffer, out.byteOffset + at * 4, count);
     for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, littleEndian) << 16; // bf16 is the top half of a float32
   }
-  return out;
 }
 
 const itemSize: Record<EmbeddingDtype, number> = { float32: 4, bfloat16: 2, float16: 2, float64: 8 };
@@ -59,78 +65,257 @@ function countNonFinite(data: Float32Array): number {
   return n;
 }
 
-function readNpy(file: string, buf: Buffer): EmbeddingMatrix {
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY')
-    throw new EmbeddingFileError(file, 'not a NumPy .npy file (no \\x93NUMPY magic)');
-  const major = buf[6];
-  const headerLength = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+/** An open file read at offsets: what is asked for must be inside it, or the message says so. */
+class FileReader {
+  readonly fd: number;
+  readonly size: number;
+  constructor(readonly file: string) {
+    // Checked before opening: opening a FIFO for reading would wait for a writer.
+    let kind: string | null = null;
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) kind = st.isDirectory() ? 'a folder' : 'a device or pipe';
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new EmbeddingFileError(file, code === 'ENOENT' ? 'no such file' : `cannot be read (${(e as Error).message})`);
+    }
+    if (kind) throw new EmbeddingFileError(file, `is not a regular file (${kind}); give a .npy or .safetensors file`);
+    try {
+      this.fd = openSync(file, 'r');
+    } catch (e) {
+      throw new EmbeddingFileError(file, `cannot be read (${(e as Error).message})`);
+    }
+    this.size = fstatSync(this.fd).size;
+  }
+  /** Exactly `length` bytes at `position` (the caller checked they are inside the file). */
+  read(position: number, length: number, into = Buffer.allocUnsafe(length)): Buffer {
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, into, done, length - done, position + done);
+      if (n === 0) throw new EmbeddingFileError(this.file, `ended at byte ${position + done} while ${length} bytes at ${position} were read (the file changed?)`);
+      done += n;
+    }
+    return into;
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Reads rows x dim values of `dtype` at `start` into a new Float32Array, a slice at a time. */
+function readMatrix(r: FileReader, start: number, rows: number, dim: number, dtype: EmbeddingDtype, littleEndian: boolean): Float32Array {
+  const count = rows * dim;
+  const out = new Float32Array(count);
+  const size = itemSize[dtype];
+  if (dtype === 'float32' && littleEndian) {
+    // Straight into the result's memory (little-endian hosts).
+    const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    for (let done = 0; done < bytes.length; done += READ_SLICE) r.read(start + done, Math.min(READ_SLICE, bytes.length - done), bytes.subarray(done));
+    return out;
+  }
+  const per = Math.floor(READ_SLICE / size);
+  const scratch = Buffer.allocUnsafe(per * size);
+  for (let at = 0; at < count; at += per) {
+    const n = Math.min(per, count - at);
+    decodeInto(r.read(start + at * size, n * size, scratch), dtype, littleEndian, n, out, at);
+  }
+  return out;
+}
+
+const READ_SLICE = 1 << 24;
+
+/** A dimension from a header: a non-negative safe integer, or the message says what it is. */
+function dimension(file: string, value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new EmbeddingFileError(file, `${what} must be a non-negative integer but is ${preview(value)}`);
+  return value;
+}
+
+function checkValues(file: string, rows: number, dim: number, tensor?: string): void {
+  checkLimit('tableValues', rows * dim, file, `${tensor ? `tensor '${tensor}' ` : ''}shape (${rows}, ${dim}) = ${(rows * dim).toLocaleString('en-US')} values`);
+}
+
+function readNpy(file: string, r: FileReader): EmbeddingMatrix {
+  if (r.size < 10 || r.read(0, 6).toString('latin1') !== '\x93NUMPY') throw new EmbeddingFileError(file, 'not a NumPy .npy file (no \\x93NUMPY magic)');
+  const major = r.read(6, 1)[0];
+  if (major < 1 || major > 3) throw new EmbeddingFileError(file, `NumPy format version ${major} is not one regen-bench reads (1, 2 or 3)`);
   const headerStart = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', headerStart, headerStart + headerLength);
+  if (r.size < headerStart) throw new EmbeddingFileError(file, 'truncated inside its header');
+  const headerLength = major === 1 ? r.read(8, 2).readUInt16LE(0) : r.read(8, 4).readUInt32LE(0);
+  checkLimit('headerBytes', headerLength, file, `the .npy header of ${headerLength.toLocaleString('en-US')} bytes`);
+  if (headerStart + headerLength > r.size) throw new EmbeddingFileError(file, `truncated: its header says ${headerLength} bytes but the file ends first`);
+  const header = r.read(headerStart, headerLength).toString(major === 3 ? 'utf8' : 'latin1');
   const descr = /'descr'\s*:\s*'([<>|=])([a-zA-Z])(\d+)'/.exec(header);
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header);
   const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(header);
-  if (!descr || !fortran || !shape) throw new EmbeddingFileError(file, `unreadable .npy header: ${header.trim()}`);
+  if (!descr || !fortran || !shape) throw new EmbeddingFileError(file, `unreadable .npy header: ${preview(header.trim(), 120)}`);
   const kind = `${descr[2]}${descr[3]}`;
   const dtype: EmbeddingDtype | undefined = ({ f4: 'float32', f2: 'float16', f8: 'float64' } as const)[kind as 'f4'];
   if (!dtype) throw new EmbeddingFileError(file, `dtype '${descr[1]}${kind}' is not supported; save float32 (np.float32), float16 or float64`);
   if (fortran[1] === 'True') throw new EmbeddingFileError(file, 'Fortran-ordered array; save it with np.save(f, np.ascontiguousarray(x))');
-  const dims = shape[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const parts = shape[1].split(',').map((s) => s.trim()).filter(Boolean);
+  const dims = parts.map((p) => (/^\d+$/.test(p) ? dimension(file, Number(p), 'every dimension of the shape') : dimension(file, p, 'every dimension of the shape')));
   if (dims.length !== 2) throw new EmbeddingFileError(file, `expected a 2-D array (rows, dim) but the shape is (${dims.join(', ')})`);
   const [rows, dim] = dims;
+  checkValues(file, rows, dim);
   const start = headerStart + headerLength;
   const bytes = rows * dim * itemSize[dtype];
-  if (buf.length - start < bytes) throw new EmbeddingFileError(file, `truncated: ${buf.length - start} data bytes for shape (${rows}, ${dim}) ${dtype} (${bytes} needed)`);
-  const data = decode(buf.subarray(start, start + bytes), dtype, descr[1] !== '>', rows * dim);
+  if (r.size - start !== bytes)
+    throw new EmbeddingFileError(
+      file,
+      `${r.size - start < bytes ? 'truncated' : 'has extra bytes'}: ${r.size - start} data bytes for shape (${rows}, ${dim}) ${dtype} (${bytes} expected); save it again with np.save`,
+    );
+  const data = readMatrix(r, start, rows, dim, dtype, descr[1] !== '>');
   return { data, rows, dim, dtype, file, nonFinite: countNonFinite(data) };
 }
 
 const safetensorsDtypes: Record<string, EmbeddingDtype> = { F32: 'float32', BF16: 'bfloat16', F16: 'float16', F64: 'float64' };
 
-function readSafetensors(file: string, buf: Buffer, wanted?: string): EmbeddingMatrix {
-  if (buf.length < 8) throw new EmbeddingFileError(file, 'not a safetensors file (shorter than its 8-byte header length)');
-  const headerLength = Number(buf.readBigUInt64LE(0));
-  if (headerLength > buf.length - 8) throw new EmbeddingFileError(file, `not a safetensors file (header length ${headerLength} exceeds the file)`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+export interface SafetensorsEntry {
+  dtype: string;
+  shape: number[];
+  /** [begin, end) within the data section (after the 8-byte length and the header). */
+  offsets: [number, number];
+}
+
+/** A safetensors header, checked: every entry's shape and offsets inside the file. */
+export interface SafetensorsHeader {
+  /** Bytes before the data section (8 + the header's length). */
+  dataStart: number;
+  tensors: Map<string, SafetensorsEntry>;
+}
+
+function readHeader(file: string, r: FileReader): SafetensorsHeader {
+  if (r.size < 8) throw new EmbeddingFileError(file, 'not a safetensors file (shorter than its 8-byte header length)');
+  const n = r.read(0, 8).readBigUInt64LE(0);
+  if (n > BigInt(r.size - 8)) throw new EmbeddingFileError(file, `not a safetensors file (header length ${n} exceeds the file)`);
+  const headerLength = Number(n);
+  checkLimit('headerBytes', headerLength, file, `the safetensors header of ${headerLength.toLocaleString('en-US')} bytes`);
+  let header: unknown;
   try {
-    header = JSON.parse(buf.toString('utf8', 8, 8 + headerLength));
-  } catch {
+    header = parseJsonLine(r.read(8, headerLength).toString('utf8'), `${file} (header)`);
+  } catch (e) {
+    if (e instanceof LimitError) throw e;
     throw new EmbeddingFileError(file, 'not a safetensors file (its header is not JSON)');
   }
-  const names = Object.keys(header).filter((k) => k !== '__metadata__');
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new EmbeddingFileError(file, `not a safetensors file (its header is ${preview(header)}, not a JSON object)`);
+  const dataStart = 8 + headerLength;
+  const dataBytes = r.size - dataStart;
+  const tensors = new Map<string, SafetensorsEntry>();
+  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') continue;
+    const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    const bad = (why: string) => new EmbeddingFileError(file, `tensor '${name}': ${why}`);
+    if (t === null || typeof t !== 'object' || Array.isArray(t)) throw bad(`its entry is ${preview(t)}, not an object with dtype, shape and data_offsets`);
+    if (typeof t.dtype !== 'string') throw bad(`dtype is ${preview(t.dtype)}, not a string`);
+    if (!Array.isArray(t.shape)) throw bad(`shape is ${preview(t.shape)}, not an array`);
+    const shape = t.shape.map((d, k) => dimension(file, d, `tensor '${name}' shape[${k}]`));
+    if (!Array.isArray(t.data_offsets) || t.data_offsets.length !== 2) throw bad(`data_offsets is ${preview(t.data_offsets)}, not [begin, end]`);
+    const begin = dimension(file, t.data_offsets[0], `tensor '${name}' data_offsets[0]`);
+    const end = dimension(file, t.data_offsets[1], `tensor '${name}' data_offsets[1]`);
+    if (begin > end || end > dataBytes) throw bad(`data [${begin}, ${end}) is not inside the ${dataBytes} bytes of data after the header`);
+    tensors.set(name, { dtype: t.dtype, shape, offsets: [begin, end] });
+  }
+  return { dataStart, tensors };
+}
+
+/** The header of a safetensors file (entries checked against the file's size). */
+export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  const r = new FileReader(file);
+  try {
+    return readHeader(file, r);
+  } finally {
+    r.close();
+  }
+}
+
+function readSafetensors(file: string, r: FileReader, wanted?: string): EmbeddingMatrix {
+  const { dataStart, tensors } = readHeader(file, r);
+  const names = [...tensors.keys()];
   const name = wanted ?? (names.length === 1 ? names[0] : undefined);
   if (name === undefined) throw new EmbeddingFileError(file, `holds ${names.length} tensors (${names.join(', ')}); choose one with --tensor`);
-  const t = header[name];
+  const t = tensors.get(name);
   if (!t) throw new EmbeddingFileError(file, `has no tensor '${name}' (it holds: ${names.join(', ')})`);
-  const dtype = safetensorsDtypes[t.dtype];
-  if (!dtype) throw new EmbeddingFileError(file, `tensor '${name}' has dtype ${t.dtype}; supported: ${Object.keys(safetensorsDtypes).join(', ')}`);
+  const dtype = own(safetensorsDtypes, t.dtype);
+  if (!dtype) throw new EmbeddingFileError(file, `tensor '${name}' has dtype ${t.dtype.slice(0, 40)}; supported: ${Object.keys(safetensorsDtypes).join(', ')}`);
   if (t.shape.length !== 2) throw new EmbeddingFileError(file, `tensor '${name}' must be 2-D (rows, dim) but has shape [${t.shape.join(', ')}]`);
   const [rows, dim] = t.shape;
-  const [begin, end] = t.data_offsets;
-  const start = 8 + headerLength + begin;
-  if (end - begin !== rows * dim * itemSize[dtype] || 8 + headerLength + end > buf.length)
-    throw new EmbeddingFileError(file, `tensor '${name}' data [${begin}, ${end}) does not hold [${rows}, ${dim}] ${t.dtype} inside the file`);
-  const data = decode(buf.subarray(start, start + (end - begin)), dtype, true, rows * dim);
+  checkValues(file, rows, dim, name);
+  const [begin, end] = t.offsets;
+  if (end - begin !== rows * dim * itemSize[dtype])
+    throw new EmbeddingFileError(file, `tensor '${name}' data [${begin}, ${end}) does not hold [${rows}, ${dim}] ${t.dtype} (${rows * dim * itemSize[dtype]} bytes)`);
+  const data = readMatrix(r, dataStart + begin, rows, dim, dtype, true);
   return { data, rows, dim, dtype, file, tensor: name, nonFinite: countNonFinite(data) };
 }
 
 /** Reads a .npy or .safetensors embedding matrix (by extension; `tensor` picks a safetensors entry). */
 export async function readEmbeddings(file: string, options: { tensor?: string } = {}): Promise<EmbeddingMatrix> {
-  const buf = await readFile(file);
-  if (file.endsWith('.npy')) return readNpy(file, buf);
-  if (file.endsWith('.safetensors')) return readSafetensors(file, buf, options.tensor);
-  throw new EmbeddingFileError(file, 'unknown format: expected a .npy or .safetensors file');
+  if (!file.endsWith('.npy') && !file.endsWith('.safetensors')) throw new EmbeddingFileError(file, 'unknown format: expected a .npy or .safetensors file');
+  const r = new FileReader(file);
+  try {
+    return file.endsWith('.npy') ? readNpy(file, r) : readSafetensors(file, r, options.tensor);
+  } finally {
+    r.close();
+  }
+}
+
+/** An id list with where each id came from ("ids.txt:17" or "ids.json[16]"), for messages. */
+export interface IdList {
+  ids: string[];
+  where(row: number): string;
+  /** sha256 of the file's bytes (hashed as read: the list may come from a pipe). */
+  sha256: string;
+}
+
+/** Reads an id list: one id per line (blank lines ignored), or a JSON array of strings (numbers are taken as their decimal text). */
+export async function readIdListLines(file: string): Promise<IdList> {
+  // A JSON list is told apart by its first character (.json lists from a pipe are not supported).
+  let json = false;
+  if (statSync(file).isFile()) {
+    const r = new FileReader(file);
+    try {
+      json = r.read(0, Math.min(r.size, 4096)).toString('utf8').trimStart().startsWith('[');
+    } finally {
+      r.close();
+    }
+  }
+  if (json) {
+    checkLimit('fileBytes', statSync(file).size, file, `a JSON id list of ${statSync(file).size.toLocaleString('en-US')} bytes`);
+    let ids: unknown;
+    const text = await readFile(file, 'utf8');
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    try {
+      ids = parseJsonLine(text, file);
+    } catch (e) {
+      if (e instanceof LimitError) throw e;
+      throw new EmbeddingFileError(file, `not a JSON array of ids (${(e as Error).message.slice(0, 100)})`);
+    }
+    if (!Array.isArray(ids)) throw new EmbeddingFileError(file, 'expected a JSON array of ids (strings)');
+    const bad = ids.findIndex((x) => typeof x !== 'string' && !(typeof x === 'number' && Number.isSafeInteger(x)));
+    if (bad >= 0) throw new EmbeddingFileError(file, `expected a JSON array of ids (strings) but entry ${bad} is ${preview(ids[bad])}`);
+    return { ids: ids.map(String), where: (row) => `${file}[${row}]`, sha256 };
+  }
+  const ids: string[] = [];
+  const lines: number[] = [];
+  const issues = new Issues(false);
+  const read = await readLines(
+    file,
+    (line, lineNo) => {
+      const id = line.trim();
+      if (id.length === 0) return;
+      ids.push(id);
+      lines.push(lineNo);
+    },
+    { issues, hash: true },
+  );
+  const damage = issues.report().issues.find((s) => s.kind === 'truncated-gzip');
+  if (damage) throw new EmbeddingFileError(file, damage.samples[0].replace(`${file}:`, 'line '));
+  return { ids, where: (row) => `${file}:${lines[row]}`, sha256: read.sha256! };
 }
 
 /** Reads an id list: one id per line (blank lines ignored), or a JSON array of strings. */
 export async function readIdList(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8');
-  if (text.trimStart().startsWith('[')) {
-    const ids: unknown = JSON.parse(text);
-    if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string' && typeof x !== 'number'))
-      throw new EmbeddingFileError(file, 'expected a JSON array of ids (strings)');
-    return ids.map(String);
-  }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  return (await readIdListLines(file)).ids;
 }
 
 /** A float32 matrix (rows x dim, row-major) as a NumPy .npy file (format 1.0), for exporting vectors. */

@@ -5,7 +5,10 @@ import { existsSync } from 'node:fs';
 import { defaultEngine, type Engine } from '../engine/engine.js';
 import type { ItemTable } from '../engine/item-table.js';
 import type { ExampleSet } from '../tasks/examples.js';
-import { readEmbeddings, readIdList, type EmbeddingMatrix } from './embeddings-file.js';
+import { contentHash } from '../data/files.js';
+import { Issues, type InputFile } from '../data/report.js';
+import { preview } from '../util/json.js';
+import { readEmbeddings, readIdListLines, type EmbeddingMatrix } from './embeddings-file.js';
 import { rankWithEngine } from './engine-ranking.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
 import { OptionError, type OptionMessage } from '../util/option-error.js';
@@ -23,6 +26,10 @@ export interface EmbeddingFiles {
   queryTensor?: string;
   itemTensor?: string;
   precision?: 'fp32' | 'bf16';
+  /** Where file hashes are remembered (see contentHash); null or absent: not remembered. */
+  hashMemoDir?: string | null;
+  /** Hears each problem of the id lists as it is found (the CLI prints it on stderr). */
+  warn?: (line: string) => void;
 }
 
 /** Embedding files that cannot be used (messages name options as the caller calls them). */
@@ -56,6 +63,7 @@ export class EmbeddingRecommender implements Recommender {
   /** Examples (of the full set) without a query vector. */
   private missingRows = new Set<number>();
   private notes: Record<string, number> = {};
+  private files_: InputFile[] = [];
 
   constructor(
     private readonly files: EmbeddingFiles,
@@ -74,20 +82,36 @@ export class EmbeddingRecommender implements Recommender {
     if (q.dim !== e.dim) throw new EmbeddingError(`${f.queries} has dimension ${q.dim} but ${f.items} has ${e.dim}: both must come from the same model`);
     const notes: Record<string, number> = {};
     const count = (what: string) => (notes[what] = (notes[what] ?? 0) + 1);
+    const hash = (file: string) => contentHash(file, f.hashMemoDir ?? null);
+    const inputs: InputFile[] = [
+      { role: 'queries', file: f.queries, sha256: await hash(f.queries), records: q.rows, badRecords: 0, recordUnit: 'rows', issues: [] },
+      { role: 'items', file: f.items, sha256: await hash(f.items), records: e.rows, badRecords: 0, recordUnit: 'rows', issues: [] },
+    ];
+    this.files_ = inputs;
 
     // Items, put in dataset id order. Items without a vector get a -Infinity bias: ranked after every scored item.
     const idFile = f.itemIds ?? siblingIds(f.items);
     let itemRow: Int32Array;
     if (idFile) {
-      const ids = await readIdList(idFile);
+      const list = await readIdListLines(idFile);
+      const { ids } = list;
       if (ids.length !== e.rows) throw new EmbeddingError(`${idFile} lists ${ids.length} ids but ${f.items} has ${e.rows} rows`);
+      const issues = new Issues(false, f.warn);
       itemRow = new Int32Array(ds.items.count).fill(-1);
       ids.forEach((asin, row) => {
         const id = ds.itemId(asin);
-        if (id === undefined) count('item vectors for ids not in the dataset (ignored)');
-        else if (itemRow[id] < 0) itemRow[id] = row;
-        else count('item ids listed twice (first row used)');
+        const where = list.where(row);
+        if (id === undefined) {
+          count('item vectors for ids not in the dataset (ignored)');
+          issues.add('unknown-item', where, `item ${preview(asin)} is not in the dataset`, 'Ignore its vector');
+        } else if (itemRow[id] < 0) itemRow[id] = row;
+        else {
+          count('item ids listed twice (first row used)');
+          issues.add('duplicate-item', where, `item ${preview(asin)} is listed on an earlier line`, 'Use the first row');
+        }
       });
+      const report = issues.report();
+      inputs.push({ role: 'item ids', file: idFile, sha256: list.sha256, ids: ids.length, badIds: issues.count(), issues: report.issues });
     } else if (e.rows === ds.items.count) {
       itemRow = Int32Array.from({ length: e.rows }, (_, i) => i);
       notes['item rows taken in dataset order (no id list)'] = e.rows;
@@ -114,13 +138,22 @@ export class EmbeddingRecommender implements Recommender {
 
     // Queries, in example order.
     if (f.queryIds) {
-      const users = await readIdList(f.queryIds);
+      const list = await readIdListLines(f.queryIds);
+      const users = list.ids;
       if (users.length !== q.rows) throw new EmbeddingError(`${f.queryIds} lists ${users.length} users but ${f.queries} has ${q.rows} rows`);
+      const issues = new Issues(false, f.warn);
       const rowOf = new Map<string, number>();
       users.forEach((u, row) => {
-        if (rowOf.has(u)) count('query users listed twice (first row used)');
-        else rowOf.set(u, row);
+        const where = list.where(row);
+        if (rowOf.has(u)) {
+          count('query users listed twice (first row used)');
+          issues.add('duplicate-user', where, `user ${preview(u)} is listed on an earlier line`, 'Use the first row');
+        } else {
+          rowOf.set(u, row);
+          if (ds.userIndex(u) === undefined) issues.add('unknown-user', where, `user ${preview(u)} is not in the dataset`, 'Ignore its vector');
+        }
       });
+      inputs.push({ role: 'query ids', file: f.queryIds, sha256: list.sha256, ids: users.length, badIds: issues.count(), issues: issues.report().issues });
       this.queries = new Float32Array(examples.length * dim);
       let used = 0;
       for (let i = 0; i < examples.length; i++) {
@@ -144,6 +177,11 @@ export class EmbeddingRecommender implements Recommender {
     }
     this.notes = notes;
     this.table = await this.engine.createTable(items, { dim, precision: f.precision });
+  }
+
+  /** The files read, by content hash, with the id lists' problems (after prepare). */
+  inputs(): InputFile[] {
+    return this.files_;
   }
 
   async recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking> {

@@ -1,6 +1,7 @@
 // What a recommender hands to evaluation: per example, the target's rank and the top-k list.
 import type { NarrativeKind } from '../data/dataset.js';
 import type { AnswerCounts } from './answers.js';
+import type { InputFile } from '../data/report.js';
 import type { ProgressFn } from '../util/progress.js';
 import type { ExampleSet } from '../tasks/examples.js';
 
@@ -43,6 +44,11 @@ export interface Recommender {
   /** Called once with the full example set before slices of it are ranked (load files, fit). */
   prepare?(examples: ExampleSet, progress?: ProgressFn): Promise<void>;
   recommend(examples: ExampleSet, options: RecommendOptions): Promise<Ranking>;
+  /**
+   * The files the model read (after prepare): each named in the signature by its content hash, with
+   * its problems in the report. Models that read no file leave it out.
+   */
+  inputs?(): InputFile[];
   /** Frees native memory (item tables). */
   dispose?(): void;
 }

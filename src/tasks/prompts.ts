@@ -551,6 +551,8 @@ export interface WritePromptsResult extends PromptReport {
   narrative: string | null;
   /** The dataset's identity (DatasetMeta.key). */
   dataset: string;
+  /** What the write replaced or wrote through ("replaced prompts.jsonl (...)"), or null for a new file. */
+  written: string | null;
 }
 
 /**
@@ -566,6 +568,7 @@ export async function writePrompts(dataset: Dataset, file: string, options: Prom
   const phase = `writing prompts (task ${set.options.task}, ${set.options.split}, ${set.options.template})`;
   const writer = new AtomicFileWriter(file);
   let bytes = 0;
+  let written: string | null = null;
   try {
     let chunk: string[] = [];
     let chunkChars = 0;
@@ -598,13 +601,15 @@ export async function writePrompts(dataset: Dataset, file: string, options: Prom
         `the dataset (${dataset.meta.name}, ${dataset.meta.source.kind}) has no ${NARRATIVE_NAMES[kind]} narratives for its ${report.skippedNoNarrative} test users: nothing to write. ` +
           'Use a source with narratives (the REGEN release, synthetic data), or task 1 or 2',
       );
-    writer.commit();
+    const outcome = writer.commit();
+    if (outcome.how !== 'created') written = outcome.note;
   } catch (e) {
     writer.abort();
     throw e;
   }
   return {
     ...report,
+    written,
     file,
     bytes,
     task: set.options.task,

@@ -4,6 +4,7 @@
 // method). Seeded like `np.random.seed(seed)` before `aggregate()`, the draws are numpy's own:
 // MT19937 and legacy `RandomState.choice` (masked rejection sampling), one stream across the types
 // in order, so the intervals match the reference's for the same seed.
+import { checkBootstrapSize } from '../../util/limits.js';
 
 /** MT19937 as numpy's legacy RandomState seeds and runs it. */
 export class MT19937 {
@@ -101,6 +102,7 @@ export function bootstrapAggregate(rows: Record<string, ArrayLike<number>[]>, op
   const ci = options.confidenceInterval ?? 0.95;
   if (ci < 0 || ci > 1) throw new RangeError(`Expected confidenceInterval in [0, 1] but received ${ci}`);
   if (!Number.isInteger(nSamples) || nSamples <= 0) throw new RangeError(`Expected nSamples to be a positive integer but received ${nSamples}`);
+  checkBootstrapSize(nSamples, 3, 'nSamples');
   const rng = new MT19937(options.seed);
   const delta = (1 - ci) / 2;
   const qs = [100 * delta, 100 * 0.5, 100 * (1 - delta)];

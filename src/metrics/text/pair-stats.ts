@@ -22,6 +22,11 @@ export interface PairStatsOptions {
 }
 
 const PAIRS_RESET = 1 << 21; // intern table entries before it is cleared (between pairs only)
+/**
+ * Cells of the largest LCS table built whole (16 MiB), as native/text/text_stats.cpp's kBandCells;
+ * REGEN_LCS_BAND_CELLS lowers both, so that tests reach the banded walk on small inputs.
+ */
+export const LCS_BAND_CELLS = Number(process.env.REGEN_LCS_BAND_CELLS) >= 4 ? Number(process.env.REGEN_LCS_BAND_CELLS) : 1 << 22;
 
 class Int32Buf {
   a: Int32Array;
@@ -449,35 +454,59 @@ export class PairStatsEngine {
     return row[bLen];
   }
 
-  /** rouge-score's `lcs_ind` (`_lcs_table` + `_backtrack_norec`), marking the ref indices in unionMark. */
+  /**
+   * rouge-score's `lcs_ind` (`_lcs_table` + `_backtrack_norec`), marking the ref indices in unionMark.
+   * The full table is built only up to LCS_BAND_CELLS cells; past that the backtrack is followed band
+   * by band (native/text/text_stats.cpp explains it): the same marks in memory linear in the segments.
+   */
   private markLcs(r: Int32Array, rStart: number, rLen: number, c: Int32Array, cStart: number, cLen: number, mark: Int32Array, epoch: number): void {
     if (rLen === 0 || cLen === 0) return;
-    const w = cLen + 1;
-    const t = this.lcsTable.ensure((rLen + 1) * w);
-    t.fill(0, 0, w);
-    for (let i = 1; i <= rLen; i++) {
+    this.lcsWalk(r, rStart, c, cStart, 0, rLen, new Int32Array(cLen + 1), cLen, mark, epoch);
+  }
+
+  /** L(to, 0..J) from L(from, 0..J) in `row`, in place, over reference rows from+1..to. */
+  private static advanceRows(r: Int32Array, rStart: number, c: Int32Array, cStart: number, from: number, to: number, row: Int32Array, J: number): void {
+    for (let i = from + 1; i <= to; i++) {
       const x = r[rStart + i - 1];
-      const base = i * w;
-      t[base] = 0;
-      for (let j = 1; j <= cLen; j++) {
-        if (x === c[cStart + j - 1]) t[base + j] = t[base - w + j - 1] + 1;
-        else {
-          const up = t[base - w + j];
-          const left = t[base + j - 1];
-          t[base + j] = up > left ? up : left;
-        }
+      let diag = row[0];
+      for (let j = 1; j <= J; j++) {
+        const up = row[j];
+        const left = row[j - 1];
+        row[j] = x === c[cStart + j - 1] ? diag + 1 : up > left ? up : left;
+        diag = up;
       }
     }
-    let i = rLen;
-    let j = cLen;
-    while (i > 0 && j > 0) {
-      if (r[rStart + i - 1] === c[cStart + j - 1]) {
-        mark[rStart + i - 1] = epoch;
-        i--;
-        j--;
-      } else if (t[i * w + j - 1] > t[(i - 1) * w + j]) j--;
-      else i--;
+  }
+
+  /** The backtrack through rows top..bottom, entering at (bottom, J) with row `top` given; the column where it reaches row `top` (0: ended). */
+  private lcsWalk(r: Int32Array, rStart: number, c: Int32Array, cStart: number, top: number, bottom: number, topRow: Int32Array, J: number, mark: Int32Array, epoch: number): number {
+    if (J === 0 || bottom === top) return J;
+    const w = J + 1;
+    const h = bottom - top + 1;
+    if (h <= 2 || h * w <= LCS_BAND_CELLS) {
+      const t = this.lcsTable.ensure(h * w);
+      t.set(topRow.subarray(0, w), 0);
+      for (let i = 1; i < h; i++) {
+        t.copyWithin(i * w, (i - 1) * w, i * w);
+        PairStatsEngine.advanceRows(r, rStart, c, cStart, top + i - 1, top + i, t.subarray(i * w, (i + 1) * w), J);
+      }
+      let i = bottom;
+      let j = J;
+      while (i > top && j > 0) {
+        if (r[rStart + i - 1] === c[cStart + j - 1]) {
+          mark[rStart + i - 1] = epoch;
+          i--;
+          j--;
+        } else if (t[(i - top) * w + j - 1] > t[(i - 1 - top) * w + j]) j--;
+        else i--;
+      }
+      return j;
     }
+    const mid = top + ((bottom - top) >> 1);
+    const midRow = topRow.slice(0, w);
+    PairStatsEngine.advanceRows(r, rStart, c, cStart, top, mid, midRow, J);
+    const j1 = this.lcsWalk(r, rStart, c, cStart, mid, bottom, midRow, J, mark, epoch);
+    return j1 === 0 ? 0 : this.lcsWalk(r, rStart, c, cStart, top, mid, topRow, j1, mark, epoch);
   }
 
   /** Sentence ranges [start, end) of consecutive tokens on the same line; empty lines vanish. */

@@ -16,27 +16,41 @@ const IRREGULAR = new Map<string, string>([
 
 const isVowelLetter = (ch: string) => ch === 'a' || ch === 'e' || ch === 'i' || ch === 'o' || ch === 'u';
 
+/**
+ * NLTK's _is_consonant: 'y' is a consonant at the start or after a vowel, a vowel after a consonant.
+ * NLTK recurses once per 'y' of a run; here the run is walked back iteratively (a token of 300,000
+ * 'y's must not overflow the stack), and measure() carries the state along the word, so long runs
+ * cost linear time.
+ */
 function isConsonant(w: string, i: number): boolean {
-  const ch = w[i];
-  if (isVowelLetter(ch)) return false;
-  if (ch === 'y') return i === 0 ? true : !isConsonant(w, i - 1);
-  return true;
+  if (w[i] !== 'y') return !isVowelLetter(w[i]);
+  let start = i;
+  while (start > 0 && w[start] === 'y') start--;
+  const first = w[start] === 'y' ? true : !isVowelLetter(w[start]);
+  return (i - start) % 2 === 0 ? first : !first;
 }
 
 /** m in [C](VC){m}[V]: the number of vowel-consonant transitions. */
 function measure(stem: string): number {
   let m = 0;
   let prevVowel = false;
+  let prev = false;
   for (let i = 0; i < stem.length; i++) {
-    const c = isConsonant(stem, i);
+    const c: boolean = stem[i] === 'y' ? (i === 0 ? true : !prev) : !isVowelLetter(stem[i]);
     if (c && prevVowel) m++;
     prevVowel = !c;
+    prev = c;
   }
   return m;
 }
 
 function containsVowel(stem: string): boolean {
-  for (let i = 0; i < stem.length; i++) if (!isConsonant(stem, i)) return true;
+  let prev = false;
+  for (let i = 0; i < stem.length; i++) {
+    const c: boolean = stem[i] === 'y' ? (i === 0 ? true : !prev) : !isVowelLetter(stem[i]);
+    if (!c) return true;
+    prev = c;
+  }
   return false;
 }
 

@@ -3,7 +3,9 @@
 import { Bleu, BLEU_MAX_ORDER, BLEU_STATS, computeBleu, type BleuOptions, type BleuScore } from './bleu.js';
 import { bootstrapAggregate, type AggregateScore } from './bootstrap.js';
 import { computePairStats, type RunOptions } from './pool.js';
+import { isPyWhitespace } from './python-text.js';
 import { Rouge, type Prf } from './rouge.js';
+import { checkLimit, limit } from '../../util/limits.js';
 
 export type { Prf } from './rouge.js';
 
@@ -21,6 +23,8 @@ export interface ScoreTextOptions extends RunOptions {
   stem?: boolean;
   /** Skip BLEU's statistics (ROUGE only; the BLEU result is then empty). */
   skipBleu?: boolean;
+  /** Names a pair's text in errors (a text over the token limit): default "pairs[i].hyp". */
+  where?: PairWhere;
 }
 
 export interface CorpusBleu extends BleuScore {
@@ -48,14 +52,51 @@ export interface TextScores {
   stats: TextStats;
 }
 
-function checkPairs(pairs: readonly TextPair[]): void {
+/**
+ * Tokens of a segment as BLEU's 13a or ROUGE's tokenizer could count them, whichever gives more: runs
+ * of ASCII letters and digits (ROUGE), runs of other non-space characters plus every ASCII
+ * punctuation character (13a splits those off). An upper bound, counted in one pass.
+ */
+export function segmentTokens(text: string): number {
+  let alnum = 0;
+  let other = 0;
+  let inAlnum = false;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const isAlnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (isAlnum && !inAlnum) alnum++;
+    inAlnum = isAlnum;
+    if (isPyWhitespace(c)) inWord = false;
+    else if (c < 0x80 && !isAlnum) {
+      other++; // punctuation: its own token
+      inWord = false;
+    } else {
+      if (!inWord) other++;
+      inWord = true;
+    }
+  }
+  return Math.max(alnum, other);
+}
+
+/** Where a pair's text comes from, for messages: "pairs[3].hyp" by default, "pairs.jsonl:4 (hyp)" from a file. */
+export type PairWhere = (pair: number, which: string) => string;
+
+function checkPairs(pairs: readonly TextPair[], where: PairWhere = (i, which) => `pairs[${i}].${which}`): void {
   if (!Array.isArray(pairs)) throw new TypeError(`Expected an array of { hyp, refs } pairs but received ${typeof pairs}`);
+  const max = limit('segmentTokens');
+  const check = (text: string, i: number, which: string) => {
+    // Only a text longer than the limit (in code units) can hold more tokens than it.
+    if (text.length > max) checkLimit('segmentTokens', segmentTokens(text), where(i, which), `a text of ${segmentTokens(text).toLocaleString('en-US')} tokens`);
+  };
   pairs.forEach((p, i) => {
     if (typeof p?.hyp !== 'string') throw new TypeError(`Expected pairs[${i}].hyp to be a string but received ${typeof p?.hyp}`);
     if (!Array.isArray(p.refs) || p.refs.length === 0) throw new TypeError(`Expected pairs[${i}].refs to be a non-empty array of strings`);
     (p.refs as readonly unknown[]).forEach((r: unknown, k: number) => {
       if (typeof r !== 'string') throw new TypeError(`Expected pairs[${i}].refs[${k}] to be a string but received ${typeof r}`);
     });
+    check(p.hyp, i, 'hyp');
+    (p.refs as readonly string[]).forEach((r: string, k: number) => check(r, i, p.refs.length === 1 ? 'ref' : `refs[${k}]`));
   });
 }
 
@@ -65,8 +106,13 @@ export async function computeTextStats(pairs: readonly TextPair[], options: Scor
 }
 
 /** Per-pair statistics for the settings of a BLEU and a ROUGE metric object. */
-export async function computeStatsWith(pairs: readonly TextPair[], bleuMetric: Bleu, rougeMetric: Rouge, options: RunOptions & { skipBleu?: boolean } = {}): Promise<TextStats> {
-  checkPairs(pairs);
+export async function computeStatsWith(
+  pairs: readonly TextPair[],
+  bleuMetric: Bleu,
+  rougeMetric: Rouge,
+  options: RunOptions & { skipBleu?: boolean; where?: PairWhere } = {},
+): Promise<TextStats> {
+  checkPairs(pairs, options.where);
   const rougeTypes = [...rougeMetric.types];
   const { tokenize, lowercase } = bleuMetric;
   const stem = rougeMetric.stem;

@@ -7,6 +7,7 @@
 // @huggingface/transformers is an optional dependency, imported on first use (src/util/optional-deps.ts).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { cacheDir } from '../../util/cache.js';
@@ -36,6 +37,8 @@ export interface SemSimOptions {
   /** 'mean' (sentence-transformers default) or 'cls' (for encoders trained with CLS pooling). */
   pooling?: 'mean' | 'cls';
   onProgress?: (done: number, total: number) => void;
+  /** Hears what is downloaded and from where (the CLI prints it on stderr). */
+  log?: (line: string) => void;
   /** An encoder already loaded (it is left open); otherwise one is loaded and disposed per call. */
   encoder?: SentenceEncoder;
 }
@@ -50,8 +53,42 @@ export class ModelUnavailableError extends OptionError {
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 const onnxFile = (dtype: 'fp32' | 'q8') => (dtype === 'q8' ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx');
 
+/** A hub model id: `name` or `owner/name` (letters, digits, '.', '_', '-'). */
+const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+
+/**
+ * What a model argument names: a folder here, or a hub id. A path that looks local (./x, ../x, /x, ~/x,
+ * a\\b, a/b/c, x/) must exist: a missing one is an error, never a hub id to download; `owner/name`
+ * is a folder when one exists here, else a hub id.
+ */
+export function resolveModelRef(model: string, option: string): { kind: 'folder'; dir: string } | { kind: 'hub'; id: string } {
+  const expanded = model === '~' || model.startsWith('~/') ? path.join(os.homedir(), model.slice(1)) : model;
+  const isDir = existsSync(expanded) && statSync(expanded).isDirectory();
+  if (isDir) return { kind: 'folder', dir: path.resolve(expanded) };
+  if (existsSync(expanded))
+    throw new ModelUnavailableError((l) => `${l(option)} ${model} is a file; give a model folder (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx) or a hub id`);
+  if (!HUB_ID.test(model) || model.startsWith('.'))
+    throw new ModelUnavailableError(
+      (l) => `${l(option)} ${model}: no such folder (${path.resolve(expanded)}). A path that does not exist is not looked up on the hub; give an existing model folder, or a hub id such as ${DEFAULT_SEMSIM_MODEL}`,
+    );
+  return { kind: 'hub', id: model };
+}
+
+/** Whether a model argument names a folder here (or looks like a path), not a hub id. */
 function isLocalFolder(model: string): boolean {
-  return model.startsWith('.') || path.isAbsolute(model) || (existsSync(model) && statSync(model).isDirectory());
+  if (model.startsWith('.') || model.startsWith('~') || path.isAbsolute(model) || !HUB_ID.test(model)) return true;
+  return existsSync(model) && statSync(model).isDirectory();
+}
+
+/** sha256 over a model folder's files that decide its embeddings (weights, tokenizer, config). */
+function modelHash(dir: string, dtype: 'fp32' | 'q8'): string | null {
+  const h = createHash('sha256');
+  for (const f of [onnxFile(dtype), ...MODEL_FILES]) {
+    const file = path.join(dir, f);
+    if (!existsSync(file)) return null;
+    h.update(f).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return h.digest('hex');
 }
 
 function missingFiles(dir: string, dtype: 'fp32' | 'q8'): string[] {
@@ -90,6 +127,8 @@ export class SentenceEncoder {
     readonly fingerprint: string,
     readonly pooling: 'mean' | 'cls',
     readonly batchSize: number,
+    /** sha256 of the weights, tokenizer and config (null when they could not be read back from the cache). */
+    readonly sha256: string | null,
   ) {}
 
   static async load(options: SemSimOptions = {}): Promise<SentenceEncoder> {
@@ -98,7 +137,8 @@ export class SentenceEncoder {
     const pooling = options.pooling ?? 'mean';
     const batchSize = options.batchSize ?? 32;
     // Checked before transformers.js is imported: a missing folder or file is the clearer error.
-    if (!isLocalFolder(model) && options.offline) {
+    const ref = resolveModelRef(model, 'semsim');
+    if (ref.kind === 'hub' && options.offline) {
       const missing = missingFromCache(model, dtype, options.modelCacheDir);
       if (missing.length > 0)
         throw new ModelUnavailableError(
@@ -110,11 +150,10 @@ export class SentenceEncoder {
     const { env, pipeline } = await importOptional<typeof import('@huggingface/transformers')>('@huggingface/transformers', 'semantic similarity (a sentence encoder)');
     env.cacheDir = options.modelCacheDir ?? defaultModelCacheDir();
     let id: string;
-    let fingerprint: string;
     let shown: string;
-    if (isLocalFolder(model)) {
-      const dir = path.resolve(model);
-      if (!existsSync(dir)) throw new ModelUnavailableError(`semantic similarity: the model folder ${dir} does not exist`);
+    let folder: string | null;
+    if (ref.kind === 'folder') {
+      const dir = ref.dir;
       const missing = missingFiles(dir, dtype);
       if (missing.length > 0)
         throw new ModelUnavailableError(
@@ -126,26 +165,37 @@ export class SentenceEncoder {
       env.localModelPath = path.dirname(dir) + path.sep;
       id = path.basename(dir);
       shown = dir;
-      fingerprint = createHash('sha256').update(readFileSync(path.join(dir, onnxFile(dtype)))).update(readFileSync(path.join(dir, 'tokenizer.json'))).digest('hex');
+      folder = dir;
     } else {
       id = model;
       shown = model;
-      fingerprint = `hub:${model}`;
+      folder = env.cacheDir ? path.join(env.cacheDir, model) : null;
+      // The network only when asked: a hub id without offline. The library's default models load offline.
       env.allowRemoteModels = !options.offline;
     }
     let extractor: Extractor;
+    const host = String((env as { remoteHost?: string }).remoteHost ?? 'https://huggingface.co/');
+    const progress_callback = (p: { status?: string; name?: string; file?: string }) => {
+      // Every file fetched from the network is announced, with where it comes from and where it goes.
+      if (p.status === 'download') options.log?.(`downloading ${p.name ?? id}/${p.file ?? ''} from ${host} into ${env.cacheDir ?? '(memory)'}`);
+    };
     try {
-      extractor = (await pipeline('feature-extraction', id, { dtype })) as unknown as Extractor;
+      extractor = (await pipeline('feature-extraction', id, { dtype, progress_callback } as never)) as unknown as Extractor;
     } catch (e) {
       const message = (e as Error).message;
-      const local = options.offline || isLocalFolder(model);
+      const local = options.offline || ref.kind === 'folder';
       throw new ModelUnavailableError(
         (l) =>
           `semantic similarity: could not load '${shown}': ${message}` +
-          (local ? '' : ` (downloading needs network access to the Hugging Face hub; use ${l('offline')} with a local folder otherwise)`),
+          (local
+            ? ''
+            : ` ('${model}' is not a folder here, so it was looked up on the Hugging Face hub: check the id, or the network; use ${l('offline')} with a local folder otherwise)`),
       );
     }
-    return new SentenceEncoder(extractor, shown, `${fingerprint}|${dtype}|${pooling}`, pooling, batchSize);
+    // The weights by content: a hub id names whatever the hub served, so its cached files are hashed.
+    const sha256 = folder ? modelHash(folder, dtype) : null;
+    const fingerprint = sha256 ?? `hub:${model}`;
+    return new SentenceEncoder(extractor, shown, `${fingerprint}|${dtype}|${pooling}`, pooling, batchSize, sha256);
   }
 
   /** Embeddings (rows of length dim, L2-normalised), batched. */

@@ -3,16 +3,18 @@
 // text head, text embeddings and item table (safetensors, float32 or bf16) and the item id list.
 // The heads go to the native engine as two tables that the decoding step scores against.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
+import { contentHash } from '../../data/files.js';
 import { gpuUnavailableReason } from '../../engine/device.js';
 import { Engine, type Device } from '../../engine/engine.js';
 import type { ItemTable } from '../../engine/item-table.js';
 import type { IsaName, Precision } from '../../engine/engine.js';
+import { LimitError } from '../../util/limits.js';
 import { importOptional } from '../../util/optional-deps.js';
-import { readEmbeddings, readIdList, type EmbeddingMatrix } from '../embeddings-file.js';
+import { readEmbeddings, readIdList, readSafetensorsHeader, type EmbeddingMatrix } from '../embeddings-file.js';
 import { LumenCheckpointError, readLumenConfig, type LumenConfig } from './config.js';
 
 /** The parts of onnxruntime-node's API the decoder uses. */
@@ -52,6 +54,8 @@ export interface LoadOptions {
   threads?: number;
   /** onnxruntime intra-op threads (default: onnxruntime's, every core). */
   ortThreads?: number;
+  /** Where file hashes are remembered (data/files.ts contentHash); null or absent: not remembered. */
+  hashMemoDir?: string | null;
 }
 
 export interface InputNames {
@@ -69,20 +73,11 @@ export interface InputNames {
 }
 
 function tensorNames(file: string): string[] {
-  const fd = openSync(file, 'r');
   try {
-    const head = Buffer.alloc(8);
-    readSync(fd, head, 0, 8, 0);
-    const n = Number(head.readBigUInt64LE(0));
-    if (n <= 0 || n > Math.min(statSync(file).size - 8, 100 << 20)) throw new LumenCheckpointError(`${file} is not a safetensors file (bad header length ${n})`);
-    const json = Buffer.alloc(n);
-    readSync(fd, json, 0, n, 8);
-    return Object.keys(JSON.parse(json.toString('utf8'))).filter((k) => k !== '__metadata__');
+    return [...readSafetensorsHeader(file).tensors.keys()];
   } catch (e) {
-    if (e instanceof LumenCheckpointError) throw e;
-    throw new LumenCheckpointError(`${file} is not a safetensors file (${(e as Error).message})`);
-  } finally {
-    closeSync(fd);
+    if (e instanceof LimitError) throw e;
+    throw new LumenCheckpointError(`${file} is not a usable safetensors file (${(e as Error).message.replace(`${file}: `, '')})`);
   }
 }
 
@@ -224,12 +219,14 @@ export class LumenCheckpoint {
       textHead.dispose();
       throw e;
     }
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify(cfg))
-      .update(itemIds.join('\n'))
-      .update([cfg.files.decoder, cfg.files.weights].map((f) => statSync(file(f)).size).join(','))
-      .digest('hex')
-      .slice(0, 16);
+    // The checkpoint by content: every file that decides its output (remembered by file identity, so a
+    // large decoder is hashed once; an edit in place is still seen: data/files.ts contentHash).
+    const hash = createHash('sha256').update(JSON.stringify(cfg));
+    for (const f of ['config.json', cfg.files.decoder, cfg.files.weights, cfg.files.itemIds, 'tokenizer.json', 'tokenizer_config.json']) {
+      if (!existsSync(file(f))) continue;
+      hash.update(f).update('\0').update(await contentHash(file(f), options.hashMemoDir ?? null));
+    }
+    const fingerprint = hash.digest('hex').slice(0, 16);
     return new LumenCheckpoint(cfg, tokenizer, ort, session, ioNames, textHead, itemTable, textEmbeddings, itemInputs, itemIds, provider, notes, fingerprint);
   }
 

@@ -5,6 +5,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe } from '../../engine/validate.js';
+import { parseJsonLine } from '../../util/json.js';
+import { checkLimit, LimitError } from '../../util/limits.js';
 import { OptionError, type OptionMessage } from '../../util/option-error.js';
 
 export const LUMEN_FORMAT = 'regen-lumen';
@@ -52,8 +54,10 @@ export function readLumenConfig(dir: string): LumenConfig {
   if (!existsSync(file)) throw new LumenCheckpointError(`${file} is missing: a LUMEN checkpoint folder needs a config.json (see the README, "LUMEN decoding")`);
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    checkLimit('fileBytes', statSync(file).size, file, `a config.json of ${statSync(file).size.toLocaleString('en-US')} bytes`);
+    raw = parseJsonLine(readFileSync(file, 'utf8'), file) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof LimitError) throw e;
     throw new LumenCheckpointError(`${file} is not valid JSON (${(e as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new LumenCheckpointError(`${file} must hold a JSON object`);

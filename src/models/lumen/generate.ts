@@ -232,7 +232,8 @@ export async function generatePredictions(o: GenerateOptions): Promise<GenerateR
       lines.push(JSON.stringify(rec));
     }
     mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    writeFileAtomic(out, lines.join('\n') + '\n');
+    const written = writeFileAtomic(out, lines.join('\n') + '\n');
+    if (written.how !== 'created') notes.push(written.note);
     if (withoutItem) notes.push(`${withoutItem} of ${n} examples drew no item (no START within ${maxNewTokens} tokens): their item lists are empty and eval scores them as misses; a generation_prefix ending in START in config.json makes every row start with its item`);
     if (unknownPromptItems) notes.push(`${unknownPromptItems} prompt items (ID_TOKEN) are not in the checkpoint's item list: embedded as zeros`);
     if (unknownHistoryItems) notes.push(`${unknownHistoryItems} history items are not in the checkpoint's item list: nothing to exclude for them`);
