@@ -16,6 +16,7 @@
         "native/decode/step.cpp",
         "native/text/text_stats.cpp",
         "native/text/porter.cpp",
+        "native/text/dice_search.cpp",
         "native/stats/bootstrap.cpp",
         "native/train/model.cpp",
         "native/train/isa_scalar.cpp",

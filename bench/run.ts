@@ -1,10 +1,12 @@
 // Benchmark entry: `npm run bench -- <suite> [options]`. Benchmarks report; they never fail a build.
+import { benchAnswers } from './answers.js';
 import { benchBaselines } from './baselines.js';
 import { benchCi } from './ci.js';
 import { benchCuda } from './cuda.js';
 import { benchData } from './data.js';
 import { benchEval } from './eval.js';
 import { benchLumen } from './lumen.js';
+import { benchNarrator } from './narrator.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
 import { benchTrain } from './train.js';
@@ -20,6 +22,8 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   lumen: benchLumen,
   cuda: benchCuda,
   baselines: benchBaselines,
+  answers: benchAnswers,
+  narrator: benchNarrator,
   xent: benchXent,
 };
 

@@ -277,7 +277,7 @@ describe('on the synthetic demo', () => {
     // Recommend each user's own last purchase: the donor must be another user who bought it last
     // when there is one (the best BM25 match is the identical item text).
     const top = Int32Array.from(set.targets);
-    const out = narrator.narrate(set, top, 1, examples.narrativeKinds);
+    const out = await narrator.narrate(set, top, 1, examples.narrativeKinds);
     const lastBuyers = new Map<number, number[]>();
     for (let u = 0; u < demo.users.count; u++) {
       const last = demo.events.item[demo.users.offsets[u + 1] - 1];

@@ -15,6 +15,7 @@
 #include "glue.h"
 #include "regen/bootstrap.h"
 #include "regen/cpu_features.h"
+#include "regen/dice_search.h"
 #include "regen/search.h"
 #include "regen/step.h"
 #include "regen/text_stats.h"
@@ -316,6 +317,75 @@ Napi::Value BootstrapSums(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+class DiceSearchWorker : public PromiseWorker {
+ public:
+  DiceSearchWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:diceSearch") {}
+  std::vector<int32_t> title_offsets, title_grams, post_offsets, post_titles, query_offsets, query_grams, query_sizes;
+  double floor = 1, margin = 0;
+  int32_t max_matches = 1;
+  int threads = 1;
+
+ private:
+  void Run() override {
+    const int32_t queries = static_cast<int32_t>(query_sizes.size());
+    titles_.assign(static_cast<size_t>(queries) * static_cast<size_t>(max_matches), -1);
+    scores_.assign(titles_.size(), 0.0);
+    counts_.assign(static_cast<size_t>(queries), 0);
+    const regen::DiceIndex index{static_cast<int32_t>(title_offsets.size() - 1), title_offsets.data(), title_grams.data(),
+                                 static_cast<int32_t>(post_offsets.size() - 1), post_offsets.data(), post_titles.data()};
+    regen::dice_search(index, query_offsets.data(), query_grams.data(), query_sizes.data(), queries, floor, margin, max_matches, titles_.data(),
+                       scores_.data(), counts_.data(), threads);
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Int32Array titles = Napi::Int32Array::New(env, titles_.size());
+    std::copy(titles_.begin(), titles_.end(), titles.Data());
+    Napi::Float64Array scores = Napi::Float64Array::New(env, scores_.size());
+    std::copy(scores_.begin(), scores_.end(), scores.Data());
+    Napi::Int32Array counts = Napi::Int32Array::New(env, counts_.size());
+    std::copy(counts_.begin(), counts_.end(), counts.Data());
+    result.Set("titles", titles);
+    result.Set("scores", scores);
+    result.Set("counts", counts);
+    deferred_.Resolve(result);
+  }
+  std::vector<int32_t> titles_, counts_;
+  std::vector<double> scores_;
+};
+
+// diceSearch({titleOffsets, titleGrams, postOffsets, postTitles, queryOffsets, queryGrams, querySizes, floor, margin, maxMatches, threads})
+//   -> Promise<{titles: Int32Array, scores: Float64Array, counts: Int32Array}>. Contents checked in TypeScript; shapes here.
+Napi::Value DiceSearch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "native binding: diceSearch(options)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto* w = new DiceSearchWorker(env);
+  try {
+    w->title_offsets = copy_array<int32_t>(o.Get("titleOffsets"), "titleOffsets");
+    w->title_grams = copy_array<int32_t>(o.Get("titleGrams"), "titleGrams");
+    w->post_offsets = copy_array<int32_t>(o.Get("postOffsets"), "postOffsets");
+    w->post_titles = copy_array<int32_t>(o.Get("postTitles"), "postTitles");
+    w->query_offsets = copy_array<int32_t>(o.Get("queryOffsets"), "queryOffsets");
+    w->query_grams = copy_array<int32_t>(o.Get("queryGrams"), "queryGrams");
+    w->query_sizes = copy_array<int32_t>(o.Get("querySizes"), "querySizes");
+    w->floor = o.Get("floor").As<Napi::Number>().DoubleValue();
+    w->margin = o.Get("margin").As<Napi::Number>().DoubleValue();
+    w->max_matches = o.Get("maxMatches").As<Napi::Number>().Int32Value();
+    w->threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    if (w->title_offsets.empty() || w->post_offsets.empty() || w->query_offsets.size() != w->query_sizes.size() + 1 ||
+        static_cast<size_t>(w->title_offsets.back()) != w->title_grams.size() || static_cast<size_t>(w->post_offsets.back()) != w->post_titles.size() ||
+        static_cast<size_t>(w->query_offsets.back()) != w->query_grams.size() || w->max_matches < 1 || !(w->floor > 0 && w->floor <= 1) || !(w->margin >= 0 && w->margin < 1))
+      throw regen::napi::range_error(env, "diceSearch: inconsistent index or query arrays");
+  } catch (...) {
+    delete w;
+    throw;
+  }
+  Napi::Promise promise = w->promise();
+  w->Queue();
+  return promise;
+}
+
 // One decoding step's arguments, copied from JS.
 struct StepJob {
   std::vector<Matrix> tables;
@@ -436,6 +506,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rougeChunkStats", Napi::Function::New(env, RougeChunkStats));
   exports.Set("porterStem", Napi::Function::New(env, PorterStem));
   exports.Set("bootstrapSums", Napi::Function::New(env, BootstrapSums));
+  exports.Set("diceSearch", Napi::Function::New(env, DiceSearch));
   exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));

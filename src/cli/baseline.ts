@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { runBaseline } from '../eval/baseline.js';
 import { BUILTIN_MODELS } from '../eval/run.js';
 import { NARRATORS } from '../models/builtin.js';
-import { dataFlags, flags, modelRunOptions, type ModelRunFlags } from './flags.js';
+import { dataFlags, flags, modelRunOptions, narratorFlags, type ModelRunFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
 interface BaselineFlags extends ModelRunFlags {
@@ -13,14 +13,15 @@ interface BaselineFlags extends ModelRunFlags {
 }
 
 export function registerBaselineCommand(program: Command): void {
-  dataFlags(
+  narratorFlags(dataFlags(
     program
       .command('baseline')
       .description('run a built-in model and write its predictions (JSON lines: user, ranked items, narratives) for eval --predictions')
       .requiredOption('--out <file>', 'predictions file to write (JSON lines)'),
-  )
+  ))
     .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov)`, 'pop')
     .option('--narrator <name>', `narrator for task 3: ${NARRATORS.join(', ')} (default template)`)
+    .addOption(flags.narrative('task 3: write only these narrative kinds, comma-separated (default all six)'))
     .option('--encoder <model>', 'critique-emb: sentence encoder (hub id or folder)')
     .option('--offline', 'never download an encoder')
     .addOption(flags.fusionWeight())

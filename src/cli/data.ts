@@ -6,6 +6,8 @@ import { inspectSource } from '../data/inspect.js';
 import { formatReport } from '../data/report.js';
 import { datasetStats, formatStats } from '../data/stats.js';
 import { formatManifest, verifyRegen } from '../data/verify.js';
+import { auditLeakage, formatAudit } from '../data/audit.js';
+import { loadDataset } from '../data/load.js';
 import { PRESETS, scaledSynthConfig, writeSynthetic, type PresetName } from '../data/synth/generate.js';
 import { flags, intIn } from './flags.js';
 import { withProgress } from './progress.js';
@@ -158,6 +160,20 @@ export function registerDataCommands(program: Command): void {
   ).action(async (source: string, flags: SourceFlags) => {
     const m = await withProgress((progress) => verifyRegen(source, { ...toOptions(flags), progress }));
     console.log(flags.json ? JSON.stringify(m, null, 2) : formatManifest(m));
+  });
+
+  sourceOptions(
+    data
+      .command('audit <source>')
+      .description(
+        "leakage audit of the evaluation examples: targets in their own history, critiques and narratives naming the target, test sequences inside other users' training sequences, and targets bought by others in training after the test time",
+      )
+      .addOption(flags.split('the examples audited: the test split, or valid'))
+      .option('--json', 'print JSON'),
+  ).action(async (source: string, flags: SourceFlags & { split: 'test' | 'valid' }) => {
+    const ds = await withProgress((progress) => loadDataset(source, { ...toOptions(flags), progress }));
+    const a = auditLeakage(ds, flags.split);
+    console.log(flags.json ? JSON.stringify(a, null, 2) : formatAudit(a));
   });
 
   sourceOptions(

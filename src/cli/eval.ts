@@ -6,10 +6,10 @@ import { mergePartFiles } from '../eval/merge.js';
 import { BUILTIN_MODELS, runEval, type RunEvalOptions } from '../eval/run.js';
 import { DEFAULT_SEMSIM_MODEL } from '../metrics/text/semsim.js';
 import { NARRATORS } from '../models/builtin.js';
-import { dataFlags, failOnBadInput, flags, modelRunOptions, type ModelRunFlags } from './flags.js';
+import { dataFlags, failOnBadInput, flags, modelRunOptions, narratorFlags, type ModelRunFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
-interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
+interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 'resolve' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'stem' | 'shard' | 'out'> {
   semsim?: string | boolean;
   embeddingCache?: string;
   seed: number;
@@ -19,16 +19,18 @@ interface EvalFlags extends ModelRunFlags, Pick<RunEvalOptions, 'predictions' | 
 }
 
 export function registerEvalCommands(program: Command): void {
-  dataFlags(
+  narratorFlags(dataFlags(
     program.command('eval').description('evaluate a model on REGEN (default: the built-in model on the embedded demo) and print the report'),
-  )
+  ))
     .addOption(flags.task())
     .addOption(flags.split('evaluation split'))
     .option('--model <name>', `a built-in model: ${BUILTIN_MODELS.join(', ')} (critique models fuse with a base: critique-bm25:markov), or a checkpoint folder of \`regen-bench train\`; default pop`)
-    .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (default template)`)
+    .option('--narrator <name>', `the narrator paired with a built-in model: ${NARRATORS.join(', ')} (an LLM in the ONNX layout of the README's "LLM narrator"; default template)`)
+    .addOption(flags.narrative('task 3: score only these narrative kinds, comma-separated (default all six)'))
     .option('--encoder <model>', `critique-emb: sentence encoder (hub id or folder; default ${DEFAULT_SEMSIM_MODEL} when cached)`)
     .addOption(flags.fusionWeight())
-    .option('--predictions <file>', 'predictions JSONL: {"user", "items": [...ranked], "narratives": {...}}')
+    .option('--predictions <file>', 'predictions JSONL: {"user", "items": [...ranked] (or "titles": [...], or "text": "..."), "narratives": {...}}')
+    .addOption(new Option('--resolve <how>', 'predictions answering by title: fuzzy (exact id, exact normalised title, then trigram match), exact (no fuzzy step), or off (ids only)').choices(['fuzzy', 'exact', 'off']))
     .option('--queries <file>', 'query embeddings (.npy / .safetensors), one row per example')
     .option('--items <file>', 'item embeddings (.npy / .safetensors)')
     .option('--item-ids <file>', 'item ids of the --items rows (default: <items>.ids.txt beside it)')
@@ -57,6 +59,7 @@ export function registerEvalCommands(program: Command): void {
         runEval({
           ...modelRunOptions(f),
           predictions: f.predictions,
+          resolve: f.resolve,
           queries: f.queries,
           items: f.items,
           itemIds: f.itemIds,

@@ -71,6 +71,16 @@ export const flags = {
   fusionWeight: () =>
     new Option('--fusion-weight <w>', 'critique models: a fixed fusion weight in [0, 1] instead of the one tuned on the valid split').argParser(numberIn('--fusion-weight', 0, 1)),
   threads: (description = 'threads (default: every core)') => new Option('--threads <n>', description).argParser(intIn('--threads', 1, 1024)),
+  // Decoding (generate, and the LLM narrator of eval and baseline).
+  maxNewTokens: (description: string, fallback = 64) =>
+    new Option('--max-new-tokens <n>', description).argParser(intIn('--max-new-tokens', 1, 65536)).default(fallback),
+  temperature: () => new Option('--temperature <t>', '0: greedy; otherwise sample from softmax(score / t)').argParser(numberIn('--temperature', 0, 100)).default(0),
+  topK: () => new Option('--top-k <n>', 'sampling: keep the n best tokens (0: all)').argParser(intIn('--top-k', 0)).default(0),
+  topP: () => new Option('--top-p <p>', 'sampling: keep the smallest best-first set of probability >= p (1: all)').argParser(numberIn('--top-p', 0, 1, true)).default(1),
+  batch: (description = 'rows decoded together', fallback = 32) => new Option('--batch <n>', description).argParser(intIn('--batch', 1, 4096)).default(fallback),
+  maxWords: (description = 'prompt budget in words; the oldest purchases are dropped to fit (default 2048)') => new Option('--max-words <n>', description).argParser(intIn('--max-words', 1)),
+  /** --narrative kinds (comma-separated snake_case names, or all). */
+  narrative: (description: string) => new Option('--narrative <kinds>', description),
   /** --allow-bad-input: exit 0 although an input's share of bad lines or ids is above the limit. */
   allowBadInput: () =>
     new Option(
@@ -88,6 +98,45 @@ export const flags = {
       intIn('--max-segment-tokens', 1, LIMITS.segmentTokens.max),
     ),
 };
+
+/** The narrative kinds a --narrative value names (parsed and checked by the library). */
+export const narrativeList = (value: string | undefined): string[] | undefined => value?.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** The LLM narrator's flags (eval and baseline): `--narrator onnx:DIR` decodes with these. */
+export function narratorFlags(cmd: Command): Command {
+  return cmd
+    .addOption(flags.maxNewTokens('--narrator onnx:DIR: tokens generated per narrative at most'))
+    .addOption(flags.temperature())
+    .addOption(flags.topK())
+    .addOption(flags.topP())
+    .addOption(new Option('--sampling-seed <n>', 'seed of the narrator\'s draws when sampling (eval\'s --seed is the bootstrap\'s)').argParser(intIn('--sampling-seed', 0, 2 ** 32 - 1)).default(0))
+    .addOption(flags.batch('--narrator onnx:DIR: prompts decoded together', 16))
+    .addOption(flags.maxWords('--narrator onnx:DIR: prompt budget in words before the item is filled in; the oldest purchases are dropped to fit (default 2048)'))
+    .option('--generation-cache <dir>', '--narrator onnx:DIR: where generations are cached (default the generations/ folder of the cache)')
+    .option('--no-generation-cache', 'generate every narrative again, and keep nothing');
+}
+
+export interface NarratorFlags {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  samplingSeed: number;
+  batch: number;
+  maxWords?: number;
+  generationCache?: string | boolean;
+}
+
+/** The narrator options the narrator flags stand for. */
+export function narratorOptions(f: NarratorFlags) {
+  return {
+    maxNewTokens: f.maxNewTokens,
+    sampling: { temperature: f.temperature, topK: f.topK, topP: f.topP, seed: f.samplingSeed },
+    batch: f.batch,
+    maxWords: f.maxWords,
+    ...(f.generationCache === false ? { generationCache: null } : typeof f.generationCache === 'string' ? { generationCache: f.generationCache } : {}),
+  };
+}
 
 /** Applies a command's limit flags (--max-line-bytes, --max-segment-tokens) for the rest of the process. */
 export function applyLimitFlags(opts: { maxLineBytes?: number; maxSegmentTokens?: number }): void {
@@ -134,8 +183,9 @@ export function dataOptions(f: DataFlags): Pick<LoadOptions, 'category' | 'forma
 }
 
 /** What eval and baseline read alike: the data, the task, the model and how its lists are ranked. */
-export interface ModelRunFlags extends DataFlags {
+export interface ModelRunFlags extends DataFlags, NarratorFlags {
   task: TaskId;
+  narrative?: string;
   split: SplitName;
   model?: string;
   narrator?: string;
@@ -157,6 +207,8 @@ export function modelRunOptions(f: ModelRunFlags) {
     split: f.split,
     model: f.model,
     narrator: f.narrator,
+    narratorOptions: narratorOptions(f),
+    narratives: narrativeList(f.narrative),
     encoder: f.encoder,
     offline: f.offline,
     fusionWeight: f.fusionWeight,

@@ -9,7 +9,7 @@ import type { Device } from '../engine/engine.js';
 import { generatePredictions, type GenerateResult } from '../models/lumen/generate.js';
 import { NARRATIVE_NAMES } from '../tasks/prompts.js';
 import type { SplitName, TaskId } from '../tasks/examples.js';
-import { dataFlags, dataOptions, flags, intIn, numberIn, type DataFlags } from './flags.js';
+import { dataFlags, dataOptions, flags, intIn, narrativeList, type DataFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
 interface GenerateFlags extends DataFlags {
@@ -59,21 +59,21 @@ export function registerGenerateCommand(program: Command): void {
       .requiredOption('--model <dir>', 'the LUMEN checkpoint folder (config.json, decoder.onnx, heads.safetensors, item_ids.txt, tokenizer files)'),
   )
     .addOption(flags.task())
-    .option('--narrative <kinds>', `task 3: narrative kinds, comma-separated, or "all" (${kinds}); default purchase_reason`)
+    .addOption(flags.narrative(`task 3: narrative kinds, comma-separated, or "all" (${kinds}); default purchase_reason`))
     .addOption(flags.split('examples: the test split (tasks 1-3) or valid (tasks 1 and 2)'))
-    .addOption(new Option('--batch <n>', 'rows decoded together').argParser(intIn('--batch', 1, 4096)).default(32))
+    .addOption(flags.batch())
     .option('--out <file.jsonl>', 'predictions file (written under a temporary name, renamed when complete)', 'predictions.jsonl')
     .addOption(
       flags.gpu('use CUDA device n (or "auto"): the decoder body (onnxruntime CUDA provider) and the decoding step (CUDA backend); each on the CPU when unavailable, and said so'),
     )
-    .addOption(new Option('--max-new-tokens <n>', 'tokens generated per row at most, the item included').argParser(intIn('--max-new-tokens', 1, 65536)).default(64))
-    .addOption(new Option('--temperature <t>', '0: greedy; otherwise sample from softmax(score / t)').argParser(numberIn('--temperature', 0, 100)).default(0))
-    .addOption(new Option('--top-k <n>', 'sampling: keep the n best tokens (0: all)').argParser(intIn('--top-k', 0)).default(0))
-    .addOption(new Option('--top-p <p>', 'sampling: keep the smallest best-first set of probability >= p (1: all)').argParser(numberIn('--top-p', 0, 1, true)).default(1))
+    .addOption(flags.maxNewTokens('tokens generated per row at most, the item included'))
+    .addOption(flags.temperature())
+    .addOption(flags.topK())
+    .addOption(flags.topP())
     .addOption(flags.seed('seed of the draws (sampling)'))
     .addOption(flags.k('length of each ranked item list', 10))
     .addOption(new Option('--limit <n>', 'only the first n examples of the split').argParser(intIn('--limit', 1)))
-    .addOption(new Option('--max-words <n>', 'prompt budget in words; the oldest purchases are dropped to fit (default 2048)').argParser(intIn('--max-words', 1)))
+    .addOption(flags.maxWords())
     .addOption(flags.precision('heads in the native step: fp32, or bf16 (CPUs with AVX512-BF16; GPUs of compute capability 8.0+)').default('fp32'))
     .option('--json', 'print the summary as JSON')
     .action(async (f: GenerateFlags) => {
@@ -86,7 +86,7 @@ export function registerGenerateCommand(program: Command): void {
           dataOptions: dataOptions(f),
           task: f.task,
           split: f.split,
-          narratives: f.narrative?.split(',').map((s) => s.trim()).filter(Boolean),
+          narratives: narrativeList(f.narrative),
           out: f.out,
           batch: f.batch,
           gpu: f.gpu === undefined ? undefined : f.gpu === 'auto' ? 'auto' : f.gpu === 'cpu' ? undefined : f.gpu.gpu,

@@ -29,16 +29,16 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr): Pr
         bar = new cliProgress.SingleBar(
           {
             stream,
-            format: `${e.phase} [{bar}] {percentage}% {value_f}/{total_f} eta {eta_formatted}`,
+            format: `${e.phase} [{bar}] {percentage}% {value_f}/{total_f} eta {eta_formatted}{note}`,
             hideCursor: true,
             etaBuffer: 50,
             fps: 5,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(Math.max(e.total, 1), e.done, { value_f: fmt(e.done, e.unit), total_f: fmt(e.total, e.unit) });
+        bar.start(Math.max(e.total, 1), e.done, { value_f: fmt(e.done, e.unit), total_f: fmt(e.total, e.unit), note: e.note ? `, ${e.note}` : '' });
       }
-      bar!.update(e.done, { value_f: fmt(e.done, e.unit), total_f: e.total ? fmt(e.total, e.unit) : '?' });
+      bar!.update(e.done, { value_f: fmt(e.done, e.unit), total_f: e.total ? fmt(e.total, e.unit) : '?', note: e.note ? `, ${e.note}` : '' });
       return;
     }
     // Plain lines: at a new phase, then at most every 5 s.
@@ -47,7 +47,7 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr): Pr
       phase = e.phase;
       lastLine = now;
       const pct = e.total ? ` (${((100 * e.done) / e.total).toFixed(1)}%)` : '';
-      stream.write(`${e.phase}: ${fmt(e.done, e.unit)}${e.total ? ` of ${fmt(e.total, e.unit)}` : ''}${pct}, ${((now - started) / 1000).toFixed(0)} s\n`);
+      stream.write(`${e.phase}: ${fmt(e.done, e.unit)}${e.total ? ` of ${fmt(e.total, e.unit)}` : ''}${pct}, ${((now - started) / 1000).toFixed(0)} s${e.note ? `, ${e.note}` : ''}\n`);
     }
   }) as ProgressFn & { stop(): void };
   fn.stop = stopBar;

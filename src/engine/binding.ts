@@ -122,6 +122,21 @@ export interface NativeStepArgs<T extends NativeTable = NativeTable> {
   scores: Float32Array;
 }
 
+/** diceSearch's arguments: the catalogue's trigram index and the queries (CSR, ranks ascending). */
+export interface NativeDiceArgs {
+  titleOffsets: Int32Array;
+  titleGrams: Int32Array;
+  postOffsets: Int32Array;
+  postTitles: Int32Array;
+  queryOffsets: Int32Array;
+  queryGrams: Int32Array;
+  querySizes: Int32Array;
+  floor: number;
+  margin: number;
+  maxMatches: number;
+  threads: number;
+}
+
 /** The transformer body's configuration (native/include/regen/train.h ModelConfig). */
 export interface NativeTrainConfig {
   items: number;
@@ -208,6 +223,13 @@ export interface NativeCpuBinding {
   bf16Supported(): boolean;
   /** Column sums of `samples` bootstrap resamples of the rows of values (n x columns), seeded, on worker threads. */
   bootstrapSums(values: Float64Array, columns: number, samples: number, seed: number, threads: number): Promise<Float64Array>;
+  /**
+   * Fuzzy title matching (src/models/title-resolver.ts): per query, among the titles whose trigram Dice
+   * is at least floor, the best and those within margin of it, best first, maxMatches per query
+   * (counts: how many there are). On worker threads.
+   * Missing from addons built before answers by title.
+   */
+  diceSearch?(args: NativeDiceArgs): Promise<{ titles: Int32Array; scores: Float64Array; counts: Int32Array }>;
   /**
    * BLEU segment statistics (sacrebleu, 4-grams) of a chunk: text = every text back to back,
    * layout = per pair [nrefs, hyp length, ref lengths...] in UTF-16 code units; returns

@@ -148,6 +148,77 @@ export class Engine {
   }
 }
 
+/** A catalogue's trigram index for diceSearch: per title its ranks ascending, per rank its titles ascending (CSR). */
+export interface DiceIndexArrays {
+  titleOffsets: Int32Array;
+  titleGrams: Int32Array;
+  postOffsets: Int32Array;
+  postTitles: Int32Array;
+}
+
+export interface DiceMatches {
+  /** queries x maxMatches titles, best first (ties to the lower title), -1 padded. */
+  titles: Int32Array;
+  scores: Float64Array;
+  /** Per query: how many titles are within the margin of the best (may exceed maxMatches). */
+  counts: Int32Array;
+  maxMatches: number;
+}
+
+function expectCsr(offsets: Int32Array, values: Int32Array, bound: number, name: string, ascending: boolean): void {
+  expectTypedArray(offsets, Int32Array, `${name}.offsets`);
+  expectTypedArray(values, Int32Array, `${name}.values`);
+  if (offsets.length < 1 || offsets[0] !== 0 || offsets[offsets.length - 1] !== values.length)
+    throw new RangeError(`Expected ${name} offsets from 0 to ${values.length} but received ${offsets[0]} .. ${offsets[offsets.length - 1]}`);
+  for (let r = 0; r + 1 < offsets.length; r++) {
+    if (offsets[r + 1] < offsets[r]) throw new RangeError(`Expected ${name} offsets to be non-decreasing but offset ${r + 1} is ${offsets[r + 1]} < ${offsets[r]}`);
+    for (let p = offsets[r]; p < offsets[r + 1]; p++) {
+      const v = values[p];
+      if (!(v >= 0 && v < bound) || (ascending && p > offsets[r] && v <= values[p - 1]))
+        throw new RangeError(`Expected ${name} row ${r} to hold ${ascending ? 'ascending distinct ' : ''}values in [0, ${bound}) but it holds ${v} at ${p}`);
+    }
+  }
+}
+
+/**
+ * Fuzzy title matching on the native kernels (native/text/dice_search.cpp): per query (its trigram
+ * ranks ascending, and its size counting trigrams no title has), among the titles whose trigram Dice
+ * is at least floor, the best and every title within margin of it. Null when the addon predates it
+ * (the caller matches in TypeScript).
+ */
+export function diceSearch(
+  index: DiceIndexArrays,
+  queries: { offsets: Int32Array; grams: Int32Array; sizes: Int32Array },
+  floor: number,
+  margin: number,
+  maxMatches: number,
+): Promise<DiceMatches> | null {
+  let binding: NativeCpuBinding;
+  try {
+    binding = loadCpuBinding();
+  } catch {
+    return null;
+  }
+  if (!binding.diceSearch) return null;
+  const titles = index.titleOffsets.length - 1;
+  const grams = index.postOffsets.length - 1;
+  expectCsr(index.titleOffsets, index.titleGrams, grams, 'index.titleGrams', true);
+  expectCsr(index.postOffsets, index.postTitles, titles, 'index.postTitles', true);
+  expectCsr(queries.offsets, queries.grams, grams, 'queries.grams', true);
+  expectTypedArray(queries.sizes, Int32Array, 'queries.sizes');
+  if (queries.sizes.length !== queries.offsets.length - 1)
+    throw new RangeError(`Expected one queries.sizes entry per query (${queries.offsets.length - 1}) but received ${queries.sizes.length}`);
+  queries.sizes.forEach((n, q) => {
+    if (n < queries.offsets[q + 1] - queries.offsets[q]) throw new RangeError(`Expected queries.sizes[${q}] >= its ${queries.offsets[q + 1] - queries.offsets[q]} known trigrams but received ${n}`);
+  });
+  if (!(floor > 0 && floor <= 1)) throw new RangeError(`Expected floor in (0, 1] but received ${describe(floor)}`);
+  if (!(margin >= 0 && margin < 1)) throw new RangeError(`Expected margin in [0, 1) but received ${describe(margin)}`);
+  expectInteger(maxMatches, 'maxMatches', 1, 4096);
+  return binding
+    .diceSearch({ ...index, queryOffsets: queries.offsets, queryGrams: queries.grams, querySizes: queries.sizes, floor, margin, maxMatches, threads: resolveThreads() })
+    .then((r) => ({ ...r, maxMatches }));
+}
+
 /** The CPU engine with default settings (REGEN_ISA and REGEN_THREADS as they are now). */
 export function defaultEngine(): Engine {
   return Engine.open();

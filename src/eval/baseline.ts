@@ -12,7 +12,8 @@ import { createNarrator, DEFAULT_NARRATOR } from '../models/builtin.js';
 import { buildExamples, ExampleSet, type SplitName, type TaskId } from '../tasks/examples.js';
 import { AtomicFileWriter } from '../util/files.js';
 import type { ProgressFn } from '../util/progress.js';
-import { EvalUsageError, pickModel } from './run.js';
+import type { OnnxNarratorOptions } from '../models/llm/narrator.js';
+import { EvalUsageError, pickModel, scoredKinds } from './run.js';
 
 export interface BaselineOptions {
   data?: string;
@@ -24,6 +25,10 @@ export interface BaselineOptions {
   split?: SplitName;
   model?: string;
   narrator?: string;
+  /** onnx:DIR narrators: decoding settings, prompt budget, generation cache. */
+  narratorOptions?: OnnxNarratorOptions;
+  /** Task 3: write only these narrative kinds (default every kind). */
+  narratives?: readonly string[];
   encoder?: string;
   offline?: boolean;
   fusionWeight?: number;
@@ -54,11 +59,11 @@ export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
   const engine = Engine.open({ device: o.device });
   if (engine.note) o.log?.(`device 'auto': ${engine.note}`);
   const model = pickModel({ model: o.model ?? 'pop', encoder: o.encoder, offline: o.offline, fusionWeight: o.fusionWeight }, engine);
-  const narrator = createNarrator(o.narrator ?? DEFAULT_NARRATOR);
+  const narrator = createNarrator(o.narrator ?? DEFAULT_NARRATOR, { ...o.narratorOptions, gpu: typeof o.device === 'object' ? o.device.gpu : undefined });
   const dataset = await loadDataset(o.data ?? 'demo', { ...o.dataOptions, progress: o.progress, strict: o.strict });
   const all = buildExamples(dataset, task, split);
   if (all.length === 0) throw new EvalUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples`);
-  const kinds = all.narrativeKinds;
+  const kinds = scoredKinds(all, o.narratives);
   // The same rows without their targets (-1): exclusion then removes the whole history.
   const rows = dataset.split[split];
   const blind = new ExampleSet(dataset, task, split, { ...rows, targets: new Int32Array(rows.targets.length).fill(-1) });
@@ -66,10 +71,11 @@ export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
   try {
     await model.prepare?.(all, o.progress);
     if (model.summary) o.log?.(model.summary);
+    if (kinds.length) await narrator.prepare?.(o.progress);
     for (let start = 0; start < all.length; start += CHUNK) {
       const set = blind.slice(start, Math.min(all.length, start + CHUNK));
       const ranking = await model.recommend(set, { k, excludeHistory: o.excludeHistory ?? true });
-      const texts = kinds.length ? narrator.narrate(set, ranking.top, ranking.k, kinds) : {};
+      const texts: Record<string, string[]> = kinds.length ? await narrator.narrate(set, ranking.top, ranking.k, kinds) : {};
       const lines: string[] = [];
       for (let i = 0; i < set.length; i++) {
         const items: string[] = [];
@@ -91,6 +97,9 @@ export async function runBaseline(o: BaselineOptions): Promise<BaselineResult> {
     throw e;
   } finally {
     model.dispose?.();
+    await narrator.dispose?.();
   }
+  const narrated = narrator.report?.();
+  if (narrated) o.log?.(narrated);
   return { file: o.out, users: all.length, model: model.name, narrator: kinds.length ? narrator.name : null };
 }

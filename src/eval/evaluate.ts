@@ -11,6 +11,10 @@ import { semanticSimilarity, type SemSimOptions } from '../metrics/text/semsim.j
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
 import type { ExampleSet } from '../tasks/examples.js';
+import { countTopLists, type AnswerCounts } from '../models/answers.js';
+import { mergeAnswers } from './answers.js';
+import { mentionCodes } from './consistency.js';
+import { addLeakage, emptyLeakage as emptyLeakageCounts, leakageCounts, type LeakageCounts } from '../data/audit.js';
 import type { InputFile } from '../data/report.js';
 import { mergeInputs } from './input-problems.js';
 import { preview } from '../util/json.js';
@@ -86,6 +90,14 @@ export interface EvalPart {
   text: Partial<Record<NarrativeKind, TextPart>>;
   /** Counted oddities of the input, summed over parts. */
   notes: Record<string, number>;
+  /** Answer hygiene of the model's lists (src/models/answers.ts), summed over parts. */
+  answers?: AnswerCounts;
+  /** Per kind, per text pair: whether the narrative names the recommended item and the target (src/eval/consistency.ts). */
+  mentions?: Partial<Record<NarrativeKind, number[]>>;
+  /** Tasks 2 and 3: the examples (indices in the part) whose target has a critique in the data, shown or not. */
+  critiqued?: number[];
+  /** The leakage audit of the part's examples (src/data/audit.ts), summed over parts. */
+  leakage?: LeakageCounts;
   /** The files read and what was wrong with them (the same for every chunk and shard of a run: kept once). */
   inputs: InputFile[];
 }
@@ -135,11 +147,14 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     repeatTargets: examples.repeatTargets(),
     text: {},
     notes: { ...ranking.notes },
+    answers: ranking.answers ?? countTopLists(examples, ranking.top, ranking.k, settings.excludeHistory),
+    leakage: leakageCounts(examples.dataset, examples.split, examples.base, examples.base + n),
+    ...(examples.task !== 1 ? { critiqued: Array.from({ length: n }, (_, i) => i).filter((i) => examples.hasCritique(i)) } : {}),
     inputs: options.inputs ?? [],
   };
   if (kinds.length === 0) return part;
 
-  const generated = narrator ? narrator.narrate(examples, ranking.top, ranking.k, kinds) : null;
+  const generated = narrator ? await narrator.narrate(examples, ranking.top, ranking.k, kinds) : null;
   for (const kind of kinds) {
     const hyps: (string | null)[] = model.narratives ? model.narratives(examples, kind) : generated ? generated[kind] : new Array(n).fill(null);
     const pairs: TextPair[] = [];
@@ -159,6 +174,7 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     if (settings.semsim.model && options.semsim && pairs.length)
       semsim = Array.from((await semanticSimilarity(pairs.map((p) => p.hyp), pairs.map((p) => p.refs), { ...options.semsim, model: settings.semsim.model })).scores);
     part.text[kind] = { pairs: pairs.length, rows, bleu: Array.from(stats.bleu), rouge: Array.from(stats.rouge), semsim, missing };
+    (part.mentions ??= {})[kind] = mentionCodes(examples, rows, hyps, ranking.top, ranking.k);
     const without = n - pairs.length;
     if (without) addNotes(part.notes, { [`examples without a reference ${kind} (not scored)`]: without });
     if (missing) addNotes(part.notes, { [`examples without a predicted ${kind} (scored as empty text)`]: missing });
@@ -218,12 +234,17 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
       );
   const out = emptyPart(first.p.settings, first.p.start);
   out.total = first.p.total;
+  const answers = mergeAnswers(order.map(({ p }) => p));
+  if (answers) out.answers = answers;
+  if (order.every(({ p }) => p.leakage)) out.leakage = order.reduce((acc, { p }) => addLeakage(acc, p.leakage!), emptyLeakageCounts());
   for (const { p } of order) {
     const offset = out.users.length;
     out.end = p.end;
     append(out.users, p.users);
     append(out.ranks, p.ranks);
     append(out.top1, p.top1);
+    if (p.critiqued && (out.critiqued || offset === 0)) append((out.critiqued ??= []), p.critiqued.map((r) => r + offset));
+    else delete out.critiqued;
     out.repeatTargets += p.repeatTargets;
     addNotes(out.notes, p.notes);
     out.inputs = mergeInputs([out.inputs, p.inputs]);
@@ -236,6 +257,11 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
       if (into.semsim && t.semsim) append(into.semsim, t.semsim);
       else into.semsim = null;
       into.missing += t.missing;
+      // Mention codes travel with their pairs; a part without them (an older one) leaves the kind without.
+      const codes = p.mentions?.[kind];
+      const sofar = out.mentions?.[kind];
+      if (codes && (sofar || into.pairs === t.pairs)) append(((out.mentions ??= {})[kind] ??= []), codes);
+      else if (out.mentions) delete out.mentions[kind];
     }
   }
   return out;

@@ -4,6 +4,7 @@ import { mergeParts, MergeError, settingsDiff, type EvalPart } from './evaluate.
 import { badInputProblems, mergeInputs } from './input-problems.js';
 import { EvalOutDir, expandPartArgs, readPart } from './out-dir.js';
 import { buildReport, formatMarkdown, reportJson, type EvalReport } from './report.js';
+import { critiqueLift, critiqueLiftJson, critiqueLiftMarkdown } from './critique-lift.js';
 
 export { readPart } from './out-dir.js';
 
@@ -51,13 +52,14 @@ export async function reportsFromParts(parts: readonly EvalPart[], names: readon
   merged.sort((a, b) => Number(a.settings.critiques) - Number(b.settings.critiques) || a.settings.task - b.settings.task);
   const reports: EvalReport[] = [];
   for (const p of merged) reports.push(await buildReport(p, p.settings.semsim.reason ?? null));
-  return {
-    parts: merged,
-    reports,
-    markdown: formatMarkdown(reports),
-    json: reportJson(reports[reports.length - 1], reports),
-    badInput: badInputProblems(mergeInputs(merged.map((p) => p.inputs))),
-  };
+  const json = reportJson(reports[reports.length - 1], reports);
+  let markdown = formatMarkdown(reports);
+  const lift = critiqueLift(merged);
+  if (lift) {
+    json.critique_lift = critiqueLiftJson(lift);
+    markdown += critiqueLiftMarkdown(lift).join('\n') + '\n';
+  }
+  return { parts: merged, reports, markdown, json, badInput: badInputProblems(mergeInputs(merged.map((p) => p.inputs))) };
 }
 
 /** Merges part files, or eval --out folders (every part they hold), and writes the result to `out`. */

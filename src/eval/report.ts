@@ -8,6 +8,7 @@ import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Inter
 import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
 import { inputProblemsJson, inputProblemsMarkdown, type InputFile } from './input-problems.js';
 import { rowTag } from './out-dir.js';
+import { buildExtras, extrasJson, extrasMarkdown, type ReportExtras } from './extras.js';
 
 export function signature(s: EvalSettings): string {
   return [
@@ -65,6 +66,8 @@ export interface EvalReport {
   /** The files read, by content hash, and what was wrong with them (the report's input_problems). */
   inputs: InputFile[];
   settings: EvalSettings;
+  /** Answer hygiene, narrative-item consistency, leakage (src/eval/extras.ts). */
+  extras?: ReportExtras;
 }
 
 /** "repeat targets: N of M, counted as misses" (or "ranked, history kept"). */
@@ -132,6 +135,7 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
     }
     report.ci.text[name] = ci;
   }
+  report.extras = await buildExtras(part);
   return report;
 }
 
@@ -172,6 +176,7 @@ export function formatMarkdown(reports: readonly EvalReport[]): string {
       );
     }
   }
+  lines.push(...extrasMarkdown(reports));
   const note = reports.find((r) => r.semsimNote)?.semsimNote;
   if (note) lines.push('', `SemSim n/a: ${note}`);
   const notes = Object.entries(first.notes);
@@ -196,10 +201,11 @@ export function reportJson(report: EvalReport, rows?: readonly EvalReport[]): Re
     semsim_note: report.semsimNote,
     repeat_targets: repeatTargetsJson(report),
     notes: report.notes,
+    ...extrasJson(report),
     input_problems: inputProblemsJson(report.inputs),
   };
   if (rows && rows.length > 1)
-    out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci, repeat_targets: repeatTargetsJson(r) }));
+    out.rows = rows.map((r) => ({ row: r.row, signature: r.signature, ranking: r.ranking, text: r.text, ci: r.ci, repeat_targets: repeatTargetsJson(r), ...extrasJson(r) }));
   return out;
 }
 

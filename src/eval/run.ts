@@ -12,9 +12,12 @@ import { BUILTIN_RECOMMENDERS, createNarrator, createRecommender, DEFAULT_NARRAT
 import { MissingDependencyError } from '../util/optional-deps.js';
 import { EmbeddingRecommender } from '../models/embeddings.js';
 import { PredictionsRecommender } from '../models/predictions.js';
+import { RESOLVE_MODES, type ResolveMode } from '../models/title-resolver.js';
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
 import { buildExamples, type ExampleSet, type SplitName, type TaskId } from '../tasks/examples.js';
+import type { OnnxNarratorOptions } from '../models/llm/narrator.js';
+import { resolveNarratives } from '../models/lumen/generate.js';
 import { isOptionProblem, OptionError } from '../util/option-error.js';
 import type { ProgressFn } from '../util/progress.js';
 import { VERSION } from '../version.js';
@@ -23,6 +26,7 @@ import { defaultCacheDir } from '../data/load.js';
 import { evaluate, settingsDiff, type EvalPart, type EvalSettings } from './evaluate.js';
 import { badInputProblems } from './input-problems.js';
 import { EvalOutDir } from './out-dir.js';
+import { critiqueLift, critiqueLiftJson, critiqueLiftMarkdown } from './critique-lift.js';
 import { buildReport, formatMarkdown, reportJson, type EvalReport } from './report.js';
 
 export const BUILTIN_MODELS = BUILTIN_RECOMMENDERS;
@@ -36,13 +40,19 @@ export interface RunEvalOptions {
   task?: TaskId;
   split?: SplitName;
   model?: string;
-  /** The narrator paired with a built-in model (template, retrieval-bm25); default template. */
+  /** The narrator paired with a built-in model (template, retrieval-bm25, onnx:DIR); default template. */
   narrator?: string;
+  /** onnx:DIR narrators: decoding settings, prompt budget, generation cache. */
+  narratorOptions?: OnnxNarratorOptions;
+  /** Task 3: score only these narrative kinds (snake_case or camelCase names, or 'all'); default every kind. */
+  narratives?: readonly string[];
   /** critique-emb: its sentence encoder (hub id or folder; default all-MiniLM-L6-v2). */
   encoder?: string;
   /** Critique-aware models: a fixed fusion weight instead of tuning it on the valid split. */
   fusionWeight?: number;
   predictions?: string;
+  /** Predictions that answer by title ("titles", "text"): how titles are matched to items (default fuzzy). */
+  resolve?: ResolveMode;
   queries?: string;
   items?: string;
   itemIds?: string;
@@ -91,14 +101,16 @@ export class EvalUsageError extends OptionError {
 
 /** The model eval (and baseline) runs: one of a built-in name, a predictions file, or embedding files. */
 export function pickModel(
-  o: Pick<RunEvalOptions, 'model' | 'predictions' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'encoder' | 'offline' | 'fusionWeight' | 'strict' | 'log' | 'dataOptions'>,
+  o: Pick<RunEvalOptions, 'model' | 'predictions' | 'resolve' | 'queries' | 'items' | 'itemIds' | 'queryIds' | 'precision' | 'encoder' | 'offline' | 'fusionWeight' | 'strict' | 'log' | 'dataOptions'>,
   engine: Engine,
 ): Recommender {
   const hashMemoDir = path.join(o.dataOptions?.cacheDir ?? defaultCacheDir(), 'hashes');
   const given = [o.model !== undefined, o.predictions !== undefined, o.queries !== undefined || o.items !== undefined].filter(Boolean).length;
   if (given > 1)
     throw new EvalUsageError('model', (l) => `give one model: ${l('model')} NAME, ${l('predictions')} FILE, or ${l('queries')} Q ${l('items')} E`);
-  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict, warn: o.log });
+  if (o.resolve !== undefined && !RESOLVE_MODES.includes(o.resolve))
+    throw new EvalUsageError('resolve', (l) => `Expected ${l('resolve')} to be one of ${RESOLVE_MODES.join(', ')} but received ${JSON.stringify(o.resolve)}`);
+  if (o.predictions) return new PredictionsRecommender(o.predictions, { strict: o.strict, resolve: o.resolve, warn: o.log });
   if (o.queries || o.items) {
     if (!o.queries || !o.items)
       throw new EvalUsageError(o.queries ? 'items' : 'queries', (l) => `embeddings need both ${l('queries')} and ${l('items')} (got only ${o.queries ? l('queries') : l('items')})`);
@@ -119,7 +131,15 @@ function pickNarrator(o: RunEvalOptions, model: Recommender): Narrator | null {
       throw new EvalUsageError('narrator', (l) => `${l('narrator')} pairs with a built-in ${l('model')}; with ${l('predictions')} the narratives come from the file (drop ${l('narrator')})`);
     return null;
   }
-  return createNarrator(o.narrator ?? DEFAULT_NARRATOR);
+  return createNarrator(o.narrator ?? DEFAULT_NARRATOR, { ...o.narratorOptions, gpu: typeof o.device === 'object' ? o.device.gpu : undefined });
+}
+
+/** The narrative kinds scored: every kind of the examples, or those options.narratives names. */
+export function scoredKinds(all: ExampleSet, narratives: readonly string[] | undefined): readonly NarrativeKind[] {
+  if (!narratives || narratives.length === 0) return all.narrativeKinds;
+  if (all.task !== 3) throw new EvalUsageError('narratives', (l) => `${l('narratives')} applies to task 3 only (tasks 1 and 2 predict the item alone): drop it, or use ${l('task')} 3`);
+  const asked = resolveNarratives(3, narratives);
+  return all.narrativeKinds.filter((k) => asked.includes(k));
 }
 
 async function openEncoder(o: RunEvalOptions): Promise<{ encoder: SentenceEncoder | null; note: string | null }> {
@@ -160,7 +180,7 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   const dataset: Dataset = await loadDataset(source, { ...o.dataOptions, progress: o.progress, strict: o.strict });
   const all = buildExamples(dataset, task, split);
   if (all.length === 0) throw new EvalUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
-  const kinds: readonly NarrativeKind[] = all.narrativeKinds;
+  const kinds: readonly NarrativeKind[] = scoredKinds(all, o.narratives);
   if (task === 3 && split !== 'test') log(`note: narratives describe each user's last purchase, so they are scored on the test split only`);
 
   // Fit before the settings are made: a tuned model's name (in every signature) carries its weight.
@@ -171,6 +191,14 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     throw e;
   }
   if (model.summary) log(model.summary);
+  // An LLM narrator names its model's hash in the signature: read before the settings are made.
+  if (kinds.length && narrator?.prepare)
+    try {
+      await narrator.prepare(o.progress);
+    } catch (e) {
+      model.dispose?.();
+      throw e;
+    }
 
   const { encoder, note } = kinds.length ? await openEncoder(o) : { encoder: null, note: null };
   const modelInputs = model.inputs?.() ?? [];
@@ -193,8 +221,10 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     backend: engine.name,
   };
 
-  // Rows of the paper's table: task 3 with a built-in model is also run with critiques withheld.
-  const sets: ExampleSet[] = task === 3 && model.answers === 'computed' ? [all.withoutCritiques(), all] : [all];
+  // Rows of the paper's table: task 3 with a built-in model is also run with critiques withheld, and so
+  // is task 2 with a model that reads critiques (the critique lift compares the two rows).
+  const twoRows = model.answers === 'computed' && (task === 3 || (task === 2 && model.usesCritique));
+  const sets: ExampleSet[] = twoRows ? [all.withoutCritiques(), all] : [all];
   let range: [number, number] = [0, all.length];
   if (o.shard) {
     const { index, count } = o.shard;
@@ -226,14 +256,22 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     }
   } finally {
     model.dispose?.();
+    await narrator?.dispose?.();
     await encoder?.dispose();
   }
+  const narrated = narrator?.report?.();
+  if (narrated) log(narrated);
 
   const reports: EvalReport[] = [];
   for (const p of parts) reports.push(await buildReport(p, note));
   const main = reports[reports.length - 1];
   const json = reportJson(main, reports);
-  const markdown = formatMarkdown(reports);
+  let markdown = formatMarkdown(reports);
+  const lift = critiqueLift(parts);
+  if (lift) {
+    json.critique_lift = critiqueLiftJson(lift);
+    markdown += critiqueLiftMarkdown(lift).join('\n') + '\n';
+  }
   if (outDir) {
     for (const line of outDir.writeParts(parts, o.shard).filter((w) => w.replaced).map((w) => w.note)) log(line);
     if (!o.shard) outDir.writeReport(json, markdown);

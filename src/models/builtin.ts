@@ -7,6 +7,7 @@ import type { CandidateRecommender } from './candidate-recommender.js';
 import { ItemKnnRecommender } from './item-knn.js';
 import { MarkovRecommender } from './markov.js';
 import { PopularityRecommender } from './popularity.js';
+import { ONNX_NARRATOR_PREFIX, OnnxNarrator, type OnnxNarratorOptions } from './llm/narrator.js';
 import type { Recommender } from './recommender.js';
 import { RetrievalNarrator } from './retrieval-narrator.js';
 import { SessionKnnRecommender } from './sknn.js';
@@ -20,7 +21,7 @@ export const SEQUENTIAL_MODELS = ['markov', 'sknn', 'itemknn'] as const;
 export const CRITIQUE_MODELS = ['critique-bm25', 'critique-emb'] as const;
 export const DEFAULT_FUSION_BASE = 'sknn';
 export const BUILTIN_RECOMMENDERS = ['pop', ...SEQUENTIAL_MODELS, ...CRITIQUE_MODELS] as const;
-export const NARRATORS = ['template', 'retrieval-bm25'] as const;
+export const NARRATORS = ['template', 'retrieval-bm25', 'onnx:DIR'] as const;
 export const DEFAULT_NARRATOR = 'template';
 
 export interface BuiltinOptions {
@@ -67,9 +68,14 @@ export function createRecommender(name: string, o: BuiltinOptions = {}): Recomme
   throw new UnknownModelError('model', (label) => `unknown ${label('model')} ${JSON.stringify(name)}; built-in models: ${modelList()}, or a checkpoint folder written by \`regen-bench train\``);
 }
 
-/** A narrator by name; UnknownModelError names the choices. */
-export function createNarrator(name: string): Narrator {
+/** A narrator by name (onnx:DIR: an LLM narrator, see src/models/llm/narrator.ts); UnknownModelError names the choices. */
+export function createNarrator(name: string, options: OnnxNarratorOptions = {}): Narrator {
   if (name === 'template') return new TemplateNarrator();
   if (name === 'retrieval-bm25') return new RetrievalNarrator();
+  if (name.startsWith(ONNX_NARRATOR_PREFIX)) {
+    const dir = name.slice(ONNX_NARRATOR_PREFIX.length);
+    if (!dir) throw new UnknownModelError('narrator', (label) => `${label('narrator')} onnx: needs the model folder: ${label('narrator')} onnx:DIR`);
+    return new OnnxNarrator(dir, options);
+  }
   throw new UnknownModelError('narrator', (label) => `unknown ${label('narrator')} ${JSON.stringify(name)}; narrators: ${NARRATORS.join(', ')}`);
 }

@@ -1,5 +1,8 @@
 // A model handed in as a predictions file: JSON lines
 //   {"user": "<user id>", "items": ["<item id>", ... best first], "narratives": {"<kind>": "text", ...}}
+// or, as LLM recommenders answer, "titles": ["<product title>", ...] or "text": "<free text>" instead
+// of "items", resolved to catalogue items (src/models/title-resolver.ts; ambiguous and invented titles
+// hold their place as wrong items, and answer hygiene counts them: src/models/answers.ts).
 // Problems are counted with file:line samples (fatal with strict): malformed lines, unknown users
 // and items, repeated users (the first line counts). Examples without a line are scored as misses
 // and their narratives as empty texts; the report says how many.
@@ -13,6 +16,8 @@ import { LimitError } from '../util/limits.js';
 import { ranksFromLists } from '../metrics/ranking.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import type { Ranking, RecommendOptions, Recommender } from './recommender.js';
+import { countAnswers, spokenAnswers, type AnswerForm } from './answers.js';
+import { FUZZY_MARGIN, FUZZY_THRESHOLD, HOW, TitleResolver, type ResolveMode } from './title-resolver.js';
 
 /** Narrative keys accepted in files: the camelCase names and their snake_case forms. */
 export const NARRATIVE_KEYS: Readonly<Record<string, NarrativeKind>> = Object.fromEntries(
@@ -30,6 +35,12 @@ export interface PredictionsFile {
   narratives: Record<NarrativeKind, (string | null)[]>;
   /** Examples the file has a line for. */
   covered: Uint8Array;
+  /** Per list entry (aligned with lists.ids): how it was resolved (a HOW code). */
+  how: Uint8Array;
+  /** Per example: ambiguous entries whose candidate items include the target. */
+  ambiguousWithTarget: Int32Array;
+  /** Lines per answer form. */
+  forms: Record<AnswerForm, number>;
   report: LoadReport;
   /** The file as an input of the evaluation: content hash, lines and ids read, and what was wrong. */
   input: InputFile;
@@ -43,6 +54,8 @@ export interface ReadPredictionsOptions {
   progress?: ProgressFn;
   /** Hears each problem as it is found (the CLI prints it on stderr). */
   warn?: (line: string) => void;
+  /** How answers given by title or text are resolved to items (default fuzzy). */
+  resolve?: ResolveMode;
 }
 
 /** Whether a dataset's ids (item asins or reviewer ids) are decimal numbers written as strings. */
@@ -61,6 +74,8 @@ export async function readPredictions(file: string, examples: ExampleSet, option
   const narratives = Object.fromEntries(NARRATIVE_KINDS.map((k) => [k, new Array<string | null>(examples.length).fill(null)])) as Record<NarrativeKind, (string | null)[]>;
   const covered = new Uint8Array(examples.length);
   const unknownKinds = new Map<string, number>();
+  const spoken = new Map<number, string[]>(); // titles or text, resolved once the file is read
+  const forms: Record<AnswerForm, number> = { items: 0, titles: 0, text: 0 };
   const itemsNumeric = numericIds(ds.items.count, (i) => ds.items.asin.get(i));
   const usersNumeric = numericIds(ds.users.count, (i) => ds.users.reviewerId.get(i));
   let records = 0;
@@ -99,7 +114,7 @@ export async function readPredictions(file: string, examples: ExampleSet, option
         issues.add('malformed-line', where, `not a JSON object (${preview(rec)})`, 'Skip the line');
         return;
       }
-      const r = rec as { user?: unknown; items?: unknown; narratives?: unknown };
+      const r = rec as { user?: unknown; items?: unknown; narratives?: unknown; titles?: unknown; text?: unknown };
       let user: string | null = null;
       if (typeof r.user === 'string') user = r.user;
       else if (typeof r.user === 'number') user = numericId(r.user, 'user', where);
@@ -124,7 +139,16 @@ export async function readPredictions(file: string, examples: ExampleSet, option
         issues.add('bad-value', where, `"narratives" is not an object of texts (${preview(r.narratives)})`, 'Skip the line');
         return;
       }
+      const named = r.items === undefined ? spokenAnswers(r) : null;
+      if (named && 'error' in named) {
+        issues.add('bad-value', where, named.error, 'Skip the line');
+        return;
+      }
+      if (r.items !== undefined && (r.titles !== undefined || r.text !== undefined))
+        issues.add('bad-value', where, 'gives "items" and "titles" or "text"', 'The items are used, the titles and text ignored');
       covered[i] = 1;
+      forms[named ? named.form : 'items']++;
+      if (named) spoken.set(i, named.entries);
       for (const item of (r.items as unknown[] | undefined) ?? []) {
         ids++;
         const key = typeof item === 'string' ? item : typeof item === 'number' ? numericId(item, 'item', where) : null;
@@ -152,8 +176,28 @@ export async function readPredictions(file: string, examples: ExampleSet, option
   const report = issues.report();
   for (const [key, n] of unknownKinds)
     report.notes.push(`narrative key ${preview(key)} on ${n} lines is not a REGEN narrative kind (expected one of ${Object.keys(NARRATIVE_KEYS).join(', ')}); ignored`);
+  // Items as given are ids (unknown ones unresolved); titles and text go through the resolver.
+  const how: number[][] = lists.map((l) => l.map((id) => (id >= 0 ? HOW.id : HOW.unresolved)));
+  const ambiguousWithTarget = new Int32Array(examples.length);
+  if (spoken.size) {
+    const resolver = new TitleResolver(ds, { mode: options.resolve ?? 'fuzzy' });
+    const flat: string[] = [];
+    for (const entries of spoken.values()) for (const e of entries) flat.push(e);
+    const phase = `resolving ${flat.length.toLocaleString('en-US')} answers of ${file} by title`;
+    const resolved = await resolver.resolveMany(flat, (done, total) => options.progress?.({ phase, done, total, unit: 'rows' }));
+    let at = 0;
+    for (const [i, entries] of spoken)
+      for (let e = 0; e < entries.length; e++) {
+        const r = resolved[at++];
+        lists[i].push(r.id);
+        how[i].push(r.how);
+        if (r.how === HOW.ambiguous && r.candidates!.includes(examples.targets[i])) ambiguousWithTarget[i]++;
+      }
+  }
   const offsets = new Int32Array(examples.length + 1);
   lists.forEach((l, i) => (offsets[i + 1] = offsets[i] + l.length));
+  const howCodes = new Uint8Array(offsets[examples.length]);
+  how.forEach((h, i) => howCodes.set(h, offsets[i]));
   const idArray = new Int32Array(offsets[examples.length]);
   lists.forEach((l, i) => idArray.set(l, offsets[i]));
   const badRecords = report.issues.filter((s) => BAD_LINE_KINDS.has(s.kind)).reduce((a, s) => a + s.count, 0);
@@ -168,20 +212,28 @@ export async function readPredictions(file: string, examples: ExampleSet, option
     badIds,
     issues: report.issues,
   };
-  return { file, lists: { offsets, ids: idArray }, narratives, covered, report, input };
+  return { file, lists: { offsets, ids: idArray }, narratives, covered, how: howCodes, ambiguousWithTarget, forms, report, input };
 }
 
 export class PredictionsRecommender implements Recommender {
-  readonly name: string;
   readonly usesCritique = true;
   readonly answers = 'given';
   private loaded: PredictionsFile | null = null;
+  private readonly fileName: string;
 
   constructor(
     readonly file: string,
     private readonly options: Omit<ReadPredictionsOptions, 'progress'> = {},
   ) {
-    this.name = `predictions:${file.split(/[\\/]/).pop()}`;
+    this.fileName = `predictions:${file.split(/[\\/]/).pop()}`;
+  }
+
+  /** predictions:<file>, and how titles were resolved when the file answers by title (the numbers depend on it). */
+  get name(): string {
+    const f = this.loaded?.forms;
+    if (!f || f.titles + f.text === 0) return this.fileName;
+    const mode = this.options.resolve ?? 'fuzzy';
+    return `${this.fileName}+resolve:${mode}${mode === 'fuzzy' ? `(dice>=${FUZZY_THRESHOLD},margin=${FUZZY_MARGIN})` : ''}`;
   }
 
   /** Reads the file against the full example set (slices then index into it by their base). */
@@ -230,9 +282,11 @@ export class PredictionsRecommender implements Recommender {
     let missing = 0;
     for (let i = 0; i < examples.length; i++) if (!this.predictions.covered[examples.base + i]) missing++;
     if (missing) notes['examples without a prediction line (scored as misses)'] = missing;
+    const a = examples.base;
+    const answers = countAnswers(examples, lists, k, options.excludeHistory, this.predictions.how.subarray(this.predictions.lists.offsets[a], this.predictions.lists.offsets[a + examples.length]), this.predictions.ambiguousWithTarget.subarray(a, a + examples.length));
     if (duplicates) notes['repeated item ids in lists (first place counts)'] = duplicates;
     if (excludedFromLists) notes['listed items removed as history'] = excludedFromLists;
-    return { ranks, top, k, notes };
+    return { ranks, top, k, notes, answers };
   }
 
   /** The file's narratives for the slice; null where it has none. */

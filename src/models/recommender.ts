@@ -1,5 +1,6 @@
 // What a recommender hands to evaluation: per example, the target's rank and the top-k list.
 import type { NarrativeKind } from '../data/dataset.js';
+import type { AnswerCounts } from './answers.js';
 import type { InputFile } from '../data/report.js';
 import type { ProgressFn } from '../util/progress.js';
 import type { ExampleSet } from '../tasks/examples.js';
@@ -12,6 +13,8 @@ export interface Ranking {
   k: number;
   /** Counted oddities of the input ("duplicate ids dropped from lists": 3), for the report. */
   notes: Record<string, number>;
+  /** Answer hygiene of the lists as the model wrote them (src/models/answers.ts); absent: counted from top. */
+  answers?: AnswerCounts;
 }
 
 export interface RecommendOptions {

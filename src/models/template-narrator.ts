@@ -5,11 +5,19 @@
 import { categoryPath } from '../data/categories.js';
 import type { Dataset, NarrativeKind } from '../data/dataset.js';
 import type { ExampleSet } from '../tasks/examples.js';
+import type { ProgressFn } from '../util/progress.js';
 
 export interface Narrator {
+  /** Its name in signatures (after prepare: an LLM narrator's names its model's hash and decoding settings). */
   readonly name: string;
   /** Per kind, per example: the narrative for the item at top[i * k] (the model's first pick). */
-  narrate(examples: ExampleSet, top: Int32Array, k: number, kinds: readonly NarrativeKind[]): Record<string, string[]>;
+  narrate(examples: ExampleSet, top: Int32Array, k: number, kinds: readonly NarrativeKind[]): Record<string, string[]> | Promise<Record<string, string[]>>;
+  /** Called once before the first narrate (an LLM narrator reads its model's files); progress for long work. */
+  prepare?(progress?: ProgressFn): Promise<void>;
+  /** What it did (generations, cache hits, tokens/s), for a line after the evaluation; undefined if nothing to say. */
+  report?(): string | undefined;
+  /** Frees the model (ONNX session, native tables). */
+  dispose?(): Promise<void> | void;
 }
 
 function leaf(ds: Dataset, item: number): string {

@@ -96,6 +96,16 @@ export class ExampleSet {
     return this.usesCritique ? this.dataset.events.critique.get(this.rows.events[i]) : null;
   }
 
+  /** Whether the dataset holds a critique steering to example i's target (shown or withheld). */
+  hasCritique(i: number): boolean {
+    return this.task !== 1 && !this.dataset.events.critique.isNull(this.rows.events[i]);
+  }
+
+  /** The dataset's event index of example i's target (its critique, review and time). */
+  eventOf(i: number): number {
+    return this.rows.events[i];
+  }
+
   /** The reference narrative of example i, null where the dataset has none. */
   narrative(i: number, kind: NarrativeKind): string | null {
     return this.dataset.users.narratives[kind].get(this.rows.users[i]);

@@ -105,6 +105,8 @@ export interface PromptOptions {
   narrative?: NarrativeKind | string;
   /** Overrides of DEFAULT_PROMPT_BUDGET. */
   budget?: { total?: number; fields?: Partial<Record<PromptField, number>> };
+  /** Tasks 2 and 3: false withholds every critique (eval's "Hist -> ID + Narrative" row); default true. */
+  critiques?: boolean;
 }
 
 /** One line of a prompts file (snake_case keys, as written). */
@@ -227,6 +229,8 @@ export interface ResolvedPromptOptions {
   split: PromptSplit;
   narrative: NarrativeKind | null;
   budget: PromptBudget;
+  /** Whether critiques are shown (tasks 2 and 3 unless withheld). */
+  critiques: boolean;
 }
 
 /** Checks and completes prompt options; errors are OptionErrors naming the option. */
@@ -275,7 +279,7 @@ export function resolvePromptOptions(o: PromptOptions): ResolvedPromptOptions {
       );
     budget.fields[field as PromptField] = words as number;
   }
-  return { task, template, split, narrative, budget };
+  return { task, template, split, narrative, budget, critiques: task !== 1 && o.critiques !== false };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,7 +345,7 @@ export class PromptSet {
   }
 
   private get usesCritique(): boolean {
-    return this.options.task !== 1;
+    return this.options.critiques;
   }
 
   private field(value: string | null, key: PromptField, cut: PromptField[]): string | null {

@@ -1,11 +1,11 @@
 // Where regen-bench keeps what it can rebuild: prepared datasets, file hashes, sentence-encoder
-// downloads and embeddings. One root for all of them, never inside node_modules (which `npm ci`
+// downloads and embeddings, LLM narrators' generations. One root for all of them, never inside node_modules (which `npm ci`
 // wipes): $REGEN_BENCH_CACHE, else the platform's per-user cache folder.
 import os from 'node:os';
 import path from 'node:path';
 
 /** The kinds of cached data, each in its own subfolder of the root. */
-export type CacheKind = 'datasets' | 'hashes' | 'embeddings' | 'models';
+export type CacheKind = 'datasets' | 'hashes' | 'embeddings' | 'models' | 'generations';
 
 /**
  * The cache root: $REGEN_BENCH_CACHE; else $XDG_CACHE_HOME/regen-bench or ~/.cache/regen-bench

@@ -8,6 +8,8 @@ export interface ProgressEvent {
   /** 0 when unknown. */
   total: number;
   unit: 'bytes' | 'users' | 'rows' | 'tables';
+  /** A rate or state to show beside the count ("412 tokens/s"). */
+  note?: string;
 }
 
 export type ProgressFn = (e: ProgressEvent) => void;

@@ -154,13 +154,19 @@ export function makeLumenWeights(spec: LumenSpec): LumenWeights {
   };
 }
 
-/** The decoder body as ONNX (opset 17). */
-export function decoderOnnx(w: LumenWeights): Buffer {
+/**
+ * The decoder body as ONNX (opset 17). `inputIds`: the body takes input_ids and embeds them itself
+ * (the text embeddings as an initializer), as a body exported by Optimum does; `logits`: it also
+ * returns logits (an export with its LM head), for the narrator's error.
+ */
+export function decoderOnnx(w: LumenWeights, o: { inputIds?: boolean; logitsOnly?: boolean } = {}): Buffer {
   const g = new OnnxGraph();
   const D = w.dim;
   const H = w.heads;
   const hd = D / H;
-  const embeds = g.input('inputs_embeds', FLOAT, ['batch', 'seq', D]);
+  const embeds = o.inputIds
+    ? g.node('Gather', [g.floats('embed_tokens', [w.textEmb.length / D, D], Float32Array.from(w.textEmb, (v) => v * w.embeddingScale)), g.input('input_ids', INT64, ['batch', 'seq'])])
+    : g.input('inputs_embeds', FLOAT, ['batch', 'seq', D]);
   const mask = g.input('attention_mask', INT64, ['batch', 'total']);
   const positions = g.input('position_ids', INT64, ['batch', 'seq']);
   const past = w.layers.map((_, l) => ({
@@ -212,8 +218,17 @@ export function decoderOnnx(w: LumenWeights): Buffer {
     const up = g.node('Relu', [g.node('MatMul', [h2, g.floats(`w1_${l}`, [D, w.ff], L.w1)])]);
     x = g.node('Add', [x, g.node('MatMul', [up, g.floats(`w2_${l}`, [w.ff, D], L.w2)])]);
   });
-  g.node('Identity', [rms(x, g.floats('gf', [D], w.gf))], [], 'last_hidden_state');
-  g.output('last_hidden_state', FLOAT, ['batch', 'seq', D]);
+  const last = rms(x, g.floats('gf', [D], w.gf));
+  if (o.logitsOnly) {
+    const headT = new Float32Array(w.textHead.length);
+    const V = w.textHead.length / D;
+    for (let v = 0; v < V; v++) for (let j = 0; j < D; j++) headT[j * V + v] = w.textHead[v * D + j];
+    g.node('MatMul', [last, g.floats('lm_head', [D, V], headT)], [], 'logits');
+    g.output('logits', FLOAT, ['batch', 'seq', V]);
+  } else {
+    g.node('Identity', [last], [], 'last_hidden_state');
+    g.output('last_hidden_state', FLOAT, ['batch', 'seq', D]);
+  }
   w.layers.forEach((_, l) => {
     g.output(`present.${l}.key`, FLOAT, ['batch', H, 'total', hd]);
     g.output(`present.${l}.value`, FLOAT, ['batch', H, 'total', hd]);

@@ -60,6 +60,8 @@ export interface LoadOptions {
 
 export interface InputNames {
   embeds: string;
+  /** Set when the body takes token ids (input_ids) instead of input embeddings: a plain causal LM's narrator body. */
+  tokens?: string;
   mask: string;
   /** null when the body computes positions itself. */
   positions: string | null;
@@ -174,19 +176,7 @@ export class LumenCheckpoint {
     // Tokenizer: the special tokens must be single tokens with the configured ids.
     for (const f of ['tokenizer.json', 'tokenizer_config.json'])
       if (!existsSync(file(f))) throw new LumenCheckpointError(`${file(f)} is missing: a LUMEN checkpoint holds its tokenizer (tokenizer.json and tokenizer_config.json, as transformers saves them)`);
-    const { AutoTokenizer, env } = await importOptional<typeof import('@huggingface/transformers')>('@huggingface/transformers', "a LUMEN checkpoint's tokenizer");
-    const saved = { allowLocalModels: env.allowLocalModels, allowRemoteModels: env.allowRemoteModels, localModelPath: env.localModelPath };
-    env.allowLocalModels = true;
-    env.allowRemoteModels = false;
-    env.localModelPath = path.dirname(cfg.dir) + path.sep;
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = (await AutoTokenizer.from_pretrained(path.basename(cfg.dir))) as unknown as Tokenizer;
-    } catch (e) {
-      throw new LumenCheckpointError(`${file('tokenizer.json')}: the tokenizer does not load (${(e as Error).message})`);
-    } finally {
-      Object.assign(env, saved); // transformers.js settings are global: leave them as found
-    }
+    const tokenizer = await loadTokenizer(cfg.dir, "a LUMEN checkpoint's tokenizer");
     for (const [text, key, id] of [
       ['START', 'start_token_id', cfg.startTokenId],
       ['END', 'end_token_id', cfg.endTokenId],
@@ -203,28 +193,7 @@ export class LumenCheckpoint {
     // The decoder body.
     const ort = await importOptional<OrtModule>('onnxruntime-node', "a LUMEN checkpoint's decoder body");
     const decoder = file(cfg.files.decoder);
-    const base: Record<string, unknown> = { graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
-    if (options.ortThreads) base.intraOpNumThreads = options.ortThreads;
-    let session: OrtSession | null = null;
-    let provider = 'cpu';
-    if (options.gpu !== undefined) {
-      const missing = cudaProviderMissing(ort);
-      if (missing) notes.push(`GPU ${options.gpu}: the CUDA execution provider is not available (${missing}); the decoder body runs on the CPU`);
-      else
-        try {
-          session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: [{ name: 'cuda', deviceId: options.gpu }] });
-          provider = `cuda:${options.gpu}`;
-        } catch (e) {
-          notes.push(`GPU ${options.gpu}: the CUDA execution provider did not start (${(e as Error).message.split('\n')[0]}); the decoder body runs on the CPU`);
-        }
-    }
-    if (!session) {
-      try {
-        session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: ['cpu'] });
-      } catch (e) {
-        throw new LumenCheckpointError(`${decoder}: onnxruntime cannot load the decoder (${(e as Error).message.split('\n')[0]})`);
-      }
-    }
+    const { session, provider } = await openDecoderSession(ort, decoder, options, notes);
     let ioNames: InputNames;
     try {
       ioNames = checkSessionNames(session, cfg, decoder);
@@ -267,6 +236,52 @@ export class LumenCheckpoint {
     this.textHead.dispose();
     this.itemTable.dispose();
     await this.session.release();
+  }
+}
+
+/** Loads a tokenizer folder (tokenizer.json, tokenizer_config.json) with transformers.js, offline; errors name the file. */
+export async function loadTokenizer(dir: string, feature: string): Promise<Tokenizer> {
+  const { AutoTokenizer, env } = await importOptional<typeof import('@huggingface/transformers')>('@huggingface/transformers', feature);
+  const saved = { allowLocalModels: env.allowLocalModels, allowRemoteModels: env.allowRemoteModels, localModelPath: env.localModelPath };
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  env.localModelPath = path.dirname(dir) + path.sep;
+  try {
+    return (await AutoTokenizer.from_pretrained(path.basename(dir))) as unknown as Tokenizer;
+  } catch (e) {
+    throw new LumenCheckpointError(`${path.join(dir, 'tokenizer.json')}: the tokenizer does not load (${(e as Error).message})`);
+  } finally {
+    Object.assign(env, saved); // transformers.js settings are global: leave them as found
+  }
+}
+
+/**
+ * An onnxruntime session of a decoder body: on CUDA device options.gpu when onnxruntime-node has its
+ * CUDA provider (else the CPU, with a note), otherwise the CPU. Errors name the file.
+ */
+export async function openDecoderSession(
+  ort: OrtModule,
+  decoder: string,
+  options: Pick<LoadOptions, 'gpu' | 'ortThreads'>,
+  notes: string[],
+): Promise<{ session: OrtSession; provider: string }> {
+  const base: Record<string, unknown> = { graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  if (options.ortThreads) base.intraOpNumThreads = options.ortThreads;
+  if (options.gpu !== undefined) {
+    const missing = cudaProviderMissing(ort);
+    if (missing) notes.push(`GPU ${options.gpu}: the CUDA execution provider is not available (${missing}); the decoder body runs on the CPU`);
+    else
+      try {
+        const session = await ort.InferenceSession.create(decoder, { ...base, executionProviders: [{ name: 'cuda', deviceId: options.gpu }] });
+        return { session, provider: `cuda:${options.gpu}` };
+      } catch (e) {
+        notes.push(`GPU ${options.gpu}: the CUDA execution provider did not start (${(e as Error).message.split('\n')[0]}); the decoder body runs on the CPU`);
+      }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(decoder, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+  } catch (e) {
+    throw new LumenCheckpointError(`${decoder}: onnxruntime cannot load the decoder (${(e as Error).message.split('\n')[0]})`);
   }
 }
 

@@ -6,10 +6,38 @@
 // at EOS, at the length limit, or (tasks 1 and 2) after its item. Finished rows are dropped from the
 // cache once a quarter of the batch has finished. A row's tokens depend only on its own prompt and
 // (seed, stream): not on the rows beside it.
+//
+// The loop serves any decoder-only model with this cache layout (DecoderModel): LUMEN checkpoints,
+// and plain causal LMs with the text head alone (src/models/llm/, the hybrid pipeline's narrator),
+// whose bodies may take token ids (input_ids, Optimum's export) instead of input embeddings.
 import { describe, expectInteger } from '../../engine/validate.js';
-import type { LumenCheckpoint, OrtTensor } from './checkpoint.js';
+import type { ItemTable } from '../../engine/item-table.js';
+import type { InputNames, OrtModule, OrtSession, OrtTensor } from './checkpoint.js';
+import type { LumenConfig } from './config.js';
 import { embedPositions, type EncodedPrompt } from './prompt.js';
 import { decodeStep, resolveSampling, type ResolvedSampling, type SamplingOptions } from '../../engine/decode-step.js';
+
+/**
+ * What the decoding loop needs of a model (a LumenCheckpoint is one). Without an item table
+ * (itemTable null, startTokenId -1) every row stays in text mode. With names.tokens set the body takes
+ * token ids under that name and the input embeddings are not used.
+ */
+export interface DecoderModel {
+  readonly config: { files: { decoder: string } } & Pick<
+    LumenConfig,
+    'dir' | 'hiddenSize' | 'numLayers' | 'numKvHeads' | 'headDim' | 'maxPositions' | 'startTokenId' | 'eosTokenId' | 'suppressTokenIds' | 'itemVocabSize'
+  >;
+  readonly ort: OrtModule;
+  readonly session: OrtSession;
+  readonly names: InputNames;
+  readonly textHead: ItemTable;
+  readonly itemTable: ItemTable | null;
+  readonly textEmbeddings: Float32Array | null;
+  readonly itemEmbeddings: Float32Array | null;
+  readonly dim: number;
+  /** More text tokens that end a row, besides eosTokenId (a chat model's end of turn). */
+  readonly stopTokenIds?: readonly number[];
+}
 
 export interface DecodeRequest {
   prompt: EncodedPrompt;
@@ -76,7 +104,7 @@ export class DecodeError extends Error {
 export class LumenDecoder {
   readonly timing: DecodeTiming = { prefillMs: 0, forwardMs: 0, stepMs: 0, otherMs: 0, totalMs: 0, steps: 0, tokens: 0 };
 
-  constructor(readonly ck: LumenCheckpoint) {}
+  constructor(readonly ck: DecoderModel) {}
 
   /** Decodes every request, batchSize rows at a time, in the order given (sort by prompt length for less padding). */
   async decode(requests: readonly DecodeRequest[], options: DecodeOptions = {}): Promise<DecodedRow[]> {
@@ -131,13 +159,15 @@ export class LumenDecoder {
     let values: Float32Array[] = Array.from({ length: layers }, () => EMPTY);
     let mask = new BigInt64Array(0);
     let hidden = new Float32Array(B * D);
+    const byIds = names.tokens !== undefined; // the body embeds token ids itself
     const queryHeads = Math.max(1, Math.round(D / cfg.headDim));
     const chunk = o.prefillChunk ?? Math.max(16, Math.min(512, Math.floor((64 << 20) / 4 / (B * queryHeads * longest))));
-    const forward = async (embeds: Float32Array, seq: number, positions: BigInt64Array) => {
+    const forward = async (inputs: Float32Array | BigInt64Array, seq: number, positions: BigInt64Array) => {
       const feeds: Record<string, OrtTensor> = {
-        [names.embeds]: new ort.Tensor('float32', embeds, [rows, seq, D]),
         [names.mask]: new ort.Tensor('int64', mask, [rows, total + seq]),
       };
+      if (byIds) feeds[names.tokens!] = new ort.Tensor('int64', inputs as BigInt64Array, [rows, seq]);
+      else feeds[names.embeds] = new ort.Tensor('float32', inputs as Float32Array, [rows, seq, D]);
       if (names.positions) feeds[names.positions] = new ort.Tensor('int64', positions, [rows, seq]);
       for (let l = 0; l < layers; l++) {
         feeds[names.pastKeys[l]] = new ort.Tensor('float32', keys[l], [rows, cfg.numKvHeads, total, cfg.headDim]);
@@ -167,7 +197,7 @@ export class LumenDecoder {
     for (let c0 = 0; c0 < longest; c0 += chunk) {
       const c1 = Math.min(longest, c0 + chunk);
       const seq = c1 - c0;
-      const embeds = new Float32Array(B * seq * D);
+      const embeds = byIds ? new BigInt64Array(B * seq) : new Float32Array(B * seq * D);
       const positions = new BigInt64Array(B * seq);
       const next = new BigInt64Array(B * c1);
       for (let r = 0; r < B; r++) {
@@ -178,7 +208,9 @@ export class LumenDecoder {
           next[r * c1 + p] = 1n;
           positions[r * seq + p - c0] = BigInt(p - pad);
         }
-        if (from < c1) embedPositions(ck, batch[r].prompt, from - pad, c1 - pad, embeds, r * seq + from - c0);
+        if (from >= c1) continue;
+        if (byIds) for (let p = from; p < c1; p++) (embeds as BigInt64Array)[r * seq + p - c0] = BigInt(batch[r].prompt.tokens[p - pad]);
+        else embedPositions(ck, batch[r].prompt, from - pad, c1 - pad, embeds as Float32Array, r * seq + from - c0);
       }
       mask = next;
       total = c0;
@@ -188,7 +220,9 @@ export class LumenDecoder {
 
     // --- decoding steps
     const cfgTokens = { start: cfg.startTokenId, eos: cfg.eosTokenId };
+    const stops = new Set([cfg.eosTokenId, ...(ck.stopTokenIds ?? [])]);
     const suppress = Int32Array.from(cfg.suppressTokenIds);
+    const tables = ck.itemTable ? [ck.textHead, ck.itemTable] : [ck.textHead];
     const state = batch.map((r, i) => ({
       request: r,
       mode: r.prompt.tokens[lens[i] - 1] === cfgTokens.start ? 1 : 0,
@@ -224,11 +258,11 @@ export class LumenDecoder {
       const ids = new Int32Array(offsets[n]);
       excluded.forEach((ex, i) => ids.set(ex, offsets[i]));
       const t1 = performance.now();
-      const res = await decodeStep([ck.textHead, ck.itemTable], { hidden: stepHidden, table, k: o.k, exclude: { offsets, ids }, streams, steps }, o.sampling);
+      const res = await decodeStep(tables, { hidden: stepHidden, table, k: o.k, exclude: { offsets, ids }, streams, steps }, o.sampling);
       const stepMs = performance.now() - t1;
       this.timing.stepMs += stepMs;
 
-      const nextInputs = new Float32Array(slots.length * D);
+      const nextInputs = byIds ? new BigInt64Array(slots.length) : new Float32Array(slots.length * D);
       const positions = new BigInt64Array(slots.length);
       alive.forEach(({ b, slot }, i) => {
         const s = state[b];
@@ -247,13 +281,14 @@ export class LumenDecoder {
             }
             s.ranked = Int32Array.from(list);
           }
-          nextInputs.set(ck.itemEmbeddings.subarray(token * D, (token + 1) * D), slot * D);
+          (nextInputs as Float32Array).set(ck.itemEmbeddings!.subarray(token * D, (token + 1) * D), slot * D);
         } else {
-          if (token === cfgTokens.eos) {
+          if (stops.has(token)) {
             s.stop = 'eos';
             return;
           }
-          nextInputs.set(ck.textEmbeddings.subarray(token * D, (token + 1) * D), slot * D);
+          if (byIds) (nextInputs as BigInt64Array)[slot] = BigInt(token);
+          else (nextInputs as Float32Array).set(ck.textEmbeddings!.subarray(token * D, (token + 1) * D), slot * D);
         }
         s.tokens.push(token);
         s.modes.push(s.mode);
@@ -273,7 +308,7 @@ export class LumenDecoder {
       }
 
       // Drop finished rows from the cache once a quarter of it is dead weight.
-      let inputs = nextInputs;
+      let inputs: Float32Array | BigInt64Array = nextInputs;
       let inputPositions = positions;
       if (living.length <= (slots.length * 3) / 4) {
         const keep = slots.map((b, slot) => ({ b, slot })).filter(({ b }) => state[b].stop === null);
@@ -289,7 +324,7 @@ export class LumenDecoder {
         keep.forEach(({ slot }, i) => m.set(mask.subarray(slot * total, (slot + 1) * total), i * total));
         mask = m;
         hidden = gather(hidden, D);
-        inputs = gather(nextInputs, D);
+        inputs = byIds ? BigInt64Array.from(keep.map(({ slot }) => (nextInputs as BigInt64Array)[slot])) : gather(nextInputs as Float32Array, D);
         inputPositions = BigInt64Array.from(keep.map(({ slot }) => positions[slot]));
         slots = keep.map(({ b }) => b);
         rows = keep.length;

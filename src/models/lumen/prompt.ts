@@ -54,12 +54,20 @@ export function encodePrompt(ck: LumenCheckpoint, input: string, idTokens: reado
 }
 
 /** Writes the input embeddings of positions [from, to) of a prompt into out (row-major, dim per position) at row `at`. */
-export function embedPositions(ck: LumenCheckpoint, prompt: EncodedPrompt, from: number, to: number, out: Float32Array, at: number): void {
+export function embedPositions(
+  ck: { readonly dim: number; readonly textEmbeddings: Float32Array | null; readonly itemEmbeddings: Float32Array | null },
+  prompt: EncodedPrompt,
+  from: number,
+  to: number,
+  out: Float32Array,
+  at: number,
+): void {
   const dim = ck.dim;
+  if (!ck.textEmbeddings) throw new Error('internal: embedPositions needs input embeddings (a body that takes token ids embeds them itself)');
   for (let p = from; p < to; p++) {
     const item = prompt.items[p];
     const dst = (at + p - from) * dim;
-    if (item >= 0) out.set(ck.itemEmbeddings.subarray(item * dim, (item + 1) * dim), dst);
+    if (item >= 0) out.set(ck.itemEmbeddings!.subarray(item * dim, (item + 1) * dim), dst);
     else if (item === UNKNOWN_ITEM) out.fill(0, dst, dst + dim);
     else out.set(ck.textEmbeddings.subarray(prompt.tokens[p] * dim, (prompt.tokens[p] + 1) * dim), dst);
   }
