@@ -53,34 +53,8 @@ function trainProgress(stream: NodeJS.WriteStream = process.stderr): ((p: TrainP
   return fn;
 }
 
-interface TrainFlags {
-  model: TrainOptions['model'];
-  data: string;
-  out: string;
-  epochs?: number;
-  patience?: number;
-  dim?: number;
-  layers?: number;
-  heads?: number;
-  maxLen?: number;
-  dropout?: number;
-  attnDropout?: number;
-  lr?: number;
-  batch?: number;
-  weightDecay?: number;
-  seed?: number;
-  threads?: number;
-  gpu?: number;
-  precision?: 'fp32' | 'bf16';
-  maskProb?: number;
-  critiqueDropout?: number;
-  objective?: 'next' | 'masked';
-  textEncoder?: string;
-  offline?: boolean;
-  validUsers?: number;
-  json?: boolean;
-  strict?: boolean;
-}
+// The command's flags are the library's options (camel-cased by commander), less the ones only a library caller sets.
+type TrainFlags = Omit<TrainOptions, 'isa' | 'loss' | 'stopAfter' | 'dataProgress' | 'progress' | 'log'> & { json?: boolean };
 
 export function registerTrainCommand(program: Command): void {
   program
