@@ -1,7 +1,7 @@
 // `regen-bench train` end to end on tiny data: a planted sequential pattern is learned (loss falls,
 // valid recall far above popularity), resuming gives the uninterrupted run's weights bit for bit,
 // batches follow leave-one-out, and bad settings and data get clear errors.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -248,6 +248,19 @@ describe(`train (seed ${SEED})`, () => {
     expect(Math.abs(losses[1] - losses[0])).toBeLessThan(0.01 * losses[0]);
     const r = await trainModel(tiny({ data, out: path.join(dir, 'bf16'), epochs: 12, patience: 12, loss: 'engine', precision: 'bf16', isa: 'avx512' }));
     expect(Math.max(...r.epochs.map((e) => e['valid_recall@10']))).toBeGreaterThan(0.8);
+  });
+
+  it('reads --data as eval does: a folder of several categories needs options.category (--category)', async () => {
+    const syn = path.join(dir, 'syn-small');
+    await writeSynthetic(synthConfig('demo', 3, { users: 300, items: 80 }), syn, {});
+    const folder = path.join(dir, 'regen-folder');
+    mkdirSync(folder, { recursive: true });
+    for (const category of ['office', 'clothing']) copyFileSync(path.join(syn, 'demo.jsonl'), path.join(folder, `${category}.jsonl`));
+    const out = path.join(dir, 'folder-run');
+    await expect(trainModel(tiny({ data: folder, out, epochs: 1 }))).rejects.toThrow(/several categories .*pick one with options\.category clothing\|office/);
+    const r = await trainModel(tiny({ data: folder, dataOptions: { category: 'office' }, out, epochs: 1 }));
+    expect(r.epochs.length).toBe(1);
+    expect(JSON.stringify(r.config.data.source)).toMatch(/office\.jsonl/);
   });
 
   it('rejects bad settings and data with the flag and the fix', async () => {

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 
 import { TRAIN_MODELS } from '../train/checkpoint.js';
 import { trainModel, type TrainOptions, type TrainProgress } from '../train/trainer.js';
-import { intIn, numberIn } from './flags.js';
+import { dataFlags, dataOptions, intIn, numberIn, type DataFlags } from './flags.js';
 import { withProgress } from './progress.js';
 
 function below1(flag: string) {
@@ -54,14 +54,16 @@ function trainProgress(stream: NodeJS.WriteStream = process.stderr): ((p: TrainP
 }
 
 // The command's flags are the library's options (camel-cased by commander), less the ones only a library caller sets.
-type TrainFlags = Omit<TrainOptions, 'isa' | 'loss' | 'stopAfter' | 'dataProgress' | 'progress' | 'log'> & { json?: boolean };
+type TrainFlags = Omit<TrainOptions, 'isa' | 'loss' | 'stopAfter' | 'dataProgress' | 'progress' | 'log' | 'dataOptions'> & DataFlags & { json?: boolean };
 
 export function registerTrainCommand(program: Command): void {
-  program
-    .command('train')
-    .description('train SASRec, BERT4Rec or a critique-aware FLARE-style recommender on the full catalogue; writes a checkpoint folder for eval --model DIR')
+  dataFlags(
+    program
+      .command('train')
+      .description('train SASRec, BERT4Rec or a critique-aware FLARE-style recommender on the full catalogue; writes a checkpoint folder for eval --model DIR'),
+    null,
+  )
     .addOption(new Option('--model <name>', 'the model').choices([...TRAIN_MODELS]).makeOptionMandatory())
-    .requiredOption('--data <source>', 'dataset: a REGEN jsonl, Amazon 2018 file, plain sequences, MiniOneRec folder, prepared folder, or "demo"')
     .requiredOption('--out <dir>', 'the checkpoint folder (config.json, model.safetensors, item_ids.txt, train.jsonl); an unfinished run there is resumed')
     .addOption(new Option('--epochs <n>', 'most epochs (default 200)').argParser(intIn('--epochs', 1)))
     .addOption(new Option('--patience <n>', 'stop after n epochs without a better valid NDCG@10 (default 10)').argParser(intIn('--patience', 1)))
@@ -94,6 +96,7 @@ export function registerTrainCommand(program: Command): void {
           (dataProgress) =>
             trainModel({
               ...flags,
+              dataOptions: dataOptions(flags),
               dataProgress,
               progress,
               log: (line) => {

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import path from 'node:path';
 
 import type { Dataset } from '../data/dataset.js';
-import { loadDataset } from '../data/load.js';
+import { loadDataset, type LoadOptions } from '../data/load.js';
 import type { EvalSplit } from '../data/splits.js';
 import { Engine, type Device } from '../engine/engine.js';
 import { TransformerBody, type BodyConfig } from '../engine/train-kernels.js';
@@ -30,6 +30,8 @@ export interface TrainOptions {
   model: TrainModelName;
   /** A dataset source, as eval reads it (REGEN jsonl, prepared folder, sequences file, MiniOneRec folder, demo). */
   data: string;
+  /** How `data` is read, as eval reads it (a category of a folder, the format, a schema, the cache folder). */
+  dataOptions?: Pick<LoadOptions, 'category' | 'format' | 'schema' | 'cacheDir'>;
   /** The checkpoint folder (created; an unfinished run there is resumed). */
   out: string;
   /** Most epochs (default 200); training stops earlier after `patience` epochs without a better valid NDCG@10. */
@@ -309,8 +311,9 @@ function tensorMap(body: TransformerBody, params: Float32Array, rows: Float32Arr
 
 export async function trainModel(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? (() => {});
+  if (!o.data) throw new OptionRangeError('data', (label) => `${label('data')} is required: the dataset to train on (as eval reads it)`);
   if (!o.out) throw new OptionRangeError('out', (label) => `${label('out')} is required: the checkpoint folder to write`);
-  const ds = await loadDataset(o.data, { progress: o.dataProgress, strict: o.strict });
+  const ds = await loadDataset(o.data, { ...o.dataOptions, progress: o.dataProgress, strict: o.strict });
   const N = ds.items.count;
   const s = resolveSettings(o, N);
   const seqs = trainingSequences(ds, s.objective, s.body.maxLen);
