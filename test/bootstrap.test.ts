@@ -68,6 +68,7 @@ describe('pairedTest', () => {
     expect(t.delta).toBe(0);
     expect(t.pRandomisation).toBe(1);
     expect(t.pBootstrap).toBe(1);
+    expect([t.low, t.high]).toEqual([0, 0]);
   });
 });
 
