@@ -206,6 +206,10 @@ export function readTextShard(file: string, sha256?: string): Map<string, TextCh
 /** Text chunks that read their shard file on first use (one read serves every column of the shard). */
 export function lazyTextColumns(dir: string, entry: TableEntry, sums: Record<string, string> = {}): Map<string, Utf8Column> {
   const chunks = new Map<string, TextChunk[]>(entry.textColumns.map((c) => [c, []]));
+  // Each column named once (the manifest check has seen that the shards tile the rows): a damaged or
+  // hand-edited manifest is a data error, not an internal one.
+  if (chunks.size !== entry.textColumns.length)
+    throw new DataError(`${path.join(dir, 'manifest.json')}: a text column is listed twice (${entry.textColumns.join(', ')}); the dataset folder is damaged: delete it and prepare it again`);
   for (const shard of entry.shards) {
     let loaded: Map<string, TextChunkData> | null = null;
     const load = () => {

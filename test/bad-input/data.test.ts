@@ -113,6 +113,22 @@ describe('bad input: data', () => {
     expect(() => openDataset(out)).toThrow(`${mf}: table items is missing or malformed; the dataset folder is damaged: delete it and prepare it again`);
   });
 
+  it('a prepared folder whose manifest lists a text column twice, or text shards that do not tile the rows (found by the fuzzer)', async () => {
+    const out = path.join(dir, 'prepared-shards');
+    await prepareDataset(write('shards.jsonl', users(10).join('\n') + '\n'), { out, cacheDir });
+    const mf = path.join(out, 'manifest.json');
+    const original = readFileSync(mf, 'utf8');
+    const m = JSON.parse(original);
+    m.tables.items.textColumns = [...m.tables.items.textColumns, m.tables.items.textColumns[0]];
+    writeFileSync(mf, JSON.stringify(m));
+    expect(() => openDataset(out)).toThrow(`${mf}: a text column is listed twice (${m.tables.items.textColumns.join(', ')}); the dataset folder is damaged: delete it and prepare it again`);
+    const m2 = JSON.parse(original);
+    const shard = m2.tables.items.shards[0];
+    m2.tables.items.shards = [shard, { ...shard }];
+    writeFileSync(mf, JSON.stringify(m2));
+    expect(() => openDataset(out)).toThrow(`${mf}: the text shards of items do not cover its rows in order; the dataset folder is damaged: delete it and prepare it again`);
+  });
+
   it('a prepared folder whose manifest is JSON null', async () => {
     const out = path.join(dir, 'prepared-null');
     await prepareDataset(write('null.jsonl', users(10).join('\n') + '\n'), { out, cacheDir });
