@@ -206,10 +206,6 @@ export function readTextShard(file: string, sha256?: string): Map<string, TextCh
 /** Text chunks that read their shard file on first use (one read serves every column of the shard). */
 export function lazyTextColumns(dir: string, entry: TableEntry, sums: Record<string, string> = {}): Map<string, Utf8Column> {
   const chunks = new Map<string, TextChunk[]>(entry.textColumns.map((c) => [c, []]));
-  // Each column named once (the manifest check has seen that the shards tile the rows): a damaged or
-  // hand-edited manifest is a data error, not an internal one.
-  if (chunks.size !== entry.textColumns.length)
-    throw new DataError(`${path.join(dir, 'manifest.json')}: a text column is listed twice (${entry.textColumns.join(', ')}); the dataset folder is damaged: delete it and prepare it again`);
   for (const shard of entry.shards) {
     let loaded: Map<string, TextChunkData> | null = null;
     const load = () => {
@@ -297,9 +293,15 @@ function checkManifest(file: string, m: Manifest): void {
     const e = m.tables?.[t];
     if (!e || !Number.isSafeInteger(e.rows) || e.rows < 0 || !plain(e.numeric) || !Array.isArray(e.textColumns) || !Array.isArray(e.shards))
       throw bad(`table ${t} is missing or malformed`);
+    // Every file a table names must be one the manifest lists (their sizes and hashes are checked), and
+    // each text column named once.
+    const listed = (f: string) => Object.prototype.hasOwnProperty.call(m.files, f);
+    if (!listed(e.numeric)) throw bad(`table ${t} names ${JSON.stringify(e.numeric).slice(0, 60)}, a file the manifest does not list`);
+    if (new Set(e.textColumns).size !== e.textColumns.length) throw bad(`table ${t} lists a text column twice`);
     let next = 0;
     for (const sh of e.shards) {
       if (!sh || !plain(sh.file) || sh.start !== next || !Number.isSafeInteger(sh.rows) || sh.rows < 0) throw bad(`the text shards of ${t} do not cover its rows in order`);
+      if (!listed(sh.file)) throw bad(`table ${t} names ${JSON.stringify(sh.file).slice(0, 60)}, a file the manifest does not list`);
       next += sh.rows;
     }
     if (next !== e.rows && e.textColumns.length > 0) throw bad(`the text shards of ${t} hold ${next} of its ${e.rows} rows`);

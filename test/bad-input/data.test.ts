@@ -113,7 +113,7 @@ describe('bad input: data', () => {
     expect(() => openDataset(out)).toThrow(`${mf}: table items is missing or malformed; the dataset folder is damaged: delete it and prepare it again`);
   });
 
-  it('a prepared folder whose manifest lists a text column twice, or text shards that do not tile the rows (found by the fuzzer)', async () => {
+  it('a prepared folder whose manifest lists a text column twice, text shards that do not tile the rows, or a file it does not list (found by the fuzzer)', async () => {
     const out = path.join(dir, 'prepared-shards');
     await prepareDataset(write('shards.jsonl', users(10).join('\n') + '\n'), { out, cacheDir });
     const mf = path.join(out, 'manifest.json');
@@ -121,7 +121,11 @@ describe('bad input: data', () => {
     const m = JSON.parse(original);
     m.tables.items.textColumns = [...m.tables.items.textColumns, m.tables.items.textColumns[0]];
     writeFileSync(mf, JSON.stringify(m));
-    expect(() => openDataset(out)).toThrow(`${mf}: a text column is listed twice (${m.tables.items.textColumns.join(', ')}); the dataset folder is damaged: delete it and prepare it again`);
+    expect(() => openDataset(out)).toThrow(`${mf}: table items lists a text column twice; the dataset folder is damaged: delete it and prepare it again`);
+    const m3 = JSON.parse(original);
+    m3.tables.users.numeric = 'users.a2row';
+    writeFileSync(mf, JSON.stringify(m3));
+    expect(() => openDataset(out)).toThrow(`${mf}: table users names "users.a2row", a file the manifest does not list; the dataset folder is damaged: delete it and prepare it again`);
     const m2 = JSON.parse(original);
     const shard = m2.tables.items.shards[0];
     m2.tables.items.shards = [shard, { ...shard }];
