@@ -196,28 +196,14 @@ export class ItemTable {
     if (rows * k > MAX_OUTPUT)
       throw new RangeError(`Expected rows x k <= ${MAX_OUTPUT} but received ${rows} x ${k}: search fewer rows at a time`);
 
-    let excludeOffsets: Int32Array | null = null;
-    let excludeIds: Int32Array | null = null;
-    if (options.exclude !== undefined) {
-      const ex = options.exclude;
-      if (typeof ex !== 'object' || ex === null)
-        throw new TypeError(`Expected options.exclude to be { offsets: Int32Array, ids: Int32Array } but received ${describe(ex)}`);
-      excludeOffsets = expectTypedArray(ex.offsets, Int32Array, 'options.exclude.offsets');
-      excludeIds = expectTypedArray(ex.ids, Int32Array, 'options.exclude.ids');
-      expectOffsets(excludeOffsets, rows, excludeIds.length, 'options.exclude.offsets');
-      expectIds(excludeIds, this.count, 'options.exclude.ids', false);
-    }
+    const { excludeOffsets, excludeIds } = this.checkedExclusions(options.exclude, rows);
     let targets: Int32Array | null = null;
     if (options.targets !== undefined) {
       targets = expectTypedArray(options.targets, Int32Array, 'options.targets');
       expectLength(targets, rows, 'options.targets', 'one per query row');
       expectIds(targets, this.count, 'options.targets', true);
     }
-    let bias: Float32Array | null = null;
-    if (options.bias !== undefined) {
-      bias = expectTypedArray(options.bias, Float32Array, 'options.bias');
-      expectLength(bias, this.count, 'options.bias', 'one per item');
-    }
+    const bias = this.checkedBias(options.bias);
 
     const result: SearchResult = {
       ids: new Int32Array(rows * k),
@@ -269,22 +255,8 @@ export class ItemTable {
     expectIds(targets, this.count, 'targets', true);
     if (typeof options !== 'object' || options === null)
       throw new TypeError(`Expected an options object for crossEntropy but received ${describe(options)}`);
-    let excludeOffsets: Int32Array | null = null;
-    let excludeIds: Int32Array | null = null;
-    if (options.exclude !== undefined) {
-      const ex = options.exclude;
-      if (typeof ex !== 'object' || ex === null)
-        throw new TypeError(`Expected options.exclude to be { offsets: Int32Array, ids: Int32Array } but received ${describe(ex)}`);
-      excludeOffsets = expectTypedArray(ex.offsets, Int32Array, 'options.exclude.offsets');
-      excludeIds = expectTypedArray(ex.ids, Int32Array, 'options.exclude.ids');
-      expectOffsets(excludeOffsets, rows, excludeIds.length, 'options.exclude.offsets');
-      expectIds(excludeIds, this.count, 'options.exclude.ids', false);
-    }
-    let bias: Float32Array | null = null;
-    if (options.bias !== undefined) {
-      bias = expectTypedArray(options.bias, Float32Array, 'options.bias');
-      expectLength(bias, this.count, 'options.bias', 'one per item');
-    }
+    const { excludeOffsets, excludeIds } = this.checkedExclusions(options.exclude, rows);
+    const bias = this.checkedBias(options.bias);
     let rowWeights: Float32Array | null = null;
     if (options.rowWeights !== undefined) {
       rowWeights = expectTypedArray(options.rowWeights, Float32Array, 'options.rowWeights');
@@ -330,6 +302,27 @@ export class ItemTable {
   }
 
   /** Frees the native table (searches already running finish first). Further searches throw. */
+  /** options.exclude of search and crossEntropy: CSR history lists over `rows`, checked. */
+  private checkedExclusions(ex: unknown, rows: number): { excludeOffsets: Int32Array | null; excludeIds: Int32Array | null } {
+    if (ex === undefined) return { excludeOffsets: null, excludeIds: null };
+    if (typeof ex !== 'object' || ex === null)
+      throw new TypeError(`Expected options.exclude to be { offsets: Int32Array, ids: Int32Array } but received ${describe(ex)}`);
+    const { offsets, ids } = ex as { offsets?: unknown; ids?: unknown };
+    const excludeOffsets = expectTypedArray(offsets, Int32Array, 'options.exclude.offsets');
+    const excludeIds = expectTypedArray(ids, Int32Array, 'options.exclude.ids');
+    expectOffsets(excludeOffsets, rows, excludeIds.length, 'options.exclude.offsets');
+    expectIds(excludeIds, this.count, 'options.exclude.ids', false);
+    return { excludeOffsets, excludeIds };
+  }
+
+  /** options.bias of search and crossEntropy: one float per item, checked. */
+  private checkedBias(bias: unknown): Float32Array | null {
+    if (bias === undefined) return null;
+    const b = expectTypedArray(bias, Float32Array, 'options.bias');
+    expectLength(b, this.count, 'options.bias', 'one per item');
+    return b;
+  }
+
   dispose(): void {
     natives.get(this)?.dispose();
     natives.delete(this);
