@@ -8,6 +8,8 @@ import { dataFlags, flags, modelRunOptions, narratorFlags, type ModelRunFlags } 
 import { withProgress } from './progress.js';
 
 interface BaselineFlags extends ModelRunFlags {
+  /** The lists' length (one number: --k is parsed by intIn here). */
+  k: number;
   model: string;
   out: string;
 }
@@ -36,6 +38,7 @@ export function registerBaselineCommand(program: Command): void {
       const r = await withProgress((progress) =>
         runBaseline({
           ...modelRunOptions(f),
+          k: f.k,
           out: f.out,
           progress,
           log: (line) => process.stderr.write(`${line}\n`),

@@ -38,7 +38,7 @@ export function registerEvalCommands(program: Command): void {
     .addOption(flags.precision('embedding scores: fp32, or bf16 (CPUs with AVX512-BF16; GPUs of compute capability 8.0+)'))
     .option('--exclude-history', "remove each user's earlier purchases from the candidates, all of them: a repeat-purchase target is a miss (default)", true)
     .option('--no-exclude-history', 'keep earlier purchases as candidates')
-    .addOption(flags.k('cut-off of Recall@k and NDCG@k', 10))
+    .addOption(flags.cutoffs('cut-off of Recall@k and NDCG@k, or several in one pass (5,10,20: the lists are as long as the largest)', 10))
     .addOption(flags.gpu('score on GPU n, or "auto" (the CPU when no GPU is usable)'))
     .option('--semsim [model]', `semantic similarity with this sentence encoder (hub id or folder); default: ${DEFAULT_SEMSIM_MODEL} when cached`)
     .option('--no-semsim', 'skip semantic similarity')

@@ -40,6 +40,22 @@ function parseShard(value: string): { index: number; count: number } {
   return { index, count };
 }
 
+/** One cut-off (10) or several (5,10,20): a number for one, an array for several. */
+function parseCutoffs(value: string): number | number[] {
+  const list = value.split(',').map((x) => x.trim());
+  const one = intIn('--k', 1, 100_000);
+  const parsed = list.map((x) => {
+    try {
+      return one(x);
+    } catch {
+      throw new Error(`--k expects one cut-off or a comma-separated list of integers in [1, 100000] (e.g. --k 10 or --k 5,10,20) but received '${value}'`);
+    }
+  });
+  const twice = parsed.find((c, i) => parsed.indexOf(c) !== i);
+  if (twice !== undefined) throw new Error(`--k lists the cut-off ${twice} twice in '${value}': give each once (e.g. --k 5,10,20)`);
+  return parsed.length === 1 ? parsed[0] : parsed.sort((a, b) => a - b);
+}
+
 /** --gpu N (a device index) or --gpu auto (GPU 0 when usable, else the CPU). */
 function parseGpu(value: string): Device {
   if (value === 'auto') return 'auto';
@@ -59,6 +75,9 @@ export const flags = {
   split: (description = 'examples: the test split, or valid') => new Option('--split <name>', description).choices(['test', 'valid']).default('test'),
   /** --k: the ranked list's length (and the cut-off of Recall@k and NDCG@k). */
   k: (description: string, fallback: number) => new Option('--k <n>', description).argParser(intIn('--k', 1, 100_000)).default(fallback),
+  /** --k 10 or --k 5,10,20: the cut-offs of Recall@k and NDCG@k (eval; the lists are as long as the largest). */
+  cutoffs: (description: string, fallback: number) =>
+    new Option('--k <n[,n...]>', description).argParser(parseCutoffs).default(fallback),
   gpu: (description = 'run on GPU n, or "auto" (GPU 0 when usable, else the CPU, and says so)') => new Option('--gpu <n|auto>', description).argParser(parseGpu),
   precision: (description: string) => new Option('--precision <p>', description).choices(['fp32', 'bf16']),
   seed: (description: string, fallback = 0) => new Option('--seed <n>', description).argParser(intIn('--seed', 0, 2 ** 32 - 1)).default(fallback),
@@ -192,7 +211,8 @@ export interface ModelRunFlags extends DataFlags, NarratorFlags {
   encoder?: string;
   offline?: boolean;
   fusionWeight?: number;
-  k: number;
+  /** eval: one cut-off or several (--k 5,10,20); baseline: the lists' length. */
+  k: number | number[];
   gpu?: Device;
   excludeHistory: boolean;
   strict?: boolean;

@@ -14,6 +14,7 @@ import { registerScoreText } from './score-text.js';
 import { registerPromptsCommand } from './prompts.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerTrainCommand } from './train.js';
+import { registerReportCommand } from './report.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
   registerPromptsCommand(program);
   registerGenerateCommand(program);
   registerTrainCommand(program);
+  registerReportCommand(program);
   return program;
 }
 

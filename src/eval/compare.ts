@@ -7,7 +7,7 @@ import { Rouge } from '../metrics/text/rouge.js';
 import { rng } from '../util/random.js';
 import { pairedTest, quantile } from './bootstrap.js';
 import type { EvalPart, TextPart } from './evaluate.js';
-import { settingsDiff } from './evaluate.js';
+import { cutoffsOf, settingsDiff } from './evaluate.js';
 import { badInputProblems, inputProblemsJson, inputProblemsMarkdown, mergeInputs, type InputFile } from './input-problems.js';
 import { partForCompare, readPart } from './out-dir.js';
 import { signature } from './report.js';
@@ -68,7 +68,7 @@ function sameTask(a: EvalPart, b: EvalPart, acrossTasks = false): void {
     dataset: p.settings.dataset.key,
     split: p.settings.split,
     task: acrossTasks ? 0 : p.settings.task,
-    k: p.settings.k,
+    k: cutoffsOf(p.settings).join(','),
     excludeHistory: p.settings.excludeHistory,
     // The same metric on both sides, or the differences mean nothing.
     bleu: p.settings.bleu.signature,
@@ -157,11 +157,16 @@ export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions =
     metrics.push({ metric, a: mean(xa), b: mean(xb), delta: t.delta, low: t.low, high: t.high, pRandomisation: t.pRandomisation, pBootstrap: t.pBootstrap, n: xa.length });
   };
 
-  const k = a.settings.k;
-  const ra = rankingScores(Float64Array.from(pairs, ([i]) => a.ranks[i] ?? Infinity), k);
-  const rb = rankingScores(Float64Array.from(pairs, ([, j]) => b.ranks[j] ?? Infinity), k);
-  add(`recall@${k}`, ra.recall, rb.recall);
-  add(`ndcg@${k}`, ra.ndcg, rb.ndcg);
+  const ranksA = Float64Array.from(pairs, ([i]) => a.ranks[i] ?? Infinity);
+  const ranksB = Float64Array.from(pairs, ([, j]) => b.ranks[j] ?? Infinity);
+  for (const k of cutoffsOf(a.settings)) {
+    const ra = rankingScores(ranksA, k);
+    const rb = rankingScores(ranksB, k);
+    add(`recall@${k}`, ra.recall, rb.recall);
+    add(`ndcg@${k}`, ra.ndcg, rb.ndcg);
+  }
+  const ra = rankingScores(ranksA, a.settings.k);
+  const rb = rankingScores(ranksB, b.settings.k);
   add('mrr', ra.rr, rb.rr);
 
   for (const kind of Object.keys(a.text) as NarrativeKind[]) {

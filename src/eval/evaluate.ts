@@ -27,7 +27,13 @@ export interface EvalSettings {
   task: 1 | 2 | 3;
   /** Whether critiques were shown (false: the paper's "Hist -> ID (+ Narrative)" row). */
   critiques: boolean;
+  /** The ranked lists' length: the largest cut-off. */
   k: number;
+  /**
+   * The cut-offs of Recall@k and NDCG@k, ascending, when there are several (`--k 5,10,20`); absent for
+   * one cut-off (k), so that one-k settings, signatures and resumable chunks stay as they were.
+   */
+  cutoffs?: number[];
   excludeHistory: boolean;
   model: string;
   narrator: string | null;
@@ -118,6 +124,11 @@ export interface EvaluateOptions {
   /** The files the run read, with their problems (stored in every part). */
   inputs?: InputFile[];
   progress?: ProgressFn;
+}
+
+/** The cut-offs of Recall@k and NDCG@k an evaluation reports, ascending. */
+export function cutoffsOf(s: Pick<EvalSettings, 'k' | 'cutoffs'>): number[] {
+  return s.cutoffs ?? [s.k];
 }
 
 /** Appends without spreading (arrays of a million entries overflow the argument limit). */
@@ -318,6 +329,8 @@ export function checkPart(part: EvalPart, name: string): void {
   if (!s.dataset || typeof s.dataset.key !== 'string' || typeof s.dataset.name !== 'string') throw bad('settings.dataset is not {name, key}');
   if (s.task !== 1 && s.task !== 2 && s.task !== 3) throw bad(`settings.task is ${preview(s.task)}`);
   if (!isInt(s.k, 1)) throw bad(`settings.k is ${preview(s.k)}`);
+  if (s.cutoffs !== undefined && !(Array.isArray(s.cutoffs) && s.cutoffs.length > 1 && s.cutoffs.every((c, i) => isInt(c, 1) && (i === 0 || c > s.cutoffs![i - 1])) && s.cutoffs.at(-1) === s.k))
+    throw bad(`settings.cutoffs is ${preview(s.cutoffs)} (expected several ascending cut-offs ending at k)`);
   if (!s.bleu || typeof s.bleu.signature !== 'string') throw bad('settings.bleu has no signature');
   if (!s.rouge || !Array.isArray(s.rouge.types) || s.rouge.types.some((t) => typeof t !== 'string')) throw bad('settings.rouge.types is not a list of ROUGE types');
   if (!s.ci || !isInt(s.ci.samples, 1) || !(typeof s.ci.confidence === 'number' && s.ci.confidence > 0 && s.ci.confidence < 1) || !isInt(s.ci.seed, 0))

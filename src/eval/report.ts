@@ -5,7 +5,7 @@ import { rankingScores } from '../metrics/ranking.js';
 import { Bleu, BLEU_STATS } from '../metrics/text/bleu.js';
 import { Rouge } from '../metrics/text/rouge.js';
 import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Interval } from './bootstrap.js';
-import type { EvalPart, EvalSettings, TextPart } from './evaluate.js';
+import { cutoffsOf, type EvalPart, type EvalSettings, type TextPart } from './evaluate.js';
 import { inputProblemsJson, inputProblemsMarkdown, type InputFile } from './input-problems.js';
 import { rowTag } from './out-dir.js';
 import { buildExtras, extrasJson, extrasMarkdown, type ReportExtras } from './extras.js';
@@ -16,7 +16,7 @@ export function signature(s: EvalSettings): string {
     `data:${s.dataset.name}@${s.dataset.key.slice(0, 16)}`,
     `split:${s.split}`,
     `task:${rowTag(s).slice(4)}`,
-    `k:${s.k}`,
+    `k:${cutoffsOf(s).join('+')}`,
     `history:${s.excludeHistory ? 'excluded' : 'kept'}`,
     `model:${s.model}${s.narrator ? `+${s.narrator}` : ''}`,
     `bleu:[${s.bleu.signature}]`,
@@ -82,15 +82,32 @@ const pair = (i: Interval): [number, number] => [i.low, i.high];
 export async function buildReport(part: EvalPart, semsimNote: string | null = null): Promise<EvalReport> {
   const s = part.settings;
   const ranks = Float64Array.from(part.ranks, (r) => (r === null ? Infinity : r));
-  const scores = rankingScores(ranks, s.k);
   const boot = { samples: s.ci.samples, confidence: s.ci.confidence, seed: s.ci.seed };
-  const rankCi = await bootstrapMeans({ recall: scores.recall, ndcg: scores.ndcg, mrr: scores.rr }, boot);
+  // Every cut-off's Recall and NDCG, and MRR, resampled together (the same draws for each).
+  const metrics: Record<string, Float64Array> = {};
+  for (const k of cutoffsOf(s)) {
+    const scores = rankingScores(ranks, k);
+    metrics[`recall@${k}`] = scores.recall;
+    metrics[`ndcg@${k}`] = scores.ndcg;
+    metrics.mrr = scores.rr;
+  }
+  const rankCi = await bootstrapMeans(metrics, boot);
+  const ranking: Record<string, number> = {};
+  const rankingCi: Record<string, [number, number]> = {};
+  for (const k of cutoffsOf(s))
+    for (const key of [`recall@${k}`, `ndcg@${k}`]) {
+      ranking[key] = rankCi[key].mean;
+      rankingCi[key] = pair(rankCi[key]);
+    }
+  ranking.mrr = rankCi.mrr.mean;
+  rankingCi.mrr = pair(rankCi.mrr);
+  ranking.n = ranks.length;
   const report: EvalReport = {
     signature: signature(s),
     row: `${s.critiques ? 'Hist + Critique' : 'Hist'} -> ID${s.task === 3 ? ' + Narrative' : ''}`,
-    ranking: { [`recall@${s.k}`]: rankCi.recall.mean, [`ndcg@${s.k}`]: rankCi.ndcg.mean, mrr: rankCi.mrr.mean, n: ranks.length },
+    ranking,
     text: {},
-    ci: { ranking: { [`recall@${s.k}`]: pair(rankCi.recall), [`ndcg@${s.k}`]: pair(rankCi.ndcg), mrr: pair(rankCi.mrr) }, text: {} },
+    ci: { ranking: rankingCi, text: {} },
     semsimNote,
     repeatTargets: { count: part.repeatTargets, of: ranks.length, countedAs: s.excludeHistory ? 'misses' : 'ranked' },
     notes: part.notes,
@@ -146,7 +163,7 @@ const withCi = (x: number, ci: [number, number] | undefined, fmt: (x: number) =>
 /** Markdown in the layout of the paper's Table 2: one row per report (model run). */
 export function formatMarkdown(reports: readonly EvalReport[]): string {
   const first = reports[0];
-  const k = first.settings.k;
+  const ks = cutoffsOf(first.settings);
   const lines: string[] = [];
   lines.push(`# regen-bench evaluation: ${first.settings.model}${first.settings.narrator ? ` + ${first.settings.narrator}` : ''} on ${first.settings.dataset.name} (${first.settings.split})`);
   lines.push('');
@@ -154,12 +171,12 @@ export function formatMarkdown(reports: readonly EvalReport[]): string {
   const repeats = new Set(reports.map((r) => repeatTargetsLine(r.repeatTargets)));
   for (const line of repeats) lines.push(`${line[0].toUpperCase()}${line.slice(1)}.`);
   lines.push('');
-  lines.push(`| Task | Recall@${k} | NDCG@${k} | MRR | n |`);
-  lines.push('|---|---|---|---|---|');
+  const keys = ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]);
+  const head = ks.flatMap((k) => [`Recall@${k}`, `NDCG@${k}`]);
+  lines.push(`| Task | ${head.join(' | ')} | MRR | n |`);
+  lines.push(`|---|${head.map(() => '---|').join('')}---|---|`);
   for (const r of reports)
-    lines.push(
-      `| ${r.row} | ${withCi(r.ranking[`recall@${k}`], r.ci.ranking[`recall@${k}`], f3)} | ${withCi(r.ranking[`ndcg@${k}`], r.ci.ranking[`ndcg@${k}`], f3)} | ${withCi(r.ranking.mrr, r.ci.ranking.mrr, f3)} | ${r.ranking.n.toLocaleString('en-US')} |`,
-    );
+    lines.push(`| ${r.row} | ${[...keys, 'mrr'].map((key) => withCi(r.ranking[key], r.ci.ranking[key], f3)).join(' | ')} | ${r.ranking.n.toLocaleString('en-US')} |`);
   for (const r of reports) {
     const kinds = Object.keys(r.text);
     if (kinds.length === 0) continue;

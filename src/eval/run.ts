@@ -59,7 +59,8 @@ export interface RunEvalOptions {
   queryIds?: string;
   precision?: 'fp32' | 'bf16';
   excludeHistory?: boolean;
-  k?: number;
+  /** The cut-off of Recall@k and NDCG@k (default 10), or several (`[5, 10, 20]`: one pass, lists of the largest). */
+  k?: number | readonly number[];
   /** Where tables live and searches run: 'cpu' (default), { gpu: N }, or 'auto'. */
   device?: Device;
   /** A sentence encoder (hub id or folder); undefined: the default model if available offline; false: none. */
@@ -163,12 +164,24 @@ async function openEncoder(o: RunEvalOptions): Promise<{ encoder: SentenceEncode
   }
 }
 
+/** One cut-off or several: integers >= 1, each once; returned ascending. */
+export function checkCutoffs(k: number | readonly number[]): number[] {
+  const list = typeof k === 'number' ? [k] : [...k];
+  if (list.length === 0) throw new EvalUsageError('k', (l) => `${l('k')} expects at least one cut-off (e.g. 10, or 5,10,20) but received none`);
+  for (const c of list)
+    if (!Number.isInteger(c) || c < 1 || c > 100_000) throw new EvalUsageError('k', (l) => `${l('k')} expects integers from 1 to 100000 but received ${c}`);
+  const sorted = [...list].sort((a, b) => a - b);
+  const twice = sorted.find((c, i) => i > 0 && c === sorted[i - 1]);
+  if (twice !== undefined) throw new EvalUsageError('k', (l) => `${l('k')} lists the cut-off ${twice} twice: give each once (e.g. 5,10,20)`);
+  return sorted;
+}
+
 export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   const log = o.log ?? (() => {});
   const task = o.task ?? 3;
   const split = o.split ?? 'test';
-  const k = o.k ?? 10;
-  if (!Number.isInteger(k) || k < 1) throw new EvalUsageError('k', (l) => `${l('k')} expects an integer >= 1 but received ${k}`);
+  const cutoffs = checkCutoffs(o.k ?? 10);
+  const k = cutoffs[cutoffs.length - 1];
   const engine = Engine.open({ device: o.device, precision: o.precision });
   if (engine.note) log(`device 'auto': ${engine.note}`);
   const model = pickModel(o, engine);
@@ -210,6 +223,7 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     split,
     task,
     k,
+    ...(cutoffs.length > 1 ? { cutoffs } : {}),
     excludeHistory: o.excludeHistory ?? true,
     model: model.name,
     narrator: narrator?.name ?? null,
