@@ -86,6 +86,7 @@ export interface ReportTable {
   confidence: number;
   /** Significance level of the marks. */
   alpha: number;
+  /** The run given as the baseline (the same model's runs of other tasks are baselines for their tasks). */
   baseline: string | null;
   /** Resamples and seed of the paired tests. */
   samples: number;
@@ -192,6 +193,10 @@ export function buildTable(runs: readonly LoadedRun[], options: TableOptions = {
     if (baselineRun.rows.some((r) => !r.part))
       throw new ReportInputError(`--baseline ${options.baseline}: paired tests need the per-example parts: give the eval --out folder, not its report.json`);
   }
+  // The baseline is a model: its other runs (other tasks) are baselines for their tasks too.
+  const baselineModel = baselineRun ? modelKey(baselineRun.rows[0]) : null;
+  const isBaseline = (run: LoadedRun) => baselineRun !== null && run.rows.every((r) => r.part && modelKey(r) === baselineModel);
+  const baselineRows = all.filter((a) => isBaseline(a.run));
 
   // Labels: the model's name; with the run's name too when that name alone is ambiguous (two runs of
   // one task, or two models of one name that read other files).
@@ -207,7 +212,7 @@ export function buildTable(runs: readonly LoadedRun[], options: TableOptions = {
   const columns = columnsFor(all.map((a) => a.row), textMetrics);
   const notes: string[] = [];
   const rows: TableRow[] = [];
-  const toCompare = all.filter((a) => baselineRun && a.run !== baselineRun).length;
+  const toCompare = all.filter((a) => baselineRun && !isBaseline(a.run)).length;
   let compared = 0;
   for (const { run, row } of all) {
     const out: TableRow = {
@@ -216,13 +221,13 @@ export function buildTable(runs: readonly LoadedRun[], options: TableOptions = {
       task: row.fields.task,
       row: row.row,
       signature: row.signature,
-      baseline: run === baselineRun,
+      baseline: isBaseline(run),
       n: row.ranking.n,
       cells: Object.fromEntries(columns.map((c) => [c.key, cellOf(row, c)])),
       recallCurve: recallCurve(row),
     };
-    if (baselineRun && run !== baselineRun) {
-      const base = baselineRun.rows.find((b) => b.fields.task === row.fields.task);
+    if (baselineRun && !isBaseline(run)) {
+      const base = baselineRows.find((b) => b.row.fields.task === row.fields.task)?.row;
       if (!base) out.versusNote = `the baseline has no task ${row.fields.task} row`;
       else if (!row.part) out.versusNote = `${run.source} is a report.json: paired tests need the eval --out folder's parts`;
       else {
