@@ -14,7 +14,7 @@ import { registerScoreText } from './score-text.js';
 import { registerPromptsCommand } from './prompts.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerTrainCommand } from './train.js';
-import { registerReportCommand } from './report.js';
+import { registerReportCommand, registerRunCommand } from './report.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -79,6 +79,7 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerTrainCommand(program);
   registerReportCommand(program);
+  registerRunCommand(program);
   return program;
 }
 

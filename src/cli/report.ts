@@ -59,3 +59,19 @@ export function registerReportCommand(program: Command): void {
       for (const file of result.files) process.stderr.write(`wrote ${file}\n`);
     });
 }
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run an experiment file (.yaml or .json): every eval it lists (resuming what is done), then the report')
+    .argument('<file>', "the run file: data, tasks, models, k, metric settings, out (see the README's \"Run files\")")
+    .option('--print', 'print the report table when done (it is always written to the out folder)')
+    .action(async (file: string, f: { print?: boolean }) => {
+      const { readExperiment } = await import('../experiment/config.js');
+      const { runExperiment } = await import('../experiment/run.js');
+      const exp = await readExperiment(file);
+      const result = await withProgress((progress) => runExperiment(exp, { progress, log: (line) => process.stderr.write(`${line}\n`) }));
+      if (f.print) process.stdout.write(result.report.text);
+      for (const written of [result.config, ...result.report.files]) process.stderr.write(`wrote ${written}\n`);
+    });
+}

@@ -37,6 +37,8 @@ export interface RunEvalOptions {
   data?: string;
   /** How the source is read (format, schema, cache folder). */
   dataOptions?: Omit<LoadOptions, 'progress' | 'strict'>;
+  /** The dataset `data` names, already loaded (a run file's evals share one load). */
+  loaded?: Dataset;
   task?: TaskId;
   split?: SplitName;
   model?: string;
@@ -190,7 +192,7 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   // Said at once: the first load (or the demo's synthesis) takes seconds before any progress shows.
   const source = o.data ?? 'demo';
   log(`loading ${source === 'demo' ? 'the embedded demo (a synthetic REGEN of 3,000 users)' : source}${o.dataOptions?.category ? ` (category ${o.dataOptions.category})` : ''}; model ${o.predictions ? `predictions ${o.predictions}` : o.queries ? 'embeddings' : model.name}`);
-  const dataset: Dataset = await loadDataset(source, { ...o.dataOptions, progress: o.progress, strict: o.strict });
+  const dataset: Dataset = o.loaded ?? (await loadDataset(source, { ...o.dataOptions, progress: o.progress, strict: o.strict }));
   const all = buildExamples(dataset, task, split);
   if (all.length === 0) throw new EvalUsageError('data', () => `the ${split} split of ${dataset.meta.name} has no examples (users need at least ${split === 'test' ? 2 : 3} purchases)`);
   const kinds: readonly NarrativeKind[] = scoredKinds(all, o.narratives);

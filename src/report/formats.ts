@@ -26,7 +26,7 @@ function header(t: ReportTable): string[] {
   ];
   if (t.baseline)
     lines.push(
-      `Against the baseline (${t.baseline}): the difference, then p-values of the paired approximate randomisation / paired bootstrap tests ` +
+      `Against the baseline ${t.rows.find((r) => r.baseline)?.model ?? ''} (${t.baseline}): the difference, then p-values of the paired approximate randomisation / paired bootstrap tests ` +
         `(${t.samples} resamples, seed ${t.seed}); * both below ${t.alpha}.`,
     );
   if (t.mixed.length) lines.push(`**Mixed runs** (--allow-mixed): the rows differ in ${t.mixed.map((m) => m.field).join(', ')}; they are not comparable on those.`);

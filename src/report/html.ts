@@ -215,7 +215,7 @@ export function renderHtml(t: ReportTable, generated: string): string {
 <body>
 <h1>regen-bench report</h1>
 <p>${esc(`Data ${t.manifest.data}, split ${t.manifest.split}, history ${t.manifest.history}, k ${t.manifest.k}. ${Math.round(t.confidence * 100)}% bootstrap intervals.`)}${
-    t.baseline ? esc(` Against the baseline ${t.baseline}: difference and p-values of the paired randomisation / bootstrap tests (${t.samples} resamples, seed ${t.seed}); * both below ${t.alpha}.`) : ''
+    t.baseline ? esc(` Against the baseline ${t.rows.find((r) => r.baseline)?.model ?? ''} (${t.baseline}): difference and p-values of the paired randomisation / bootstrap tests (${t.samples} resamples, seed ${t.seed}); * both below ${t.alpha}.`) : ''
   }</p>
 ${t.mixed.length ? `<p><strong>Mixed runs</strong>: the rows differ in ${esc(t.mixed.map((m) => m.field).join(', '))}, and are not comparable on those.</p>` : ''}
 <h2>Table</h2>
