@@ -89,7 +89,7 @@ describe('run files', () => {
     expect(await bad('h.yaml', 'models:\n  - model: pop\n    predictions: x.jsonl\nout: r\n')).toMatch(/h\.yaml:2: models\[0\] must give exactly one of model, predictions or checkpoint \(it gives model and predictions\)/);
     expect(await bad('i.txt', 'models: [pop]\n')).toMatch(/i\.txt: a run file is \.yaml, \.yml or \.json/);
     expect(await bad('j.yaml', 'models: [pop]\nout: r\nreport:\n  format: pdf\n')).toMatch(/j\.yaml:4: report\.format must be one of markdown, csv, latex, json/);
-    expect(await bad('k.yaml', '- pop\n')).toMatch(/k\.yaml: the file is not a mapping of settings/);
+    expect(await bad('k.yaml', '- pop\n')).toMatch(/k\.yaml:1: the file is not a mapping of settings/);
     await expect(readExperiment(path.join(dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml: no such run file/);
   });
 });
