@@ -108,8 +108,8 @@ export function registerEvalCommands(program: Command): void {
     .option('--across-tasks', 'compare task 1 with task 2 (the same users and targets; only the critique shown differs)')
     .option('--json', 'print JSON')
     .addOption(flags.allowBadInput())
-    .action((a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; acrossTasks?: boolean; json?: boolean; allowBadInput?: boolean }) => {
-      const result = comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap, acrossTasks: f.acrossTasks });
+    .action(async (a: string, b: string, f: { seed: number; bootstrap: number; samples?: number; acrossTasks?: boolean; json?: boolean; allowBadInput?: boolean }) => {
+      const result = await withProgress(async (progress) => comparePartFiles(a, b, { seed: f.seed, samples: f.samples ?? f.bootstrap, acrossTasks: f.acrossTasks, progress }));
       console.log(f.json ? JSON.stringify(comparisonJson(result), null, 2) : formatComparison(result));
       failOnBadInput(result.badInput, f.allowBadInput);
     });

@@ -9,36 +9,61 @@ import type { ProgressEvent, ProgressFn } from '../util/progress.js';
 const fmt = (n: number, unit: ProgressEvent['unit']) =>
   unit === 'bytes' ? `${(n / 2 ** 20).toFixed(n < 2 ** 30 ? 1 : 0)} MiB` : n.toLocaleString('en-US');
 
+/** "42 s", "3 min 04 s", "1 h 02 min". */
+export function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/**
+ * Time left in a phase, from its own rate so far; empty until it is worth saying (a second in, some
+ * work done, a known total). cli-progress's own eta mixes phases and shows "NULL" or "INF" at the start.
+ */
+export function etaText(done: number, total: number, elapsedMs: number): string {
+  if (!(total > 0) || !(done > 0) || done >= total || elapsedMs < 1000) return '';
+  return `, eta ${formatSeconds(((elapsedMs / done) * (total - done)) / 1000)}`;
+}
+
 /** A progress reporter for the terminal (stderr). Call `stop()` when done. */
 export function consoleProgress(stream: NodeJS.WriteStream = process.stderr): ProgressFn & { stop(): void } {
   let phase = '';
   let bar: cliProgress.SingleBar | null = null;
   let lastLine = 0;
   let lastTotal = 0;
+  let phaseStart = Date.now();
   const started = Date.now();
   const stopBar = () => {
     if (bar) bar.stop();
     bar = null;
   };
+  const payload = (e: ProgressEvent) => ({
+    value_f: fmt(e.done, e.unit),
+    total_f: e.total ? fmt(e.total, e.unit) : '?',
+    note: e.note ? `, ${e.note}` : '',
+    eta_f: etaText(e.done, e.total, Date.now() - phaseStart),
+  });
   const fn = ((e: ProgressEvent) => {
+    if (e.phase !== phase) phaseStart = Date.now();
     if (stream.isTTY) {
       if (e.phase !== phase || e.total !== lastTotal) {
         stopBar();
         phase = e.phase;
         lastTotal = e.total;
+        // Without a known total there is no bar to fill: the count alone.
         bar = new cliProgress.SingleBar(
           {
             stream,
-            format: `${e.phase} [{bar}] {percentage}% {value_f}/{total_f} eta {eta_formatted}{note}`,
+            format: e.total > 0 ? `${e.phase} [{bar}] {percentage}% {value_f}/{total_f}{eta_f}{note}` : `${e.phase} {value_f}{note}`,
             hideCursor: true,
-            etaBuffer: 50,
             fps: 5,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(Math.max(e.total, 1), e.done, { value_f: fmt(e.done, e.unit), total_f: fmt(e.total, e.unit), note: e.note ? `, ${e.note}` : '' });
+        bar.start(Math.max(e.total, 1), Math.min(e.done, Math.max(e.total, 1)), payload(e));
       }
-      bar!.update(e.done, { value_f: fmt(e.done, e.unit), total_f: e.total ? fmt(e.total, e.unit) : '?', note: e.note ? `, ${e.note}` : '' });
+      bar!.update(e.total > 0 ? e.done : 0, payload(e));
       return;
     }
     // Plain lines: at a new phase, then at most every 5 s.
@@ -47,7 +72,7 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr): Pr
       phase = e.phase;
       lastLine = now;
       const pct = e.total ? ` (${((100 * e.done) / e.total).toFixed(1)}%)` : '';
-      stream.write(`${e.phase}: ${fmt(e.done, e.unit)}${e.total ? ` of ${fmt(e.total, e.unit)}` : ''}${pct}, ${((now - started) / 1000).toFixed(0)} s${e.note ? `, ${e.note}` : ''}\n`);
+      stream.write(`${e.phase}: ${fmt(e.done, e.unit)}${e.total ? ` of ${fmt(e.total, e.unit)}` : ''}${pct}, ${((now - started) / 1000).toFixed(0)} s${etaText(e.done, e.total, now - phaseStart)}${e.note ? `, ${e.note}` : ''}\n`);
     }
   }) as ProgressFn & { stop(): void };
   fn.stop = stopBar;

@@ -11,6 +11,7 @@ import { cutoffsOf, settingsDiff } from './evaluate.js';
 import { badInputProblems, inputProblemsJson, inputProblemsMarkdown, mergeInputs, type InputFile } from './input-problems.js';
 import { partForCompare, readPart } from './out-dir.js';
 import { signature } from './report.js';
+import type { ProgressFn } from '../util/progress.js';
 
 export interface MetricComparison {
   metric: string;
@@ -52,6 +53,8 @@ export interface CompareOptions {
    * differs (the critique), so the pairs are the same examples (a critique-aware model's lift).
    */
   acrossTasks?: boolean;
+  /** Called after each metric's tests (compare of a large evaluation takes seconds per metric). */
+  progress?: ProgressFn;
 }
 
 export class CompareError extends Error {
@@ -152,9 +155,14 @@ export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions =
   });
   if (pairs.length === 0) throw new CompareError('the two evaluations share no examples (users)');
   const metrics: MetricComparison[] = [];
+  const kindsBoth = Object.keys(a.text).filter((kind) => b.text[kind as NarrativeKind]);
+  const total = 2 * cutoffsOf(a.settings).length + 1 + kindsBoth.length * (1 + rouge.types.length);
+  const phase = `paired tests (${samples.toLocaleString('en-US')} resamples)`;
+  const tick = () => options.progress?.({ phase, done: Math.min(metrics.length, total), total, unit: 'tables' });
   const add = (metric: string, xa: Float64Array, xb: Float64Array) => {
     const t = pairedTest(xa, xb, { samples, seed, confidence });
     metrics.push({ metric, a: mean(xa), b: mean(xb), delta: t.delta, low: t.low, high: t.high, pRandomisation: t.pRandomisation, pBootstrap: t.pBootstrap, n: xa.length });
+    tick();
   };
 
   const ranksA = Float64Array.from(pairs, ([i]) => a.ranks[i] ?? Infinity);
@@ -191,6 +199,7 @@ export function compareParts(a: EvalPart, b: EvalPart, options: CompareOptions =
         confidence,
       ),
     });
+    tick();
     rouge.types.forEach((type, t) => {
       const f = (part: TextPart, p: number) => rouge.fmeasure(part.rouge, p, t);
       add(`${name}.${type}`, Float64Array.from(matched, ([p]) => f(ta, p)), Float64Array.from(matched, ([, q]) => f(tb, q)));

@@ -7,6 +7,7 @@
 import { compareParts, type MetricComparison } from './compare.js';
 import type { EvalPart } from './evaluate.js';
 import { signature } from './report.js';
+import type { ProgressFn } from '../util/progress.js';
 
 export interface LiftSplit {
   n: number;
@@ -45,18 +46,26 @@ function split(without: EvalPart, withC: EvalPart, keep: (row: number) => boolea
 }
 
 /** The lift of a pair of parts (critiques withheld, then shown), or null when the parts are not such a pair. */
-export function critiqueLift(parts: readonly EvalPart[]): CritiqueLift | null {
+export function critiqueLift(parts: readonly EvalPart[], progress?: ProgressFn): CritiqueLift | null {
   const without = parts.find((p) => !p.settings.critiques && p.settings.task !== 1);
   const withC = parts.find((p) => p.settings.critiques && p.settings.task === without?.settings.task);
   if (!without || !withC || !withC.critiqued || without.users.length !== withC.users.length) return null;
   const critiqued = new Set(withC.critiqued);
   const { samples, seed, confidence } = withC.settings.ci;
+  const phase = `critique lift, paired tests (${samples.toLocaleString('en-US')} resamples)`;
+  progress?.({ phase, done: 0, total: 3, unit: 'tables' });
+  const all = split(without, withC, () => true, samples, seed);
+  progress?.({ phase, done: 1, total: 3, unit: 'tables' });
+  const withCritique = split(without, withC, (i) => critiqued.has(i), samples, seed);
+  progress?.({ phase, done: 2, total: 3, unit: 'tables' });
+  const withoutCritique = split(without, withC, (i) => !critiqued.has(i), samples, seed);
+  progress?.({ phase, done: 3, total: 3, unit: 'tables' });
   return {
     without: signature(without.settings),
     with: signature(withC.settings),
-    all: split(without, withC, () => true, samples, seed),
-    withCritique: split(without, withC, (i) => critiqued.has(i), samples, seed),
-    withoutCritique: split(without, withC, (i) => !critiqued.has(i), samples, seed),
+    all,
+    withCritique,
+    withoutCritique,
     samples,
     seed,
     confidence,

@@ -197,6 +197,8 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
 export async function evaluate(examples: ExampleSet, model: Recommender, narrator: Narrator | null, options: EvaluateOptions): Promise<EvalPart> {
   const chunkRows = options.chunkRows ?? 8192;
   const parts: EvalPart[] = [];
+  // Said at once: a chunk of a large model can take a while before its first count.
+  options.progress?.({ phase: `evaluating ${examples.label}`, done: 0, total: examples.length, unit: 'rows' });
   for (let start = 0; start < examples.length; start += chunkRows) {
     const end = Math.min(examples.length, start + chunkRows);
     let part = options.done?.get(examples.base + start);

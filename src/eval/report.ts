@@ -8,6 +8,7 @@ import { bootstrapMeans, bootstrapSums, percentileInterval, quantile, type Inter
 import { cutoffsOf, type EvalPart, type EvalSettings, type TextPart } from './evaluate.js';
 import { inputProblemsJson, inputProblemsMarkdown, type InputFile } from './input-problems.js';
 import { rowTag } from './out-dir.js';
+import type { ProgressFn } from '../util/progress.js';
 import { buildExtras, extrasJson, extrasMarkdown, type ReportExtras } from './extras.js';
 
 export function signature(s: EvalSettings): string {
@@ -79,8 +80,14 @@ export function repeatTargetsLine(r: EvalReport['repeatTargets']): string {
 
 const pair = (i: Interval): [number, number] => [i.low, i.high];
 
-export async function buildReport(part: EvalPart, semsimNote: string | null = null): Promise<EvalReport> {
+export async function buildReport(part: EvalPart, semsimNote: string | null = null, progress?: ProgressFn): Promise<EvalReport> {
   const s = part.settings;
+  // The intervals of a large evaluation take seconds per narrative kind: said step by step.
+  const steps = 2 + Object.keys(part.text).length;
+  let step = 0;
+  const phase = `bootstrap intervals, ${rowTag(s)} (${s.ci.samples.toLocaleString('en-US')} resamples)`;
+  const advance = () => progress?.({ phase, done: ++step, total: steps, unit: 'tables' });
+  progress?.({ phase, done: 0, total: steps, unit: 'tables' });
   const ranks = Float64Array.from(part.ranks, (r) => (r === null ? Infinity : r));
   const boot = { samples: s.ci.samples, confidence: s.ci.confidence, seed: s.ci.seed };
   // Every cut-off's Recall and NDCG, and MRR, resampled together (the same draws for each).
@@ -102,6 +109,7 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
   ranking.mrr = rankCi.mrr.mean;
   rankingCi.mrr = pair(rankCi.mrr);
   ranking.n = ranks.length;
+  advance();
   const report: EvalReport = {
     signature: signature(s),
     row: `${s.critiques ? 'Hist + Critique' : 'Hist'} -> ID${s.task === 3 ? ' + Narrative' : ''}`,
@@ -151,8 +159,10 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
       if (t.semsim) ci.semsim = percentileInterval(draws, columns, BLEU_STATS + T, s.ci.confidence, (x) => x / t.pairs);
     }
     report.ci.text[name] = ci;
+    advance();
   }
   report.extras = await buildExtras(part);
+  advance();
   return report;
 }
 

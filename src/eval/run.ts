@@ -279,11 +279,11 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
   if (narrated) log(narrated);
 
   const reports: EvalReport[] = [];
-  for (const p of parts) reports.push(await buildReport(p, note));
+  for (const p of parts) reports.push(await buildReport(p, note, o.progress));
   const main = reports[reports.length - 1];
   const json = reportJson(main, reports);
   let markdown = formatMarkdown(reports);
-  const lift = critiqueLift(parts);
+  const lift = critiqueLift(parts, o.progress);
   if (lift) {
     json.critique_lift = critiqueLiftJson(lift);
     markdown += critiqueLiftMarkdown(lift).join('\n') + '\n';
