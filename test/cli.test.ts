@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
+import { buildProgram } from '../src/cli/main.js';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'regen-bench.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
@@ -20,6 +22,23 @@ describe('regen-bench CLI', () => {
     const out = run('--help').stdout;
     expect(out).toMatch(/info/);
     expect(out).toMatch(/selftest/);
+    for (const c of ['eval', 'merge', 'compare', 'baseline', 'data', 'score-text', 'prompts', 'generate', 'train', 'report', 'run']) expect(out).toMatch(new RegExp(`^  ${c} `, 'm'));
+  });
+
+  it('loads only the modules of the command it runs (start-up: --version and info load no command module)', async () => {
+    const names = async (...args: string[]) => (await buildProgram(['node', 'regen-bench', ...args])).commands.map((c) => c.name());
+    const own = ['info', 'selftest'];
+    expect(await names('--version')).toEqual(own);
+    expect(await names('info', '--json')).toEqual(own);
+    expect(await names('eval', '--task', '1')).toEqual([...own, 'eval', 'merge', 'compare']);
+    expect(await names('report', 'a')).toEqual([...own, 'report', 'run']);
+    expect(await names('data', 'stats', 'demo')).toEqual([...own, 'data']);
+    // No command, `help`, or an unknown one: every command, so that help and suggestions are complete.
+    const all = [...own, 'eval', 'merge', 'compare', 'baseline', 'data', 'score-text', 'prompts', 'generate', 'train', 'report', 'run'];
+    expect(await names()).toEqual(all);
+    expect(await names('help', 'eval')).toEqual(all);
+    expect(await names('evl')).toEqual(all);
+    expect(run('evl').stderr).toMatch(/unknown command 'evl'\n\(Did you mean eval\?\)/);
   });
 
   it('info --json reports the backend, CPU features, kernels, threads and CUDA', () => {

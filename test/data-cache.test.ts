@@ -102,3 +102,28 @@ describe('the cache', () => {
     expect(readdirSync(out)).toEqual(['notes.txt']);
   });
 });
+
+describe('the embedded demo', () => {
+  it('is built once and then opened from the cache, with the same content key; made in memory where the cache cannot be written', async () => {
+    const { loadDataset } = await import('../src/data/load.js');
+    const cacheDir = path.join(dir, 'demo-cache');
+    const inMemory = await loadDataset('demo', { cache: false });
+    const first = await prepareDataset('demo', { cacheDir });
+    const second = await prepareDataset('demo', { cacheDir });
+    expect([first.cached, second.cached]).toEqual([false, true]);
+    expect(second.dataset.meta.key).toBe(inMemory.meta.key);
+    expect(second.dataset.users.count).toBe(inMemory.users.count);
+    expect((await loadDataset('demo', { cacheDir })).meta.key).toBe(inMemory.meta.key);
+    expect(readdirSync(path.join(cacheDir, 'datasets')).filter((f) => f.startsWith('demo-'))).toHaveLength(1);
+    // A cache folder under a file cannot be made: the demo is made in memory instead of failing.
+    const blocked = path.join(dir, 'not-a-folder');
+    appendFileSync(blocked, 'x');
+    expect((await loadDataset('demo', { cacheDir: path.join(blocked, 'cache') })).meta.key).toBe(inMemory.meta.key);
+    await expect(prepareDataset('demo', { cacheDir: path.join(blocked, 'cache') })).rejects.toThrow(/ENOTDIR|not a directory/);
+    if (process.getuid?.() !== 0) {
+      const ro = path.join(dir, 'read-only');
+      mkdirSync(ro, { mode: 0o500 });
+      expect((await loadDataset('demo', { cacheDir: ro })).meta.key).toBe(inMemory.meta.key);
+    }
+  });
+});

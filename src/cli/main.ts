@@ -1,22 +1,44 @@
 // The command line: parses with commander and calls into the library; no logic of its own.
 import { Command, Option } from 'commander';
 
-import { runGpuSelftest, runSelftest } from '../engine/selftest/selftest.js';
 import { isOptionProblem } from '../util/option-error.js';
 import { VERSION } from '../version.js';
-import { registerBaselineCommand } from './baseline.js';
-import { registerDataCommands } from './data.js';
-import { registerEvalCommands } from './eval.js';
-import { collectInfo } from '../engine/info.js';
 import { applyLimitFlags, flagLabel, intIn } from './flags.js';
-import { formatInfo } from './info.js';
-import { registerScoreText } from './score-text.js';
-import { registerPromptsCommand } from './prompts.js';
-import { registerGenerateCommand } from './generate.js';
-import { registerTrainCommand } from './train.js';
-import { registerReportCommand, registerRunCommand } from './report.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded only when that command runs (or for the overall help and an unknown
+ * command): `--version`, `info` and every command start without loading the others' library code.
+ */
+const COMMAND_MODULES: { commands: string[]; load: () => Promise<Register> }[] = [
+  { commands: ['eval', 'merge', 'compare'], load: async () => (await import('./eval.js')).registerEvalCommands },
+  { commands: ['baseline'], load: async () => (await import('./baseline.js')).registerBaselineCommand },
+  { commands: ['data'], load: async () => (await import('./data.js')).registerDataCommands },
+  { commands: ['score-text'], load: async () => (await import('./score-text.js')).registerScoreText },
+  { commands: ['prompts'], load: async () => (await import('./prompts.js')).registerPromptsCommand },
+  { commands: ['generate'], load: async () => (await import('./generate.js')).registerGenerateCommand },
+  { commands: ['train'], load: async () => (await import('./train.js')).registerTrainCommand },
+  {
+    commands: ['report', 'run'],
+    load: async () => {
+      const m = await import('./report.js');
+      return (program) => {
+        m.registerReportCommand(program);
+        m.registerRunCommand(program);
+      };
+    },
+  },
+];
+
+/** The command argv names (the first argument after the script that is not an option), if any. */
+function commandOf(argv: readonly string[]): string | undefined {
+  const first = argv[2];
+  return first !== undefined && !first.startsWith('-') ? first : undefined;
+}
+
+/** The program, with the commands argv needs (all of them when argv names none; default: all). */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('regen-bench')
@@ -31,6 +53,8 @@ export function buildProgram(): Command {
     .description('show the backend, CPU features, kernels, threads and CUDA availability')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { collectInfo } = await import('../engine/info.js');
+      const { formatInfo } = await import('./info.js');
       const info = collectInfo();
       console.log(opts.json ? JSON.stringify(info, null, 2) : formatInfo(info));
     });
@@ -42,6 +66,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--gpu <n>', 'check the CUDA backend on GPU n instead (float64 reference, CPU bit identity)').argParser(intIn('--gpu', 0, 1024)))
     .option('--json', 'print the report as JSON')
     .action(async (opts: { seed?: number; gpu?: number; json?: boolean }) => {
+      const { runGpuSelftest, runSelftest } = await import('../engine/selftest/selftest.js');
       const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
       const log = opts.json ? undefined : (line: string) => console.log(line);
       const report = opts.gpu === undefined ? await runSelftest(seed, log) : await runGpuSelftest(seed, opts.gpu, log);
@@ -71,21 +96,17 @@ export function buildProgram(): Command {
       if (!report.ok) process.exitCode = 1;
     });
 
-  registerEvalCommands(program);
-  registerBaselineCommand(program);
-  registerDataCommands(program);
-  registerScoreText(program);
-  registerPromptsCommand(program);
-  registerGenerateCommand(program);
-  registerTrainCommand(program);
-  registerReportCommand(program);
-  registerRunCommand(program);
+  const name = argv ? commandOf(argv) : undefined;
+  const only = COMMAND_MODULES.find((m) => name !== undefined && m.commands.includes(name));
+  // Commands of this file, and --version, need no other module.
+  if (name === 'info' || name === 'selftest' || (argv && ['-V', '--version'].includes(argv[2]))) return program;
+  for (const m of only ? [only] : COMMAND_MODULES) (await m.load())(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
   } catch (e) {
     const err = e as Error;
     // Library errors name library options (options.k); here they name the flags that set them (--k).

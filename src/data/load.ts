@@ -328,6 +328,17 @@ export async function prepareDataset(source: string, opts: PrepareOptions = {}):
 
 /** Loads a dataset: a prepared folder, a source file (through the cache), or "demo". */
 export async function loadDataset(source: string, opts: LoadOptions = {}): Promise<Dataset> {
-  if (source === DEMO_SOURCE && opts.cache === undefined) opts = { ...opts, cache: false }; // instant to make; nothing to cache
+  // The demo takes about a second to synthesize and milliseconds to open from the cache: cached like any
+  // source (keyed by the generator's version and settings). Where the cache cannot be written (a
+  // read-only home, a full disk), it is made in memory instead.
+  if (source === DEMO_SOURCE && opts.cache === undefined) {
+    try {
+      return (await prepareDataset(source, opts)).dataset;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!['EACCES', 'EROFS', 'EPERM', 'ENOSPC', 'ENOTDIR'].includes(code ?? '')) throw e;
+      return (await prepareDataset(source, { ...opts, cache: false })).dataset;
+    }
+  }
   return (await prepareDataset(source, opts)).dataset;
 }
