@@ -101,10 +101,16 @@ export function itemMentions(ds: Dataset): ItemMentions {
 /** Per scored pair (example rows[p]): MENTION bits for the recommended item (top[i * k]) and the target. */
 export function mentionCodes(examples: ExampleSet, rows: readonly number[], hyps: readonly (string | null)[], top: Int32Array, k: number): number[] {
   const m = itemMentions(examples.dataset);
+  // Narrators repeat themselves (a template, a popular item): each distinct text is split once.
+  const seen = new Map<string, Set<string>>();
   return rows.map((i) => {
     const text = hyps[i];
     if (!text) return 0;
-    const ws = new Set(words(text));
+    let ws = seen.get(text);
+    if (!ws) {
+      ws = new Set(words(text));
+      if (seen.size < 100_000) seen.set(text, ws);
+    }
     return (m.names(top[i * k], ws) ? MENTION.recommended : 0) | (m.names(examples.targets[i], ws) ? MENTION.target : 0);
   });
 }
@@ -179,20 +185,19 @@ export function textByHit(part: EvalPart): Record<string, { hit: TextSplit; miss
   const out: Record<string, { hit: TextSplit; miss: TextSplit }> = {};
   for (const [kind, t] of Object.entries(part.text) as [NarrativeKind, TextPart][]) {
     const split = (want: boolean): TextSplit => {
-      const picked = t.rows.map((row, p) => [row, p] as const).filter(([row]) => isHit(part, row) === want).map(([, p]) => p);
-      const b: number[] = [];
-      const r: number[] = [];
+      const picked: number[] = [];
+      for (let p = 0; p < t.rows.length; p++) if (isHit(part, t.rows[p]) === want) picked.push(p);
+      const r = new Float64Array(picked.length * stats);
       let sem = 0;
-      for (const p of picked) {
-        for (let c = 0; c < BLEU_STATS; c++) b.push(t.bleu[p * BLEU_STATS + c]);
-        for (let c = 0; c < stats; c++) r.push(t.rouge[p * stats + c]);
+      picked.forEach((p, j) => {
+        for (let c = 0; c < stats; c++) r[j * stats + c] = t.rouge[p * stats + c];
         if (t.semsim) sem += t.semsim[p];
-      }
+      });
       const n = picked.length;
       const means = rouge.means(r, n);
       return {
         n,
-        bleu: n ? bleu.corpus(b, n).score : NaN,
+        bleu: n ? bleu.corpus(t.bleu, n, (i) => picked[i]).score : NaN,
         rouge1: means.rouge1?.fmeasure ?? NaN,
         rouge2: means.rouge2?.fmeasure ?? NaN,
         rougeL: means.rougeL?.fmeasure ?? NaN,

@@ -131,11 +131,6 @@ export function cutoffsOf(s: Pick<EvalSettings, 'k' | 'cutoffs'>): number[] {
   return s.cutoffs ?? [s.k];
 }
 
-/** Appends without spreading (arrays of a million entries overflow the argument limit). */
-function append<T>(into: T[], from: readonly T[]): void {
-  for (const x of from) into.push(x);
-}
-
 function addNotes(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
@@ -250,32 +245,53 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
   const answers = mergeAnswers(order.map(({ p }) => p));
   if (answers) out.answers = answers;
   if (order.every(({ p }) => p.leakage)) out.leakage = order.reduce((acc, { p }) => addLeakage(acc, p.leakage!), emptyLeakageCounts());
+  // Arrays are gathered per field and joined once at the end: pushing millions of statistics one by
+  // one cost seconds at Office scale. A field some part lacks (critiqued, semsim, mention codes of an
+  // older part) is left out, as before.
+  const join = <T>(lists: T[][]): T[] => (lists.length === 1 ? lists[0].slice() : ([] as T[]).concat(...lists));
+  const users: string[][] = [];
+  const ranks: (number | null)[][] = [];
+  const top1: number[][] = [];
+  let critiqued: number[][] | null = [];
+  const kinds = new Map<NarrativeKind, { rows: number[][]; bleu: number[][]; rouge: number[][]; semsim: number[][] | null; mentions: number[][] | null; pairs: number; missing: number }>();
+  let offset = 0;
   for (const { p } of order) {
-    const offset = out.users.length;
     out.end = p.end;
-    append(out.users, p.users);
-    append(out.ranks, p.ranks);
-    append(out.top1, p.top1);
-    if (p.critiqued && (out.critiqued || offset === 0)) append((out.critiqued ??= []), p.critiqued.map((r) => r + offset));
-    else delete out.critiqued;
+    users.push(p.users);
+    ranks.push(p.ranks);
+    top1.push(p.top1);
+    if (p.critiqued && critiqued) {
+      const shift = offset;
+      critiqued.push(shift ? p.critiqued.map((r) => r + shift) : p.critiqued);
+    } else critiqued = null;
     out.repeatTargets += p.repeatTargets;
     addNotes(out.notes, p.notes);
     out.inputs = mergeInputs([out.inputs, p.inputs]);
     for (const [kind, t] of Object.entries(p.text) as [NarrativeKind, TextPart][]) {
-      const into = (out.text[kind] ??= { pairs: 0, rows: [], bleu: [], rouge: [], semsim: t.semsim ? [] : null, missing: 0 });
-      into.pairs += t.pairs;
-      append(into.rows, t.rows.map((r) => r + offset));
-      append(into.bleu, t.bleu);
-      append(into.rouge, t.rouge);
-      if (into.semsim && t.semsim) append(into.semsim, t.semsim);
+      let into = kinds.get(kind);
+      if (!into) kinds.set(kind, (into = { rows: [], bleu: [], rouge: [], semsim: t.semsim ? [] : null, mentions: [], pairs: 0, missing: 0 }));
+      const shift = offset;
+      into.rows.push(shift ? t.rows.map((r) => r + shift) : t.rows);
+      into.bleu.push(t.bleu);
+      into.rouge.push(t.rouge);
+      if (into.semsim && t.semsim) into.semsim.push(t.semsim);
       else into.semsim = null;
-      into.missing += t.missing;
       // Mention codes travel with their pairs; a part without them (an older one) leaves the kind without.
       const codes = p.mentions?.[kind];
-      const sofar = out.mentions?.[kind];
-      if (codes && (sofar || into.pairs === t.pairs)) append(((out.mentions ??= {})[kind] ??= []), codes);
-      else if (out.mentions) delete out.mentions[kind];
+      if (codes && into.mentions) into.mentions.push(codes);
+      else into.mentions = null;
+      into.pairs += t.pairs;
+      into.missing += t.missing;
     }
+    offset += p.users.length;
+  }
+  out.users = join(users);
+  out.ranks = join(ranks);
+  out.top1 = join(top1);
+  if (critiqued) out.critiqued = join(critiqued);
+  for (const [kind, k] of kinds) {
+    out.text[kind] = { pairs: k.pairs, rows: join(k.rows), bleu: join(k.bleu), rouge: join(k.rouge), semsim: k.semsim ? join(k.semsim) : null, missing: k.missing };
+    if (k.mentions) (out.mentions ??= {})[kind] = join(k.mentions);
   }
   return out;
 }
