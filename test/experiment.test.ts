@@ -2,7 +2,7 @@
 // ones done with the same options and inputs, saves the resolved configuration and writes the report.
 // Bad files are errors naming the file, the line and the key.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,7 +66,27 @@ describe('run files', () => {
     await runBaseline({ task: 1, model: 'markov', out: path.join(dir, 'markov.jsonl'), k: 10 });
     const third = await runExperiment(await readExperiment(file));
     expect(third.evals.map((e) => e.skipped)).toEqual([true, true, false]);
+
+    // The experiment folder moved as a whole (run file, predictions, results): still done.
+    const moved = mkdtempSync(path.join(tmpdir(), 'regen-experiment-moved-'));
+    for (const f of ['experiment.yaml', 'markov.jsonl', 'results']) cpSync(path.join(dir, f), path.join(moved, f), { recursive: true });
+    const fourth = await runExperiment(await readExperiment(path.join(moved, 'experiment.yaml')));
+    expect(fourth.evals.every((e) => e.skipped)).toBe(true);
   }, 240_000);
+
+  it('fails like eval on a predictions file with too many bad lines (exit 3, unless --allow-bad-input), also when the eval was done before', async () => {
+    const good = readFileSync(path.join(dir, 'markov.jsonl'), 'utf8').trim().split('\n');
+    writeFileSync(path.join(dir, 'half-bad.jsonl'), good.map((l, i) => (i % 2 ? '{not json' : l)).join('\n') + '\n');
+    const file = write('bad-input.yaml', ['tasks: [1]', 'bootstrap: 50', 'models:', '  - predictions: half-bad.jsonl', 'out: bad-results'].join('\n') + '\n');
+    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/regen-bench.js'), 'run', file, ...args], { encoding: 'utf8', cwd: dir });
+    const r = cli();
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/regen-bench: half-bad, task 1: .*half-bad\.jsonl/);
+    const again = cli();
+    expect(again.stderr).toMatch(/done before .*skipped/);
+    expect(again.status).toBe(3);
+    expect(cli('--allow-bad-input').status).toBe(0);
+  }, 120_000);
 
   it('reads the same experiment from JSON, and runs from the CLI', () => {
     const file = write('experiment.json', JSON.stringify({ tasks: [1], k: 10, bootstrap: 50, models: ['pop', { model: 'sknn', name: 'session-knn' }], out: 'json-results' }));
@@ -91,5 +111,11 @@ describe('run files', () => {
     expect(await bad('j.yaml', 'models: [pop]\nout: r\nreport:\n  format: pdf\n')).toMatch(/j\.yaml:4: report\.format must be one of markdown, csv, latex, json/);
     expect(await bad('k.yaml', '- pop\n')).toMatch(/k\.yaml:1: the file is not a mapping of settings/);
     await expect(readExperiment(path.join(dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml: no such run file/);
+    // Names are checked before anything runs, and the message points into the file, not at a flag.
+    expect(await bad('l.yaml', 'models:\n  - pop\n  - popular\nout: never\n')).toMatch(/l\.yaml:3: models\[1\] unknown model "popular"; built-in models: pop, markov/);
+    expect(await bad('m.yaml', 'models:\n  - {model: pop, narrator: poet}\nout: never\n')).toMatch(/m\.yaml:2: models\[0\]\.narrator unknown narrator "poet"; narrators: template/);
+    expect(await bad('n.yaml', 'models: [critique-bm25:nobody]\nout: never\n')).toMatch(/n\.yaml:1: models\[0\] model critique-bm25:nobody: unknown base model 'nobody'/);
+    expect(existsSync(path.join(dir, 'never'))).toBe(false);
+    expect((await readExperiment(write('o.yaml', 'models: [pop]\nout: r\nsemsim: true\n'))).semsim).toBe('Xenova/all-MiniLM-L6-v2');
   });
 });

@@ -1,7 +1,7 @@
 // `regen-bench report`: parse flags, call src/report, print.
 import { Command, Option } from 'commander';
 
-import { flags } from './flags.js';
+import { failOnBadInput, flags } from './flags.js';
 import { withProgress } from './progress.js';
 
 interface ReportFlags {
@@ -66,12 +66,15 @@ export function registerRunCommand(program: Command): void {
     .description('run an experiment file (.yaml or .json): every eval it lists (resuming what is done), then the report')
     .argument('<file>', "the run file: data, tasks, models, k, metric settings, out (see the README's \"Run files\")")
     .option('--print', 'print the report table when done (it is always written to the out folder)')
-    .action(async (file: string, f: { print?: boolean }) => {
+    .addOption(flags.allowBadInput())
+    .action(async (file: string, f: { print?: boolean; allowBadInput?: boolean }) => {
       const { readExperiment } = await import('../experiment/config.js');
       const { runExperiment } = await import('../experiment/run.js');
       const exp = await readExperiment(file);
       const result = await withProgress((progress) => runExperiment(exp, { progress, log: (line) => process.stderr.write(`${line}\n`) }));
       if (f.print) process.stdout.write(result.report.text);
       for (const written of [result.config, ...result.report.files]) process.stderr.write(`wrote ${written}\n`);
+      // As eval does: an input with too many bad lines or ids fails the command (exit 3) unless allowed.
+      failOnBadInput(result.badInput, f.allowBadInput);
     });
 }

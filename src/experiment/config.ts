@@ -5,7 +5,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
+import { DEFAULT_SEMSIM_MODEL } from '../metrics/text/semsim.js';
+import { createNarrator, createRecommender } from '../models/builtin.js';
 import type { SplitName, TaskId } from '../tasks/examples.js';
+import { isOptionProblem } from '../util/option-error.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/formats.js';
 import { TEXT_METRICS, type TextMetric } from '../report/table.js';
 
@@ -43,7 +46,7 @@ export interface Experiment {
   /** Task 3: the narrative kinds scored (default every kind). */
   narratives?: string[];
   excludeHistory: boolean;
-  /** A sentence encoder (hub id or folder), or false for none (the default: nothing is downloaded). */
+  /** A sentence encoder (hub id or folder; true in the file: the default one), or false for none (the default). */
   semsim: string | false;
   models: ExperimentModel[];
   /** The model every other is compared with (by name). */
@@ -111,6 +114,29 @@ function resolveExperiment(raw: Record<string, unknown>, file: string, where: Wh
     return p;
   };
 
+  // Model and narrator names are checked before anything runs: a typo in the fifth model must not
+  // surface after four evals, nor name a flag the run file does not have.
+  const named = (e: unknown, at: (string | number)[]): never => fail(at, isOptionProblem(e) ? e.as((option) => option) : (e as Error).message);
+  const knownModel = (name: string, at: (string | number)[]): string => {
+    const asPath = path.resolve(dir, name);
+    const model = existsSync(asPath) && statSync(asPath).isDirectory() ? asPath : name;
+    try {
+      createRecommender(model).dispose?.();
+    } catch (e) {
+      named(e, at);
+    }
+    return model;
+  };
+  const knownNarrator = (name: string, at: (string | number)[]): string => {
+    const narrator = name.startsWith('onnx:') ? `onnx:${file_(name.slice(5), at, 'folder')}` : name;
+    try {
+      void createNarrator(narrator);
+    } catch (e) {
+      named(e, at);
+    }
+    return narrator;
+  };
+
   unknown(raw, TOP_KEYS, []);
   if (raw.models === undefined) fail([], 'has no models: list at least one (a built-in name such as pop, {predictions: FILE}, or {checkpoint: DIR})');
   if (raw.out === undefined) fail([], 'has no out: the folder the results go to');
@@ -123,17 +149,17 @@ function resolveExperiment(raw: Record<string, unknown>, file: string, where: Wh
   const format = raw.format === undefined ? undefined : str(raw.format, ['format']);
 
   const models: ExperimentModel[] = list(raw.models, ['models'], (m, at) => {
-    if (typeof m === 'string') return { name: m, model: m, tasks };
+    if (typeof m === 'string') return { name: m, model: knownModel(m, at), tasks };
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return fail(at, `must be a model name or a mapping (name, model, narrator, predictions, resolve, checkpoint, tasks), not ${JSON.stringify(m)}`);
     const o = m as Record<string, unknown>;
     unknown(o, MODEL_KEYS, at);
     const sources = ['model', 'predictions', 'checkpoint'].filter((key) => o[key] !== undefined);
     if (sources.length !== 1) fail(at, `must give exactly one of model, predictions or checkpoint (it gives ${sources.length ? sources.join(' and ') : 'none'})`);
     const entry: ExperimentModel = { name: '', tasks: o.tasks === undefined ? tasks : list(o.tasks, [...at, 'tasks'], (v, a) => int(v, a, 1, 3) as TaskId) };
-    if (o.model !== undefined) entry.model = str(o.model, [...at, 'model']);
-    if (o.checkpoint !== undefined) entry.model = file_(o.checkpoint, [...at, 'checkpoint'], 'folder');
+    if (o.model !== undefined) entry.model = knownModel(str(o.model, [...at, 'model']), [...at, 'model']);
+    if (o.checkpoint !== undefined) entry.model = knownModel(file_(o.checkpoint, [...at, 'checkpoint'], 'folder'), [...at, 'checkpoint']);
     if (o.predictions !== undefined) entry.predictions = file_(o.predictions, [...at, 'predictions'], 'file');
-    if (o.narrator !== undefined) entry.narrator = str(o.narrator, [...at, 'narrator']);
+    if (o.narrator !== undefined) entry.narrator = knownNarrator(str(o.narrator, [...at, 'narrator']), [...at, 'narrator']);
     if (o.resolve !== undefined) entry.resolve = ['fuzzy', 'exact', 'off'].includes(o.resolve as string) ? (o.resolve as ExperimentModel['resolve']) : fail([...at, 'resolve'], `must be fuzzy, exact or off, not ${JSON.stringify(o.resolve)}`);
     entry.name =
       o.name !== undefined
@@ -172,7 +198,8 @@ function resolveExperiment(raw: Record<string, unknown>, file: string, where: Wh
     stem: raw.stem === undefined ? false : bool(raw.stem, ['stem']),
     ...(raw.narratives !== undefined ? { narratives: list(raw.narratives, ['narratives'], (v, at) => str(v, at)) } : {}),
     excludeHistory: raw.exclude_history === undefined ? true : bool(raw.exclude_history, ['exclude_history']),
-    semsim: raw.semsim === undefined || raw.semsim === false ? false : str(raw.semsim, ['semsim']),
+    // true: the default encoder (it must be in the cache: run files never download).
+    semsim: raw.semsim === undefined || raw.semsim === false ? false : raw.semsim === true ? DEFAULT_SEMSIM_MODEL : str(raw.semsim, ['semsim']),
     models,
     ...(raw.baseline !== undefined ? { baseline: raw.baseline as string } : {}),
     out,

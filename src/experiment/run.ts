@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path';
 
 import type { Dataset } from '../data/dataset.js';
-import { loadDataset } from '../data/load.js';
+import { contentHash } from '../data/files.js';
+import { defaultCacheDir, loadDataset } from '../data/load.js';
 import { runEval, type RunEvalOptions } from '../eval/run.js';
 import { writeReport, type WrittenReport } from '../report/index.js';
 import { writeFileAtomic } from '../util/files.js';
@@ -28,32 +29,39 @@ export interface PlannedEval {
 
 export interface ExperimentResult {
   evals: (PlannedEval & { skipped: boolean })[];
+  /** Inputs whose share of bad lines or ids is above the limit, per eval ("model, task N: ..."), as eval's badInput. */
+  badInput: string[];
   report: WrittenReport;
   config: string;
 }
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
-/** The contents of a file or folder (every file in it, by relative path), by hash. */
-function contentHash(p: string): string {
-  if (!statSync(p).isDirectory()) return sha256File(p);
+/**
+ * The contents of a file or folder (every file in it, by path relative to it), by hash; files through
+ * the data layer's memo (size, inode, times, sampled blocks), so a rerun does not read gigabytes again.
+ * `skip` (the results folder, when it lies inside a data folder) is left out.
+ */
+async function contentHashOf(p: string, memoDir: string, skip: string): Promise<string> {
+  if (!statSync(p).isDirectory()) return contentHash(p, memoDir);
   const h = createHash('sha256');
-  const walk = (d: string) => {
+  const walk = async (d: string) => {
     for (const name of readdirSync(d).sort()) {
       const f = path.join(d, name);
-      if (statSync(f).isDirectory()) walk(f);
-      else h.update(`${path.relative(p, f)}\0${sha256File(f)}\0`);
+      if (f === skip || name.startsWith('.')) continue;
+      if (statSync(f).isDirectory()) await walk(f);
+      else h.update(`${path.relative(p, f)}\0${await contentHash(f, memoDir)}\0`);
     }
   };
-  walk(p);
+  await walk(p);
   return h.digest('hex');
 }
 
-export function planEvals(exp: Experiment): PlannedEval[] {
+export async function planEvals(exp: Experiment): Promise<PlannedEval[]> {
   const evals: PlannedEval[] = [];
-  const dataHash = exp.data === 'demo' ? 'demo' : contentHash(exp.data);
+  const memo = path.join(exp.cacheDir ?? defaultCacheDir(), 'hashes');
+  const hash = (p: string) => contentHashOf(p, memo, exp.out);
+  const dataHash = exp.data === 'demo' ? 'demo' : await hash(exp.data);
+  // Paths enter the fingerprint relative to the run file: a moved experiment folder is still done.
+  const rel = (p: string | undefined) => (p === undefined ? undefined : path.relative(path.dirname(exp.file), p));
   for (const m of exp.models)
     for (const task of exp.tasks.filter((t) => m.tasks.includes(t))) {
       const options: PlannedEval['options'] = {
@@ -73,8 +81,20 @@ export function planEvals(exp: Experiment): PlannedEval[] {
         bootstrapSamples: exp.bootstrap,
       };
       const dir = path.join(exp.out, m.name, `task${task}`);
-      const inputs = [exp.schema, m.predictions, m.model && existsSync(m.model) ? m.model : undefined].filter((x): x is string => !!x).map((f) => [f, contentHash(f)]);
-      const fingerprint = createHash('sha256').update(JSON.stringify({ tool: VERSION, options, dataHash, inputs })).digest('hex');
+      const files = [exp.schema, m.predictions, m.model && path.isAbsolute(m.model) ? m.model : undefined].filter((x): x is string => !!x);
+      const inputs: [string, string][] = [];
+      for (const f of files) inputs.push([rel(f)!, await hash(f)]);
+      const { dataOptions, ...rest } = options;
+      const portable = {
+        ...rest,
+        data: exp.data === 'demo' ? 'demo' : rel(exp.data),
+        ...(rest.predictions ? { predictions: rel(rest.predictions) } : {}),
+        ...(rest.model && path.isAbsolute(rest.model) ? { model: rel(rest.model) } : {}),
+        ...(rest.narrator?.startsWith('onnx:') ? { narrator: `onnx:${rel(rest.narrator.slice(5))}` } : {}),
+        // The cache folder changes where things are kept, not the results.
+        dataOptions: { category: dataOptions?.category, format: dataOptions?.format, schema: rel(exp.schema) },
+      };
+      const fingerprint = createHash('sha256').update(JSON.stringify({ tool: VERSION, options: portable, dataHash, inputs })).digest('hex');
       evals.push({ model: m.name, task, dir: path.join(dir), options: { ...options, out: dir }, fingerprint });
     }
   // Models whose tasks leave nothing to run are a mistake in the file, not a silent gap in the table.
@@ -87,13 +107,15 @@ function modelOptions(m: ExperimentModel): Pick<RunEvalOptions, 'model' | 'narra
   return { ...(m.model ? { model: m.model } : {}), ...(m.narrator ? { narrator: m.narrator } : {}), ...(m.predictions ? { predictions: m.predictions } : {}), ...(m.resolve ? { resolve: m.resolve } : {}) };
 }
 
-function isDone(e: PlannedEval): boolean {
+/** The record of a finished eval with this fingerprint (its bad-input findings included), or null. */
+function doneRecord(e: PlannedEval): { badInput: string[] } | null {
   const file = path.join(e.dir, DONE_FILE);
-  if (!existsSync(file) || !existsSync(path.join(e.dir, 'report.json'))) return false;
+  if (!existsSync(file) || !existsSync(path.join(e.dir, 'report.json'))) return null;
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { fingerprint?: string }).fingerprint === e.fingerprint;
+    const r = JSON.parse(readFileSync(file, 'utf8')) as { fingerprint?: string; badInput?: string[] };
+    return r.fingerprint === e.fingerprint ? { badInput: Array.isArray(r.badInput) ? r.badInput : [] } : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -105,7 +127,7 @@ const shown = (p: string) => {
 
 export async function runExperiment(exp: Experiment, o: { progress?: ProgressFn; log?: (line: string) => void } = {}): Promise<ExperimentResult> {
   const log = o.log ?? (() => {});
-  const evals = planEvals(exp);
+  const evals = await planEvals(exp);
   // The resolved configuration first: what will run is on disk before anything runs.
   const config = path.join(exp.out, 'resolved-config.json');
   mkdirSync(exp.out, { recursive: true });
@@ -114,20 +136,26 @@ export async function runExperiment(exp: Experiment, o: { progress?: ProgressFn;
     JSON.stringify({ tool: `regen-bench ${VERSION}`, run_file: exp.file, resolved: exp, evals: evals.map((e) => ({ model: e.model, task: e.task, dir: e.dir, options: e.options, fingerprint: e.fingerprint })) }, null, 2) + '\n',
   );
   const done: ExperimentResult['evals'] = [];
+  const badInput: string[] = [];
   // Every eval reads the same data: loaded once, when the first eval that needs it runs.
   let dataset: Dataset | undefined;
   for (const [i, e] of evals.entries()) {
     const what = `eval ${i + 1} of ${evals.length}: ${e.model}, task ${e.task}`;
-    if (isDone(e)) {
+    const before = doneRecord(e);
+    if (before) {
       log(`${what}: done before (${shown(e.dir)}), skipped`);
+      badInput.push(...before.badInput.map((b) => `${e.model}, task ${e.task}: ${b}`));
       done.push({ ...e, skipped: true });
       continue;
     }
     log(`${what} -> ${shown(e.dir)}`);
     dataset ??= await loadDataset(e.options.data!, { ...e.options.dataOptions, progress: o.progress });
     const result = await runEval({ ...e.options, loaded: dataset, progress: o.progress, log });
-    if (result.badInput.length) log(`${what}: ${result.badInput.join('; ')}`);
-    writeFileAtomic(path.join(e.dir, DONE_FILE), JSON.stringify({ fingerprint: e.fingerprint, options: e.options, signatures: result.reports.map((r) => r.signature) }, null, 2) + '\n');
+    badInput.push(...result.badInput.map((b) => `${e.model}, task ${e.task}: ${b}`));
+    writeFileAtomic(
+      path.join(e.dir, DONE_FILE),
+      JSON.stringify({ fingerprint: e.fingerprint, options: e.options, signatures: result.reports.map((r) => r.signature), badInput: result.badInput }, null, 2) + '\n',
+    );
     done.push({ ...e, skipped: false });
   }
   const baselineDir = exp.baseline ? evals.find((e) => e.model === exp.baseline)!.dir : undefined;
@@ -144,5 +172,5 @@ export async function runExperiment(exp: Experiment, o: { progress?: ProgressFn;
     seed: exp.seed,
     progress: o.progress,
   });
-  return { evals: done, report, config };
+  return { evals: done, badInput, report, config };
 }
