@@ -45,6 +45,57 @@ describe('bootstrapMeans', () => {
   });
 });
 
+describe('bootstrapSums against a reference of its generator', () => {
+  // splitmix64 seeding and xoshiro256** with Lemire's bounded draw, in BigInt: the rows each resample
+  // must draw, added in draw order. The native loop draws rows in blocks and prefetches them; its sums
+  // must equal these bit for bit (float addition is not associative: the order is part of the result).
+  const M = (1n << 64n) - 1n;
+  const splitmix = (x: bigint) => {
+    x = (x + 0x9e3779b97f4a7c15n) & M;
+    x = ((x ^ (x >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+    x = ((x ^ (x >> 27n)) * 0x94d049bb133111ebn) & M;
+    return x ^ (x >> 31n);
+  };
+  const rotl = (x: bigint, k: bigint) => ((x << k) | (x >> (64n - k))) & M;
+  function reference(values: Float64Array, n: number, columns: number, samples: number, seed: number): Float64Array {
+    const out = new Float64Array(samples * columns);
+    for (let s = 0; s < samples; s++) {
+      // Xoshiro(seed): for each of 4 words, seed = splitmix64(seed), word = seed.
+      let x = splitmix((BigInt(seed) << 32n) ^ BigInt(s));
+      const st: bigint[] = [];
+      for (let i = 0; i < 4; i++) st.push((x = splitmix(x)));
+      const next = () => {
+        const result = (rotl((st[1] * 5n) & M, 7n) * 9n) & M;
+        const t = (st[1] << 17n) & M;
+        st[2] ^= st[0];
+        st[3] ^= st[1];
+        st[1] ^= st[2];
+        st[0] ^= st[3];
+        st[2] ^= t;
+        st[3] = rotl(st[3], 45n);
+        return result;
+      };
+      const sum = new Float64Array(columns);
+      for (let i = 0; i < n; i++) {
+        const row = Number((next() * BigInt(n)) >> 64n);
+        for (let c = 0; c < columns; c++) sum[c] += values[row * columns + c];
+      }
+      out.set(sum, s * columns);
+    }
+    return out;
+  }
+
+  it('sums exactly the rows the generator draws, in draw order, for sizes around the prefetch block', async () => {
+    const { loadCpuBinding } = await import('../src/engine/binding.js');
+    for (const n of [1, 31, 32, 33, 77, 200]) {
+      const columns = 3;
+      const values = Float64Array.from({ length: n * columns }, (_, i) => Math.sin(i * 12.9898) * 43758.5453);
+      const got = await loadCpuBinding().bootstrapSums(values, columns, 5, 9, 2);
+      expect(Array.from(got), `n = ${n}`).toEqual(Array.from(reference(values, n, columns, 5, 9)));
+    }
+  });
+});
+
 describe('pairedTest', () => {
   it('finds a consistent improvement significant and noise not', () => {
     const r = rng(3);
