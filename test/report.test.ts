@@ -145,6 +145,21 @@ describe('report: bad runs', () => {
     expect(formatTable(t, 'markdown')).toContain('**Mixed runs** (--allow-mixed): the rows differ in k');
   });
 
+  it('takes runs that differ only in resamples or seed (the interval level must match), and a baseline by its report.json folder only', async () => {
+    await runEval({ bootstrapSamples: 50, seed: 4, semsim: false, task: 1, model: 'pop', k: [5, 10], out: run('nested/pop-b50') });
+    const t = buildTable([loadRun(run('nested/pop-b50')), loadRun(run('sknn1'))], { baseline: run('nested/pop-b50'), samples: 50 });
+    expect(t.mixed).toEqual([]);
+    expect(t.rows[0].signature).toContain('ci:bootstrap-50-0.95-seed4');
+    // With 50 resamples a p-value of 0 is printed as the bound the resamples allow.
+    expect(formatTable(t, 'markdown')).toMatch(/\(p 0\.020\/<0\.02\)\*/);
+    // The folder holding a run is not the run.
+    expect(() => buildTable([loadRun(run('nested/pop-b50')), loadRun(run('sknn1'))], { baseline: run('nested') })).toThrow(/--baseline .*nested is not among the runs/);
+    // A run given as its report.json is found by its folder (and then refused: it has no parts to pair).
+    expect(() => buildTable([loadRun(path.join(run('pop1'), 'report.json')), loadRun(run('sknn1'))], { baseline: run('pop1') })).toThrow(
+      /--baseline .*pop1: paired tests need the per-example parts: give the eval --out folder, not its report\.json/,
+    );
+  }, 60_000);
+
   it('refuses a baseline that is not among the runs, the same run twice, and no runs', () => {
     expect(() => buildTable([loadRun(run('sknn1'))], { baseline: run('pop1') })).toThrow(/--baseline .*pop1 is not among the runs .*give it as one of the RUN arguments too/);
     expect(() => buildTable([loadRun(run('pop1')), loadRun(run('pop1') + '/')])).toThrow(/are the same run: give each run once/);

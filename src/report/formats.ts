@@ -7,14 +7,15 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 const signed = (x: number, digits: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(digits)}` : 'n/a');
-const pval = (p: number) => (p < 0.001 ? '<0.001' : p.toFixed(3));
+/** A p-value as printed; 0 (no resample crossed) as the bound the resamples resolve ("<0.005" with 200). */
+const pvalWith = (samples: number) => (p: number) => (p === 0 ? `<${Number((1 / samples).toPrecision(2))}` : p < 0.001 ? '<0.001' : p.toFixed(3));
 
 function cellText(cell: Cell, col: Column): string {
   if (cell.value === null) return 'n/a';
   return cell.low === null ? num(cell.value, col.digits) : `${num(cell.value, col.digits)} [${num(cell.low, col.digits)}, ${num(cell.high, col.digits)}]`;
 }
 
-function versusText(v: Versus | undefined, col: Column): string {
+function versusText(v: Versus | undefined, col: Column, pval: (p: number) => string): string {
   if (!v) return '';
   return ` ${signed(v.delta, col.digits)} (p ${pval(v.pRandomisation)}/${pval(v.pBootstrap)})${v.significant ? '*' : ''}`;
 }
@@ -34,6 +35,7 @@ function header(t: ReportTable): string[] {
 }
 
 export function tableMarkdown(t: ReportTable): string {
+  const pval = pvalWith(t.samples);
   const lines = ['# regen-bench report', '', ...header(t), ''];
   const rowName = (r: TableRow) => `${r.model}${r.baseline ? ' (baseline)' : ''}`;
   const groups: { title: string; cols: Column[] }[] = [{ title: 'Ranking', cols: t.columns.filter((c) => c.group === 'ranking') }];
@@ -45,7 +47,7 @@ export function tableMarkdown(t: ReportTable): string {
     const n = g.title === 'Ranking';
     lines.push(`| Model | Row | ${g.cols.map((c) => c.label.replace(`${c.kind} `, '')).join(' | ')}${n ? ' | n' : ''} |`);
     lines.push(`|---|---|${g.cols.map(() => '---|').join('')}${n ? '---|' : ''}`);
-    for (const r of rows) lines.push(`| ${rowName(r)} | ${r.row} | ${g.cols.map((c) => cellText(r.cells[c.key], c) + versusText(r.versus?.[c.key], c)).join(' | ')}${n ? ` | ${r.n.toLocaleString('en-US')}` : ''} |`);
+    for (const r of rows) lines.push(`| ${rowName(r)} | ${r.row} | ${g.cols.map((c) => cellText(r.cells[c.key], c) + versusText(r.versus?.[c.key], c, pval)).join(' | ')}${n ? ` | ${r.n.toLocaleString('en-US')}` : ''} |`);
     lines.push('');
   }
   if (t.lifts.length) {

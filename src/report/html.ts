@@ -6,7 +6,8 @@ import { tableMarkdown } from './formats.js';
 import { CURVE_MAX_K, type Column, type ReportTable, type TableRow } from './table.js';
 
 const esc = (x: string) => x.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const pText = (p: number) => (p < 0.001 ? '<0.001' : p.toFixed(3));
+/** A p-value as printed; 0 (no resample crossed) as the bound the resamples resolve. */
+const pTextWith = (samples: number) => (p: number) => (p === 0 ? `<${Number((1 / samples).toPrecision(2))}` : p < 0.001 ? '<0.001' : p.toFixed(3));
 const fmt = (x: number | null, digits: number) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 
 // Okabe-Ito: told apart with the common colour-vision deficiencies.
@@ -165,6 +166,7 @@ function figure(id: string, title: string, W: number, H: number, parts: string[]
 
 /** The table as HTML (the same cells as the Markdown). */
 function htmlTable(t: ReportTable): string {
+  const pText = pTextWith(t.samples);
   const head = t.columns.map((c) => `<th>${esc(c.label)}</th>`).join('');
   const body = t.rows
     .map((r) => {

@@ -1,6 +1,7 @@
 // The report's table: one row per model and paper row, one column per metric, each value with its
 // interval; against a baseline, the paired difference with compare's tests (src/eval/compare.ts);
 // plus what the charts draw (Recall@k curves from the per-example ranks, critique lifts).
+import { statSync } from 'node:fs';
 import path from 'node:path';
 
 import { compareParts, type MetricComparison } from '../eval/compare.js';
@@ -177,7 +178,8 @@ export function buildTable(runs: readonly LoadedRun[], options: TableOptions = {
   }
 
   const fields = textMetrics.includes('semsim') ? ['data', 'split', 'k', 'history', 'bleu', 'rouge', 'ci', 'semsim'] : undefined;
-  const mixed = mismatches(all, fields);
+  // Intervals of one level compare, whatever their resample count or seed (each row keeps its own).
+  const mixed = mismatches(all.map((a) => ({ ...a, fields: { ...a.fields, ci: `level ${ciLevel(a.fields)}` } })), fields);
   if (mixed.length && !options.allowMixed)
     throw new ReportInputError(
       `the runs are not comparable: they differ in ${describeMismatches(mixed)}. ` +
@@ -187,7 +189,9 @@ export function buildTable(runs: readonly LoadedRun[], options: TableOptions = {
   let baselineRun: LoadedRun | null = null;
   if (options.baseline !== undefined) {
     const want = path.resolve(options.baseline);
-    baselineRun = runs.find((r) => r.path === want || path.dirname(r.path) === want || r.source === options.baseline) ?? null;
+    // A run given as its report.json is also found by its folder; a folder that merely holds runs is not a run.
+    const isFile = (r: LoadedRun) => !statSync(r.path).isDirectory();
+    baselineRun = runs.find((r) => r.path === want || r.source === options.baseline || (isFile(r) && path.dirname(r.path) === want)) ?? null;
     if (!baselineRun)
       throw new ReportInputError(`--baseline ${options.baseline} is not among the runs (${runs.map((r) => r.source).join(', ')}): give it as one of the RUN arguments too`);
     if (baselineRun.rows.some((r) => !r.part))
@@ -227,7 +231,8 @@ export function buildTable(runs: readonly LoadedRun[], options: TableOptions = {
       recallCurve: recallCurve(row),
     };
     if (baselineRun && !isBaseline(run)) {
-      const base = baselineRows.find((b) => b.row.fields.task === row.fields.task)?.row;
+      // The run given as the baseline first; then the baseline model's other runs, in the order given.
+      const base = (baselineRun.rows.find((b) => b.fields.task === row.fields.task) ?? baselineRows.find((b) => b.row.fields.task === row.fields.task)?.row) as RunRow | undefined;
       if (!base) out.versusNote = `the baseline has no task ${row.fields.task} row`;
       else if (!row.part) out.versusNote = `${run.source} is a report.json: paired tests need the eval --out folder's parts`;
       else {
