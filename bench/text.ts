@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { bleuSegmentStatsReference, rougeScoreReference } from '../src/metrics/text/reference.js';
 import { textBackend } from '../src/metrics/text/chunk.js';
@@ -241,39 +240,37 @@ async function benchTextSideBySide(args: string[]): Promise<void> {
   const input = path.join(dir, 'pairs.jsonl');
   writeFileSync(input, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
 
-  // This package, in-process, one thread: the median of `repeats` runs (the first warms the addon).
+  // This package, in-process, one thread (the first call warms the addon), and score-text as a whole
+  // process: measured before and after the Python runs (load on shared cores drifts over minutes),
+  // each figure the median of all its runs.
   const R3 = ['rouge1', 'rouge2', 'rougeL'];
+  const runs: Record<string, number[]> = { bleu: [], rouge: [], 'rouge-stem': [], e2e: [] };
   const ours: Record<string, { cpuS: number; bleu?: number; rouge?: Record<string, Record<string, number>> }> = {};
+  const results: Record<string, { bleu?: number; rouge?: Record<string, Record<string, number>> }> = {};
   const stage = async (name: string, opts: Parameters<typeof computeTextStats>[1], bleu: boolean) => {
-    let result: { bleu?: number; rouge?: Record<string, Record<string, number>> } = {};
-    const runs: number[] = [];
     for (let r = 0; r < repeats; r++)
-      runs.push(
+      runs[name].push(
         await cpuSecondsAsync(async () => {
           const stats = await computeTextStats(textPairs, { pool: 'never', ...opts });
-          result = bleu ? { bleu: corpusBleuFromStats(stats).score } : { rouge: meanRouge(stats) as never };
+          results[name] = bleu ? { bleu: corpusBleuFromStats(stats).score } : { rouge: meanRouge(stats) as never };
         }),
       );
-    ours[name] = { cpuS: median(runs), ...result };
   };
-  await stage('bleu', { rougeTypes: [] }, true);
-  await stage('rouge', { rougeTypes: R3, skipBleu: true }, false);
-  await stage('rouge-stem', { rougeTypes: R3, skipBleu: true, stem: true }, false);
-
   // score-text end to end: node start-up, reading and parsing the file, BLEU + ROUGE-1/2/L/Lsum.
-  const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'regen-bench.js');
-  const cliPath = existsSync(cli) ? cli : path.resolve('bin/regen-bench.js');
-  const e2eRuns: number[] = [];
+  const cliPath = path.resolve('bin/regen-bench.js');
   let e2eOut = '';
-  for (let r = 0; r < repeats; r++) {
-    const run = childCpu([process.execPath, cliPath, 'score-text', '--input', input, '--threads', '1', '--json'], process.env);
-    if (run.status !== 0) throw new Error(`score-text failed (exit ${run.status}): ${run.stderr}`);
-    e2eRuns.push(run.cpuS);
-    e2eOut = run.stdout;
-  }
-  const e2e = JSON.parse(e2eOut) as { bleu: { score: number }; rouge: Record<string, Record<string, number>> };
-  const e2eCpu = median(e2eRuns);
-
+  const measureOurs = async () => {
+    await stage('bleu', { rougeTypes: [] }, true);
+    await stage('rouge', { rougeTypes: R3, skipBleu: true }, false);
+    await stage('rouge-stem', { rougeTypes: R3, skipBleu: true, stem: true }, false);
+    for (let r = 0; r < repeats; r++) {
+      const run = childCpu([process.execPath, cliPath, 'score-text', '--input', input, '--threads', '1', '--json'], process.env);
+      if (run.status !== 0) throw new Error(`score-text failed (exit ${run.status}): ${run.stderr}`);
+      runs.e2e.push(run.cpuS);
+      e2eOut = run.stdout;
+    }
+  };
+  await measureOurs();
   // The Python references on the same file.
   const pyref = process.env.REGEN_PYREF;
   const python = process.env.REGEN_PYTHON ?? '/usr/bin/python3';
@@ -300,7 +297,11 @@ async function benchTextSideBySide(args: string[]): Promise<void> {
     const st = bj.stages['score-text'];
     pyE2e = { cpuS: b.cpuS, inside: st.cpu_s, bleu: st.bleu!, rouge: st.rouge! };
   }
+  if (pyref) await measureOurs();
   rmSync(dir, { recursive: true, force: true });
+  for (const name of ['bleu', 'rouge', 'rouge-stem']) ours[name] = { cpuS: median(runs[name]), ...results[name] };
+  const e2e = JSON.parse(e2eOut) as { bleu: { score: number }; rouge: Record<string, Record<string, number>> };
+  const e2eCpu = median(runs.e2e);
 
   const rows: { name: string; oursS: number; pyS?: number; pyProcS?: number; agree: string }[] = [];
   const agreeBleu = (x: number, y?: number) => (y === undefined ? '' : x === y ? 'BLEU identical' : `BLEU differs by ${Math.abs(x - y).toExponential(2)}`);
@@ -325,7 +326,7 @@ async function benchTextSideBySide(args: string[]): Promise<void> {
       `| ${r.name} | ${r.oursS.toFixed(3)} | ${r.pyS === undefined ? 'not run' : r.pyS.toFixed(2) + (r.pyProcS !== undefined ? ` (${r.pyProcS.toFixed(2)} inside)` : '')} | ${r.pyS === undefined ? '' : (r.pyS / r.oursS).toFixed(1) + 'x'} | ${r.agree} |`,
     );
   if (py) console.log(`\nPython: stages timed with time.process_time inside the process (imports and file reading excluded); whole process for the first run ${py.process_cpu_s.toFixed(2)} s. End-to-end row: whole processes on both sides (bash times), Python's in-process figure in brackets.`);
-  console.log(`regen-bench: process.cpuUsage around computeTextStats (pool 'never'), median of ${repeats}; end to end: median of ${repeats} whole processes. load average now ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+  console.log(`regen-bench: process.cpuUsage around computeTextStats (pool 'never'), median of ${runs.bleu.length} runs; end to end: median of ${runs.e2e.length} whole processes (runs, s: ${runs.e2e.map((x) => x.toFixed(2)).join(', ')}). load average now ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
   const outDir = path.join('bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `text-side-by-side-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
