@@ -128,6 +128,11 @@ describe('JSON from inputs', () => {
     );
     expect(parseJsonLine('['.repeat(64) + ']'.repeat(64), 'f:1')).toBeInstanceOf(Array);
     expect(Object.keys(parseJsonLine('{"__proto__": 1, "constructor": 2}', 'f:1') as object)).toEqual(['__proto__', 'constructor']);
+    // The bracket count that lets most lines skip the depth scan: brackets inside strings count toward
+    // it but not toward the depth, and a deep value mixing '{' and '[' is still refused.
+    expect(parseJsonLine(`{"hyp": "${'[{'.repeat(100)}", "ref": "x"}`, 'f:1')).toEqual({ hyp: '[{'.repeat(100), ref: 'x' });
+    const mixed = `${'{"a":['.repeat(33)}1${']}'.repeat(33)}`;
+    expect(() => parseJsonLine(mixed, 'f.jsonl:4')).toThrow('f.jsonl:4: a JSON value nested more than 64 levels deep');
   });
 
   it('previews any value briefly, however deep or large', () => {

@@ -37,11 +37,22 @@ export function jsonDepth(text: string, stopAt = Infinity): number {
   }
 }
 
+/** How many '[' and '{' the text holds, counting stopped once past `stopAt`. */
+function openingBrackets(text: string, stopAt: number): number {
+  let count = 0;
+  for (const c of ['{', '[']) {
+    for (let i = text.indexOf(c); i >= 0; i = text.indexOf(c, i + 1)) if (++count > stopAt) return count;
+  }
+  return count;
+}
+
 /** JSON.parse of one input line (or file), after checking its nesting against the limit; `where` is "file:line". */
 export function parseJsonLine(text: string, where: string): unknown {
   const max = limit('jsonDepth');
   // Nesting deeper than the limit needs at least that many opening brackets: short texts cannot.
-  if (text.length > max) {
+  // Nor can a text with at most that many '[' and '{' (strings included): counted with indexOf,
+  // which is several times faster than jsonDepth's scan on the usual one-object lines.
+  if (text.length > max && openingBrackets(text, max) > max) {
     const depth = jsonDepth(text, max);
     if (depth > max) checkLimit('jsonDepth', depth, where, `a JSON value nested more than ${max} levels deep`);
   }
