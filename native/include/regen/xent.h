@@ -26,6 +26,7 @@
 // non-finite item value can give NaN where its G is 0 (0 x Infinity), as an unfused computation would.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "regen/search.h"
