@@ -1,15 +1,23 @@
 // The scoring benchmark: ItemTable.search at the REGEN shapes (Office: 27,887 items; Clothing:
 // 376,847), against a single-threaded JavaScript implementation run in the same process.
 // Runs fp32 tables, and bf16 ones where the CPU has AVX512-BF16.
+// Each case is also printed as a multiple of its hardware floor, measured in the same run: the compute
+// floor 2*B*N*d / FMA peak (fp32 FMA or bf16 VDPBF16PS, fmaPeak) and the memory floor (table bytes /
+// read bandwidth, readBandwidth over 512 MiB); the floor is the larger of the two. Both over elapsed
+// time (wall) and over CPU time (cpu: the search's process CPU time per thread against the peak over
+// the threads' CPU time), which is the steadier figure when other work shares the cores.
 // Usage: npm run bench -- scoring [--quick] [--isa avx512|avx2|scalar] [--threads N] [--precision fp32|bf16]
 import { mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 
 import { writeFileAtomic } from '../src/util/files.js';
 import { rng } from '../src/util/random.js';
 import { ItemTable } from '../src/engine/item-table.js';
+import { Engine } from '../src/engine/engine.js';
 import { loadCpuBinding, type IsaName, type Precision } from '../src/engine/binding.js';
 import { jsSearchRow } from './js-baseline.js';
+import { fmaPeak, readBandwidth, type FmaPeak, type ReadBandwidth } from '../src/engine/peak.js';
 
 interface Shape {
   precision: Precision;
@@ -59,7 +67,18 @@ export async function benchScoring(args: string[]): Promise<void> {
   let table: ItemTable | undefined;
   let items = new Float32Array(0);
 
-  console.log('shape                      rows   native ms   GFLOP/s   JS ms (est.)   speed-up   target');
+  // The floors, measured once per run on the kernel and threads the tables use.
+  const engine = Engine.open({ isa, threads });
+  const peaks = new Map<Precision, FmaPeak | null>();
+  for (const precision of precisions) peaks.set(precision, await fmaPeak(engine, precision));
+  const bandwidth: ReadBandwidth | null = await readBandwidth(engine.threads);
+  const engineThreads = engine.threads;
+  for (const [precision, p] of peaks)
+    if (p) console.log(`${precision} peak on ${engineThreads} thread(s): ${p.wallGflops.toFixed(0)} GFLOP/s wall, ${p.cpuGflops.toFixed(0)} GFLOP/s over CPU time`);
+  if (bandwidth) console.log(`read bandwidth on ${engineThreads} thread(s): ${bandwidth.wallGbps.toFixed(1)} GB/s wall, ${bandwidth.cpuGbps.toFixed(1)} GB/s over CPU time`);
+  console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+
+  console.log('shape                      rows   native ms   GFLOP/s   JS ms (est.)   speed-up  floor ms  bound  x floor  cpu x floor  target');
   for (const shape of shapes(quick, precisions)) {
     const key = `${shape.items}x${shape.dim}`;
     if (key !== tableKey) {
@@ -81,12 +100,23 @@ export async function benchScoring(args: string[]): Promise<void> {
     const flops = 2 * shape.rows * shape.items * shape.dim;
     const reps = Math.max(3, Math.min(30, Math.round(2e10 / flops)));
     const times: number[] = [];
+    const cpuTimes: number[] = [];
     for (let i = 0; i < reps; i++) {
+      const cpu0 = process.cpuUsage();
       const start = performance.now();
       await t.search(queries, options);
       times.push(performance.now() - start);
+      const cpu = process.cpuUsage(cpu0);
+      cpuTimes.push((cpu.user + cpu.system) / 1000 / t.threads); // ms of CPU per thread
     }
     const ms = median(times);
+    const cpuMs = median(cpuTimes);
+    const peak = peaks.get(shape.precision) ?? null;
+    const tableBytes = shape.items * shape.dim * (shape.precision === 'bf16' ? 2 : 4);
+    const computeFloor = peak ? { wall: flops / peak.wallGflops / 1e6, cpu: flops / peak.cpuGflops / 1e6 } : null;
+    const memoryFloor = bandwidth ? { wall: tableBytes / bandwidth.wallGbps / 1e6, cpu: tableBytes / bandwidth.cpuGbps / 1e6 } : null;
+    const bound = !memoryFloor || (computeFloor && computeFloor.wall >= memoryFloor.wall) ? 'fma' : 'mem';
+    const floor = bound === 'fma' ? computeFloor : memoryFloor;
 
     // The JavaScript yardstick costs the same per row, so it is timed on a few rows and scaled.
     const jsRows = Math.min(shape.rows, shape.items * shape.dim > 3e7 ? 1 : 4);
@@ -99,18 +129,25 @@ export async function benchScoring(args: string[]): Promise<void> {
     for (let b = 0; b < jsRows; b++) jsRow(b);
     const jsMs = ((performance.now() - jsStart) / jsRows) * shape.rows;
 
-    const row = { ...shape, isa: t.isa, threads: t.threads, ms, gflops: flops / ms / 1e6, jsMs, jsRowsTimed: jsRows, speedup: jsMs / ms, reps };
+    const row = {
+      ...shape, isa: t.isa, threads: t.threads, ms, cpuMs, gflops: flops / ms / 1e6, jsMs, jsRowsTimed: jsRows, speedup: jsMs / ms, reps,
+      tableBytes, computeFloorMs: computeFloor, memoryFloorMs: memoryFloor, bound,
+      floorMultiple: floor ? ms / floor.wall : null, cpuFloorMultiple: floor ? cpuMs / floor.cpu : null,
+    };
     results.push(row);
     const name = `${shape.dataset} d=${shape.dim} ${shape.precision}`.padEnd(26);
     const target = shape.targetMs ? `<= ${shape.targetMs} ms ${ms <= shape.targetMs ? 'met' : 'MISSED'}` : '';
     console.log(
-      `${name} ${String(shape.rows).padStart(4)} ${ms.toFixed(2).padStart(11)} ${row.gflops.toFixed(1).padStart(9)} ${jsMs.toFixed(0).padStart(14)} ${row.speedup.toFixed(0).padStart(9)}x   ${target}`,
+      `${name} ${String(shape.rows).padStart(4)} ${ms.toFixed(2).padStart(11)} ${row.gflops.toFixed(1).padStart(9)} ${jsMs.toFixed(0).padStart(14)} ${row.speedup.toFixed(0).padStart(9)}x ${floor ? floor.wall.toFixed(2).padStart(9) : '        -'}  ${bound}  ${row.floorMultiple?.toFixed(2).padStart(7) ?? '      -'} ${row.cpuFloorMultiple?.toFixed(2).padStart(12) ?? '           -'}  ${target}`,
     );
   }
   table?.dispose();
   const outDir = path.join('bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `scoring-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileAtomic(file, JSON.stringify({ k: K, excludedPerRow: EXCLUDED_PER_ROW, results }, null, 2));
+  writeFileAtomic(
+    file,
+    JSON.stringify({ k: K, excludedPerRow: EXCLUDED_PER_ROW, cpu: cpus()[0]?.model, loadAverage: loadavg(), threads: engineThreads, peaks: Object.fromEntries(peaks), bandwidth, results }, null, 2),
+  );
   console.log(`\nwrote ${file}`);
 }

@@ -422,4 +422,47 @@ FmaPeak fma_peak(Isa isa, Precision precision, int threads, double seconds) {
   return peak;
 }
 
+ReadBandwidth read_bandwidth(int threads, size_t bytes, double seconds) {
+  using Clock = std::chrono::steady_clock;
+  threads = std::max(1, threads);
+  const size_t lanes = 8;  // independent accumulators, so the adds never limit the stream
+  const size_t per_thread = std::max<size_t>(lanes, bytes / sizeof(uint64_t) / static_cast<size_t>(threads) / lanes * lanes);
+  // Written first so every page is resident before timing (an untouched page would be a zero-page read).
+  std::vector<uint64_t> buffer(per_thread * static_cast<size_t>(threads));
+  for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = i * 0x9E3779B97F4A7C15ull;
+  auto pass = [&](int slot) {
+    const uint64_t* p = buffer.data() + per_thread * static_cast<size_t>(slot);
+    uint64_t acc[lanes] = {};
+    for (size_t i = 0; i < per_thread; i += lanes)
+      for (size_t l = 0; l < lanes; ++l) acc[l] += p[i + l];
+    uint64_t sum = 0;
+    for (size_t l = 0; l < lanes; ++l) sum += acc[l];
+    return sum;
+  };
+  // Calibrate the pass count on one thread's slice, then every thread reads its slice that many times.
+  const auto c0 = Clock::now();
+  volatile uint64_t keep = pass(0);
+  const double one = std::max(1e-6, std::chrono::duration<double>(Clock::now() - c0).count());
+  const int passes = std::max(1, static_cast<int>(seconds / one));
+  std::vector<double> took(static_cast<size_t>(threads), 0.0), cpu(static_cast<size_t>(threads), 0.0);
+  std::vector<uint64_t> sums(static_cast<size_t>(threads), 0);
+  std::atomic<int> next{0};
+  detail::run_parallel(threads, [&](int) {
+    const int slot = next.fetch_add(1);
+    const auto t0 = Clock::now();
+    const double cpu0 = thread_cpu_seconds();
+    uint64_t sum = 0;
+    for (int r = 0; r < passes; ++r) sum += pass(slot);
+    sums[static_cast<size_t>(slot)] = sum;  // kept, so the reads cannot be optimised away
+    cpu[static_cast<size_t>(slot)] = thread_cpu_seconds() - cpu0;
+    took[static_cast<size_t>(slot)] = std::chrono::duration<double>(Clock::now() - t0).count();
+  });
+  for (uint64_t sum : sums) keep = keep + sum;
+  const double gb = static_cast<double>(per_thread * sizeof(uint64_t)) * threads * passes / 1e9;
+  ReadBandwidth bw;
+  bw.wall_gbps = gb / *std::max_element(took.begin(), took.end());
+  bw.cpu_gbps = gb / std::max(1e-9, *std::max_element(cpu.begin(), cpu.end()));
+  return bw;
+}
+
 }  // namespace regen

@@ -469,6 +469,45 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// readBandwidth(threads, bytes, seconds) -> Promise<{wallGbps, cpuGbps}>: the memory read bandwidth
+// of `threads` threads streaming a `bytes` buffer (regen::read_bandwidth), the small-batch floor.
+Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+    throw Napi::TypeError::New(env, "native binding: readBandwidth(threads, bytes, seconds)");
+  struct BandwidthJob {
+    int threads = 1;
+    size_t bytes = 0;
+    double seconds = 0.0;
+    regen::ReadBandwidth bw;
+  };
+  class BandwidthWorker final : public PromiseWorker {
+   public:
+    BandwidthWorker(Napi::Env env, BandwidthJob job) : PromiseWorker(env, "regen-bench:readBandwidth"), job_(job) {}
+
+   private:
+    void Run() override { job_.bw = regen::read_bandwidth(job_.threads, job_.bytes, job_.seconds); }
+    void OnOK() override {
+      Napi::Object out = Napi::Object::New(Env());
+      out.Set("wallGbps", job_.bw.wall_gbps);
+      out.Set("cpuGbps", job_.bw.cpu_gbps);
+      deferred_.Resolve(out);
+    }
+    BandwidthJob job_;
+  };
+  BandwidthJob job;
+  job.threads = std::max(1, std::min(1024, info[0].As<Napi::Number>().Int32Value()));
+  const double bytes = info[1].As<Napi::Number>().DoubleValue();
+  if (!(bytes >= 1 << 20 && bytes <= 64.0 * (1ull << 30)))
+    throw Napi::RangeError::New(env, "readBandwidth: bytes must be between 1 MiB and 64 GiB (use a buffer much larger than the last-level cache, e.g. 512 MiB)");
+  job.bytes = static_cast<size_t>(bytes);
+  job.seconds = std::min(10.0, std::max(0.01, info[2].As<Napi::Number>().DoubleValue()));
+  auto* worker = new BandwidthWorker(env, job);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 // scoreItems(table, query, ids, isa) -> Float32Array: search()'s scores of one query against listed
 // items, bit for bit (synchronous; for the tests and the exact tail draw's checks).
 Napi::Value ScoreItems(const Napi::CallbackInfo& info) {
@@ -511,6 +550,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));
   exports.Set("scoreItems", Napi::Function::New(env, ScoreItems));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth));
   regen::napi::register_train(env, exports);
   return exports;
 }

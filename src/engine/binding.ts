@@ -72,6 +72,12 @@ export interface FmaPeak {
   cpuGflops: number;
 }
 
+/** readBandwidth's answer: GB/s over the slowest thread's elapsed time, and over its CPU time. */
+export interface ReadBandwidth {
+  wallGbps: number;
+  cpuGbps: number;
+}
+
 /** A table the CPU addon owns. */
 export interface NativeCpuTable {
   search(args: NativeSearchArgs & CpuKernel): Promise<void>;
@@ -258,6 +264,8 @@ export interface NativeCpuBinding {
    * about `seconds`: the hardware ceiling benchmarks compare against. Missing from older addons.
    */
   fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<FmaPeak>;
+  /** Memory read bandwidth of `threads` threads streaming a `bytes` buffer. Missing from addons built before it. */
+  readBandwidth?(threads: number, bytes: number, seconds: number): Promise<ReadBandwidth>;
   /** A transformer body for training (regen/train.h), parameters initialised from seed. Missing from addons built before training. */
   createTrainModel?(config: NativeTrainConfig, seed: number): Promise<NativeTrainModel>;
 }

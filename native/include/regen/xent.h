@@ -26,6 +26,7 @@
 // non-finite item value can give NaN where its G is 0 (0 x Infinity), as an unfused computation would.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "regen/search.h"
@@ -75,5 +76,14 @@ struct FmaPeak {
   double cpu_gflops = 0.0;
 };
 FmaPeak fma_peak(Isa isa, Precision precision, int threads, double seconds);
+
+// The memory read bandwidth of `threads` threads summing a `bytes` buffer (much larger than the
+// last-level cache) over and over for about `seconds`: the floor of a scan that must stream its
+// whole item table (small batches). GB/s over elapsed time and over CPU time, as FmaPeak.
+struct ReadBandwidth {
+  double wall_gbps = 0.0;
+  double cpu_gbps = 0.0;
+};
+ReadBandwidth read_bandwidth(int threads, size_t bytes, double seconds);
 
 }  // namespace regen
