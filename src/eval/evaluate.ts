@@ -248,7 +248,15 @@ export function mergeParts(parts: readonly EvalPart[], names: readonly string[] 
   // Arrays are gathered per field and joined once at the end: pushing millions of statistics one by
   // one cost seconds at Office scale. A field some part lacks (critiqued, semsim, mention codes of an
   // older part) is left out, as before.
-  const join = <T>(lists: T[][]): T[] => (lists.length === 1 ? lists[0].slice() : ([] as T[]).concat(...lists));
+  // A preallocated copy loop: concat(...lists) of number arrays took ~8 s at Office scale (profiled).
+  const join = <T>(lists: T[][]): T[] => {
+    let n = 0;
+    for (const l of lists) n += l.length;
+    const all = new Array<T>(n);
+    let at = 0;
+    for (const l of lists) for (let i = 0; i < l.length; i++) all[at++] = l[i];
+    return all;
+  };
   const users: string[][] = [];
   const ranks: (number | null)[][] = [];
   const top1: number[][] = [];
