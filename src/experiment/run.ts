@@ -95,7 +95,7 @@ export async function planEvals(exp: Experiment): Promise<PlannedEval[]> {
         dataOptions: { category: dataOptions?.category, format: dataOptions?.format, schema: rel(exp.schema) },
       };
       const fingerprint = createHash('sha256').update(JSON.stringify({ tool: VERSION, options: portable, dataHash, inputs })).digest('hex');
-      evals.push({ model: m.name, task, dir: path.join(dir), options: { ...options, out: dir }, fingerprint });
+      evals.push({ model: m.name, task, dir, options: { ...options, out: dir }, fingerprint });
     }
   // Models whose tasks leave nothing to run are a mistake in the file, not a silent gap in the table.
   for (const m of exp.models)
