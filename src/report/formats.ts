@@ -5,10 +5,11 @@ import type { Cell, Column, ReportTable, TableRow, Versus } from './table.js';
 export const REPORT_FORMATS = ['markdown', 'csv', 'latex', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+/** A value as printed, 'n/a' when there is none. */
+export const num = (x: number | null | undefined, digits: number) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 const signed = (x: number, digits: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(digits)}` : 'n/a');
 /** A p-value as printed; 0 (no resample crossed) as the bound the resamples resolve ("<0.005" with 200). */
-const pvalWith = (samples: number) => (p: number) => (p === 0 ? `<${Number((1 / samples).toPrecision(2))}` : p < 0.001 ? '<0.001' : p.toFixed(3));
+export const pvalWith = (samples: number) => (p: number) => (p === 0 ? `<${Number((1 / samples).toPrecision(2))}` : p < 0.001 ? '<0.001' : p.toFixed(3));
 
 function cellText(cell: Cell, col: Column): string {
   if (cell.value === null) return 'n/a';

@@ -2,13 +2,10 @@
 // time) that reads on a laptop and a phone: the table, a dot-and-whisker chart per metric, Recall@k
 // curves, narrative bars, critique lifts, and the manifest with every signature. Every drawn mark
 // carries class "mark" and its chart's data-marks says how many it drew (the browser test counts them).
-import { tableMarkdown } from './formats.js';
+import { num as fmt, pvalWith, tableMarkdown } from './formats.js';
 import { CURVE_MAX_K, type Column, type ReportTable, type TableRow } from './table.js';
 
 const esc = (x: string) => x.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-/** A p-value as printed; 0 (no resample crossed) as the bound the resamples resolve. */
-const pTextWith = (samples: number) => (p: number) => (p === 0 ? `<${Number((1 / samples).toPrecision(2))}` : p < 0.001 ? '<0.001' : p.toFixed(3));
-const fmt = (x: number | null, digits: number) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 
 // Okabe-Ito: told apart with the common colour-vision deficiencies.
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
@@ -166,7 +163,7 @@ function figure(id: string, title: string, W: number, H: number, parts: string[]
 
 /** The table as HTML (the same cells as the Markdown). */
 function htmlTable(t: ReportTable): string {
-  const pText = pTextWith(t.samples);
+  const pText = pvalWith(t.samples);
   const head = t.columns.map((c) => `<th>${esc(c.label)}</th>`).join('');
   const body = t.rows
     .map((r) => {
@@ -203,7 +200,7 @@ code,pre{font-size:12px;overflow-wrap:anywhere;white-space:pre-wrap}
 `;
 
 export function renderHtml(t: ReportTable, generated: string): string {
-  const charts = [...t.columns.map((c) => whiskerChart(t, c))].filter(Boolean);
+  const charts = t.columns.map((c) => whiskerChart(t, c)).filter(Boolean);
   const textMetrics = [...new Set(t.columns.filter((c) => c.group === 'text').map((c) => c.metric))];
   const bars = textMetrics.map((m) => narrativeBars(t, m)).filter(Boolean);
   const curves = curveChart(t);
