@@ -94,6 +94,18 @@ describe('bootstrapSums against a reference of its generator', () => {
       expect(Array.from(got), `n = ${n}`).toEqual(Array.from(reference(values, n, columns, 5, 9)));
     }
   });
+
+  it('sums in draw order at every row width: padded to 8 or 16 columns in registers, or wider in memory', async () => {
+    const { loadCpuBinding } = await import('../src/engine/binding.js');
+    for (const columns of [1, 7, 8, 9, 15, 16, 17, 40])
+      for (const n of [0, 1, 33]) {
+        // Magnitudes far apart, so that another addition order would show in the sums.
+        const values = Float64Array.from({ length: n * columns }, (_, i) => Math.sin(i * 12.9898) * 10 ** ((i % 7) * 3 - 6));
+        const got = await loadCpuBinding().bootstrapSums(values, columns, 4, 3, 2);
+        const want = n === 0 ? new Float64Array(4 * columns) : reference(values, n, columns, 4, 3);
+        expect(Array.from(got), `columns = ${columns}, n = ${n}`).toEqual(Array.from(want));
+      }
+  });
 });
 
 describe('pairedTest', () => {

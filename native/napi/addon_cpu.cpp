@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -271,6 +272,66 @@ Napi::Value RougeChunkStats(const Napi::CallbackInfo& info) {
     return regen::rouge_chunk_stats(text.data(), text.size(), layout, layout_length, types, static_cast<int>(n_types), stem, out.Data(),
                                     out.ElementLength());
   });
+}
+
+// textChunkStats(text, layout, bleu: 0 none | 1 13a tokenizer | 2 'none' tokenizer, types, stem)
+//   -> Promise<{ bleu: Int32Array, rouge: Int32Array }>: both kernels of bleuChunkStats and
+// rougeChunkStats on a libuv thread, so the caller's thread goes on (eval narrates the next kind
+// meanwhile). The text is copied on the calling thread; the numbers are those of the two sync calls.
+class TextChunkWorker : public PromiseWorker {
+ public:
+  TextChunkWorker(Napi::Env env, std::u16string text, std::vector<int32_t> layout, int bleu, std::vector<int32_t> types, bool stem)
+      : PromiseWorker(env, "regen-bench:textChunkStats"), text_(std::move(text)), layout_(std::move(layout)), bleu_mode_(bleu),
+        types_(std::move(types)), stem_(stem) {}
+
+ private:
+  void Run() override {
+    const size_t pairs = layout_pairs(layout_.data(), layout_.size());
+    bleu_.assign(pairs * regen::kBleuStats, 0);
+    rouge_.assign(pairs * regen::kRougeStats * types_.size(), 0);
+    if (bleu_mode_ != 0) {
+      const long n = regen::bleu_chunk_stats(text_.data(), text_.size(), layout_.data(), layout_.size(), bleu_mode_ == 1, bleu_.data(), bleu_.size());
+      if (n < 0 || static_cast<size_t>(n) != pairs) throw std::runtime_error("the layout does not match the text");
+    }
+    if (!types_.empty()) {
+      const long n = regen::rouge_chunk_stats(text_.data(), text_.size(), layout_.data(), layout_.size(), types_.data(),
+                                              static_cast<int>(types_.size()), stem_, rouge_.data(), rouge_.size());
+      if (n < 0 || static_cast<size_t>(n) != pairs) throw std::runtime_error("the layout does not match the text");
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Int32Array bleu = Napi::Int32Array::New(env, bleu_.size());
+    std::copy(bleu_.begin(), bleu_.end(), bleu.Data());
+    Napi::Int32Array rouge = Napi::Int32Array::New(env, rouge_.size());
+    std::copy(rouge_.begin(), rouge_.end(), rouge.Data());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bleu", bleu);
+    o.Set("rouge", rouge);
+    deferred_.Resolve(o);
+  }
+  std::u16string text_;
+  std::vector<int32_t> layout_;
+  int bleu_mode_;
+  std::vector<int32_t> types_;
+  bool stem_;
+  std::vector<int32_t> bleu_, rouge_;
+};
+
+Napi::Value TextChunkStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsString() || !info[2].IsNumber() || !info[4].IsBoolean())
+    throw Napi::TypeError::New(env, "native binding: textChunkStats(text, layout, bleu, types, stem)");
+  const int bleu = info[2].As<Napi::Number>().Int32Value();
+  if (bleu < 0 || bleu > 2) throw regen::napi::range_error(env, "textChunkStats: bleu is 0 (none), 1 (13a) or 2 (none tokenizer)");
+  std::u16string text;
+  run_now(env, [&] { text = utf16_text(env, info[0]); });
+  std::vector<int32_t> layout = copy_array<int32_t>(info[1], "layout");
+  std::vector<int32_t> types = copy_array<int32_t>(info[3], "types");
+  auto* worker = new TextChunkWorker(env, std::move(text), std::move(layout), bleu, std::move(types), info[4].As<Napi::Boolean>().Value());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Value PorterStem(const Napi::CallbackInfo& info) {
@@ -543,6 +604,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bf16Supported", Napi::Function::New(env, Bf16Supported));
   exports.Set("bleuChunkStats", Napi::Function::New(env, BleuChunkStats));
   exports.Set("rougeChunkStats", Napi::Function::New(env, RougeChunkStats));
+  exports.Set("textChunkStats", Napi::Function::New(env, TextChunkStats));
   exports.Set("porterStem", Napi::Function::New(env, PorterStem));
   exports.Set("bootstrapSums", Napi::Function::New(env, BootstrapSums));
   exports.Set("diceSearch", Napi::Function::New(env, DiceSearch));

@@ -70,24 +70,53 @@ const idLike = (id: string) => id.length >= 6 && /^[A-Za-z0-9]+$/.test(id) && /[
 
 /** Whether a text names an item: its normalised title whole, or its id as a word. */
 export function namesItem(text: string, title: string | null, id: string | null): boolean {
-  const lower = text.toLowerCase();
-  if (id && idLike(id)) {
-    const l = id.toLowerCase();
-    let at = lower.indexOf(l);
-    while (at >= 0) {
-      const before = at === 0 ? '' : lower[at - 1];
-      const after = lower[at + l.length] ?? '';
-      if (!/[a-z0-9]/.test(before) && !/[a-z0-9]/.test(after)) return true;
-      at = lower.indexOf(l, at + 1);
+  return itemNamer(title, id)(text);
+}
+
+const WORD_CHAR = /[a-z0-9]/;
+
+/**
+ * namesItem for one item, its title normalised once: the audit asks it of the critique and six
+ * narratives of every example.
+ */
+function itemNamer(title: string | null, id: string | null): (text: string) => boolean {
+  const l = id && idLike(id) ? id.toLowerCase() : null;
+  const norm = title ? normalizeTitle(title) : '';
+  const first = norm ? norm.split(' ', 1)[0] : '';
+  const needle = ` ${norm} `;
+  return (text) => {
+    const lower = text.toLowerCase();
+    if (l) {
+      let at = lower.indexOf(l);
+      while (at >= 0) {
+        const before = at === 0 ? '' : lower[at - 1];
+        const after = lower[at + l.length] ?? '';
+        if (!WORD_CHAR.test(before) && !WORD_CHAR.test(after)) return true;
+        at = lower.indexOf(l, at + 1);
+      }
     }
-  }
-  if (!title) return false;
-  const norm = normalizeTitle(title);
-  if (!norm) return false;
-  // Quick test on the first word before normalising the whole text.
-  const first = norm.split(' ', 1)[0];
-  if (!lower.includes(first)) return false;
-  return ` ${normalizeTitle(text)} `.includes(` ${norm} `);
+    // Quick test on the title's first word before normalising the whole text.
+    if (!norm || !lower.includes(first)) return false;
+    return ` ${normalizeTitle(text)} `.includes(needle);
+  };
+}
+
+/**
+ * Indices 0..n-1 ordered by (major, minor), ties by index: two stable counting sorts (minor, then
+ * major), linear in n + range, where a comparison sort of Office's training pairs took 0.4 s.
+ */
+function sortByKey(n: number, minor: (i: number) => number, major: (i: number) => number, range: number): Int32Array {
+  const pass = (from: Int32Array, key: (i: number) => number): Int32Array => {
+    const start = new Int32Array(range + 1);
+    for (let j = 0; j < n; j++) start[key(from[j]) + 1]++;
+    for (let v = 0; v < range; v++) start[v + 1] += start[v];
+    const to = new Int32Array(n);
+    for (let j = 0; j < n; j++) to[start[key(from[j])]++] = from[j];
+    return to;
+  };
+  const identity = new Int32Array(n);
+  for (let i = 0; i < n; i++) identity[i] = i;
+  return pass(pass(identity, minor), major);
 }
 
 /**
@@ -109,7 +138,7 @@ function sequencesInTrain(ds: Dataset, rows: EvalSplit, out: Uint8Array): void {
       keys[p] = train.ids[q] * N + train.ids[q + 1];
       at[p++] = q;
     }
-  const order = Int32Array.from({ length: pairs }, (_, i) => i).sort((x, y) => keys[x] - keys[y] || x - y);
+  const order = sortByKey(pairs, (p) => train.ids[at[p] + 1], (p) => train.ids[at[p]], N);
   const sortedKeys = Float64Array.from(order, (i) => keys[i]);
   const range = (key: number): [number, number] => {
     let lo = 0;
@@ -235,16 +264,15 @@ export function leakageFlags(ds: Dataset, split: 'test' | 'valid'): LeakageFlags
         flags[r] |= bit('repeat_target');
         break;
       }
-    const title = ds.items.title.get(target);
-    const id = ds.items.asin.get(target);
+    const names = itemNamer(ds.items.title.get(target), ds.items.asin.get(target));
     const critique = ds.events.critique.get(rows.events[r]);
-    if (critique && namesItem(critique, title, id)) flags[r] |= bit('critique_names_target');
+    if (critique && names(critique)) flags[r] |= bit('critique_names_target');
     // Narratives describe the user's last purchase: the test target (valid targets are not their subject).
     if (split === 'test')
-      NARRATIVE_KINDS.forEach((kind, j) => {
-        const text = ds.users.narratives[kind].get(rows.users[r]);
-        if (text && namesItem(text, title, id)) narratives[r] |= 1 << j;
-      });
+      for (let j = 0; j < NARRATIVE_KINDS.length; j++) {
+        const text = ds.users.narratives[NARRATIVE_KINDS[j]].get(rows.users[r]);
+        if (text && names(text)) narratives[r] |= 1 << j;
+      }
   }
   sequencesInTrain(ds, rows, flags);
   temporal(ds, rows, flags);

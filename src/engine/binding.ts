@@ -248,6 +248,11 @@ export interface NativeCpuBinding {
    * -1 rougeLsum; returns pairs x 3 x types [matches, prediction count, target count].
    */
   rougeChunkStats?(text: string, layout: Int32Array, types: Int32Array, stem: boolean): Int32Array;
+  /**
+   * Both chunk statistics at once on a libuv thread (the caller goes on meanwhile): bleu 0 skips BLEU,
+   * 1 tokenizes with 13a, 2 with 'none'; the numbers of bleuChunkStats and rougeChunkStats.
+   */
+  textChunkStats?(text: string, layout: Int32Array, bleu: 0 | 1 | 2, types: Int32Array, stem: boolean): Promise<{ bleu: Int32Array; rouge: Int32Array }>;
   /** NLTK PorterStemmer (NLTK_EXTENSIONS) of a lower-case ASCII word (for the tests). */
   porterStem?(word: string): string;
   /**

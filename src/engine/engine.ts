@@ -235,6 +235,8 @@ export interface TextKernels {
   bleuChunkStats(text: string, layout: Int32Array, tokenize13a: boolean): Int32Array;
   rougeChunkStats(text: string, layout: Int32Array, types: Int32Array, stem: boolean): Int32Array;
   porterStem(word: string): string;
+  /** Both statistics of a chunk off the calling thread (absent in an addon built before it). */
+  textChunkStats?(text: string, layout: Int32Array, bleu: 0 | 1 | 2, types: Int32Array, stem: boolean): Promise<{ bleu: Int32Array; rouge: Int32Array }>;
 }
 
 export function textKernels(): TextKernels | null {
@@ -244,7 +246,7 @@ export function textKernels(): TextKernels | null {
   } catch {
     return null; // no addon: the TypeScript implementation computes the same numbers
   }
-  const { bleuChunkStats, rougeChunkStats, porterStem } = binding;
+  const { bleuChunkStats, rougeChunkStats, porterStem, textChunkStats } = binding;
   if (!bleuChunkStats || !rougeChunkStats || !porterStem) return null;
-  return { bleuChunkStats, rougeChunkStats, porterStem };
+  return { bleuChunkStats, rougeChunkStats, porterStem, ...(textChunkStats ? { textChunkStats } : {}) };
 }

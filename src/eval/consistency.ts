@@ -31,7 +31,33 @@ const STOPWORDS = new Set(
     'i my me we he she his her so very just more most than then also into out up all any each per pack count set piece pieces').split(' '),
 );
 
-const words = (text: string) => normalizeTitle(text).split(' ').filter((w) => w && !STOPWORDS.has(w));
+/** The naming words of a text: its normalised words without stopwords, in order (repeats kept). */
+export const namingWords = (text: string) => normalizeTitle(text).split(' ').filter((w) => w && !STOPWORDS.has(w));
+const words = namingWords;
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * The distinct naming words of a text: new Set(words(text)), in one pass over ASCII text (letters and
+ * digits are [a-z0-9] there, as in normalizeTitle). Every narrative of an eval is split: seconds at Office scale.
+ */
+export function wordSet(text: string): Set<string> {
+  if (!ASCII.test(text)) return new Set(words(text));
+  const lower = text.toLowerCase();
+  const out = new Set<string>();
+  let start = -1;
+  for (let i = 0; i <= lower.length; i++) {
+    const c = i < lower.length ? lower.charCodeAt(i) : 32;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      const w = lower.slice(start, i);
+      if (!STOPWORDS.has(w)) out.add(w);
+      start = -1;
+    }
+  }
+  return out;
+}
 
 /** The naming words of every item (with idf weights) for one dataset. */
 export class ItemMentions {
@@ -98,17 +124,28 @@ export function itemMentions(ds: Dataset): ItemMentions {
   return m;
 }
 
-/** Per scored pair (example rows[p]): MENTION bits for the recommended item (top[i * k]) and the target. */
-export function mentionCodes(examples: ExampleSet, rows: readonly number[], hyps: readonly (string | null)[], top: Int32Array, k: number): number[] {
+/**
+ * Per scored pair (example rows[p]): MENTION bits for the recommended item (top[i * k]) and the target.
+ * `before`: another row's codes for the same pairs, reused where the text and the first pick are the same.
+ */
+export function mentionCodes(
+  examples: ExampleSet,
+  rows: readonly number[],
+  hyps: readonly (string | null)[],
+  top: Int32Array,
+  k: number,
+  before?: { hyps: readonly (string | null)[]; codes: readonly number[]; top: Int32Array; k: number },
+): number[] {
   const m = itemMentions(examples.dataset);
   // Narrators repeat themselves (a template, a popular item): each distinct text is split once.
   const seen = new Map<string, Set<string>>();
-  return rows.map((i) => {
+  return rows.map((i, p) => {
     const text = hyps[i];
     if (!text) return 0;
+    if (before && before.hyps[i] === text && before.top[i * before.k] === top[i * k]) return before.codes[p];
     let ws = seen.get(text);
     if (!ws) {
-      ws = new Set(words(text));
+      ws = wordSet(text);
       if (seen.size < 100_000) seen.set(text, ws);
     }
     return (m.names(top[i * k], ws) ? MENTION.recommended : 0) | (m.names(examples.targets[i], ws) ? MENTION.target : 0);

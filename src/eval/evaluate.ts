@@ -6,7 +6,7 @@ import type { NarrativeKind } from '../data/dataset.js';
 import type { ProgressFn } from '../util/progress.js';
 import { Bleu, BLEU_STATS, type BleuSettings } from '../metrics/text/bleu.js';
 import { Rouge, ROUGE_STATS, type RougeSettings } from '../metrics/text/rouge.js';
-import { computeStatsWith, type TextPair } from '../metrics/text/score.js';
+import { startStatsWith, type TextPair } from '../metrics/text/score.js';
 import { semanticSimilarity, type SemSimOptions } from '../metrics/text/semsim.js';
 import type { Recommender } from '../models/recommender.js';
 import type { Narrator } from '../models/template-narrator.js';
@@ -135,8 +135,60 @@ function addNotes(into: Record<string, number>, from: Record<string, number>): v
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
-/** Scores one chunk of examples (a slice of the full set). */
-async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator: Narrator | null, options: EvaluateOptions): Promise<EvalPart> {
+/**
+ * What one row's chunk leaves for the next row of the same examples (task 3's two rows differ only in
+ * whether critiques are shown): where a narrative is the same text, its statistics (the reference is
+ * the same too) and, with the same first pick, its mention code are the first row's.
+ */
+interface RowChunk {
+  top: Int32Array;
+  k: number;
+  kinds: Map<NarrativeKind, { hyps: readonly (string | null)[]; stats: Promise<{ bleu: Int32Array; rouge: Int32Array }>; codes: number[] }>;
+}
+
+/** The reference narratives of a chunk's examples, per kind: read once for every row. */
+type ChunkRefs = Map<NarrativeKind, { rows: number[]; refs: string[] }>;
+
+function chunkRefs(examples: ExampleSet, kind: NarrativeKind, cache: ChunkRefs): { rows: number[]; refs: string[] } {
+  let r = cache.get(kind);
+  if (!r) {
+    r = { rows: [], refs: [] };
+    for (let i = 0; i < examples.length; i++) {
+      const ref = examples.narrative(i, kind);
+      if (ref === null) continue;
+      r.rows.push(i);
+      r.refs.push(ref);
+    }
+    cache.set(kind, r);
+  }
+  return r;
+}
+
+/** A typed array as a plain array (parts are JSON); a plain loop: Array.from took a second at Office scale. */
+function toArray(a: Int32Array): number[] {
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  return out;
+}
+
+/** Never an unhandled rejection for a promise awaited later (its error surfaces where it is awaited). */
+function later<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+/**
+ * Scores one chunk of examples (a slice of the full set). The text statistics are computed off this
+ * thread: `part` settles when they are in. `previous` is another row's chunk of the same examples.
+ */
+async function evaluateChunk(
+  examples: ExampleSet,
+  model: Recommender,
+  narrator: Narrator | null,
+  options: EvaluateOptions,
+  refsCache: ChunkRefs,
+  previous: RowChunk | null,
+): Promise<{ part: Promise<EvalPart>; made: RowChunk | null }> {
   const { settings, kinds } = options;
   const ranking = await model.recommend(examples, { k: settings.k, excludeHistory: settings.excludeHistory });
   const n = examples.length;
@@ -158,54 +210,119 @@ async function evaluateChunk(examples: ExampleSet, model: Recommender, narrator:
     ...(examples.task !== 1 ? { critiqued: Array.from({ length: n }, (_, i) => i).filter((i) => examples.hasCritique(i)) } : {}),
     inputs: options.inputs ?? [],
   };
-  if (kinds.length === 0) return part;
+  if (kinds.length === 0) return { part: Promise.resolve(part), made: null };
 
+  const made: RowChunk = { top: ranking.top, k: ranking.k, kinds: new Map() };
   const generated = narrator ? await narrator.narrate(examples, ranking.top, ranking.k, kinds) : null;
+  const texts: { kind: NarrativeKind; rows: number[]; stats: Promise<{ bleu: Int32Array; rouge: Int32Array }>; semsim: number[] | null; missing: number }[] = [];
   for (const kind of kinds) {
     const hyps: (string | null)[] = model.narratives ? model.narratives(examples, kind) : generated ? generated[kind] : new Array(n).fill(null);
-    const pairs: TextPair[] = [];
-    const rows: number[] = [];
+    const { rows, refs } = chunkRefs(examples, kind, refsCache);
+    const before = previous?.kinds.get(kind);
+    // The pairs to score: every pair, or those whose narrative differs from the other row's.
+    const todo: TextPair[] = [];
+    const fresh: number[] = [];
     let missing = 0;
-    for (let i = 0; i < n; i++) {
-      const ref = examples.narrative(i, kind);
-      if (ref === null) continue;
-      if (hyps[i] === null) missing++;
-      pairs.push({ hyp: hyps[i] ?? '', refs: [ref] });
-      rows.push(i);
+    for (let p = 0; p < rows.length; p++) {
+      const h = hyps[rows[p]];
+      if (h === null) missing++;
+      if (before && (before.hyps[rows[p]] ?? '') === (h ?? '')) continue;
+      todo.push({ hyp: h ?? '', refs: [refs[p]] });
+      fresh.push(p);
     }
-    const stats = await computeStatsWith(pairs, Bleu.fromSettings(settings.bleu), new Rouge(settings.rouge), {
-      where: (p, which) => `the ${which === 'hyp' ? 'predicted' : 'reference'} ${kind} of user ${preview(part.users[rows[p]])}`,
+    const computed = startStatsWith(todo, Bleu.fromSettings(settings.bleu), new Rouge(settings.rouge), {
+      where: (q, which) => `the ${which === 'hyp' ? 'predicted' : 'reference'} ${kind} of user ${preview(part.users[rows[fresh[q]]])}`,
     });
+    const stats = later(
+      before && fresh.length < rows.length
+        ? Promise.all([before.stats, computed]).then(([old, now]) => mixStats(old, now, fresh, rows.length))
+        : computed.then(({ bleu, rouge }) => ({ bleu, rouge })),
+    );
     let semsim: number[] | null = null;
-    if (settings.semsim.model && options.semsim && pairs.length)
-      semsim = Array.from((await semanticSimilarity(pairs.map((p) => p.hyp), pairs.map((p) => p.refs), { ...options.semsim, model: settings.semsim.model })).scores);
-    part.text[kind] = { pairs: pairs.length, rows, bleu: Array.from(stats.bleu), rouge: Array.from(stats.rouge), semsim, missing };
-    (part.mentions ??= {})[kind] = mentionCodes(examples, rows, hyps, ranking.top, ranking.k);
-    const without = n - pairs.length;
+    if (settings.semsim.model && options.semsim && rows.length)
+      semsim = Array.from((await semanticSimilarity(rows.map((i) => hyps[i] ?? ''), refs.map((r) => [r]), { ...options.semsim, model: settings.semsim.model })).scores);
+    const codes = mentionCodes(examples, rows, hyps, ranking.top, ranking.k, before ? { ...before, top: previous!.top, k: previous!.k } : undefined);
+    made.kinds.set(kind, { hyps, stats, codes });
+    texts.push({ kind, rows, stats, semsim, missing });
+    (part.mentions ??= {})[kind] = codes;
+    const without = n - rows.length;
     if (without) addNotes(part.notes, { [`examples without a reference ${kind} (not scored)`]: without });
     if (missing) addNotes(part.notes, { [`examples without a predicted ${kind} (scored as empty text)`]: missing });
   }
-  return part;
+  const done = Promise.all(texts.map((t) => t.stats)).then((all) => {
+    texts.forEach((t, j) => {
+      part.text[t.kind] = { pairs: t.rows.length, rows: t.rows, bleu: toArray(all[j].bleu), rouge: toArray(all[j].rouge), semsim: t.semsim, missing: t.missing };
+    });
+    return part;
+  });
+  return { part: later(done), made };
+}
+
+/** The statistics of every pair: those computed now at `fresh` (pair indices, ascending), the other row's elsewhere. */
+function mixStats(old: { bleu: Int32Array; rouge: Int32Array }, now: { bleu: Int32Array; rouge: Int32Array }, fresh: readonly number[], pairs: number): { bleu: Int32Array; rouge: Int32Array } {
+  const bleu = old.bleu.slice();
+  const rouge = old.rouge.slice();
+  const rw = pairs ? rouge.length / pairs : 0;
+  fresh.forEach((p, q) => {
+    bleu.set(now.bleu.subarray(q * BLEU_STATS, (q + 1) * BLEU_STATS), p * BLEU_STATS);
+    rouge.set(now.rouge.subarray(q * rw, (q + 1) * rw), p * rw);
+  });
+  return { bleu, rouge };
 }
 
 /** Evaluates a model on examples, chunk by chunk (reusing chunks in options.done), into one part. */
 export async function evaluate(examples: ExampleSet, model: Recommender, narrator: Narrator | null, options: EvaluateOptions): Promise<EvalPart> {
-  const chunkRows = options.chunkRows ?? 8192;
-  const parts: EvalPart[] = [];
+  return (await evaluateRows([examples], model, narrator, [options]))[0];
+}
+
+/**
+ * Evaluates several rows of the same examples (task 3 without and with critiques), chunk by chunk and
+ * row by row within a chunk: a narrative one row repeats from the row before is not scored twice. One
+ * part per row, each exactly what `evaluate` gives for that row alone.
+ */
+export async function evaluateRows(rows: readonly ExampleSet[], model: Recommender, narrator: Narrator | null, options: readonly EvaluateOptions[]): Promise<EvalPart[]> {
+  const first = rows[0];
+  for (const set of rows)
+    if (set.length !== first.length || set.base !== first.base || set.dataset !== first.dataset || set.task !== first.task || set.split !== first.split)
+      throw new RangeError('evaluateRows: the rows are not the same examples');
+  const parts: EvalPart[][] = rows.map(() => []);
   // Said at once: a chunk of a large model can take a while before its first count.
-  options.progress?.({ phase: `evaluating ${examples.label}`, done: 0, total: examples.length, unit: 'rows' });
-  for (let start = 0; start < examples.length; start += chunkRows) {
-    const end = Math.min(examples.length, start + chunkRows);
-    let part = options.done?.get(examples.base + start);
-    if (!part || part.end !== examples.base + end) {
-      part = await evaluateChunk(examples.slice(start, end), model, narrator, options);
-      options.onChunk?.(part);
+  rows.forEach((set, r) => options[r].progress?.({ phase: `evaluating ${set.label}`, done: 0, total: set.length, unit: 'rows' }));
+  // One chunk's statistics are computed while the next chunk is narrated: settled one chunk behind.
+  let behind: Promise<void> = Promise.resolve();
+  for (let start = 0; start < first.length; start += options[0].chunkRows ?? 8192) {
+    const end = Math.min(first.length, start + (options[0].chunkRows ?? 8192));
+    const refsCache: ChunkRefs = new Map();
+    let previous: RowChunk | null = null;
+    const chunk: { part: Promise<EvalPart>; fresh: boolean }[] = [];
+    for (let r = 0; r < rows.length; r++) {
+      const kept = options[r].done?.get(first.base + start);
+      if (kept && kept.end === first.base + end) {
+        chunk.push({ part: Promise.resolve(kept), fresh: false });
+        previous = null;
+        continue;
+      }
+      const { part, made } = await evaluateChunk(rows[r].slice(start, end), model, narrator, options[r], refsCache, previous);
+      chunk.push({ part, fresh: true });
+      previous = made;
     }
-    parts.push(part);
-    options.progress?.({ phase: `evaluating ${examples.label}`, done: end, total: examples.length, unit: 'rows' });
+    await behind;
+    behind = later(
+      Promise.all(chunk.map((c) => c.part)).then((done) => {
+        done.forEach((part, r) => {
+          if (chunk[r].fresh) options[r].onChunk?.(part);
+          parts[r].push(part);
+          options[r].progress?.({ phase: `evaluating ${rows[r].label}`, done: end, total: rows[r].length, unit: 'rows' });
+        });
+      }),
+    );
   }
-  if (parts.length === 0) return { ...emptyPart(options.settings, examples.base), total: options.total ?? examples.base, inputs: options.inputs ?? [] };
-  return mergeParts(parts);
+  await behind;
+  return rows.map((set, r) => {
+    const o = options[r];
+    if (parts[r].length === 0) return { ...emptyPart(o.settings, set.base), total: o.total ?? set.base, inputs: o.inputs ?? [] };
+    return mergeParts(parts[r]);
+  });
 }
 
 function emptyPart(settings: EvalSettings, start: number): EvalPart {

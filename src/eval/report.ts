@@ -125,6 +125,8 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
   const T = s.rouge.types.length;
   const bleuMetric = Bleu.fromSettings(s.bleu);
   const rougeMetric = new Rouge(s.rouge);
+  // Each kind's resampling runs natively while the next kind's values are laid out here.
+  let running: Promise<void> = Promise.resolve();
   for (const [kind, t] of Object.entries(part.text) as [NarrativeKind, TextPart][]) {
     const rouge = rougeMetric.means(t.rouge, t.pairs);
     const name = NARRATIVE_NAMES[kind];
@@ -148,8 +150,15 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
       if (t.semsim) values[row + BLEU_STATS + T] = t.semsim[i];
     }
     const ci: Record<string, [number, number]> = {};
-    if (t.pairs > 0) {
-      const draws = await bootstrapSums(values, columns, boot);
+    report.ci.text[name] = ci;
+    await running;
+    if (t.pairs === 0) {
+      advance();
+      continue;
+    }
+    const sums = bootstrapSums(values, columns, boot);
+    sums.catch(() => {}); // awaited below (an error surfaces there)
+    running = sums.then((draws) => {
       const bleuDraws = new Float64Array(s.ci.samples);
       for (let d = 0; d < s.ci.samples; d++) bleuDraws[d] = bleuMetric.fromSums(draws.subarray(d * columns, d * columns + BLEU_STATS)).score;
       bleuDraws.sort();
@@ -157,10 +166,11 @@ export async function buildReport(part: EvalPart, semsimNote: string | null = nu
       ci.bleu = [quantile(bleuDraws, tail), quantile(bleuDraws, 1 - tail)];
       s.rouge.types.forEach((type, k) => (ci[type] = percentileInterval(draws, columns, BLEU_STATS + k, s.ci.confidence, (x) => x / t.pairs)));
       if (t.semsim) ci.semsim = percentileInterval(draws, columns, BLEU_STATS + T, s.ci.confidence, (x) => x / t.pairs);
-    }
-    report.ci.text[name] = ci;
-    advance();
+      advance();
+    });
+    running.catch(() => {}); // awaited at the next kind or below
   }
+  await running;
   report.extras = await buildExtras(part);
   advance();
   return report;

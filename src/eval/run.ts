@@ -23,7 +23,7 @@ import type { ProgressFn } from '../util/progress.js';
 import { VERSION } from '../version.js';
 import type { InputFile } from '../data/report.js';
 import { defaultCacheDir } from '../data/load.js';
-import { evaluate, settingsDiff, type EvalPart, type EvalSettings } from './evaluate.js';
+import { evaluateRows, settingsDiff, type EvalPart, type EvalSettings } from './evaluate.js';
 import { badInputProblems } from './input-problems.js';
 import { EvalOutDir } from './out-dir.js';
 import { critiqueLift, critiqueLiftJson, critiqueLiftMarkdown } from './critique-lift.js';
@@ -248,28 +248,34 @@ export async function runEval(o: RunEvalOptions = {}): Promise<RunEvalResult> {
     log(`shard ${index + 1} of ${count}: examples ${range[0]}..${range[1] - 1} of ${all.length}`);
   }
   const outDir = o.out ? new EvalOutDir(o.out) : null;
-  const parts: EvalPart[] = [];
+  let parts: EvalPart[];
   try {
-    for (const set of sets) {
+    const options = sets.map((set) => {
       const settings: EvalSettings = { ...base, critiques: set.usesCritique };
       const done = outDir ? outDir.readChunks(settings) : new Map<number, EvalPart>();
       if (done.size) log(`resuming ${set.label}: ${done.size} chunks already computed in ${outDir!.chunkDir(settings)}`);
       // Chunks of this row computed with other settings (say, an older predictions file) are not reused: say why.
       for (const other of outDir?.otherChunkSettings(settings) ?? [])
         log(`not reusing the chunks in ${other.dir}: computed with other settings (${settingsDiff(other.settings, settings).join('; ')})`);
-      const part = await evaluate(set.slice(range[0], range[1]), model, narrator, {
+      return {
         settings,
         kinds,
         total: all.length,
         semsim: encoder ? { encoder, embeddingCacheDir: o.semsimCacheDir } : null,
         chunkRows: o.chunkRows,
         done,
-        onChunk: outDir ? (p) => outDir.writeChunk(p) : undefined,
+        onChunk: outDir ? (p: EvalPart) => outDir.writeChunk(p) : undefined,
         progress: o.progress,
         inputs,
-      });
-      parts.push(part);
-    }
+      };
+    });
+    // The rows go chunk by chunk together: a narrative the second row repeats is scored once.
+    parts = await evaluateRows(
+      sets.map((set) => set.slice(range[0], range[1])),
+      model,
+      narrator,
+      options,
+    );
   } finally {
     model.dispose?.();
     await narrator?.dispose?.();

@@ -20,14 +20,27 @@ export interface Narrator {
   dispose?(): Promise<void> | void;
 }
 
+// Leaf category names per item of a dataset, made on first use: a narrator names one per history item.
+const leaves = new WeakMap<Dataset, (string | undefined)[]>();
+
 function leaf(ds: Dataset, item: number): string {
-  const p = item >= 0 && ds.items.category[item] >= 0 ? categoryPath(ds.categories, ds.items.category[item]) : [];
-  return (p[p.length - 1] ?? 'product').toLowerCase();
+  let names = leaves.get(ds);
+  if (!names) leaves.set(ds, (names = []));
+  if (item < 0) return 'product';
+  let name = names[item];
+  if (name === undefined) {
+    const p = ds.items.category[item] >= 0 ? categoryPath(ds.categories, ds.items.category[item]) : [];
+    names[item] = name = (p[p.length - 1] ?? 'product').toLowerCase();
+  }
+  return name;
 }
 
 function favourites(ds: Dataset, history: Int32Array): string {
   const counts = new Map<string, number>();
-  for (const item of history) counts.set(leaf(ds, item), (counts.get(leaf(ds, item)) ?? 0) + 1);
+  for (const item of history) {
+    const name = leaf(ds, item);
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
   const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 2).map(([c]) => c);
   return top.length === 0 ? 'everyday products' : top.join(' and ');
 }

@@ -120,6 +120,19 @@ function computeNative(kernels: TextKernels, p: PackedChunkTask, task: ChunkTask
   return { bleu, rouge };
 }
 
+/**
+ * Statistics of one chunk computed off the calling thread where the addon can (eval narrates the next
+ * kind meanwhile), else on it. The same kernels either way, so the same numbers.
+ */
+export async function computeChunkInBackground(task: ChunkTask): Promise<ChunkStats> {
+  const { kernels } = textBackend();
+  const { settings, hyps, refs } = task;
+  if (!kernels?.textChunkStats || settings.bleuLowercase) return computeChunk(task);
+  const p = packChunk(settings, hyps, refs, 0, hyps.length);
+  const bleu = settings.bleu ? (settings.bleuTokenize === '13a' ? 1 : 2) : 0;
+  return kernels.textChunkStats(p.text, p.layout, bleu, Int32Array.from(settings.rougeTypes.map(parseRougeType)), settings.stem);
+}
+
 function countPairs(layout: Int32Array): number {
   let n = 0;
   for (let k = 0; k + 1 < layout.length; n++) k += 2 + layout[k];

@@ -2,6 +2,7 @@
 // pairs, from per-pair sufficient statistics that merge exactly (concatenate shards, sum counts).
 import { Bleu, BLEU_MAX_ORDER, BLEU_STATS, computeBleu, type BleuOptions, type BleuScore } from './bleu.js';
 import { bootstrapAggregate, type AggregateScore } from './bootstrap.js';
+import { computeChunkInBackground } from './chunk.js';
 import { computePairStats, type RunOptions } from './pool.js';
 import { isPyWhitespace } from './python-text.js';
 import { Rouge, type Prf } from './rouge.js';
@@ -128,6 +129,28 @@ export async function computeStatsWith(
     nrefs: counts.size === 1 ? [...counts][0] : counts.size === 0 ? 1 : 'var',
     settings: { bleu: { tokenize, lowercase }, stem },
   };
+}
+
+/**
+ * computeStatsWith for one chunk of pairs, computed off the calling thread where the native addon can
+ * (the caller goes on meanwhile): the pairs are checked now, so a bad text throws here, not later.
+ */
+export function startStatsWith(pairs: readonly TextPair[], bleuMetric: Bleu, rougeMetric: Rouge, options: { skipBleu?: boolean; where?: PairWhere } = {}): Promise<TextStats> {
+  checkPairs(pairs, options.where);
+  const rougeTypes = [...rougeMetric.types];
+  const { tokenize, lowercase } = bleuMetric;
+  const stem = rougeMetric.stem;
+  const settings = { bleuTokenize: tokenize, bleuLowercase: lowercase, rougeTypes, stem, bleu: !options.skipBleu };
+  const counts = new Set(pairs.map((p) => p.refs.length));
+  const nrefs = counts.size === 1 ? [...counts][0] : counts.size === 0 ? 1 : ('var' as const);
+  return computeChunkInBackground({ settings, hyps: pairs.map((p) => p.hyp), refs: pairs.map((p) => [...p.refs]) }).then(({ bleu, rouge }) => ({
+    n: pairs.length,
+    bleu,
+    rougeTypes,
+    rouge,
+    nrefs,
+    settings: { bleu: { tokenize, lowercase }, stem },
+  }));
 }
 
 /** Corpus BLEU from per-pair statistics: sums, then sacrebleu's formula. */
