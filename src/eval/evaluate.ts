@@ -290,34 +290,42 @@ export async function evaluateRows(rows: readonly ExampleSet[], model: Recommend
   rows.forEach((set, r) => options[r].progress?.({ phase: `evaluating ${set.label}`, done: 0, total: set.length, unit: 'rows' }));
   // One chunk's statistics are computed while the next chunk is narrated: settled one chunk behind.
   let behind: Promise<void> = Promise.resolve();
-  for (let start = 0; start < first.length; start += options[0].chunkRows ?? 8192) {
-    const end = Math.min(first.length, start + (options[0].chunkRows ?? 8192));
-    const refsCache: ChunkRefs = new Map();
-    let previous: RowChunk | null = null;
-    const chunk: { part: Promise<EvalPart>; fresh: boolean }[] = [];
-    for (let r = 0; r < rows.length; r++) {
-      const kept = options[r].done?.get(first.base + start);
-      if (kept && kept.end === first.base + end) {
-        chunk.push({ part: Promise.resolve(kept), fresh: false });
-        previous = null;
-        continue;
+  try {
+    for (let start = 0; start < first.length; start += options[0].chunkRows ?? 8192) {
+      const end = Math.min(first.length, start + (options[0].chunkRows ?? 8192));
+      const refsCache: ChunkRefs = new Map();
+      let previous: RowChunk | null = null;
+      const chunk: { part: Promise<EvalPart>; fresh: boolean }[] = [];
+      for (let r = 0; r < rows.length; r++) {
+        const kept = options[r].done?.get(first.base + start);
+        if (kept && kept.end === first.base + end) {
+          chunk.push({ part: Promise.resolve(kept), fresh: false });
+          previous = null;
+          options[r].progress?.({ phase: `evaluating ${rows[r].label}`, done: end, total: rows[r].length, unit: 'rows' });
+          continue;
+        }
+        const { part, made } = await evaluateChunk(rows[r].slice(start, end), model, narrator, options[r], refsCache, previous);
+        chunk.push({ part, fresh: true });
+        previous = made;
+        // Counted when ranked and narrated: the statistics follow within one chunk.
+        options[r].progress?.({ phase: `evaluating ${rows[r].label}`, done: end, total: rows[r].length, unit: 'rows' });
       }
-      const { part, made } = await evaluateChunk(rows[r].slice(start, end), model, narrator, options[r], refsCache, previous);
-      chunk.push({ part, fresh: true });
-      previous = made;
+      await behind;
+      behind = later(
+        Promise.all(chunk.map((c) => c.part)).then((done) => {
+          done.forEach((part, r) => {
+            if (chunk[r].fresh) options[r].onChunk?.(part);
+            parts[r].push(part);
+          });
+        }),
+      );
     }
     await behind;
-    behind = later(
-      Promise.all(chunk.map((c) => c.part)).then((done) => {
-        done.forEach((part, r) => {
-          if (chunk[r].fresh) options[r].onChunk?.(part);
-          parts[r].push(part);
-          options[r].progress?.({ phase: `evaluating ${rows[r].label}`, done: end, total: rows[r].length, unit: 'rows' });
-        });
-      }),
-    );
+  } catch (e) {
+    // The chunks already scored are saved before the error surfaces (an interrupted run resumes from them).
+    await behind.catch(() => {});
+    throw e;
   }
-  await behind;
   return rows.map((set, r) => {
     const o = options[r];
     if (parts[r].length === 0) return { ...emptyPart(o.settings, set.base), total: o.total ?? set.base, inputs: o.inputs ?? [] };

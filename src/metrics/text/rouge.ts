@@ -92,7 +92,10 @@ export class Rouge {
       const sums = [new ExactSum(), new ExactSum(), new ExactSum()];
       for (let i = 0; i < n; i++) {
         const o = (i * this.types.length + t) * ROUGE_STATS;
-        rougePrf(stats[o], stats[o + 1], stats[o + 2]).forEach((v, j) => sums[j].add(v));
+        const [precision, recall, f] = rougePrf(stats[o], stats[o + 1], stats[o + 2]);
+        sums[0].add(precision);
+        sums[1].add(recall);
+        sums[2].add(f);
       }
       const mean = (j: number) => (n === 0 ? 0 : sums[j].value() / n);
       out[type] = { precision: mean(0), recall: mean(1), fmeasure: mean(2) };
