@@ -18,6 +18,7 @@
         "native/text/porter.cpp",
         "native/text/dice_search.cpp",
         "native/stats/bootstrap.cpp",
+        "native/stats/paired.cpp",
         "native/train/model.cpp",
         "native/train/isa_scalar.cpp",
         "native/train/isa_avx2.cpp",

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { bootstrapMeans, pairedTest, quantile } from '../src/eval/bootstrap.js';
+import { bootstrapMeans, bootstrapSums, pairedSums, pairedSumsReference, pairedTest, quantile } from '../src/eval/bootstrap.js';
+import { cpuCapabilities, defaultEngine, Engine } from '../src/engine/engine.js';
 import { rng } from '../src/util/random.js';
 
 describe('bootstrapMeans', () => {
@@ -105,6 +106,93 @@ describe('bootstrapSums against a reference of its generator', () => {
         const want = n === 0 ? new Float64Array(4 * columns) : reference(values, n, columns, 4, 3);
         expect(Array.from(got), `columns = ${columns}, n = ${n}`).toEqual(Array.from(want));
       }
+  });
+});
+
+describe('pairedSums (the native loops of the paired tests)', () => {
+  // The loops pairedTest ran in TypeScript before they moved to native code, as they were.
+  function pairedTestLoops(diff: Float64Array, samples: number, seed: number): { flipped: number[]; drawn: number[] } {
+    const n = diff.length;
+    const random = rng(seed);
+    const flipped: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += random() < 0.5 ? -diff[i] : diff[i];
+      flipped.push(sum);
+    }
+    const drawn: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += diff[Math.floor(random() * n)];
+      drawn.push(sum);
+    }
+    return { flipped, drawn };
+  }
+
+  it('gives the sums of the old TypeScript loops bit for bit, whatever the thread count', () => {
+    for (const n of [1, 2, 31, 1000])
+      for (const seed of [0, 7, 2 ** 32 - 1]) {
+        // Magnitudes far apart: another addition order would show.
+        const diff = Float64Array.from({ length: n }, (_, i) => Math.sin(i * 78.233 + seed) * 10 ** ((i % 5) * 4 - 8));
+        const old = pairedTestLoops(diff, 37, seed);
+        expect(Array.from(pairedSums(diff, 1, 37, seed, 0, 'negate')), `n ${n} seed ${seed}`).toEqual(old.flipped);
+        expect(Array.from(pairedSums(diff, 1, 37, seed, 37 * n, 'draw')), `n ${n} seed ${seed}`).toEqual(old.drawn);
+      }
+    const diff = Float64Array.from({ length: 500 }, (_, i) => Math.cos(i) * 1e-3);
+    const one = defaultEngine().pairedSums(diff, 1, 64, 3, 0, 'negate');
+    const many = Engine.open({ device: 'cpu', threads: 4 }).pairedSums(diff, 1, 64, 3, 0, 'negate');
+    expect(one).not.toBeNull();
+    expect(Array.from(many!)).toEqual(Array.from(one!));
+  });
+
+  it('agrees with its TypeScript reference in every mode and kernel, for rows of several columns, integer rows, and far into the stream', () => {
+    const isas = cpuCapabilities().supportedIsas;
+    const fractional = (i: number) => Math.sin(i * 12.9898) * 10 ** ((i % 7) * 3 - 6);
+    // Integer rows (corpus BLEU's statistics) are counted rather than added in draw order: the same sums while they stay exact.
+    const integral = (i: number) => Math.floor(Math.abs(Math.sin(i * 4.1)) * 60) - (i % 3 === 0 ? 7 : 0);
+    for (const [n, columns, value] of [
+      [0, 2, fractional],
+      [1, 1, fractional],
+      [33, 20, fractional],
+      [77, 3, fractional],
+      [50, 1, integral],
+      [1, 20, integral],
+      [301, 20, integral],
+      [64, 2, integral],
+      [40, 4, (i: number) => (i === 9 ? 2 ** 40 : integral(i))], // an integer beyond int32: the draw-order loop
+    ] as const) {
+      const values = Float64Array.from({ length: n * columns }, (_, i) => value(i));
+      for (const isa of isas) {
+        const engine = Engine.open({ device: 'cpu', isa });
+        for (const mode of ['negate', 'swap', 'draw'] as const) {
+          if (mode === 'swap' && columns % 2) continue;
+          for (const skip of [0, 5, 3 * 2 ** 32 + 11]) {
+            const got = engine.pairedSums(values, columns, 19, 11, skip, mode);
+            expect(got).not.toBeNull();
+            expect(Array.from(got!), `${isa} ${mode} n ${n} columns ${columns} skip ${skip}`).toEqual(Array.from(pairedSumsReference(values, columns, 19, 11, skip, mode)));
+          }
+        }
+      }
+    }
+    // The reference itself: from draw `skip` it is the seed's stream after `skip` draws.
+    const random = rng(4);
+    for (let i = 0; i < 10; i++) random();
+    const next = random();
+    expect(pairedSumsReference(Float64Array.of(1), 1, 1, 4, 10, 'negate')[0]).toBe(next < 0.5 ? -1 : 1);
+  });
+
+  it('bootstrapSums serves the same values again from memory, and new values fresh', async () => {
+    const values = Float64Array.from({ length: 300 }, (_, i) => Math.sin(i));
+    const first = await bootstrapSums(values, 3, { samples: 20, seed: 1 });
+    const again = await bootstrapSums(values, 3, { samples: 20, seed: 1 });
+    expect(Array.from(again)).toEqual(Array.from(first));
+    again[0] = 99; // a caller's copy: the memory is not changed through it
+    expect((await bootstrapSums(values, 3, { samples: 20, seed: 1 }))[0]).toBe(first[0]);
+    const changed = values.slice();
+    changed[5] += 1;
+    const fresh = await bootstrapSums(changed, 3, { samples: 20, seed: 1 });
+    expect(Array.from(fresh)).toEqual(Array.from(await defaultEngine().bootstrapSums(changed, 3, 20, 1)));
+    expect(Array.from(fresh)).not.toEqual(Array.from(first));
   });
 });
 

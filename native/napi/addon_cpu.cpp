@@ -17,6 +17,7 @@
 #include "regen/bootstrap.h"
 #include "regen/cpu_features.h"
 #include "regen/dice_search.h"
+#include "regen/paired.h"
 #include "regen/search.h"
 #include "regen/step.h"
 #include "regen/text_stats.h"
@@ -378,6 +379,34 @@ Napi::Value BootstrapSums(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// pairedSums(values: Float64Array n x columns, columns, samples, seed, skip, mode 0 negate | 1 swap | 2 draw, threads, avx512)
+//   -> Float64Array samples x columns: the resampling sums of compare's paired tests, on the calling thread
+// (and the pool's): compare and the critique lift are synchronous.
+Napi::Value PairedSums(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8) throw Napi::TypeError::New(env, "native binding: pairedSums(values, columns, samples, seed, skip, mode, threads, avx512)");
+  const int32_t columns = info[1].As<Napi::Number>().Int32Value();
+  const int32_t samples = info[2].As<Napi::Number>().Int32Value();
+  const uint32_t seed = info[3].As<Napi::Number>().Uint32Value();
+  const double skip = info[4].As<Napi::Number>().DoubleValue();
+  const int32_t mode = info[5].As<Napi::Number>().Int32Value();
+  const int threads = info[6].As<Napi::Number>().Int32Value();
+  const bool avx512 = info[7].ToBoolean().Value();
+  if (columns < 1 || samples < 1) throw regen::napi::range_error(env, "pairedSums needs columns >= 1 and samples >= 1");
+  if (mode < 0 || mode > 2) throw regen::napi::range_error(env, "pairedSums: mode is 0 (negate), 1 (swap) or 2 (draw)");
+  if (mode == 1 && columns % 2 != 0) throw regen::napi::range_error(env, "pairedSums: swap needs rows of two halves (an even column count)");
+  if (!(skip >= 0 && skip <= 9007199254740992.0)) throw regen::napi::range_error(env, "pairedSums: skip is a draw count");
+  size_t length = 0;
+  const double* values = typed_array_data<double>(info[0], napi_float64_array, "values", &length);
+  if (length % static_cast<size_t>(columns) != 0) throw regen::napi::range_error(env, "pairedSums needs n x columns values");
+  Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(samples) * static_cast<size_t>(columns));
+  run_now(env, [&] {
+    regen::paired_sums(values, static_cast<int64_t>(length / static_cast<size_t>(columns)), columns, samples, seed, static_cast<uint64_t>(skip),
+                       static_cast<regen::PairedMode>(mode), out.Data(), threads, avx512);
+  });
+  return out;
+}
+
 class DiceSearchWorker : public PromiseWorker {
  public:
   DiceSearchWorker(Napi::Env env) : PromiseWorker(env, "regen-bench:diceSearch") {}
@@ -607,6 +636,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("textChunkStats", Napi::Function::New(env, TextChunkStats));
   exports.Set("porterStem", Napi::Function::New(env, PorterStem));
   exports.Set("bootstrapSums", Napi::Function::New(env, BootstrapSums));
+  exports.Set("pairedSums", Napi::Function::New(env, PairedSums));
   exports.Set("diceSearch", Napi::Function::New(env, DiceSearch));
   exports.Set("decodeStep", Napi::Function::New(env, DecodeStep));
   exports.Set("decodeStepSync", Napi::Function::New(env, DecodeStepSync));

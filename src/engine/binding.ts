@@ -230,6 +230,13 @@ export interface NativeCpuBinding {
   /** Column sums of `samples` bootstrap resamples of the rows of values (n x columns), seeded, on worker threads. */
   bootstrapSums(values: Float64Array, columns: number, samples: number, seed: number, threads: number): Promise<Float64Array>;
   /**
+   * The resampling sums of compare's paired tests on mulberry32's stream (src/util/random.ts): mode 0
+   * negates a row when its draw is below 0.5, 1 swaps its two halves, 2 draws rows floor(u * n);
+   * resample s starts at draw skip + s * n; avx512 lets one-column rows take the AVX-512 loop. Bit-identical
+   * to the TypeScript loops. Synchronous.
+   */
+  pairedSums?(values: Float64Array, columns: number, samples: number, seed: number, skip: number, mode: 0 | 1 | 2, threads: number, avx512: boolean): Float64Array;
+  /**
    * Fuzzy title matching (src/models/title-resolver.ts): per query, among the titles whose trigram Dice
    * is at least floor, the best and those within margin of it, best first, maxMatches per query
    * (counts: how many there are). On worker threads.

@@ -146,6 +146,29 @@ export class Engine {
       throw new RangeError(`Expected values.length to be a multiple of columns (${columns}) but received length ${values.length}`);
     return loadCpuBinding().bootstrapSums(values, columns, samples, seed, this.backend === 'cpu' ? this.threads : resolveThreads());
   }
+
+  /**
+   * The resampling sums of a paired test (src/eval/bootstrap.ts pairedTest, compare's corpus BLEU):
+   * samples x columns sums over the rows of a row-major n x columns matrix, drawing from mulberry32
+   * seeded with `seed` from its draw `skip` on, n draws per resample. 'negate' flips a row's sign when
+   * its draw is below 0.5, 'swap' swaps its two halves, 'draw' adds row floor(u * n). Null with an
+   * addon built before it (the callers then run their TypeScript loops, which give the same sums).
+   */
+  pairedSums(values: Float64Array, columns: number, samples: number, seed: number, skip: number, mode: 'negate' | 'swap' | 'draw'): Float64Array | null {
+    expectTypedArray(values, Float64Array, 'values');
+    expectInteger(columns, 'columns', 1, 2 ** 31 - 1);
+    expectInteger(samples, 'samples', 1, 2 ** 31 - 1);
+    expectInteger(skip, 'skip', 0, Number.MAX_SAFE_INTEGER);
+    checkBootstrapSize(samples, columns, 'samples');
+    if (values.length % columns !== 0)
+      throw new RangeError(`Expected values.length to be a multiple of columns (${columns}) but received length ${values.length}`);
+    const binding = loadCpuBinding();
+    if (!binding.pairedSums) return null;
+    const code = mode === 'negate' ? 0 : mode === 'swap' ? 1 : 2;
+    // The engine's kernel choice holds here too (an engine opened with isa 'avx2' runs the portable loop).
+    const avx512 = this.backend === 'cpu' ? this.isa === 'avx512' : binding.supportedIsas().includes('avx512');
+    return binding.pairedSums(values, columns, samples, seed >>> 0, skip, code, this.backend === 'cpu' ? this.threads : resolveThreads(), avx512);
+  }
 }
 
 /** A catalogue's trigram index for diceSearch: per title its ranks ascending, per rank its titles ascending (CSR). */

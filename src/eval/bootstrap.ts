@@ -99,6 +99,44 @@ export async function bootstrapMeans(metrics: Record<string, ArrayLike<number>>,
   return out;
 }
 
+/**
+ * The resampling sums of a paired test: samples x columns sums over the rows of a row-major n x columns
+ * matrix, from mulberry32 seeded with `seed` (src/util/random.ts), starting at its draw `skip`, n draws
+ * per resample. 'negate' adds a row negated when its draw is below 0.5 (approximate randomisation),
+ * 'swap' adds its two halves swapped then (two systems' statistics side by side), 'draw' adds row
+ * floor(u * n) (paired bootstrap). Natively (1,000 resamples of 89,489 examples are 89 M draws per
+ * metric), or by pairedSumsReference with an addon built before it: the same sums, bit for bit.
+ */
+export function pairedSums(values: Float64Array, columns: number, samples: number, seed: number, skip: number, mode: PairedMode): Float64Array {
+  return defaultEngine().pairedSums(values, columns, samples, seed, skip, mode) ?? pairedSumsReference(values, columns, samples, seed, skip, mode);
+}
+
+export type PairedMode = 'negate' | 'swap' | 'draw';
+
+/** pairedSums in TypeScript: the loops the tests hold the native sums to. */
+export function pairedSumsReference(values: Float64Array, columns: number, samples: number, seed: number, skip: number, mode: PairedMode): Float64Array {
+  const n = values.length / columns;
+  const half = columns / 2;
+  const out = new Float64Array(samples * columns);
+  // mulberry32's state is a counter: the stream from draw `skip` is the one seeded skip steps on.
+  const random = rng((seed + Math.imul(skip % 2 ** 32, 0x6d2b79f5)) >>> 0);
+  for (let s = 0; s < samples; s++) {
+    const o = s * columns;
+    for (let i = 0; i < n; i++) {
+      const u = random();
+      if (mode === 'draw') {
+        const r = Math.floor(u * n) * columns;
+        for (let c = 0; c < columns; c++) out[o + c] += values[r + c];
+      } else if (mode === 'negate') {
+        for (let c = 0; c < columns; c++) out[o + c] += u < 0.5 ? -values[i * columns + c] : values[i * columns + c];
+      } else {
+        for (let c = 0; c < columns; c++) out[o + c] += values[i * columns + (u < 0.5 ? (c < half ? c + half : c - half) : c)];
+      }
+    }
+  }
+  return out;
+}
+
 export interface PairedTest {
   /** mean(b) - mean(a) */
   delta: number;
@@ -130,19 +168,16 @@ export function pairedTest(a: ArrayLike<number>, b: ArrayLike<number>, options: 
   // so both loops below would give exactly this; skipping them saves 2 x samples x n draws.
   if (diff.every((d) => d === 0)) return { delta: 0, pRandomisation: 1, pBootstrap: 1, low: 0, high: 0 };
 
-  const random = rng(options.seed ?? 0);
+  // One stream of draws (seed): the randomisation's samples x n, then the bootstrap's.
+  const seed = options.seed ?? 0;
+  const flipped = pairedSums(diff, 1, samples, seed, 0, 'negate');
   let extreme = 0;
-  for (let s = 0; s < samples; s++) {
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += random() < 0.5 ? -diff[i] : diff[i];
-    if (Math.abs(sum / n) >= Math.abs(delta) - 1e-12 * Math.abs(delta)) extreme++;
-  }
+  for (let s = 0; s < samples; s++) if (Math.abs(flipped[s] / n) >= Math.abs(delta) - 1e-12 * Math.abs(delta)) extreme++;
+  const drawn = pairedSums(diff, 1, samples, seed, samples * n, 'draw');
   const draws = new Float64Array(samples);
   let crossing = 0;
   for (let s = 0; s < samples; s++) {
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += diff[Math.floor(random() * n)];
-    draws[s] = sum / n;
+    draws[s] = drawn[s] / n;
     if (delta > 0 ? draws[s] <= 0 : delta < 0 ? draws[s] >= 0 : true) crossing++;
   }
   draws.sort();

@@ -4,8 +4,7 @@ import { NARRATIVE_NAMES, type NarrativeKind } from '../data/dataset.js';
 import { rankingScores } from '../metrics/ranking.js';
 import { Bleu, BLEU_STATS } from '../metrics/text/bleu.js';
 import { Rouge } from '../metrics/text/rouge.js';
-import { rng } from '../util/random.js';
-import { pairedTest, quantile } from './bootstrap.js';
+import { pairedSums, pairedTest, quantile } from './bootstrap.js';
 import type { EvalPart, TextPart } from './evaluate.js';
 import { cutoffsOf, settingsDiff } from './evaluate.js';
 import { badInputProblems, inputProblemsJson, inputProblemsMarkdown, mergeInputs, type InputFile } from './input-problems.js';
@@ -111,27 +110,24 @@ function compareBleu(bleu: Bleu, sa: number[][], sb: number[][], samples: number
   const a = score(sa, (i) => i);
   const b = score(sb, (i) => i);
   const delta = b - a;
-  const random = rng(seed);
-  let extreme = 0;
-  for (let d = 0; d < samples; d++) {
-    const sumA = new Array<number>(BLEU_STATS).fill(0);
-    const sumB = new Array<number>(BLEU_STATS).fill(0);
-    for (let i = 0; i < n; i++) {
-      const swap = random() < 0.5;
-      const x = swap ? sb[i] : sa[i];
-      const y = swap ? sa[i] : sb[i];
-      for (let s = 0; s < BLEU_STATS; s++) {
-        sumA[s] += x[s];
-        sumB[s] += y[s];
-      }
+  // Rows [A's statistics, B's]: a swap exchanges the systems' outputs for a pair; one stream of draws
+  // (seed), the randomisation's samples x n, then the bootstrap's.
+  const C = 2 * BLEU_STATS;
+  const rows = new Float64Array(n * C);
+  for (let i = 0; i < n; i++)
+    for (let s = 0; s < BLEU_STATS; s++) {
+      rows[i * C + s] = sa[i][s];
+      rows[i * C + BLEU_STATS + s] = sb[i][s];
     }
-    if (Math.abs(bleu.fromSums(sumB).score - bleu.fromSums(sumA).score) >= Math.abs(delta) - 1e-12) extreme++;
-  }
+  const sums = (from: Float64Array, d: number, system: 0 | 1) => from.subarray(d * C + system * BLEU_STATS, d * C + (system + 1) * BLEU_STATS);
+  const swapped = pairedSums(rows, C, samples, seed, 0, 'swap');
+  let extreme = 0;
+  for (let d = 0; d < samples; d++) if (Math.abs(bleu.fromSums(sums(swapped, d, 1)).score - bleu.fromSums(sums(swapped, d, 0)).score) >= Math.abs(delta) - 1e-12) extreme++;
+  const drawn = pairedSums(rows, C, samples, seed, samples * n, 'draw');
   const draws = new Float64Array(samples);
   let crossing = 0;
   for (let d = 0; d < samples; d++) {
-    const idx = Array.from({ length: n }, () => Math.floor(random() * n));
-    draws[d] = score(sb, (i) => idx[i]) - score(sa, (i) => idx[i]);
+    draws[d] = bleu.fromSums(sums(drawn, d, 1)).score - bleu.fromSums(sums(drawn, d, 0)).score;
     if (delta > 0 ? draws[d] <= 0 : delta < 0 ? draws[d] >= 0 : true) crossing++;
   }
   draws.sort();
