@@ -167,14 +167,16 @@ export interface PromptReport {
 // ---------------------------------------------------------------------------------------------
 // Words
 
+/** Whether a UTF-16 code unit is whitespace to `\s` (and so to split(/\s+/)). */
+const isSpace = (c: number) =>
+  c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x2028 || c === 0x2029 || c === 0xfeff || (c >= 0x2000 && c <= 0x200a) || c === 0x3000 || c === 0x1680 || c === 0x202f || c === 0x205f;
+
 /** Whitespace-separated words in a text. */
 export function countWords(text: string): number {
   let n = 0;
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const space = c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x2028 || c === 0x2029 || c === 0xfeff || (c >= 0x2000 && c <= 0x200a) || c === 0x3000 || c === 0x1680 || c === 0x202f || c === 0x205f;
-    if (space) inWord = false;
+    if (isSpace(text.charCodeAt(i))) inWord = false;
     else if (!inWord) {
       inWord = true;
       n++;
@@ -183,11 +185,48 @@ export function countWords(text: string): number {
   return n;
 }
 
+/** A field value fitted to its budget, with its word count (what truncateWords gives, plus `words`). */
+interface Clipped {
+  text: string;
+  truncated: boolean;
+  words: number;
+}
+
+/**
+ * truncateWords with the word count of the result. Most values are already collapsed (single spaces,
+ * no whitespace at the ends) and within budget: one scan finds that and returns the text itself,
+ * without the split/filter/join that dominated prompt writing.
+ */
+function clip(text: string, max: number): Clipped {
+  let words = 0;
+  let inWord = false;
+  let collapsed = true;
+  let prevSpace = true; // a space at the start is not collapsed
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isSpace(c)) {
+      if (c !== 32 || prevSpace) collapsed = false;
+      prevSpace = true;
+      inWord = false;
+    } else {
+      prevSpace = false;
+      if (!inWord) {
+        inWord = true;
+        words++;
+      }
+    }
+  }
+  if (prevSpace && text.length > 0) collapsed = false; // a space at the end
+  if (collapsed && words <= max) return { text, truncated: false, words };
+  const split = text.split(/\s+/).filter(Boolean);
+  if (split.length <= max) return { text: split.join(' '), truncated: false, words: split.length };
+  return { text: `${split.slice(0, max).join(' ')} ${TRUNCATION_MARK}`, truncated: true, words: max + 1 };
+}
+
 /** A text with its whitespace collapsed and, past `max` words, cut there and marked with "[...]". */
 export function truncateWords(text: string, max: number): { text: string; truncated: boolean } {
-  const words = text.split(/\s+/).filter(Boolean);
-  if (words.length <= max) return { text: words.join(' '), truncated: false };
-  return { text: `${words.slice(0, max).join(' ')} ${TRUNCATION_MARK}`, truncated: true };
+  const { text: t, truncated } = clip(text, max);
+  return { text: t, truncated };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,12 +352,25 @@ export function promptRows(dataset: Dataset, split: PromptSplit): PromptRows {
 interface Block {
   text: string;
   words: number;
-  cut: PromptField[];
+  /** Shared with the item's ItemHead when only item fields were cut: read only. */
+  cut: readonly PromptField[];
+  asin: string;
+}
+
+/**
+ * The item's part of every history block of that item: "START ID: <id> Title: .. Category: ..
+ * Description: .. Price: ..". It depends on the item and the options only, so a PromptSet renders it
+ * once per item (Office: 28k items under 703k purchases) rather than once per purchase.
+ */
+interface ItemHead {
+  text: string;
+  words: number;
+  cut: readonly PromptField[];
   asin: string;
 }
 
 /** Placeholders must stay unambiguous: free text that spells one gets a hyphen instead. */
-const sanitize = (text: string) => text.replace(/ID_TOKEN|RECOMMENDED_ITEM/g, (m) => m.replace('_', '-'));
+const sanitize = (text: string) => (text.indexOf('_') < 0 ? text : text.replace(/ID_TOKEN|RECOMMENDED_ITEM/g, (m) => m.replace('_', '-')));
 
 const PURCHASE_PREFIX = { first: 'First item purchase is', next: 'Next item purchase is' };
 const PREFIX_WORDS = 4;
@@ -327,6 +379,8 @@ function droppedNote(k: number): string {
   return k === 0 ? '' : k === 1 ? 'The oldest purchase is left out.' : `The ${k} oldest purchases are left out.`;
 }
 
+const NO_CUT: readonly PromptField[] = Object.freeze([]);
+
 /** The prompts of a task over a split; `line(i)` renders one. */
 export class PromptSet {
   readonly options: ResolvedPromptOptions;
@@ -334,6 +388,8 @@ export class PromptSet {
   readonly length: number;
   private blockUser = -1;
   private readonly blocks = new Map<number, Block>();
+  /** Item heads by item id, rendered on first use. */
+  private readonly heads: (ItemHead | undefined)[];
 
   constructor(
     readonly dataset: Dataset,
@@ -342,30 +398,31 @@ export class PromptSet {
     this.options = resolvePromptOptions(options);
     this.rows = promptRows(dataset, this.options.split);
     this.length = this.rows.users.length;
+    this.heads = new Array<ItemHead | undefined>(dataset.items.count);
   }
 
   private get usesCritique(): boolean {
     return this.options.critiques;
   }
 
-  private field(value: string | null, key: PromptField, cut: PromptField[]): string | null {
+  /** A field value fitted to its budget (null when empty); a cut one adds `key` to `cut`. */
+  private fit(value: string | null, key: PromptField, cut: PromptField[]): Clipped | null {
     if (value === null) return null;
-    const t = truncateWords(sanitize(value), this.options.budget.fields[key]);
+    const t = clip(sanitize(value), this.options.budget.fields[key]);
     if (!t.text) return null;
     if (t.truncated) cut.push(key);
-    return t.text;
+    return t;
   }
 
-  /** Purchase e as a history block (cached per user: a user's train rows share their histories). */
-  private block(user: number, e: number): Block {
-    if (user !== this.blockUser) {
-      this.blocks.clear();
-      this.blockUser = user;
-    }
-    const cached = this.blocks.get(e);
+  private field(value: string | null, key: PromptField, cut: PromptField[]): string | null {
+    return this.fit(value, key, cut)?.text ?? null;
+  }
+
+  /** The item's head (see ItemHead), cached. */
+  private head(item: number): ItemHead {
+    const cached = this.heads[item];
     if (cached) return cached;
     const ds = this.dataset;
-    const item = ds.events.item[e];
     const asin = ds.items.asin.get(item) ?? String(item);
     const cut: PromptField[] = [];
     const parts = ['START ID:', this.options.template === 'lumen' ? ID_TOKEN : sanitize(asin)];
@@ -378,12 +435,45 @@ export class PromptSet {
     add('Description:', this.field(ds.items.description.get(item), 'description', cut));
     const price = ds.items.price[item];
     add('Price:', Number.isFinite(price) ? `$${price.toFixed(2)}` : null);
-    add('Rating:', ds.events.rating[e] > 0 ? String(ds.events.rating[e]) : null);
-    add('User Review:', this.field(reviewText(ds.events.reviewSummary.get(e), ds.events.reviewText.get(e)), 'review', cut));
-    if (this.usesCritique) add('User Critique:', this.field(ds.events.critique.get(e), 'critique', cut));
-    parts.push('END');
     const text = parts.join(' ');
-    const b: Block = { text, words: countWords(text), cut, asin };
+    const h: ItemHead = { text, words: countWords(text), cut: cut.length ? cut : NO_CUT, asin };
+    this.heads[item] = h;
+    return h;
+  }
+
+  /** Purchase e as a history block (cached per user: a user's train rows share their histories). */
+  private block(user: number, e: number): Block {
+    if (user !== this.blockUser) {
+      this.blocks.clear();
+      this.blockUser = user;
+    }
+    const cached = this.blocks.get(e);
+    if (cached) return cached;
+    const ds = this.dataset;
+    const head = this.head(ds.events.item[e]);
+    // The purchase's own fields after the item's: the same words and order as one join of all parts.
+    let text = head.text;
+    let words = head.words + 1; // + END
+    const cut: PromptField[] = [];
+    const rating = ds.events.rating[e];
+    if (rating > 0) {
+      text += ` Rating: ${rating}`;
+      words += 2;
+    }
+    const review = this.fit(reviewText(ds.events.reviewSummary.get(e), ds.events.reviewText.get(e)), 'review', cut);
+    if (review) {
+      text += ` User Review: ${review.text}`;
+      words += 2 + review.words;
+    }
+    if (this.usesCritique) {
+      const critique = this.fit(ds.events.critique.get(e), 'critique', cut);
+      if (critique) {
+        text += ` User Critique: ${critique.text}`;
+        words += 2 + critique.words;
+      }
+    }
+    text += ' END';
+    const b: Block = { text, words, cut: cut.length ? [...head.cut, ...cut] : head.cut, asin: head.asin };
     this.blocks.set(e, b);
     return b;
   }
