@@ -646,6 +646,71 @@ export interface WritePromptsResult extends PromptReport {
 }
 
 /**
+ * Lines encoded straight into one of two large buffers; a full one is written from the thread pool
+ * (AtomicFileWriter.writeAsync) while the other fills, so that rendering and writing overlap and no
+ * per-chunk string join or Buffer is made.
+ */
+class LineBuffers {
+  /** Bytes written so far (complete after close()). */
+  bytes = 0;
+  private filling: Buffer;
+  private other: Buffer;
+  private used = 0;
+  /** The write of `other`, if one is in flight; never rejects unhandled (see start()). */
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly writer: AtomicFileWriter,
+    private readonly size = 1 << 22,
+  ) {
+    this.filling = Buffer.allocUnsafe(size);
+    this.other = Buffer.allocUnsafe(size);
+  }
+
+  /** Adds a line if it surely fits (3 UTF-8 bytes per UTF-16 unit at most); false: call putAfterFlush. */
+  put(s: string): boolean {
+    if (this.used + 3 * s.length > this.size) return false;
+    this.used += this.filling.write(s, this.used, 'utf8');
+    return true;
+  }
+
+  /** Flushes, then adds the line (one longer than a buffer is written on its own). */
+  async putAfterFlush(s: string): Promise<void> {
+    await this.flush();
+    if (this.put(s)) return;
+    await this.pending;
+    this.start(Buffer.from(s, 'utf8'));
+  }
+
+  /** Starts writing the filled buffer once the previous write is done, and fills the other meanwhile. */
+  private async flush(): Promise<void> {
+    if (this.used === 0) return;
+    await this.pending; // the other buffer is free again
+    this.start(this.filling.subarray(0, this.used));
+    [this.filling, this.other] = [this.other, this.filling];
+    this.used = 0;
+  }
+
+  private start(data: Uint8Array): void {
+    this.pending = this.writer.writeAsync(data).then((n) => {
+      this.bytes += n;
+    });
+    this.pending.catch(() => {}); // the error surfaces at the next await of `pending`, not as an unhandled rejection
+  }
+
+  /** Writes what is left and waits for every write. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.pending;
+  }
+
+  /** Waits until no write is in flight (before abort), whatever its outcome. */
+  async settled(): Promise<void> {
+    await this.pending.catch(() => {});
+  }
+}
+
+/**
  * Writes one JSON line per prompt to `file`: under a temporary name in the same folder, renamed when
  * complete (a failed or interrupted run leaves the old file, if any, as it was). Parent folders are made.
  */
@@ -657,33 +722,23 @@ export async function writePrompts(dataset: Dataset, file: string, options: Prom
   const progress = throttle(options.progress);
   const phase = `writing prompts (task ${set.options.task}, ${set.options.split}, ${set.options.template})`;
   const writer = new AtomicFileWriter(file);
-  let bytes = 0;
+  const out = new LineBuffers(writer);
   let written: string | null = null;
   try {
-    let chunk: string[] = [];
-    let chunkChars = 0;
-    const flush = () => {
-      if (!chunk.length) return;
-      bytes += writer.write(Buffer.from(chunk.join(''), 'utf8'));
-      chunk = [];
-      chunkChars = 0;
-    };
     progress?.({ phase, done: 0, total: set.length, unit: 'rows' });
     for (let i = 0; i < set.length; i++) {
       const line = set.line(i);
       tallyPromptLine(report, line);
       if (line) {
         const s = JSON.stringify(line) + '\n';
-        chunk.push(s);
-        chunkChars += s.length;
-        if (chunkChars >= 1 << 20) flush();
+        if (!out.put(s)) await out.putAfterFlush(s);
       }
       if ((i & 4095) === 4095) {
         progress?.({ phase, done: i + 1, total: set.length, unit: 'rows' });
         await new Promise((r) => setImmediate(r)); // let the progress bar draw and signals arrive
       }
     }
-    flush();
+    await out.close();
     progress?.({ phase, done: set.length, total: set.length, unit: 'rows' });
     const kind = set.options.narrative;
     if (kind && report.lines === 0 && report.skippedNoNarrative > 0)
@@ -694,6 +749,7 @@ export async function writePrompts(dataset: Dataset, file: string, options: Prom
     const outcome = writer.commit();
     if (outcome.how !== 'created') written = outcome.note;
   } catch (e) {
+    await out.settled();
     writer.abort();
     throw e;
   }
@@ -701,7 +757,7 @@ export async function writePrompts(dataset: Dataset, file: string, options: Prom
     ...report,
     written,
     file,
-    bytes,
+    bytes: out.bytes,
     task: set.options.task,
     template: set.options.template,
     split: set.options.split,
