@@ -192,32 +192,21 @@ interface Clipped {
   words: number;
 }
 
+/** Whitespace that a collapsed text does not have: any but the space, two spaces, a space at either end. */
+const UNCOLLAPSED = /[\t-\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]| {2}|^ | $/;
+
 /**
  * truncateWords with the word count of the result. Most values are already collapsed (single spaces,
- * no whitespace at the ends) and within budget: one scan finds that and returns the text itself,
- * without the split/filter/join that dominated prompt writing.
+ * no whitespace at the ends) and within budget: one regular-expression test and a count of the spaces
+ * find that and return the text itself, without the split/filter/join that dominated prompt writing.
  */
 function clip(text: string, max: number): Clipped {
-  let words = 0;
-  let inWord = false;
-  let collapsed = true;
-  let prevSpace = true; // a space at the start is not collapsed
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (isSpace(c)) {
-      if (c !== 32 || prevSpace) collapsed = false;
-      prevSpace = true;
-      inWord = false;
-    } else {
-      prevSpace = false;
-      if (!inWord) {
-        inWord = true;
-        words++;
-      }
-    }
+  if (text.length === 0) return { text, truncated: false, words: 0 };
+  if (!UNCOLLAPSED.test(text)) {
+    let words = 1; // collapsed and not empty: one word more than spaces
+    for (let p = text.indexOf(' '); p >= 0 && words <= max; p = text.indexOf(' ', p + 1)) words++;
+    if (words <= max) return { text, truncated: false, words };
   }
-  if (prevSpace && text.length > 0) collapsed = false; // a space at the end
-  if (collapsed && words <= max) return { text, truncated: false, words };
   const split = text.split(/\s+/).filter(Boolean);
   if (split.length <= max) return { text: split.join(' '), truncated: false, words: split.length };
   return { text: `${split.slice(0, max).join(' ')} ${TRUNCATION_MARK}`, truncated: true, words: max + 1 };
