@@ -7,6 +7,7 @@ import { benchData } from './data.js';
 import { benchEval } from './eval.js';
 import { benchLumen } from './lumen.js';
 import { benchNarrator } from './narrator.js';
+import { benchPrompts } from './prompts.js';
 import { benchScoring } from './scoring.js';
 import { benchText } from './text.js';
 import { benchTrain } from './train.js';
@@ -24,6 +25,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   baselines: benchBaselines,
   answers: benchAnswers,
   narrator: benchNarrator,
+  prompts: benchPrompts,
   xent: benchXent,
 };
 

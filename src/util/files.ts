@@ -9,7 +9,8 @@
 // exist, so an interrupt handler (the CLI's) removes exactly the ones this run made, and nothing
 // ever deletes a temporary file or folder that another process (or another tool) made.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, statSync, write as writeCallback, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 
 /** This run's token: in every temporary name it makes (and only in those). */
@@ -185,6 +186,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): WriteO
   return noteFor(file, p);
 }
 
+const writeAsync = promisify(writeCallback);
+
 /**
  * A file written in pieces and published atomically: writes go to a temporary name beside the target
  * (through symlinks); commit() renames it over the target, abort() removes it (for outputs too large
@@ -225,6 +228,23 @@ export class AtomicFileWriter {
     const n = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     writeAll(this.fd, data);
     return n;
+  }
+
+  /**
+   * Appends bytes from libuv's thread pool, so that the caller can prepare the next piece meanwhile (a
+   * device or pipe is written synchronously, as by write()). Until the promise settles the caller
+   * leaves `data` alone and calls neither write, commit nor abort.
+   */
+  async writeAsync(data: Uint8Array): Promise<number> {
+    if (this.fd === null) throw new Error(`internal: ${this.file} was already committed or aborted`);
+    if (this.plan.direct) return this.write(data);
+    let done = 0;
+    try {
+      while (done < data.length) done += (await writeAsync(this.fd, data, done, data.length - done)).bytesWritten;
+    } catch (e) {
+      throw new Error(`cannot write ${this.file}: ${(e as Error).message}`);
+    }
+    return data.length;
   }
 
   commit(): WriteOutcome {
