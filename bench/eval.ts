@@ -10,6 +10,9 @@ import path from 'node:path';
 
 import { loadDataset } from '../src/data/load.js';
 import { ItemTable } from '../src/engine/item-table.js';
+import { pairedSums, pairedSumsReference } from '../src/eval/bootstrap.js';
+import { compareParts } from '../src/eval/compare.js';
+import type { EvalPart } from '../src/eval/evaluate.js';
 import { runEval } from '../src/eval/run.js';
 import { computeTextStats } from '../src/metrics/text/score.js';
 import { closeTextPools } from '../src/metrics/text/pool.js';
@@ -61,9 +64,34 @@ export async function benchEval(args: string[]): Promise<void> {
     const [, statsS] = await time(() => computeTextStats(pairs));
     console.log(`run ${run}: BLEU + ROUGE statistics over ${pairs.length.toLocaleString('en-US')} narratives: ${statsS.toFixed(2)} s (target <= 10 s)`);
   }
+  let parts: EvalPart[] = [];
   for (let run = 1; run <= 2; run++) {
     const [res, fullS] = await time(() => runEval({ data: jsonl, task: 3, semsim: false }));
+    parts = res.parts;
     console.log(`run ${run}: full task-3 eval (pop + template, 2 rows x 6 narrative kinds = ${(2 * 6 * task3.length).toLocaleString('en-US')} pairs, bootstrap intervals): ${fullS.toFixed(2)} s; recall@10 ${(res.json as { ranking: Record<string, number> }).ranking['recall@10'].toFixed(4)}`);
   }
   await closeTextPools();
+
+  // compare's paired tests (and the critique lift's, and report --baseline's): the native resampling
+  // sums against the TypeScript loops they replace, on the same values (the same sums, bit for bit).
+  const n = task3.length;
+  const samples = 200;
+  const scores = Float64Array.from({ length: n }, () => r() - 0.5);
+  const bleuRows = Float64Array.from({ length: n * 20 }, () => Math.floor(r() * 40));
+  for (const [what, values, columns, mode] of [
+    ['one score per example, randomisation', scores, 1, 'negate'],
+    ['one score per example, bootstrap', scores, 1, 'draw'],
+    ["two systems' BLEU statistics, randomisation", bleuRows, 20, 'swap'],
+    ["two systems' BLEU statistics, bootstrap", bleuRows, 20, 'draw'],
+  ] as const) {
+    const [native, nativeS] = await time(async () => pairedSums(values, columns, samples, 0, 0, mode));
+    const [reference, referenceS] = await time(async () => pairedSumsReference(values, columns, samples, 0, 0, mode));
+    const same = native.every((x, i) => Object.is(x, reference[i]));
+    console.log(`paired test sums, ${what}: ${samples} resamples of ${n.toLocaleString('en-US')} in ${(nativeS * 1000).toFixed(0)} ms, the TypeScript loops ${(referenceS * 1000).toFixed(0)} ms (${(referenceS / nativeS).toFixed(1)}x)${same ? '' : ' MISMATCH'}`);
+  }
+  // compare end to end on two task-3 runs (pop against markov, their rows with critiques).
+  const [markov, markovS] = await time(() => runEval({ data: jsonl, task: 3, model: 'markov', semsim: false }));
+  console.log(`full task-3 eval of markov + template (a model whose two rows differ): ${markovS.toFixed(2)} s`);
+  const [cmp, compareS] = await time(async () => compareParts(parts[parts.length - 1], markov.parts[markov.parts.length - 1]));
+  console.log(`compare pop vs markov, task 3 (${cmp.metrics.length} metrics x 1,000 resamples of ${cmp.matched.toLocaleString('en-US')} examples): ${compareS.toFixed(2)} s`);
 }
