@@ -26,6 +26,7 @@ const NATIVE_TESTS = [
   'test/engine.test.ts',
   'test/ranking.test.ts',
   'test/bootstrap.test.ts',
+  'test/eval-rows.test.ts',
   'test/text-metrics.test.ts',
   'test/text-golden.test.ts',
   'test/lumen-step.test.ts',
