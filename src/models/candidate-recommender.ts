@@ -80,8 +80,8 @@ export abstract class CandidateRecommender implements Recommender {
     this.fitted = ds;
   }
 
-  /** Per row, the items with a positive score (CSR). */
-  candidates(rows: RowSource): Candidates {
+  /** Per row, the items with a positive score (CSR); `onRows` hears the rows done now and then. */
+  candidates(rows: RowSource, onRows?: (done: number) => void): Candidates {
     const acc = this.acc;
     if (!acc) throw new Error(`internal: ${this.name}.prepare() was not called`);
     const out = new CandidateBuilder();
@@ -89,7 +89,9 @@ export abstract class CandidateRecommender implements Recommender {
       acc.clear();
       this.scoreRow({ history: rows.historyOf(i), user: rows.users[i] }, acc);
       out.pushScores(acc);
+      if (onRows && (i & 1023) === 1023) onRows(i + 1);
     }
+    onRows?.(rows.length);
     acc.clear();
     return out.build();
   }

@@ -21,7 +21,7 @@ import type { ItemTable } from '../engine/item-table.js';
 import { cachedEmbeddings, DEFAULT_SEMSIM_MODEL, ModelUnavailableError, SentenceEncoder } from '../metrics/text/semsim.js';
 import type { ExampleSet } from '../tasks/examples.js';
 import { cacheDir as cacheFolder } from '../util/cache.js';
-import type { ProgressFn } from '../util/progress.js';
+import { throttle, type ProgressFn } from '../util/progress.js';
 import { Bm25Index, critiqueTerms, tokenize } from './bm25.js';
 import { CandidateBuilder, SparseScores, type Candidates } from './candidate-ranking.js';
 import { subsetRows, type CandidateRecommender } from './candidate-recommender.js';
@@ -290,16 +290,21 @@ export class CritiqueFusionRecommender implements Recommender {
     await this.base.prepare(examples, progress);
     await this.retriever.prepare(ds, progress, this.base.ranker.backoff);
     this.acc = new SparseScores(ds.items.count);
-    if (this.weightValue === null) this.tuning = await this.tune(ds);
+    if (this.weightValue === null) this.tuning = await this.tune(ds, progress);
     if (this.tuning) this.weightValue = this.tuning.weight;
   }
 
-  private async tune(ds: Dataset): Promise<FusionTuning> {
+  private async tune(ds: Dataset, progress?: ProgressFn): Promise<FusionTuning> {
     const valid = ds.split.valid;
     const picked: number[] = [];
     for (let r = 0; r < valid.users.length; r++) if (!ds.events.critique.isNull(valid.events[r])) picked.push(r);
     const rows = subsetRows(valid, picked);
-    const base = this.base.candidates(rows);
+    // Seconds at Office scale (16,079 rows): the base model's candidates, then one ranking per weight.
+    const phase = `tuning the fusion weight (candidates of the valid rows with a critique, then ${FUSION_GRID.length} weights)`;
+    const say = throttle(progress);
+    const steps = picked.length + FUSION_GRID.length;
+    say?.({ phase, done: 0, total: steps, unit: 'rows' });
+    const base = this.base.candidates(rows, (done) => say?.({ phase, done, total: steps, unit: 'rows' }));
     const critique = await this.retriever.retrieve(picked.map((r) => ds.events.critique.get(valid.events[r])), base);
     // Each row's back-off rank over all non-excluded items, once; every w then costs O(candidates).
     const none: Candidates = { offsets: new Int32Array(rows.length + 1), ids: new Int32Array(0), scores: new Float64Array(0) };
@@ -321,6 +326,7 @@ export class CritiqueFusionRecommender implements Recommender {
       const n = Math.max(1, ranks.length);
       const g = { w, recall: recall / n, ndcg: ndcg / n, mrr: mrr / n };
       grid.push(g);
+      say?.({ phase, done: picked.length + grid.length, total: steps, unit: 'rows' });
       if (!best || g.recall > best.recall || (g.recall === best.recall && (g.ndcg > best.ndcg || (g.ndcg === best.ndcg && g.mrr > best.mrr)))) best = g;
     }
     return { weight: best!.w, rows: rows.length, validRows: valid.users.length, grid };
