@@ -40,6 +40,11 @@ function resolveIsa(requested: unknown, supported: IsaName[], limitedBy: string)
   return value as IsaName;
 }
 
+/** Threads for native work when none is asked for: REGEN_THREADS, else every core. */
+export function defaultThreads(): number {
+  return resolveThreads();
+}
+
 /** Threads for native work: the given number, else REGEN_THREADS, else every core. */
 function resolveThreads(requested?: unknown): number {
   if (requested !== undefined) return expectInteger(requested, 'options.threads', 1, 1024);

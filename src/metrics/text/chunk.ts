@@ -3,7 +3,7 @@
 import { BLEU_STATS } from './bleu.js';
 import { PairStatsEngine } from './pair-stats.js';
 import { ROUGE_STATS, parseRougeType } from './rouge.js';
-import { textKernels, type TextKernels } from '../../engine/engine.js';
+import { defaultThreads, textKernels, type TextKernels } from '../../engine/engine.js';
 import { pyLower } from './python-text.js';
 import type { BleuTokenizerName } from './bleu.js';
 
@@ -122,12 +122,13 @@ function computeNative(kernels: TextKernels, p: PackedChunkTask, task: ChunkTask
 
 /**
  * Statistics of one chunk computed off the calling thread where the addon can (eval narrates the next
- * kind meanwhile), else on it. The same kernels either way, so the same numbers.
+ * kind meanwhile), else on it: also with one thread for native work (REGEN_THREADS=1). The same kernels
+ * either way, so the same numbers.
  */
 export async function computeChunkInBackground(task: ChunkTask): Promise<ChunkStats> {
   const { kernels } = textBackend();
   const { settings, hyps, refs } = task;
-  if (!kernels?.textChunkStats || settings.bleuLowercase) return computeChunk(task);
+  if (!kernels?.textChunkStats || settings.bleuLowercase || defaultThreads() < 2) return computeChunk(task);
   const p = packChunk(settings, hyps, refs, 0, hyps.length);
   const bleu = settings.bleu ? (settings.bleuTokenize === '13a' ? 1 : 2) : 0;
   return kernels.textChunkStats(p.text, p.layout, bleu, Int32Array.from(settings.rougeTypes.map(parseRougeType)), settings.stem);
