@@ -108,6 +108,39 @@ struct Bf16Products8 {
   static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return Bf16Products::score(bt, slot, item); }
 };
 
+#include "scan_lanes.inl"
+
+// Items in lanes for the smallest batches (scan_lanes.inl): the item rows' dimension pairs are
+// transposed as 32-bit values; each lane is the same VDPBF16PS sequence as Bf16Products::score
+// (the two products of a pair are exact, so which operand holds the query does not matter).
+struct Bf16Lanes {
+  template <int ROWS>
+  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[ROWS]) {
+    const int64_t pairs = bt.pairs;
+    const float* e = reinterpret_cast<const float*>(bt.items_bf16 + n0 * pairs * 2);
+    for (int r = 0; r < ROWS; ++r) acc[r] = _mm256_setzero_ps();
+    __m256 t[4];
+    int64_t p0 = 0;
+    for (; p0 + 4 <= pairs; p0 += 4) {
+      load_8x4<false>(e, pairs, p0, 4, t);
+      for (int pp = 0; pp < 4; ++pp)
+        for (int r = 0; r < ROWS; ++r)
+          acc[r] = _mm256_dpbf16_ps(acc[r], reinterpret_cast<__m256bh>(t[pp]), broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2));
+    }
+    if (p0 < pairs) {
+      const int width = static_cast<int>(pairs - p0);
+      load_8x4<true>(e, pairs, p0, width, t);
+      for (int pp = 0; pp < width; ++pp)
+        for (int r = 0; r < ROWS; ++r)
+          acc[r] = _mm256_dpbf16_ps(acc[r], reinterpret_cast<__m256bh>(t[pp]), broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2));
+    }
+  }
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return Bf16Products::score(bt, slot, item); }
+  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
+    score_list_each<Bf16Lanes>(bt, slot, ids, n, out);
+  }
+};
+
 }  // namespace narrow
 
 
@@ -285,6 +318,12 @@ XentKernel xent_kernel_avx512_bf16(int64_t rows) {
 float fma_loop_avx512_bf16(int64_t iterations, double* flops_per_round) { return dot_loop(iterations, flops_per_round); }
 
 ScanKernel scan_kernel_avx512_bf16(int64_t rows) {
+  switch (rows) {  // at most 3 rows: items in lanes, one vector per row (more: rows in lanes is faster)
+    case 1: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 1>();
+    case 2: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 2>();
+    case 3: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 3>();
+    default: break;
+  }
   if (rows <= narrow::V::L) return narrow::make_kernel<narrow::Bf16Products8, 1, 12>();
   return rows <= V::L ? make_kernel<Bf16Products, 1, 16>() : make_kernel<Bf16Products, 2, 12>();
 }
