@@ -111,6 +111,50 @@ describe.skipIf(!BF16)(`bf16 tables (seed ${SEED})`, () => {
   });
 });
 
+describe.each([
+  ...ISAS.map((isa) => ({ isa, precision: 'fp32' as const })),
+  ...(BF16 ? [{ isa: 'avx512' as const, precision: 'bf16' as const }] : []),
+])(`small batches, $isa $precision (seed ${SEED})`, ({ isa, precision }) => {
+  // Batches of at most 8 rows run 256-bit kernels, and of at most 3-4 rows a kernel with items in
+  // lanes: every check case again at 1..8 rows (special values need 2 rows for the -Infinity query).
+  const bf16 = precision === 'bf16';
+  it.each(CHECK_CASES.map((spec, i) => [spec.name, i] as const))('%s, at most 8 rows', async (_name, i) => {
+    const spec = { ...CHECK_CASES[i], rows: Math.min(CHECK_CASES[i].rows, 1 + (i % 8)) };
+    const c = makeCase(spec, SEED + 500 + i);
+    const result = await search(c.items, spec.dim, c.queries, c.options, { isa, precision });
+    const items = bf16 ? roundToBf16(c.items) : c.items;
+    const queries = bf16 ? roundToBf16(c.queries) : c.queries;
+    expect(checkSearch(items, spec.dim, queries, c.options, result, { exact: c.exact })).toEqual([]);
+  });
+
+  it('a batch of 1..8 rows gives the same ids, scores and ranks as those rows in a large batch', async () => {
+    const dim = 37;
+    const c = makeCase({ name: 'narrow', count: 3001, dim, rows: 48, k: 12, exclude: 20, targets: true, bias: true }, SEED + 600);
+    const table = await ItemTable.create(c.items, { dim, isa, precision });
+    try {
+      const all = (await table.search(c.queries, c.options)) as Required<SearchResult>;
+      const offsets = c.options.exclude!.offsets;
+      let first = 0;
+      for (let rows = 1; rows <= 8; first += rows, rows++) {
+        const part = (await table.search(c.queries.subarray(first * dim, (first + rows) * dim), {
+          ...c.options,
+          targets: c.options.targets!.subarray(first, first + rows),
+          exclude: {
+            offsets: Int32Array.from(offsets.subarray(first, first + rows + 1), (o) => o - offsets[first]),
+            ids: c.options.exclude!.ids.subarray(offsets[first], offsets[first + rows]),
+          },
+        })) as Required<SearchResult>;
+        expect(part.ids).toEqual(all.ids.subarray(first * 12, (first + rows) * 12));
+        expect(part.scores).toEqual(all.scores.subarray(first * 12, (first + rows) * 12));
+        expect(part.targetRank).toEqual(all.targetRank.subarray(first, first + rows));
+        for (let b = 0; b < rows; b++) expect(Math.abs(part.logZ[b] - all.logZ[first + b])).toBeLessThan(1e-5 * Math.max(1, Math.abs(all.logZ[first + b])));
+      }
+    } finally {
+      table.dispose();
+    }
+  });
+});
+
 describe(`results do not depend on the kernel or the thread count (seed ${SEED})`, () => {
   it('ids, scores and ranks are bit-identical across kernels; everything across thread counts', async () => {
     const c = makeCase({ name: 'bits', count: 40_000, dim: 20, rows: 37, k: 15, exclude: 25, targets: true, bias: true }, SEED + 300);

@@ -13,65 +13,54 @@ REGEN_TARGET_BEGIN("avx2,fma")
 namespace regen::detail {
 namespace {
 
-struct V {
-  static constexpr int L = 8;
-  using F = __m256;
-  using I = __m256i;
-  using M = __m256;  // all-ones lanes
-  static F zero() { return _mm256_setzero_ps(); }
-  static F set1(float x) { return _mm256_set1_ps(x); }
-  static I set1_i(int32_t x) { return _mm256_set1_epi32(x); }
-  static F load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
-  static I load_i(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-  static void store_i(int32_t* p, I v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
-  static F bcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
-  static F add(F a, F b) { return _mm256_add_ps(a, b); }
-  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
-  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
-  static F max(F a, F b) { return _mm256_max_ps(a, b); }  // NaN in a: returns b
-  static F min(F a, F b) { return _mm256_min_ps(a, b); }
-  static M cmp_gt(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-  static M cmp_ge(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
-  static M cmp_eq(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
-  static M lt_i(I a, I b) { return _mm256_castsi256_ps(_mm256_cmpgt_epi32(b, a)); }
-  static M and_(M a, M b) { return _mm256_and_ps(a, b); }
-  static M or_(M a, M b) { return _mm256_or_ps(a, b); }
-  static bool any(M m) { return !_mm256_testz_ps(m, m); }
-  static uint32_t bits(M m) { return static_cast<uint32_t>(_mm256_movemask_ps(m)); }
-  static M from_bits(uint32_t b) {
-    const I lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    const I v = _mm256_and_si256(_mm256_set1_epi32(static_cast<int32_t>(b)), lane_bit);
-    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(v, lane_bit));
-  }
-  static F blend(M m, F a, F b) { return _mm256_blendv_ps(a, b, m); }
-  static I count(I c, M m) { return _mm256_sub_epi32(c, _mm256_castps_si256(m)); }
-  // As the AVX-512 version, with 2^n built in the exponent field: n is in [-126, 128] for every
-  // lane kept (128 gives +Infinity; larger x is clamped there).
-  static F exp2(F x) {
-    const F keep = _mm256_cmp_ps(x, _mm256_set1_ps(-126.0f), _CMP_NLT_UQ);
-    const F t = _mm256_min_ps(_mm256_set1_ps(128.0f), x);
-    const F n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const F f = _mm256_sub_ps(t, n);
-    F p = _mm256_set1_ps(1.327647129073739e-3f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.675540961325169e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550713092088699e-2f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022120237350464e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931469440460205e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0000001192092896f));
-    const I e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
-  }
-};
+#include "common/simd_avx2.h"
 
 #include "scan_kernel.inl"
 
 #include "xent_kernel.inl"
 
+#include "scan_lanes.inl"
+
+// Items in lanes for the smallest batches (scan_lanes.inl): each lane is fp32_score's chain of
+// fused multiply-adds (the product commutes exactly), then + bias.
+struct Fp32Lanes {
+  template <int ROWS>
+  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[ROWS]) {
+    const int64_t dim = bt.dim;
+    const float* e = bt.items + n0 * dim;
+    for (int r = 0; r < ROWS; ++r) acc[r] = _mm256_setzero_ps();
+    __m256 t[4];
+    int64_t j0 = 0;
+    for (; j0 + 4 <= dim; j0 += 4) {
+      load_8x4<false>(e, dim, j0, 4, t);
+      for (int jj = 0; jj < 4; ++jj)
+        for (int r = 0; r < ROWS; ++r)
+          acc[r] = _mm256_fmadd_ps(t[jj], _mm256_broadcast_ss(bt.packed_queries + r * dim + j0 + jj), acc[r]);
+    }
+    if (j0 < dim) {
+      const int width = static_cast<int>(dim - j0);
+      load_8x4<true>(e, dim, j0, width, t);
+      for (int jj = 0; jj < width; ++jj)
+        for (int r = 0; r < ROWS; ++r)
+          acc[r] = _mm256_fmadd_ps(t[jj], _mm256_broadcast_ss(bt.packed_queries + r * dim + j0 + jj), acc[r]);
+    }
+  }
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
+  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
+    Fp32Products::score_list(bt, slot, ids, n, out);
+  }
+};
+
 }  // namespace
 
 ScanKernel scan_kernel_avx2(int64_t rows) {
+  switch (rows) {  // at most 4 rows: items in lanes, one vector per row (more: rows in lanes is faster)
+    case 1: return make_lanes_kernel<Fp32Lanes, 1>();
+    case 2: return make_lanes_kernel<Fp32Lanes, 2>();
+    case 3: return make_lanes_kernel<Fp32Lanes, 3>();
+    case 4: return make_lanes_kernel<Fp32Lanes, 4>();
+    default: break;
+  }
   return rows <= V::L ? make_kernel<Fp32Products, 1, 12>() : make_kernel<Fp32Products, 2, 6>();
 }
 

@@ -68,6 +68,82 @@ struct Bf16Products {
 
 #include "xent_kernel.inl"
 
+// Small batches (at most 8 rows): 256-bit VDPBF16PS, 8 rows per vector. A 512-bit kernel would
+// leave at least half its lanes idle; 256-bit instructions issue twice as often on CPUs that split
+// 512-bit ones (Zen 4) and no slower elsewhere. Each lane is the same instruction on the same pairs
+// in the same order, so the scores are the 512-bit kernel's bits (its score() is reused).
+namespace narrow {
+
+#include "common/simd_avx2.h"
+
+#include "scan_kernel.inl"
+
+inline __m256bh broadcast_pair8(const uint16_t* p) {
+  int32_t bits;
+  std::memcpy(&bits, p, sizeof bits);
+  return reinterpret_cast<__m256bh>(_mm256_set1_epi32(bits));
+}
+
+struct Bf16Products8 {
+  template <int R, int C>
+  static void tile(const ScanBatch& bt, int64_t block, int64_t n0, __m256 (&acc)[R][C]) {
+    constexpr int kLinesPerStep = (C * 4 + 63) / 64;  // C items x 4 bytes per dimension pair
+    const int64_t pairs = bt.pairs;
+    const uint16_t* q = bt.packed_queries_bf16 + block * pairs * bt.block_rows * 2;
+    const uint16_t* e = bt.items_bf16 + n0 * pairs * 2;
+    const char* next = reinterpret_cast<const char*>(bt.items_bf16 + (n0 + C < bt.count ? n0 + C : n0) * pairs * 2);
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < pairs; ++p) {
+      for (int l = 0; l < kLinesPerStep; ++l) __builtin_prefetch(next + (p * kLinesPerStep + l) * 64);
+      __m256bh qv[R];
+      for (int r = 0; r < R; ++r)
+        qv[r] = reinterpret_cast<__m256bh>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + (p * R + r) * V::L * 2)));
+      for (int c = 0; c < C; ++c) {
+        const __m256bh b = broadcast_pair8(e + (c * pairs + p) * 2);
+        for (int r = 0; r < R; ++r) acc[r][c] = _mm256_dpbf16_ps(acc[r][c], qv[r], b);
+      }
+    }
+  }
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return Bf16Products::score(bt, slot, item); }
+};
+
+#include "scan_lanes.inl"
+
+// Items in lanes for the smallest batches (scan_lanes.inl): the item rows' dimension pairs are
+// transposed as 32-bit values; each lane is the same VDPBF16PS sequence as Bf16Products::score
+// (the two products of a pair are exact, so which operand holds the query does not matter).
+struct Bf16Lanes {
+  template <int ROWS>
+  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[ROWS]) {
+    const int64_t pairs = bt.pairs;
+    const float* e = reinterpret_cast<const float*>(bt.items_bf16 + n0 * pairs * 2);
+    for (int r = 0; r < ROWS; ++r) acc[r] = _mm256_setzero_ps();
+    __m256 t[4];
+    int64_t p0 = 0;
+    for (; p0 + 4 <= pairs; p0 += 4) {
+      load_8x4<false>(e, pairs, p0, 4, t);
+      for (int pp = 0; pp < 4; ++pp)
+        for (int r = 0; r < ROWS; ++r)
+          acc[r] = _mm256_dpbf16_ps(acc[r], reinterpret_cast<__m256bh>(t[pp]), broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2));
+    }
+    if (p0 < pairs) {
+      const int width = static_cast<int>(pairs - p0);
+      load_8x4<true>(e, pairs, p0, width, t);
+      for (int pp = 0; pp < width; ++pp)
+        for (int r = 0; r < ROWS; ++r)
+          acc[r] = _mm256_dpbf16_ps(acc[r], reinterpret_cast<__m256bh>(t[pp]), broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2));
+    }
+  }
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return Bf16Products::score(bt, slot, item); }
+  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
+    score_list_each<Bf16Lanes>(bt, slot, ids, n, out);
+  }
+};
+
+}  // namespace narrow
+
+
 // The gradient products of a tile on AVX512-BF16: G is rounded to bfloat16 and each VDPBF16PS
 // lane adds two exact products in float32, twice the float32 FMA rate.
 //   dQ (rows in lanes): lane pairs (G[row][c], G[row][c + 1]) times broadcast item pairs
@@ -242,6 +318,13 @@ XentKernel xent_kernel_avx512_bf16(int64_t rows) {
 float fma_loop_avx512_bf16(int64_t iterations, double* flops_per_round) { return dot_loop(iterations, flops_per_round); }
 
 ScanKernel scan_kernel_avx512_bf16(int64_t rows) {
+  switch (rows) {  // at most 3 rows: items in lanes, one vector per row (more: rows in lanes is faster)
+    case 1: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 1>();
+    case 2: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 2>();
+    case 3: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 3>();
+    default: break;
+  }
+  if (rows <= narrow::V::L) return narrow::make_kernel<narrow::Bf16Products8, 1, 12>();
   return rows <= V::L ? make_kernel<Bf16Products, 1, 16>() : make_kernel<Bf16Products, 2, 12>();
 }
 

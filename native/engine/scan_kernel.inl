@@ -92,6 +92,58 @@ constexpr ScoreListFn score_list_of() {
   else return &score_list_each<Products>;
 }
 
+// The sum of n vectors as a balanced tree: a short dependency chain (the order is fixed, so the
+// result is the same bits wherever the tile is scanned).
+template <int N>
+inline typename V::F tree_sum(const typename V::F* x) {
+  if constexpr (N == 1) return x[0];
+  else return V::add(tree_sum<N / 2>(x), tree_sum<N - N / 2>(x + N / 2));
+}
+
+// Folds C score vectors of one vector of rows into the running log-sum-exp (see ScanState):
+// sum = sum of 2^(score log2(e) - shift), rescaled only when a lane's maximum grows. shift starts
+// at -FLT_MAX, finite, so that -Infinity scores add 0, not NaN; a NaN score makes the sum NaN.
+// `tile_max` is the lanes' maximum over the C scores (NaN passed over), none of them +Infinity.
+template <int C>
+inline void lse_fold(const ScanBatch& bt, ScanState& st, int64_t base, const typename V::F (&s)[C], typename V::F tile_max) {
+  using F = typename V::F;
+  using M = typename V::M;
+  const F scale = V::set1(bt.lse_scale);
+  F shift = V::load(st.shift + base);
+  const F top = V::min(V::mul(tile_max, scale), V::set1(kFloatMax));
+  const M grows = V::cmp_gt(top, shift);
+  F sum = V::load(st.sum + base);
+  if (V::any(grows)) {
+    const F next = V::blend(grows, shift, top);
+    sum = V::mul(sum, V::exp2(V::sub(shift, next)));
+    shift = next;
+    V::store(st.shift + base, shift);
+  }
+  // The exponent is the rounded product minus shift (the largest rounded product): at most 0,
+  // and exactly 0 for the maximum. (An FMA's unrounded product could pass shift by half an
+  // ulp of it, which overflows exp2 once scores reach ~1e9; the GPU kernels round first too.)
+  F terms[C];
+  for (int c = 0; c < C; ++c) terms[c] = V::exp2(V::sub(V::mul(s[c], scale), shift));
+  V::store(st.sum + base, V::add(sum, tree_sum<C>(terms)));
+}
+
+// The rare tile where some live lane scores +Infinity: the lane's flag is set (a sum cannot hold
+// +Infinity beside finite terms) and its +Infinity scores are left out of the sum. Out of line so
+// that the common path keeps its scores in registers.
+template <int C>
+__attribute__((noinline)) void lse_fold_with_inf(const ScanBatch& bt, ScanState& st, int64_t base, const typename V::F (&s)[C],
+                                                 typename V::M has_inf) {
+  using F = typename V::F;
+  for (uint32_t lanes = V::bits(has_inf); lanes; lanes &= lanes - 1) st.pos_inf[base + __builtin_ctz(lanes)] = 1;
+  F finite[C];
+  F finite_max = V::set1(-kInf);
+  for (int c = 0; c < C; ++c) {
+    finite[c] = V::blend(V::cmp_eq(s[c], V::set1(kInf)), s[c], V::set1(-kInf));
+    finite_max = V::max(finite[c], finite_max);
+  }
+  lse_fold<C>(bt, st, base, finite, finite_max);
+}
+
 // Scores items [n0, n0 + C) for one row block and folds them into the running statistics.
 template <class Products, int R, int C>
 inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t n0) {
@@ -120,6 +172,7 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
   }
 
   const bool has_targets = bt.target_id != nullptr;
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     const int64_t base = block * bt.block_rows + static_cast<int64_t>(r) * V::L;
     const uint32_t live = live_lanes(bt.rows, base);
@@ -142,49 +195,14 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
     F tile_max = V::set1(-kInf);
     for (int c = 0; c < C; ++c) tile_max = V::max(s[c], tile_max);  // NaN scores are passed over
 
-    // Online log-sum-exp in base 2: per lane, sum = sum of 2^(score log2(e) - shift) over the items
-    // scanned, rescaled only when the lane's maximum grows. shift starts at -FLT_MAX, finite, so
-    // that -Infinity scores add 0, not NaN. A NaN score makes the sum NaN. A +Infinity score sets
-    // the lane's flag instead (a sum cannot hold it beside finite terms) and is left out here.
-    {
-      const F* lse_scores = s;
-      F finite_scores[C];
-      F lse_max = tile_max;
-      const M has_inf = V::and_(V::cmp_eq(tile_max, V::set1(kInf)), live_mask);
-      if (V::any(has_inf)) {
-        for (uint32_t lanes = V::bits(has_inf); lanes; lanes &= lanes - 1) st.pos_inf[base + __builtin_ctz(lanes)] = 1;
-        lse_max = V::set1(-kInf);
-        for (int c = 0; c < C; ++c) {
-          finite_scores[c] = V::blend(V::cmp_eq(s[c], V::set1(kInf)), s[c], V::set1(-kInf));
-          lse_max = V::max(finite_scores[c], lse_max);
-        }
-        lse_scores = finite_scores;
-      }
-      F shift = V::load(st.shift + base);
-      F sum = V::load(st.sum + base);
-      const F top = V::min(V::mul(lse_max, V::set1(bt.lse_scale)), V::set1(kFloatMax));
-      const M grows = V::cmp_gt(top, shift);
-      if (V::any(grows)) {
-        const F next = V::blend(grows, shift, top);
-        sum = V::mul(sum, V::exp2(V::sub(shift, next)));
-        shift = next;
-        V::store(st.shift + base, shift);
-      }
-      // The exponent is the rounded product minus shift (the largest rounded product): at most 0,
-      // and exactly 0 for the maximum. (An FMA's unrounded product could pass shift by half an
-      // ulp of it, which overflows exp2 once scores reach ~1e9; the GPU kernels round first too.)
-      F part = V::zero();
-      for (int c = 0; c < C; ++c) part = V::add(part, V::exp2(V::sub(V::mul(lse_scores[c], V::set1(bt.lse_scale)), shift)));
-      V::store(st.sum + base, V::add(sum, part));
+    const M has_inf = V::and_(V::cmp_eq(tile_max, V::set1(kInf)), live_mask);
+    if (__builtin_expect(V::any(has_inf), 0)) {
+      F copy[C];  // the rare path takes the address of a copy, not of s
+      for (int c = 0; c < C; ++c) copy[c] = s[c];
+      lse_fold_with_inf<C>(bt, st, base, copy, has_inf);
+    } else {
+      lse_fold<C>(bt, st, base, s, tile_max);
     }
-
-    alignas(64) float lane_scores[C][V::L];
-    bool stored = false;
-    auto store_scores = [&] {
-      if (stored) return;
-      for (int c = 0; c < C; ++c) V::store(lane_scores[c], s[c]);
-      stored = true;
-    };
 
     // Target rank: count items that beat the target, (score, -id) greater than the target's.
     if (has_targets) {
@@ -193,7 +211,8 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
       const M before_last = V::lt_i(V::set1_i(static_cast<int32_t>(n0 + C - 1)), tid);
       const F ts = V::load(bt.target_score + base);
       const F below = V::load(bt.target_score_below + base);
-      if (V::bits(before_first) == V::bits(before_last) && !V::any(V::and_(V::cmp_eq(below, V::set1(-kInf)), live_mask))) {
+      if (__builtin_expect(V::bits(before_first) == V::bits(before_last) &&
+                               !V::any(V::and_(V::cmp_eq(below, V::set1(-kInf)), live_mask)), 1)) {
         // Every item of the tile lies on one side of each lane's target. After it, an item must
         // score above the target; before it, an equal score also beats it: above the next float
         // down. (Lanes where that float is -Infinity take the per-lane path.)
@@ -202,7 +221,8 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
         for (int c = 0; c < C; ++c) count = V::count(count, V::and_(V::cmp_gt(s[c], threshold), live_mask));
         V::store_i(st.rank_count + base, count);
       } else {
-        store_scores();
+        alignas(64) float lane_scores[C][V::L];
+        for (int c = 0; c < C; ++c) V::store(lane_scores[c], s[c]);
         for (int c = 0; c < C; ++c) {
           const int32_t id = static_cast<int32_t>(n0 + c);
           for (uint32_t lanes = live & ~(any_excluded ? excluded[r][c] : 0u); lanes; lanes &= lanes - 1) {
@@ -217,8 +237,9 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
 
     // Top-k: most tiles hold no candidate for any lane; those that do take the per-lane path.
     const F threshold = V::load(st.threshold + base);
-    if (V::any(V::and_(V::cmp_ge(tile_max, threshold), live_mask))) {
-      store_scores();
+    if (__builtin_expect(V::any(V::and_(V::cmp_ge(tile_max, threshold), live_mask)), 0)) {
+      alignas(64) float lane_scores[C][V::L];
+      for (int c = 0; c < C; ++c) V::store(lane_scores[c], s[c]);
       for (int c = 0; c < C; ++c) {
         const int32_t id = static_cast<int32_t>(n0 + c);
         const uint32_t candidates = V::bits(V::and_(V::cmp_ge(s[c], threshold), live_mask));

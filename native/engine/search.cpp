@@ -215,24 +215,52 @@ void pack_queries(const SearchRequest& req, int64_t first, int64_t rows, int32_t
   }
 }
 
+// Sorts keys below 2^bits: least-significant-digit radix sort, 11 bits a pass (short lists: std::sort).
+// Random ids make a comparison sort mispredict about every other comparison; this sort was 2-4% of
+// a B = 32 search with 50 exclusions per row.
+void sort_keys(std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch, int bits) {
+  constexpr int kDigit = 11;
+  if (keys.size() < 512) {
+    std::sort(keys.begin(), keys.end());
+    return;
+  }
+  scratch.resize(keys.size());
+  std::vector<uint32_t> counts(size_t{1} << kDigit);
+  for (int shift = 0; shift < bits; shift += kDigit) {
+    std::fill(counts.begin(), counts.end(), 0u);
+    for (const uint64_t k : keys) ++counts[(k >> shift) & ((1u << kDigit) - 1)];
+    uint32_t total = 0;
+    for (uint32_t& c : counts) {
+      const uint32_t n = c;
+      c = total;
+      total += n;
+    }
+    for (const uint64_t k : keys) scratch[counts[(k >> shift) & ((1u << kDigit) - 1)]++] = k;
+    keys.swap(scratch);
+  }
+}
+
 // The exclusions of rows [first, first + rows), per row block, sorted by (item, slot) so the scan
 // meets them in order, without duplicates. offsets gets row_blocks + 1 entries.
-void collect_exclusions(const SearchRequest& req, int64_t first, int64_t rows, int64_t block_rows,
-                        int64_t row_blocks, std::vector<Exclusion>& out, std::vector<int64_t>& offsets) {
+void collect_exclusions(const SearchRequest& req, int64_t first, int64_t rows, int64_t block_rows, int64_t row_blocks,
+                        int64_t count, std::vector<Exclusion>& out, std::vector<int64_t>& offsets) {
   offsets.assign(static_cast<size_t>(row_blocks + 1), 0);
   if (!req.exclude_offsets) return;
-  const auto by_item = [](const Exclusion& a, const Exclusion& b) {
-    return a.item != b.item ? a.item < b.item : a.slot < b.slot;
-  };
-  const auto same = [](const Exclusion& a, const Exclusion& b) { return a.item == b.item && a.slot == b.slot; };
+  // Keys item * 2^slot_bits + slot: ids lie in [0, count), so the integer order is the pair order.
+  int slot_bits = 0, item_bits = 0;
+  while ((int64_t{1} << slot_bits) < block_rows) ++slot_bits;
+  while ((int64_t{1} << item_bits) < count) ++item_bits;
+  std::vector<uint64_t> keys, scratch;
   for (int64_t b = 0; b < row_blocks; ++b) {
-    const size_t start = out.size();
+    keys.clear();
     for (int64_t i = b * block_rows; i < std::min(rows, (b + 1) * block_rows); ++i)
       for (int32_t p = req.exclude_offsets[first + i]; p < req.exclude_offsets[first + i + 1]; ++p)
-        out.push_back(Exclusion{req.exclude_ids[p], static_cast<int32_t>(i - b * block_rows)});
-    const auto begin = out.begin() + static_cast<std::ptrdiff_t>(start);
-    std::sort(begin, out.end(), by_item);
-    out.erase(std::unique(begin, out.end(), same), out.end());
+        keys.push_back(static_cast<uint64_t>(req.exclude_ids[p]) << slot_bits | static_cast<uint64_t>(i - b * block_rows));
+    sort_keys(keys, scratch, item_bits + slot_bits);
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    const uint64_t slot_mask = (uint64_t{1} << slot_bits) - 1;
+    for (const uint64_t key : keys)
+      out.push_back(Exclusion{static_cast<int32_t>(key >> slot_bits), static_cast<int32_t>(key & slot_mask)});
     offsets[static_cast<size_t>(b + 1)] = static_cast<int64_t>(out.size());
   }
 }
@@ -304,7 +332,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   pack_queries(req, first, rows, dim, block_rows, rows_padded, pairs, bf16, packed, packed_bf16);
   std::vector<Exclusion> exclusions;
   std::vector<int64_t> exclusion_offsets;
-  collect_exclusions(req, first, rows, block_rows, row_blocks, exclusions, exclusion_offsets);
+  collect_exclusions(req, first, rows, block_rows, row_blocks, count, exclusions, exclusion_offsets);
 
   ScanBatch batch{};
   batch.items = bf16 ? nullptr : items.data();

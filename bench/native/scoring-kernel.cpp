@@ -1,0 +1,111 @@
+// The scoring kernels alone, on one thread, against the hardware floor measured in the same run:
+// regen::search (no JavaScript, no worker hand-off) at the REGEN shapes of `npm run bench -- scoring`
+// (k = 10, 50 excluded ids per row, targets on), timed by the thread's CPU time, best of many calls,
+// so that other work on a shared machine moves the figures far less than the npm bench's medians.
+// Floors: compute 2 B N d / FMA peak (fp32 FMA or bf16 VDPBF16PS chains, one thread); memory table
+// bytes / one thread's read bandwidth (512 MiB buffer); the floor is the larger. Cycles per score
+// vector assume the clock the fp32 peak implies (one 512-bit FMA per cycle).
+//
+// Build and run (after `node scripts/build-native.mjs`, which leaves build/libregen_kernels_cpu.a):
+//   g++ -O2 -std=c++17 -Inative/include bench/native/scoring-kernel.cpp build/libregen_kernels_cpu.a
+//       -lpthread -o /tmp/scoring-kernel && /tmp/scoring-kernel [fp32|bf16] [clothing]
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "regen/search.h"
+#include "regen/xent.h"
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+struct Shape {
+  int64_t items;
+  int dim;
+  int rows;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace regen;
+  std::string only;
+  bool clothing = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "clothing") clothing = true;
+    else only = a;
+  }
+  const Isa isa = isa_supported(Isa::Avx512, cpu_features()) ? Isa::Avx512 : Isa::Avx2;
+  const FmaPeak fp32 = fma_peak(isa, Precision::Fp32, 1, 0.3);
+  const bool has_bf16 = precision_supported(Precision::Bf16, Isa::Avx512, cpu_features());
+  const FmaPeak bf16 = has_bf16 ? fma_peak(Isa::Avx512, Precision::Bf16, 1, 0.3) : FmaPeak{};
+  const ReadBandwidth bw = read_bandwidth(1, size_t{512} << 20, 0.5);
+  const double ghz = fp32.cpu_gflops / 32.0;
+  std::printf("one thread, over CPU time: fp32 peak %.0f GFLOP/s, bf16 %.0f, read %.1f GB/s (%s kernels)\n",
+              fp32.cpu_gflops, bf16.cpu_gflops, bw.cpu_gbps, isa_name(isa));
+  std::vector<Shape> shapes;
+  const int64_t n = clothing ? 376847 : 27887;
+  for (int dim : {64, 256})
+    for (int rows : {1, 2, 4, 8, 32, 256}) shapes.push_back({n, dim, rows});
+  std::mt19937 rng(12345);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::printf("precision  items  dim rows       ms   floor ms  bound  x floor  cycles/vector\n");
+  for (Precision precision : {Precision::Fp32, Precision::Bf16}) {
+    if (precision == Precision::Bf16 && !has_bf16) continue;
+    if (!only.empty() && only != precision_name(precision)) continue;
+    int last_dim = 0;
+    std::vector<float> items;
+    std::unique_ptr<ItemMatrix> table;
+    for (const Shape& s : shapes) {
+      if (s.dim != last_dim) {
+        items.resize(static_cast<size_t>(s.items * s.dim));
+        for (float& x : items) x = uniform(rng);
+        table = std::make_unique<ItemMatrix>(items.data(), s.items, s.dim, precision);
+        last_dim = s.dim;
+      }
+      std::vector<float> queries(static_cast<size_t>(s.rows * s.dim));
+      for (float& x : queries) x = uniform(rng);
+      std::vector<int32_t> offsets(s.rows + 1), ids(static_cast<size_t>(s.rows) * 50), targets(s.rows);
+      for (int b = 0; b <= s.rows; ++b) offsets[b] = b * 50;
+      for (int32_t& x : ids) x = static_cast<int32_t>(rng() % s.items);
+      for (int32_t& x : targets) x = static_cast<int32_t>(rng() % s.items);
+      SearchRequest req;
+      req.queries = queries.data();
+      req.rows = s.rows;
+      req.k = 10;
+      req.exclude_offsets = offsets.data();
+      req.exclude_ids = ids.data();
+      req.targets = targets.data();
+      std::vector<int32_t> out_ids(static_cast<size_t>(s.rows) * 10), rank(s.rows);
+      std::vector<float> out_scores(static_cast<size_t>(s.rows) * 10), log_z(s.rows), log_prob(s.rows);
+      const SearchResult res{out_ids.data(), out_scores.data(), log_z.data(), rank.data(), log_prob.data()};
+      const double flops = 2.0 * s.rows * static_cast<double>(s.items) * s.dim;
+      const int reps = std::max(5, std::min(60, static_cast<int>(4e9 / flops)));
+      double best = 1e30;
+      for (int r = 0; r < reps; ++r) {
+        const double t0 = thread_cpu_seconds();
+        search(*table, req, res, SearchConfig{isa, 1});
+        best = std::min(best, thread_cpu_seconds() - t0);
+      }
+      const double peak = precision == Precision::Fp32 ? fp32.cpu_gflops : bf16.cpu_gflops;
+      const double compute = flops / peak / 1e9;
+      const double memory = static_cast<double>(table->bytes()) / bw.cpu_gbps / 1e9;
+      const double floor = std::max(compute, memory);
+      const double vectors = static_cast<double>(s.items) * ((s.rows + 15) / 16);
+      std::printf("%-9s %6lld %4d %4d %8.3f %10.3f  %s %8.2f %14.1f\n", precision_name(precision),
+                  static_cast<long long>(s.items), s.dim, s.rows, best * 1e3, floor * 1e3,
+                  compute >= memory ? "fma" : "mem", best / floor, best * ghz * 1e9 / vectors);
+    }
+  }
+  return 0;
+}
