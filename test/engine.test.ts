@@ -171,6 +171,47 @@ describe(`results do not depend on the kernel or the thread count (seed ${SEED})
   });
 });
 
+describe(`a ranking-only search (logZ: false) (seed ${SEED})`, () => {
+  const precisions = loadCpuBinding().bf16Supported() ? (['fp32', 'bf16'] as const) : (['fp32'] as const);
+  it('gives the same ids, scores and ranks as the full search on every kernel, precision and batch size; logZ NaN', async () => {
+    for (const isa of ISAS)
+      for (const precision of precisions) {
+        if (precision === 'bf16' && isa !== 'avx512') continue;
+        for (const [i, spec] of CHECK_CASES.entries())
+          for (const rows of [spec.rows, Math.min(spec.rows, 1 + (i % 8))]) {
+            const c = makeCase({ ...spec, rows }, SEED + 700 + i);
+            const table = await ItemTable.create(c.items, { dim: spec.dim, isa, precision });
+            try {
+              const full = (await table.search(c.queries, c.options)) as Required<SearchResult>;
+              const ranking = (await table.search(c.queries, { ...c.options, logZ: false })) as Required<SearchResult>;
+              const what = `${isa} ${precision} ${spec.name} rows ${rows}`;
+              expect(ranking.ids, what).toEqual(full.ids);
+              expect(ranking.scores, what).toEqual(full.scores);
+              expect(ranking.logZ.every((x) => Number.isNaN(x)), what).toBe(true);
+              if (c.options.targets) {
+                expect(ranking.targetRank, what).toEqual(full.targetRank);
+                // An excluded target keeps its log-probability of -Infinity; the others need logZ.
+                expect(Array.from(ranking.targetLogProb, (x) => (x === -Infinity ? 'excluded' : Number.isNaN(x) ? 'NaN' : x)), what).toEqual(
+                  Array.from(full.targetLogProb, (x) => (x === -Infinity ? 'excluded' : 'NaN')),
+                );
+              }
+            } finally {
+              table.dispose();
+            }
+          }
+      }
+  });
+
+  it('refuses a logZ option that is not a boolean', async () => {
+    const table = await ItemTable.create(new Float32Array(8), { dim: 2 });
+    try {
+      await expect(table.search(new Float32Array(2), { k: 1, logZ: 0 as unknown as boolean })).rejects.toThrow(/options\.logZ to be a boolean/);
+    } finally {
+      table.dispose();
+    }
+  });
+});
+
 describe('ItemTable behaviour', () => {
   it('keeps its own copy of the items', async () => {
     const c = makeCase({ name: 'copy', count: 200, dim: 8, rows: 5, k: 4 }, SEED + 400);

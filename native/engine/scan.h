@@ -38,6 +38,8 @@ struct ScanBatch {
   int32_t pairs;        // Bf16: dimensions taken two at a time (dim rounded up to even, over 2)
   const float* bias;    // count values, or null
   float lse_scale;      // log2(e) / temperature: the log-sum-exp is over score / temperature
+  bool skip_lse;        // a ranking-only search: no log-sum-exp (its exp2 per score is a third of a
+                        // d = 64 score's cost); logZ comes back NaN
   // Queries packed per block of `block_rows` rows: block b, dimension j, row slot s is at
   // packed_queries[(b * dim + j) * block_rows + s]; padding slots are zero.
   const float* packed_queries;

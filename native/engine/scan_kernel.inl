@@ -195,13 +195,15 @@ inline void scan_tile(const ScanBatch& bt, ScanState& st, int64_t block, int64_t
     F tile_max = V::set1(-kInf);
     for (int c = 0; c < C; ++c) tile_max = V::max(s[c], tile_max);  // NaN scores are passed over
 
-    const M has_inf = V::and_(V::cmp_eq(tile_max, V::set1(kInf)), live_mask);
-    if (__builtin_expect(V::any(has_inf), 0)) {
-      F copy[C];  // the rare path takes the address of a copy, not of s
-      for (int c = 0; c < C; ++c) copy[c] = s[c];
-      lse_fold_with_inf<C>(bt, st, base, copy, has_inf);
-    } else {
-      lse_fold<C>(bt, st, base, s, tile_max);
+    if (!bt.skip_lse) {
+      const M has_inf = V::and_(V::cmp_eq(tile_max, V::set1(kInf)), live_mask);
+      if (__builtin_expect(V::any(has_inf), 0)) {
+        F copy[C];  // the rare path takes the address of a copy, not of s
+        for (int c = 0; c < C; ++c) copy[c] = s[c];
+        lse_fold_with_inf<C>(bt, st, base, copy, has_inf);
+      } else {
+        lse_fold<C>(bt, st, base, s, tile_max);
+      }
     }
 
     // Target rank: count items that beat the target, (score, -id) greater than the target's.

@@ -103,20 +103,22 @@ void scan_lanes(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) 
       if (excluded) s = V::blend(V::from_bits(excluded), s, V::set1(-kInf));
 
       // Log-sum-exp, per lane (see lse_fold); +Infinity sets the row's flag and is left out.
-      F x = s;
-      const F is_inf = V::cmp_eq(s, V::set1(kInf));
-      if (__builtin_expect(V::any(is_inf), 0)) {
-        pos_inf[r] = true;
-        x = V::blend(is_inf, s, V::set1(-kInf));
+      if (!bt.skip_lse) {
+        F x = s;
+        const F is_inf = V::cmp_eq(s, V::set1(kInf));
+        if (__builtin_expect(V::any(is_inf), 0)) {
+          pos_inf[r] = true;
+          x = V::blend(is_inf, s, V::set1(-kInf));
+        }
+        const F top = V::min(V::mul(x, scale), V::set1(kFloatMax));
+        const F grows = V::cmp_gt(top, shift[r]);
+        if (V::any(grows)) {
+          const F next = V::blend(grows, shift[r], top);
+          sum[r] = V::mul(sum[r], V::exp2(V::sub(shift[r], next)));
+          shift[r] = next;
+        }
+        sum[r] = V::add(sum[r], V::exp2(V::sub(V::mul(x, scale), shift[r])));
       }
-      const F top = V::min(V::mul(x, scale), V::set1(kFloatMax));
-      const F grows = V::cmp_gt(top, shift[r]);
-      if (V::any(grows)) {
-        const F next = V::blend(grows, shift[r], top);
-        sum[r] = V::mul(sum[r], V::exp2(V::sub(shift[r], next)));
-        shift[r] = next;
-      }
-      sum[r] = V::add(sum[r], V::exp2(V::sub(V::mul(x, scale), shift[r])));
 
       // Target rank: (score, -id) above the target's, over the kept lanes.
       if (bt.target_id) {

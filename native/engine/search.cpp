@@ -342,6 +342,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   batch.pairs = pairs;
   batch.bias = req.bias;
   batch.lse_scale = req.temperature == 1.0f ? kLog2e : static_cast<float>(1.4426950408889634074 / req.temperature);
+  batch.skip_lse = !req.log_z;
   batch.packed_queries = bf16 ? nullptr : packed.data();
   batch.packed_queries_bf16 = bf16 ? packed_bf16.data() : nullptr;
   batch.block_rows = static_cast<int32_t>(block_rows);
@@ -394,7 +395,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   };
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t g = first + i;
-    const double log_z = merge_log_z(partials, units, rows_padded, i);
+    const double log_z = req.log_z ? merge_log_z(partials, units, rows_padded, i) : std::numeric_limits<double>::quiet_NaN();
     res.log_z[g] = static_cast<float>(log_z);
 
     candidates.clear();

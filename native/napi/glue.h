@@ -223,6 +223,8 @@ struct SearchArgs {
     ids.bind(o.Get("ids"), "ids", rows * k);
     scores.bind(o.Get("scores"), "scores", rows * k);
     log_z.bind(o.Get("logZ"), "logZ", rows);
+    // withLogZ false: a ranking-only search (the CPU kernels skip the log-sum-exp; logZ comes back NaN).
+    if (Napi::Value w = optional(o, "withLogZ"); !w.IsEmpty()) request.log_z = w.ToBoolean().Value();
 
     request.queries = queries.data();
     request.rows = rows;

@@ -39,6 +39,8 @@ export interface NativeSearchArgs {
   logZ: Float32Array;
   targetRank: Int32Array | null;
   targetLogProb: Float32Array | null;
+  /** false: no log-sum-exp (the CPU kernels skip it; logZ is NaN). Absent: true. */
+  withLogZ?: boolean;
 }
 
 /**

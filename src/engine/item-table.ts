@@ -41,6 +41,13 @@ export interface SearchOptions {
   targets?: Int32Array;
   /** Per-item additive score (length = number of items). */
   bias?: Float32Array;
+  /**
+   * false: a ranking-only search, for callers that need ids, scores and ranks alone (the recommenders):
+   * the log-sum-exp is skipped (on the CPU its exp2 per score is a third of a d = 64 score's cost), and
+   * logZ, and targetLogProb where the target is not excluded, are NaN. Ids, scores and ranks are the
+   * same bits either way. Default true.
+   */
+  logZ?: boolean;
 }
 
 export interface SearchResult {
@@ -204,6 +211,9 @@ export class ItemTable {
       expectIds(targets, this.count, 'options.targets', true);
     }
     const bias = this.checkedBias(options.bias);
+    if (options.logZ !== undefined && typeof options.logZ !== 'boolean')
+      throw new TypeError(`Expected options.logZ to be a boolean (false: a ranking-only search) but received ${describe(options.logZ)}`);
+    const withLogZ = options.logZ ?? true;
 
     const result: SearchResult = {
       ids: new Int32Array(rows * k),
@@ -228,9 +238,16 @@ export class ItemTable {
       logZ: result.logZ,
       targetRank: result.targetRank ?? null,
       targetLogProb: result.targetLogProb ?? null,
+      withLogZ,
     };
-    if (this.isa === 'cuda') await (native as NativeCudaTable).search(args);
-    else await (native as NativeCpuTable).search({ ...args, isa: this.isa, threads: this.threads });
+    if (this.isa === 'cuda') {
+      await (native as NativeCudaTable).search(args);
+      // The GPU kernels compute the log-sum-exp anyway: the result says what a ranking-only search says.
+      if (!withLogZ) {
+        result.logZ.fill(NaN);
+        if (result.targetLogProb) for (let i = 0; i < rows; i++) if (result.targetLogProb[i] !== -Infinity) result.targetLogProb[i] = NaN;
+      }
+    } else await (native as NativeCpuTable).search({ ...args, isa: this.isa, threads: this.threads });
     return result;
   }
 

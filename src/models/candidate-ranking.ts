@@ -226,6 +226,7 @@ export class BackoffRanker {
         targets,
         exclude: { offsets: exOffsets, ids: exIds.subarray(0, o) },
         bias: this.backoff,
+        logZ: false, // ranks and lists only
       });
       for (let r = start; r < end; r++) {
         const i = r - start;

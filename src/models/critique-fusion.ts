@@ -165,7 +165,7 @@ class EmbeddingRetriever implements CritiqueRetriever {
       return out.build();
     }
     const q = await encoder.embed(rows.map((i) => critiques[i] as string));
-    const res = await table.search(q.data, { k: depth });
+    const res = await table.search(q.data, { k: depth, logZ: false });
     let next = 0;
     for (let i = 0; i < critiques.length; i++) {
       if (rows[next] !== i) {

@@ -28,6 +28,7 @@ export async function rankWithEngine(
       // Offsets index the full ids array: rows of this chunk read their slice of it in place.
       exclude: { offsets, ids: exclude.ids },
       bias: options.bias,
+      logZ: false, // ranks and lists only
     });
     for (let i = 0; i < end - start; i++) ranks[start + i] = r.targetRank[i] < 0 ? Infinity : r.targetRank[i];
     top.set(r.ids, start * k);

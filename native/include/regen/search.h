@@ -74,6 +74,10 @@ struct SearchRequest {
   // logZ (and target_log_prob) are those of softmax(score / temperature); > 0. Scores, ids and
   // ranks do not depend on it. 1 gives the plain softmax, bit for bit as before it existed.
   float temperature = 1.0f;
+  // false: a ranking-only search (ids, scores, ranks) without the log-sum-exp: log_z and
+  // target_log_prob come back NaN (for a target that is given and not excluded). Ids, scores and
+  // ranks are the same bits either way.
+  bool log_z = true;
 };
 
 // Caller-owned outputs. ids/scores: rows x k, padded with id -1 and score -Infinity when fewer
