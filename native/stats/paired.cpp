@@ -33,6 +33,10 @@ inline uint32_t mix(uint32_t a) {
   return t ^ (t >> 14);
 }
 
+// The row a draw picks: floor(u * n) with u = t / 2^32, in doubles as the TypeScript loop computes it.
+// The product is never negative, so truncation is the floor (and no libm call on a baseline x86-64).
+inline int64_t drawn_row(uint32_t t, double dn) { return static_cast<int64_t>(static_cast<double>(t) / 4294967296.0 * dn); }
+
 // Resamples run kLanes at a time, each lane its own resample and stream: one resample's sums are a
 // chain of dependent additions, and interleaving lanes keeps the core busy while each chain waits.
 constexpr int kLanes = 8;
@@ -55,8 +59,7 @@ void resample_lanes(const double* values, int64_t n, int32_t columns_rt, const u
       const uint32_t t = mix(a[l]);
       double* s = sum + l * columns;
       if constexpr (M == PairedMode::kDraw) {
-        // floor(u * n) with u = t / 2^32, in doubles as the TypeScript loop computes it.
-        const double* drawn = values + static_cast<int64_t>(std::floor(static_cast<double>(t) / 4294967296.0 * dn)) * columns;
+        const double* drawn = values + drawn_row(t, dn) * columns;
         for (int32_t c = 0; c < columns; ++c) s[c] += drawn[c];
       } else if constexpr (M == PairedMode::kNegate) {
         // u < 0.5 exactly when t < 2^31; the negation is the sign bit flipped, without a branch.
@@ -232,7 +235,7 @@ void resample_integers(const int32_t* rows, int64_t n, int32_t columns, PairedMo
     const double dn = static_cast<double>(n);
     for (int64_t i = 0; i < n; ++i) {
       a += kStep;
-      ++counts[static_cast<size_t>(std::floor(static_cast<double>(mix(a)) / 4294967296.0 * dn))];
+      ++counts[static_cast<size_t>(drawn_row(mix(a), dn))];
     }
     for (int64_t i = 0; i < n; ++i) {
       const int64_t c = counts[static_cast<size_t>(i)];
@@ -316,7 +319,7 @@ void integer_sums_avx512(const int32_t* ints, int64_t n, int32_t columns, int32_
       uint32_t a = start_of(s);
       for (int64_t i = 0; i < n; ++i) {
         a += kStep;
-        ++counts[static_cast<size_t>(std::floor(static_cast<double>(mix(a)) / 4294967296.0 * dn))];
+        ++counts[static_cast<size_t>(drawn_row(mix(a), dn))];
       }
       weigh_integers_avx512(rows.data(), width, n, counts.data(), sums);
       std::copy(sums, sums + columns, out + static_cast<int64_t>(s) * columns);
