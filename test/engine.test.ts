@@ -156,8 +156,10 @@ describe.each([
 });
 
 describe(`results do not depend on the kernel or the thread count (seed ${SEED})`, () => {
-  it('ids, scores and ranks are bit-identical across kernels; everything across thread counts', async () => {
-    const c = makeCase({ name: 'bits', count: 40_000, dim: 20, rows: 37, k: 15, exclude: 25, targets: true, bias: true }, SEED + 300);
+  // 40,000 items are 5 units: with more than one thread the row blocks are split into groups (37
+  // rows: 2-5 blocks by kernel; 150 rows: groups of unequal size), so every split is checked here.
+  it.each([37, 150])('ids, scores and ranks are bit-identical across kernels; everything across thread counts (%i rows)', async (rows) => {
+    const c = makeCase({ name: 'bits', count: 40_000, dim: 20, rows, k: 15, exclude: 25, targets: true, bias: true }, SEED + 300 + rows);
     const runs = [];
     for (const isa of ISAS) for (const threads of [1, 2, 3]) runs.push({ isa, threads, r: await search(c.items, 20, c.queries, c.options, { isa, threads }) });
     for (const run of runs) {
@@ -168,6 +170,14 @@ describe(`results do not depend on the kernel or the thread count (seed ${SEED})
       expect(run.r.logZ).toEqual(sameIsa.r.logZ);
       expect(run.r.targetLogProb).toEqual(sameIsa.r.targetLogProb);
     }
+  });
+
+  it('bf16 tables: everything bit-identical across thread counts', async () => {
+    if (!loadCpuBinding().bf16Supported()) return;
+    const c = makeCase({ name: 'bits-bf16', count: 40_000, dim: 20, rows: 150, k: 15, exclude: 25, targets: true, bias: true }, SEED + 310);
+    const runs = [];
+    for (const threads of [1, 2, 3]) runs.push(await search(c.items, 20, c.queries, c.options, { isa: 'avx512', precision: 'bf16', threads }));
+    for (const r of runs.slice(1)) expect(r).toEqual(runs[0]);
   });
 });
 

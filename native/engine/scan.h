@@ -68,6 +68,8 @@ struct ScanState {
   float* sum;             // rows_padded
   int32_t* pos_inf;       // rows_padded
   int64_t* exclusion_cursor;  // row_blocks: next exclusion to meet in the current unit
+  int64_t block_begin;        // the row blocks [block_begin, block_end) of the current work item
+  int64_t block_end;          // (block kernels; the lane kernels scan their rows whole)
 };
 
 // Scans items [begin, end) for every row of the batch, updating state.

@@ -260,7 +260,7 @@ template <class Products, int R, int C>
 void scan_items(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) {
   for (int64_t c0 = begin; c0 < end; c0 += bt.chunk_items) {
     const int64_t c1 = min64(end, c0 + bt.chunk_items);
-    for (int64_t block = 0; block < bt.row_blocks; ++block) {
+    for (int64_t block = st.block_begin; block < st.block_end; ++block) {
       int64_t n = c0;
       for (; n + C <= c1; n += C) scan_tile<Products, R, C>(bt, st, block, n);
       for (; n < c1; ++n) scan_tile<Products, R, 1>(bt, st, block, n);
