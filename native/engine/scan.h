@@ -72,7 +72,8 @@ struct ScanState {
   int64_t block_end;          // (block kernels; the lane kernels scan their rows whole)
 };
 
-// Scans items [begin, end) for every row of the batch, updating state.
+// Scans items [begin, end) for the rows of the state's row blocks [block_begin, block_end) (the
+// lane kernels: every row), updating state.
 using ScanFn = void (*)(const ScanBatch& batch, ScanState& state, int64_t begin, int64_t end);
 // The score of one (row slot, item) pair, bit-identical to what the scan computes for it.
 using ScoreFn = float (*)(const ScanBatch& batch, int64_t slot, int64_t item);

@@ -242,7 +242,7 @@ bool starts_with(const char16_t* s, size_t avail, const char16_t* lit) {
   return true;
 }
 
-// Whether the '<', '\n' or '&' at s[i] starts one of those.
+// Whether the '<', '\n' or '&' at s[i] starts one of 13a's replacements (above).
 bool special_at(const char16_t* s, size_t i, size_t end) {
   const char16_t c = s[i];
   if (c == u'\n') return i > 0 && s[i - 1] == u'-';
@@ -627,7 +627,10 @@ long rouge_chunk_stats(const char16_t* text, size_t text_length, const int32_t* 
   Interner& interner = t.interner;
   Trie& trie = t.trie;
   RougeScratch& sc = t.sc;
-  std::vector<int32_t>&hyp = t.hyp, &hyp_lines = t.hyp_lines, &ref = t.ref, &ref_lines = t.ref_lines;
+  std::vector<int32_t>& hyp = t.hyp;
+  std::vector<int32_t>& hyp_lines = t.hyp_lines;
+  std::vector<int32_t>& ref = t.ref;
+  std::vector<int32_t>& ref_lines = t.ref_lines;
   std::u16string& word = t.word;
   int max_n = 0;
   bool need_lcs = false;
