@@ -27,7 +27,9 @@ namespace {
 }  // namespace
 
 ScanKernel scan_kernel_avx512(int64_t rows) {
-  return rows <= V::L ? make_kernel<Fp32Products, 1, 16>() : make_kernel<Fp32Products, 2, 12>();
+  // 2 x 8 rather than 2 x 12: the epilogue holds fewer score vectors at once (one thread, Office d = 64,
+  // 256 rows: 9% fewer cycles per score in bf16, 4% in fp32; the same at d = 256).
+  return rows <= V::L ? make_kernel<Fp32Products, 1, 16>() : make_kernel<Fp32Products, 2, 8>();
 }
 
 XentKernel xent_kernel_avx512(int64_t rows) {

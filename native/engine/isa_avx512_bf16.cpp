@@ -325,7 +325,9 @@ ScanKernel scan_kernel_avx512_bf16(int64_t rows) {
     default: break;
   }
   if (rows <= narrow::V::L) return narrow::make_kernel<narrow::Bf16Products8, 1, 12>();
-  return rows <= V::L ? make_kernel<Bf16Products, 1, 16>() : make_kernel<Bf16Products, 2, 12>();
+  // 2 x 8 rather than 2 x 12: the epilogue holds fewer score vectors at once (one thread, Office d = 64,
+  // 256 rows: 9% fewer cycles per score in bf16, 4% in fp32; the same at d = 256).
+  return rows <= V::L ? make_kernel<Bf16Products, 1, 16>() : make_kernel<Bf16Products, 2, 8>();
 }
 
 }  // namespace regen::detail
