@@ -172,8 +172,7 @@ describe(`results do not depend on the kernel or the thread count (seed ${SEED})
     }
   });
 
-  it('bf16 tables: everything bit-identical across thread counts', async () => {
-    if (!loadCpuBinding().bf16Supported()) return;
+  it.skipIf(!loadCpuBinding().bf16Supported())('bf16 tables: everything bit-identical across thread counts', async () => {
     const c = makeCase({ name: 'bits-bf16', count: 40_000, dim: 20, rows: 150, k: 15, exclude: 25, targets: true, bias: true }, SEED + 310);
     const runs = [];
     for (const threads of [1, 2, 3]) runs.push(await search(c.items, 20, c.queries, c.options, { isa: 'avx512', precision: 'bf16', threads }));

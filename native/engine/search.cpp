@@ -371,8 +371,8 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
                              ? std::max<int64_t>(1, std::min<int64_t>(row_blocks, (4 * threads + units - 1) / units))
                              : 1;
   const int64_t blocks_per_group = (row_blocks + groups - 1) / groups;
-  const int64_t work_items = units * ((row_blocks + blocks_per_group - 1) / blocks_per_group);
-  const int64_t groups_used = work_items / units;
+  const int64_t groups_used = (row_blocks + blocks_per_group - 1) / blocks_per_group;  // <= groups
+  const int64_t work_items = units * groups_used;
   const int used_threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, work_items)));
   std::vector<ThreadBuffers> buffers;
   buffers.reserve(static_cast<size_t>(used_threads));

@@ -609,7 +609,9 @@ double rouge_f(int32_t matches, int32_t pred, int32_t target) {
   return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0.0;
 }
 
-struct RougeTls {
+// What each kernel call reuses between calls, one per thread (Piscina workers each call the kernels
+// on their own thread).
+struct RougeThreadState {
   Interner interner;
   Trie trie;
   RougeScratch sc;
@@ -617,13 +619,30 @@ struct RougeTls {
   std::u16string word;
 };
 
+struct BleuThreadState {
+  Interner interner;
+  Trie trie;
+  BleuTokenizer tokenizer;
+  std::vector<int32_t> hyp;
+  std::vector<std::vector<int32_t>> refs;
+  std::vector<size_t> ref_lens;
+};
+
+// This thread's T, on the heap behind one thread_local pointer: every use of a thread_local object in
+// a shared library is a __tls_get_addr call, and GCC had propagated such addresses into the tokenizer
+// (4% of BLEU's time).
+template <class T>
+T& per_thread() {
+  thread_local std::unique_ptr<T> state;
+  if (!state) state = std::make_unique<T>();
+  return *state;
+}
+
 }  // namespace
 
 long rouge_chunk_stats(const char16_t* text, size_t text_length, const int32_t* layout, size_t layout_length,
                        const int32_t* types, int n_types, bool stem, int32_t* out, size_t out_capacity) {
-  thread_local std::unique_ptr<RougeTls> scratch;  // one per thread, on the heap (see bleu_chunk_stats)
-  if (!scratch) scratch = std::make_unique<RougeTls>();
-  RougeTls& t = *scratch;
+  RougeThreadState& t = per_thread<RougeThreadState>();
   Interner& interner = t.interner;
   Trie& trie = t.trie;
   RougeScratch& sc = t.sc;
@@ -694,25 +713,9 @@ long rouge_chunk_stats(const char16_t* text, size_t text_length, const int32_t* 
   return pos == text_length ? pairs : -1;
 }
 
-namespace {
-struct BleuScratch {
-  Interner interner;
-  Trie trie;
-  BleuTokenizer tokenizer;
-  std::vector<int32_t> hyp;
-  std::vector<std::vector<int32_t>> refs;
-  std::vector<size_t> ref_lens;
-};
-}  // namespace
-
 long bleu_chunk_stats(const char16_t* text, size_t text_length, const int32_t* layout, size_t layout_length,
                       bool tokenize_13a, int32_t* out, size_t out_capacity) {
-  // One per thread: Piscina workers each call this on their own thread. On the heap behind one
-  // thread_local pointer: every use of a thread_local object in a shared library is a
-  // __tls_get_addr call, and GCC propagated those addresses into the tokenizer (4% of BLEU's time).
-  thread_local std::unique_ptr<BleuScratch> scratch;
-  if (!scratch) scratch = std::make_unique<BleuScratch>();
-  BleuScratch& b = *scratch;
+  BleuThreadState& b = per_thread<BleuThreadState>();
   Interner& interner = b.interner;
   Trie& trie = b.trie;
   BleuTokenizer& tokenizer = b.tokenizer;
