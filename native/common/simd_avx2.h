@@ -4,6 +4,7 @@
 #pragma once
 
 struct V {
+  static constexpr bool kSortedTopK = false;  // top-k by heap (topk_offer)
   static constexpr int L = 8;
   using F = __m256;
   using I = __m256i;

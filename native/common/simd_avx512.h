@@ -46,4 +46,21 @@ struct V {
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000001192092896f));
     return _mm512_maskz_scalef_ps(keep, p, n);
   }
+  // Top-k as a sorted list of 16 (score, id) entries, best first (lower id first among equal
+  // scores), empty entries (-Infinity, INT32_MAX): inserting (x, id) is a compare and two expands,
+  // no branch. Returns the k-th entry's score, the admission threshold (-Infinity until k are kept).
+  static constexpr bool kSortedTopK = true;
+  static float topk_insert(float* scores, int32_t* ids, int32_t k, float x, int32_t id) {
+    const F s = _mm512_loadu_ps(scores);
+    const I d = _mm512_loadu_si512(ids);
+    const F xv = _mm512_set1_ps(x);
+    const I iv = _mm512_set1_epi32(id);
+    const M ahead = _mm512_cmp_ps_mask(s, xv, _CMP_GT_OQ) | _mm512_mask_cmplt_epi32_mask(_mm512_cmp_ps_mask(s, xv, _CMP_EQ_OQ), d, iv);
+    // The entries ahead of (x, id) are a prefix: (x, id) goes to lane p, the rest move up one lane
+    // and the last falls off (p = 16: nothing changes).
+    const M keep = static_cast<M>(~(1u << __builtin_popcount(ahead)));
+    _mm512_storeu_ps(scores, _mm512_mask_expand_ps(xv, keep, s));
+    _mm512_storeu_si512(ids, _mm512_mask_expand_epi32(iv, keep, d));
+    return scores[k - 1];
+  }
 };

@@ -10,6 +10,7 @@ namespace regen::detail {
 namespace {
 
 struct V {
+  static constexpr bool kSortedTopK = false;  // top-k by heap (topk_offer)
   static constexpr int L = 1;
   using F = float;
   using I = int32_t;

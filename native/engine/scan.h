@@ -16,17 +16,23 @@ struct Exclusion {
   int32_t slot;
 };
 
-// Per-row top-k kept by one thread: a min-heap whose root is the worst kept item
-// (lowest score; among equal scores, the highest id).
+// Per-row top-k kept by one thread, `stride` entries per row, sizes[row] of them kept. Either a
+// min-heap whose root is the worst kept item (lowest score; among equal scores, the highest id),
+// stride k; or, where the kernel offers it (ScanKernel::sorted_topk) and k <= 16, a sorted list of
+// 16 entries, best first, stride 16, empty entries (-Infinity, INT32_MAX): inserting into it takes
+// no data-dependent branch (see offer_candidates in scan_kernel.inl).
 struct TopKHeaps {
-  float* scores;   // rows_padded x k
-  int32_t* ids;    // rows_padded x k
+  float* scores;   // rows_padded x stride
+  int32_t* ids;    // rows_padded x stride
   int32_t* sizes;  // rows_padded
   int32_t k;
+  int32_t stride;
+  bool sorted;
 };
 
-// Offers (score, id) to a row's heap; returns the row's new admission threshold: the root's score
-// once the heap is full, -Infinity before. Defined out of line in search.cpp (the rare path).
+// Offers (score, id) to a row's heap (not a sorted list); returns the row's new admission
+// threshold: the root's score once the heap is full, -Infinity before. Defined out of line in
+// search.cpp (the rare path).
 float topk_offer(TopKHeaps& heaps, int64_t row, float score, int32_t id);
 
 // One batch of query rows, laid out for the kernels; read-only while threads scan.
@@ -86,6 +92,7 @@ struct ScanKernel {
   int32_t block_rows;
   int32_t tile_items;
   ScoreListFn score_list;
+  bool sorted_topk;  // can keep top-k as sorted lists (TopKHeaps::sorted) when k <= 16
 };
 
 // Picks the register tiling for the number of rows (fewer rows: a narrower block).

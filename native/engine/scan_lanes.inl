@@ -174,5 +174,5 @@ void scan_lanes(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) 
 
 template <class Lanes, int ROWS>
 ScanKernel make_lanes_kernel() {
-  return ScanKernel{&scan_lanes<Lanes, ROWS>, &Lanes::score, 1, 8, &Lanes::score_list};
+  return ScanKernel{&scan_lanes<Lanes, ROWS>, &Lanes::score, 1, 8, &Lanes::score_list, false};
 }

@@ -22,7 +22,7 @@
 namespace regen {
 
 namespace {
-constexpr int64_t kUnitItems = 8192;             // log-sum-exp partials are kept per unit
+constexpr int64_t kUnitItems = 8192;             // log-sum-exp partials are kept per unit (at most)
 constexpr int64_t kChunkBytes = 256 << 10;       // item rows re-read from L2 across row blocks
 constexpr int64_t kQueryBatchBytes = 512 << 10;  // packed queries per batch
 constexpr int64_t kHeapBatchBytes = 256 << 20;   // per-thread top-k heaps per batch, all threads
@@ -160,29 +160,57 @@ ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows) {
   return detail::scan_kernel_scalar(rows);
 }
 
+// One thread's scan state, in cache lines of its own: the scan writes shift, sum, threshold, rank
+// counts and exclusion cursors on every tile, and small vectors allocated one after another put two
+// threads' arrays in the same lines (false sharing: a 32-row Office search took 40% more CPU time on
+// 2 threads than on 1).
 struct ThreadBuffers {
-  std::vector<float> heap_scores, threshold, shift, sum;
-  std::vector<int32_t> heap_ids, heap_sizes, rank_count, pos_inf;
-  std::vector<int64_t> cursor;
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> arena;
+  float *heap_scores = nullptr, *threshold = nullptr, *shift = nullptr, *sum = nullptr;
+  int32_t *heap_ids = nullptr, *heap_sizes = nullptr, *rank_count = nullptr, *pos_inf = nullptr;
+  int64_t* cursor = nullptr;
   ScanState state{};
 
-  ThreadBuffers(int64_t rows_padded, int64_t row_blocks, int32_t k)
-      : heap_scores(static_cast<size_t>(rows_padded * k)),
-        threshold(static_cast<size_t>(rows_padded), -kInf),
-        shift(static_cast<size_t>(rows_padded)),
-        sum(static_cast<size_t>(rows_padded)),
-        heap_ids(static_cast<size_t>(rows_padded * k)),
-        heap_sizes(static_cast<size_t>(rows_padded), 0),
-        rank_count(static_cast<size_t>(rows_padded), 0),
-        pos_inf(static_cast<size_t>(rows_padded), 0),
-        cursor(static_cast<size_t>(row_blocks)) {
-    state.heaps = detail::TopKHeaps{heap_scores.data(), heap_ids.data(), heap_sizes.data(), k};
-    state.threshold = threshold.data();
-    state.rank_count = rank_count.data();
-    state.shift = shift.data();
-    state.sum = sum.data();
-    state.pos_inf = pos_inf.data();
-    state.exclusion_cursor = cursor.data();
+  ThreadBuffers(int64_t rows_padded, int64_t row_blocks, int32_t k, bool sorted) {
+    const int32_t stride = sorted ? 16 : k;
+    const auto lines = [](int64_t bytes) { return static_cast<size_t>((bytes + 63) / 64 * 64); };
+    const size_t heap_bytes = lines(rows_padded * stride * 4), row_bytes = lines(rows_padded * 4);
+    const size_t total = 2 * heap_bytes + 6 * row_bytes + lines(row_blocks * 8);
+    arena.reset(static_cast<char*>(std::aligned_alloc(64, total)));
+    if (!arena) throw std::bad_alloc();
+    char* p = arena.get();
+    const auto take = [&p](size_t bytes) {
+      char* at = p;
+      p += bytes;
+      return at;
+    };
+    heap_scores = reinterpret_cast<float*>(take(heap_bytes));
+    heap_ids = reinterpret_cast<int32_t*>(take(heap_bytes));
+    threshold = reinterpret_cast<float*>(take(row_bytes));
+    shift = reinterpret_cast<float*>(take(row_bytes));
+    sum = reinterpret_cast<float*>(take(row_bytes));
+    heap_sizes = reinterpret_cast<int32_t*>(take(row_bytes));
+    rank_count = reinterpret_cast<int32_t*>(take(row_bytes));
+    pos_inf = reinterpret_cast<int32_t*>(take(row_bytes));
+    cursor = reinterpret_cast<int64_t*>(take(lines(row_blocks * 8)));
+    std::fill(threshold, threshold + rows_padded, -kInf);
+    std::fill(heap_sizes, heap_sizes + rows_padded, 0);
+    std::fill(rank_count, rank_count + rows_padded, 0);
+    std::fill(pos_inf, pos_inf + rows_padded, 0);
+    if (sorted) {  // empty entries, behind every real one
+      std::fill(heap_scores, heap_scores + rows_padded * stride, -kInf);
+      std::fill(heap_ids, heap_ids + rows_padded * stride, std::numeric_limits<int32_t>::max());
+    }
+    state.heaps = detail::TopKHeaps{heap_scores, heap_ids, heap_sizes, k, stride, sorted};
+    state.threshold = threshold;
+    state.rank_count = rank_count;
+    state.shift = shift;
+    state.sum = sum;
+    state.pos_inf = pos_inf;
+    state.exclusion_cursor = cursor;
   }
 };
 
@@ -362,10 +390,15 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
 
   // Scan: threads take work items from a shared counter: a fixed unit of items for a group of row
   // blocks. Each row's log-sum-exp partial of a unit is scanned by one thread in item order, so
-  // the results do not depend on the thread count. With few units (Office: 4 of 8,192 items on 2
-  // threads: 2 units' work on one thread, 1.4 on the other) the row blocks are split into groups,
-  // so that the threads end together; a lone block, or the one-row-per-block lane kernels, is not.
-  const int64_t units = (count + kUnitItems - 1) / kUnitItems;
+  // the results do not depend on the thread count. Units are of equal size, their number a multiple
+  // of 4 once there are several, and depend on the item count only (Office: 4 of 6,976 items, where
+  // 4 of 8,192 had left one of 2 threads 16,384 items and the other 11,503). With few units the row
+  // blocks are split into groups as well, so that the threads end together; a lone block, or the
+  // one-row-per-block lane kernels, is not.
+  int64_t units = (count + kUnitItems - 1) / kUnitItems;
+  if (units > 1) units = (units + 3) / 4 * 4;
+  const int64_t unit_items = ((count + units - 1) / units + 63) / 64 * 64;
+  units = (count + unit_items - 1) / unit_items;
   std::vector<LsePartial> partials(static_cast<size_t>(units * rows_padded));
   const int64_t groups = threads > 1 && block_rows >= 8
                              ? std::max<int64_t>(1, std::min<int64_t>(row_blocks, (4 * threads + units - 1) / units))
@@ -374,15 +407,17 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   const int64_t groups_used = (row_blocks + blocks_per_group - 1) / blocks_per_group;  // <= groups
   const int64_t work_items = units * groups_used;
   const int used_threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, work_items)));
+  const bool sorted_topk = kernel.sorted_topk && heap_k <= 16;
+  const int64_t heap_stride = sorted_topk ? 16 : heap_k;
   std::vector<ThreadBuffers> buffers;
   buffers.reserve(static_cast<size_t>(used_threads));
-  for (int t = 0; t < used_threads; ++t) buffers.emplace_back(rows_padded, row_blocks, heap_k);
+  for (int t = 0; t < used_threads; ++t) buffers.emplace_back(rows_padded, row_blocks, heap_k, sorted_topk);
   std::atomic<int64_t> next_item{0};
   detail::run_parallel(used_threads, [&](int t) {
     ScanState& st = buffers[static_cast<size_t>(t)].state;
     for (int64_t w; (w = next_item.fetch_add(1, std::memory_order_relaxed)) < work_items;) {
       const int64_t u = w / groups_used, g = w % groups_used;
-      const int64_t begin = u * kUnitItems, end = std::min(count, begin + kUnitItems);
+      const int64_t begin = u * unit_items, end = std::min(count, begin + unit_items);
       st.block_begin = g * blocks_per_group;
       st.block_end = std::min(row_blocks, st.block_begin + blocks_per_group);
       const int64_t row0 = st.block_begin * block_rows, row1 = st.block_end * block_rows;
@@ -415,8 +450,8 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
     candidates.clear();
     for (const ThreadBuffers& tb : buffers)
       for (int32_t j = 0; j < tb.heap_sizes[static_cast<size_t>(i)]; ++j)
-        candidates.emplace_back(tb.heap_scores[static_cast<size_t>(i * heap_k + j)],
-                                tb.heap_ids[static_cast<size_t>(i * heap_k + j)]);
+        candidates.emplace_back(tb.heap_scores[static_cast<size_t>(i * heap_stride + j)],
+                                tb.heap_ids[static_cast<size_t>(i * heap_stride + j)]);
     const size_t kept = std::min(candidates.size(), static_cast<size_t>(k));
     std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(kept), candidates.end(), better);
     for (int32_t j = 0; j < k; ++j) {
@@ -463,7 +498,8 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
   const int64_t block = widest.block_rows;
   int64_t batch = std::max<int64_t>(1, kQueryBatchBytes / (dim * 4) / block) * block;
   const int64_t heap_k = std::max<int64_t>(1, std::min<int64_t>(req.k, items.count()));
-  batch = std::min(batch, std::max<int64_t>(block, kHeapBatchBytes / (int64_t{threads} * heap_k * 8) / block * block));
+  const int64_t heap_stride = std::max<int64_t>(heap_k, 16);  // at most: sorted lists hold 16
+  batch = std::min(batch, std::max<int64_t>(block, kHeapBatchBytes / (int64_t{threads} * heap_stride * 8) / block * block));
   for (int64_t first = 0; first < req.rows; first += batch) {
     const int64_t rows = std::min(batch, req.rows - first);
     search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows), threads, first, rows);

@@ -80,6 +80,9 @@ export const CHECK_CASES: CaseSpec[] = [
   { name: 'one query row', count: 2003, dim: 31, rows: 1, k: 25, exclude: 10, targets: true, bias: true },
   { name: 'many ties (small integers)', count: 901, dim: 5, rows: 50, k: 20, exclude: 30, targets: true, bias: true, values: 'ints' },
   { name: 'nearly all scores tied (0/1 values)', count: 3001, dim: 2, rows: 35, k: 40, exclude: 30, targets: true, values: 'bits' },
+  // k <= 16 keeps top-k in sorted lists on AVX-512 (k > 16 in heaps): ties at the list's width and inside it.
+  { name: 'many ties, k = 16', count: 901, dim: 5, rows: 50, k: 16, exclude: 30, targets: true, bias: true, values: 'ints' },
+  { name: 'nearly all scores tied, k = 11', count: 3001, dim: 2, rows: 35, k: 11, exclude: 30, targets: true, values: 'bits' },
   { name: 'infinities and NaN', count: 300, dim: 4, rows: 21, k: 8, exclude: 5, targets: true, bias: true, values: 'ints', special: true },
   { name: 'every item excluded', count: 40, dim: 6, rows: 9, k: 3, exclude: 'all', targets: true },
   { name: 'spans several units and threads', count: 20000, dim: 8, rows: 18, k: 30, exclude: 40, targets: true, values: 'ints' },
