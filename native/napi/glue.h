@@ -142,6 +142,28 @@ Napi::Promise queue_job(Napi::Env env, const char* name, std::unique_ptr<Job> jo
   return promise;
 }
 
+// Runs a job now, on the calling thread, and returns its promise already settled, as queue_job's
+// would be: for jobs shorter than the hop to a worker thread and back.
+template <typename Job>
+Napi::Promise run_job_now(Napi::Env env, std::unique_ptr<Job> job) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  std::string error;
+  try {
+    job->run();
+  } catch (const std::bad_alloc&) {
+    error = "out of memory";
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (error.empty()) {
+    job->settle();
+    deferred.Resolve(env.Undefined());
+  } else {
+    deferred.Reject(Napi::Error::New(env, error).Value());
+  }
+  return deferred.Promise();
+}
+
 inline Precision parse_precision(Napi::Env env, const Napi::Value& value) {
   const std::string name = value.As<Napi::String>().Utf8Value();
   if (name == "fp32") return Precision::Fp32;
