@@ -398,9 +398,9 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   // 4 of 8,192 had left one of 2 threads 16,384 items and the other 11,503). With few units the row
   // blocks are split into groups as well, so that the threads end together; a lone block, or the
   // one-row-per-block lane kernels, is not.
-  int64_t units = (count + kUnitItems - 1) / kUnitItems;
+  int64_t units = (count + kUnitItems - 1) / kUnitItems;  // 0 for an empty table
   if (units > 1) units = (units + 3) / 4 * 4;
-  const int64_t unit_items = ((count + units - 1) / units + 63) / 64 * 64;
+  const int64_t unit_items = units == 0 ? kUnitItems : ((count + units - 1) / units + 63) / 64 * 64;
   units = (count + unit_items - 1) / unit_items;
   std::vector<LsePartial> partials(static_cast<size_t>(units * rows_padded));
   const int64_t groups = threads > 1 && block_rows >= 8
