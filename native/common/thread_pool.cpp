@@ -62,9 +62,10 @@ class Pool {
 
   // A worker woken on the CPU of the thread that handed it the task would share that CPU with it
   // until the scheduler balances them out, which kernels that pack threads onto few vCPUs
-  // (sched_vcpu_pack on the 2-core VMs here) did not do within a search: an Office search of 32
-  // rows took 0.77 ms instead of 0.45 about half the time. The worker moves to another CPU it may
-  // run on (one affinity call, only then), and may run anywhere again for the next task.
+  // (sched_vcpu_pack on the 2-core VMs here) did not do within a search: after the main thread had
+  // been busy, Office searches of 32 rows took 0.77 ms (median of 50) instead of 0.45. The worker
+  // moves to another CPU it may run on (one affinity call, only then), and may run anywhere again
+  // from its next task.
   static void apart_from(int cpu) {
 #if defined(__linux__)
     thread_local cpu_set_t before;  // the worker's affinity before it last moved
