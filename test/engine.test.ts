@@ -156,8 +156,8 @@ describe.each([
 });
 
 describe(`results do not depend on the kernel or the thread count (seed ${SEED})`, () => {
-  // 40,000 items are 5 units: with more than one thread the row blocks are split into groups (37
-  // rows: 2-5 blocks by kernel; 150 rows: groups of unequal size), so every split is checked here.
+  // 40,000 items are 8 units: on 3 threads the row blocks are split into groups (37 rows: 2-5 blocks
+  // by kernel; 150 rows: groups of unequal size), so every split is checked here.
   it.each([37, 150])('ids, scores and ranks are bit-identical across kernels; everything across thread counts (%i rows)', async (rows) => {
     const c = makeCase({ name: 'bits', count: 40_000, dim: 20, rows, k: 15, exclude: 25, targets: true, bias: true }, SEED + 300 + rows);
     const runs = [];

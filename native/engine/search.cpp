@@ -172,10 +172,7 @@ struct ThreadBuffers {
     void operator()(void* p) const { std::free(p); }
   };
   std::unique_ptr<char, Free> arena;
-  float *heap_scores = nullptr, *threshold = nullptr, *shift = nullptr, *sum = nullptr;
-  int32_t *heap_ids = nullptr, *heap_sizes = nullptr, *rank_count = nullptr, *pos_inf = nullptr;
-  int64_t* cursor = nullptr;
-  ScanState state{};
+  ScanState state{};  // its arrays live in the arena
 
   ThreadBuffers(int64_t rows_padded, int64_t row_blocks, int32_t k, bool sorted) {
     const int32_t stride = sorted ? 16 : k;
@@ -190,30 +187,24 @@ struct ThreadBuffers {
       p += bytes;
       return at;
     };
-    heap_scores = reinterpret_cast<float*>(take(heap_bytes));
-    heap_ids = reinterpret_cast<int32_t*>(take(heap_bytes));
-    threshold = reinterpret_cast<float*>(take(row_bytes));
-    shift = reinterpret_cast<float*>(take(row_bytes));
-    sum = reinterpret_cast<float*>(take(row_bytes));
-    heap_sizes = reinterpret_cast<int32_t*>(take(row_bytes));
-    rank_count = reinterpret_cast<int32_t*>(take(row_bytes));
-    pos_inf = reinterpret_cast<int32_t*>(take(row_bytes));
-    cursor = reinterpret_cast<int64_t*>(take(lines(row_blocks * 8)));
-    std::fill(threshold, threshold + rows_padded, -kInf);
+    float* heap_scores = reinterpret_cast<float*>(take(heap_bytes));
+    int32_t* heap_ids = reinterpret_cast<int32_t*>(take(heap_bytes));
+    int32_t* heap_sizes = reinterpret_cast<int32_t*>(take(row_bytes));
+    state.heaps = detail::TopKHeaps{heap_scores, heap_ids, heap_sizes, k, stride, sorted};
+    state.threshold = reinterpret_cast<float*>(take(row_bytes));
+    state.shift = reinterpret_cast<float*>(take(row_bytes));
+    state.sum = reinterpret_cast<float*>(take(row_bytes));
+    state.rank_count = reinterpret_cast<int32_t*>(take(row_bytes));
+    state.pos_inf = reinterpret_cast<int32_t*>(take(row_bytes));
+    state.exclusion_cursor = reinterpret_cast<int64_t*>(take(lines(row_blocks * 8)));
+    std::fill(state.threshold, state.threshold + rows_padded, -kInf);
     std::fill(heap_sizes, heap_sizes + rows_padded, 0);
-    std::fill(rank_count, rank_count + rows_padded, 0);
-    std::fill(pos_inf, pos_inf + rows_padded, 0);
+    std::fill(state.rank_count, state.rank_count + rows_padded, 0);
+    std::fill(state.pos_inf, state.pos_inf + rows_padded, 0);
     if (sorted) {  // empty entries, behind every real one
       std::fill(heap_scores, heap_scores + rows_padded * stride, -kInf);
       std::fill(heap_ids, heap_ids + rows_padded * stride, std::numeric_limits<int32_t>::max());
     }
-    state.heaps = detail::TopKHeaps{heap_scores, heap_ids, heap_sizes, k, stride, sorted};
-    state.threshold = threshold;
-    state.rank_count = rank_count;
-    state.shift = shift;
-    state.sum = sum;
-    state.pos_inf = pos_inf;
-    state.exclusion_cursor = cursor;
   }
 };
 
@@ -411,7 +402,6 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   const int64_t work_items = units * groups_used;
   const int used_threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, work_items)));
   const bool sorted_topk = kernel.sorted_topk && heap_k <= 16;
-  const int64_t heap_stride = sorted_topk ? 16 : heap_k;
   std::vector<ThreadBuffers> buffers;
   buffers.reserve(static_cast<size_t>(used_threads));
   for (int t = 0; t < used_threads; ++t) buffers.emplace_back(rows_padded, row_blocks, heap_k, sorted_topk);
@@ -451,10 +441,10 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
     res.log_z[g] = static_cast<float>(log_z);
 
     candidates.clear();
-    for (const ThreadBuffers& tb : buffers)
-      for (int32_t j = 0; j < tb.heap_sizes[static_cast<size_t>(i)]; ++j)
-        candidates.emplace_back(tb.heap_scores[static_cast<size_t>(i * heap_stride + j)],
-                                tb.heap_ids[static_cast<size_t>(i * heap_stride + j)]);
+    for (const ThreadBuffers& tb : buffers) {
+      const detail::TopKHeaps& h = tb.state.heaps;
+      for (int32_t j = 0; j < h.sizes[i]; ++j) candidates.emplace_back(h.scores[i * h.stride + j], h.ids[i * h.stride + j]);
+    }
     const size_t kept = std::min(candidates.size(), static_cast<size_t>(k));
     std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(kept), candidates.end(), better);
     for (int32_t j = 0; j < k; ++j) {
@@ -475,7 +465,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
       continue;
     }
     int64_t beaten_by = 0;
-    for (const ThreadBuffers& tb : buffers) beaten_by += tb.rank_count[static_cast<size_t>(i)];
+    for (const ThreadBuffers& tb : buffers) beaten_by += tb.state.rank_count[i];
     res.target_rank[g] = static_cast<int32_t>(beaten_by);
     res.target_log_prob[g] =
         static_cast<float>(static_cast<double>(targets->true_score[static_cast<size_t>(i)]) / req.temperature - log_z);
