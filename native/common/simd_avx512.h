@@ -59,8 +59,10 @@ struct V {
     // The entries ahead of (x, id) are a prefix: (x, id) goes to lane p, the rest move up one lane
     // and the last falls off (p = 16: nothing changes).
     const M keep = static_cast<M>(~(1u << __builtin_popcount(ahead)));
-    _mm512_storeu_ps(scores, _mm512_mask_expand_ps(xv, keep, s));
+    const F next = _mm512_mask_expand_ps(xv, keep, s);
+    _mm512_storeu_ps(scores, next);
     _mm512_storeu_si512(ids, _mm512_mask_expand_epi32(iv, keep, d));
-    return scores[k - 1];
+    // The k-th entry from the register: a load right after the 64-byte store waited for it.
+    return _mm512_cvtss_f32(_mm512_permutexvar_ps(_mm512_set1_epi32(k - 1), next));
   }
 };

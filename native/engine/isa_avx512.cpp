@@ -24,7 +24,56 @@ namespace {
 
 #include "xent_kernel.inl"
 
+// Batches of at most 8 rows, two items per vector (ScanKernel::paired): lanes 0-7 are the rows
+// against item n0 + 2c, lanes 8-15 the same rows (packed twice) against n0 + 2c + 1. Per pair of
+// items and dimension: two broadcasts, a blend and one 512-bit FMA, where the 256-bit kernel took
+// two FMAs and ran its epilogue once per item. Each lane is fp32_score's chain, so the same bits.
+struct Fp32PairProducts {
+  static constexpr int kItemsPerVector = 2;
+
+  // kDim: the dimension when known at compile time (the tile's 2C item rows are then constant
+  // offsets from one pointer; with a run-time dim, 24 row pointers did not fit in registers), or 0.
+  template <int C, int kDim>
+  static void tile_dim(const ScanBatch& bt, int64_t block, int64_t n0, __m512 (&acc)[1][C]) {
+    constexpr int kLinesPerStep = (2 * C + 15) / 16;  // 2C items x 4 bytes per dimension
+    const int64_t dim = kDim ? kDim : bt.dim;
+    const float* q = bt.packed_queries + block * dim * bt.block_rows;
+    const float* e = bt.items + n0 * dim;
+    // The table's last item, alone in its pair, is read twice (its scores in the high half are dropped).
+    const int64_t odd_step = C == 1 && n0 + 1 >= bt.count ? 0 : dim;
+    const char* next = reinterpret_cast<const char*>(bt.items + (n0 + 2 * C < bt.count ? n0 + 2 * C : n0) * dim);
+    for (int c = 0; c < C; ++c) acc[0][c] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < dim; ++j) {
+      for (int p = 0; p < kLinesPerStep; ++p) __builtin_prefetch(next + (j * kLinesPerStep + p) * 64);
+      const __m512 qv = _mm512_loadu_ps(q + j * V::L);
+      for (int c = 0; c < C; ++c) {
+        const float* even = e + 2 * c * dim + j;
+        const __m512 b = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(*even), _mm512_set1_ps(even[C == 1 ? odd_step : dim]));
+        acc[0][c] = _mm512_fmadd_ps(qv, b, acc[0][c]);
+      }
+    }
+  }
+
+  template <int R, int C>
+  static void tile(const ScanBatch& bt, int64_t block, int64_t n0, __m512 (&acc)[R][C]) {
+    static_assert(R == 1, "one block of rows");
+    switch (bt.dim) {
+      case 32: return tile_dim<C, 32>(bt, block, n0, acc);
+      case 64: return tile_dim<C, 64>(bt, block, n0, acc);
+      case 128: return tile_dim<C, 128>(bt, block, n0, acc);
+      case 256: return tile_dim<C, 256>(bt, block, n0, acc);
+      default: return tile_dim<C, 0>(bt, block, n0, acc);
+    }
+  }
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
+  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
+    Fp32Products::score_list(bt, slot, ids, n, out);
+  }
+};
+
 }  // namespace
+
+ScanKernel scan_kernel_avx512_paired(int64_t) { return make_kernel<Fp32PairProducts, 1, 12>(); }
 
 ScanKernel scan_kernel_avx512(int64_t rows) {
   // 2 x 8 rather than 2 x 12: the epilogue holds fewer score vectors at once (one thread, Office d = 64,
@@ -44,6 +93,7 @@ REGEN_TARGET_END
 #else
 namespace regen::detail {
 ScanKernel scan_kernel_avx512(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+ScanKernel scan_kernel_avx512_paired(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 XentKernel xent_kernel_avx512(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
 float fma_loop_avx512(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail

@@ -93,12 +93,17 @@ struct ScanKernel {
   int32_t tile_items;
   ScoreListFn score_list;
   bool sorted_topk;  // can keep top-k as sorted lists (TopKHeaps::sorted) when k <= 16
+  // Two items per vector: one block of at most block_rows / 2 rows, each packed twice (slots r and
+  // r + block_rows / 2); slot r scores the even items, slot r + block_rows / 2 the odd ones, and an
+  // exclusion of item x goes to slot r + (x odd ? block_rows / 2 : 0). search.cpp merges the two.
+  bool paired = false;
 };
 
 // Picks the register tiling for the number of rows (fewer rows: a narrower block).
 ScanKernel scan_kernel_scalar(int64_t rows);
 ScanKernel scan_kernel_avx2(int64_t rows);
 ScanKernel scan_kernel_avx512(int64_t rows);
+ScanKernel scan_kernel_avx512_paired(int64_t rows);  // at most 8 rows, two items per vector
 ScanKernel scan_kernel_avx512_bf16(int64_t rows);
 
 // The Fp32 score every Fp32 kernel computes: fused multiply-adds in dimension order from 0, then

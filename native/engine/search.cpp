@@ -156,7 +156,9 @@ ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows) {
     case Isa::Avx512:
       // With at most 8 rows most lanes would idle; 256-bit instructions issue twice as often on
       // CPUs that split 512-bit ones, and no slower elsewhere. The scores are the same bits.
-      return rows <= 8 ? detail::scan_kernel_avx2(rows) : detail::scan_kernel_avx512(rows);
+      // 5 to 8 rows: two items per 512-bit vector (the paired kernel), the same bits again.
+      if (rows <= 4) return detail::scan_kernel_avx2(rows);
+      return rows <= 8 ? detail::scan_kernel_avx512_paired(rows) : detail::scan_kernel_avx512(rows);
     case Isa::Avx2: return detail::scan_kernel_avx2(rows);
     case Isa::Scalar: break;
   }
@@ -240,14 +242,14 @@ void pack_queries(const SearchRequest& req, int64_t first, int64_t rows, int32_t
 // Sorts keys below 2^bits: least-significant-digit radix sort, 11 bits a pass (short lists: std::sort).
 // Random ids make a comparison sort mispredict about every other comparison; this sort was 2-4% of
 // a B = 32 search with 50 exclusions per row.
-void sort_keys(std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch, int bits) {
-  constexpr int kDigit = 11;
+constexpr int kDigit = 11;
+void sort_keys(std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch, std::vector<uint32_t>& counts, int bits) {
   if (keys.size() < 512) {
     std::sort(keys.begin(), keys.end());
     return;
   }
   scratch.resize(keys.size());
-  std::vector<uint32_t> counts(size_t{1} << kDigit);
+  counts.resize(size_t{1} << kDigit);
   for (int shift = 0; shift < bits; shift += kDigit) {
     std::fill(counts.begin(), counts.end(), 0u);
     for (const uint64_t k : keys) ++counts[(k >> shift) & ((1u << kDigit) - 1)];
@@ -265,20 +267,34 @@ void sort_keys(std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch, int 
 // The exclusions of rows [first, first + rows), per row block, sorted by (item, slot) so the scan
 // meets them in order, without duplicates. offsets gets row_blocks + 1 entries.
 void collect_exclusions(const SearchRequest& req, int64_t first, int64_t rows, int64_t block_rows, int64_t row_blocks,
-                        int64_t count, std::vector<Exclusion>& out, std::vector<int64_t>& offsets) {
+                        int64_t count, bool paired, std::vector<Exclusion>& out, std::vector<int64_t>& offsets) {
   offsets.assign(static_cast<size_t>(row_blocks + 1), 0);
   if (!req.exclude_offsets) return;
   // Keys item * 2^slot_bits + slot: ids lie in [0, count), so the integer order is the pair order.
+  // Paired kernels: block_rows real rows per block, each in two slots (ScanKernel::paired).
+  const int64_t slots = paired ? 2 * block_rows : block_rows;
   int slot_bits = 0, item_bits = 0;
-  while ((int64_t{1} << slot_bits) < block_rows) ++slot_bits;
+  while ((int64_t{1} << slot_bits) < slots) ++slot_bits;
   while ((int64_t{1} << item_bits) < count) ++item_bits;
+  // Every buffer sized once: grown exclusion by exclusion, they took more time than the sort (a
+  // 256-row Office search with 50 exclusions per row: 0.15 ms of 4 on one thread, much of it
+  // faulting in fresh pages).
+  out.reserve(static_cast<size_t>(req.exclude_offsets[first + rows] - req.exclude_offsets[first]));
+  int64_t most = 0;
+  for (int64_t b = 0; b < row_blocks; ++b) {
+    const int64_t end = first + std::min(rows, (b + 1) * block_rows);
+    most = std::max<int64_t>(most, req.exclude_offsets[end] - req.exclude_offsets[first + b * block_rows]);
+  }
   std::vector<uint64_t> keys, scratch;
+  std::vector<uint32_t> counts;
+  keys.reserve(static_cast<size_t>(most));
   for (int64_t b = 0; b < row_blocks; ++b) {
     keys.clear();
     for (int64_t i = b * block_rows; i < std::min(rows, (b + 1) * block_rows); ++i)
       for (int32_t p = req.exclude_offsets[first + i]; p < req.exclude_offsets[first + i + 1]; ++p)
-        keys.push_back(static_cast<uint64_t>(req.exclude_ids[p]) << slot_bits | static_cast<uint64_t>(i - b * block_rows));
-    sort_keys(keys, scratch, item_bits + slot_bits);
+        keys.push_back(static_cast<uint64_t>(req.exclude_ids[p]) << slot_bits |
+                       static_cast<uint64_t>(i - b * block_rows + (paired && (req.exclude_ids[p] & 1) ? block_rows : 0)));
+    sort_keys(keys, scratch, counts, item_bits + slot_bits);
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     const uint64_t slot_mask = (uint64_t{1} << slot_bits) - 1;
     for (const uint64_t key : keys)
@@ -309,16 +325,25 @@ struct Targets {
       score[r] = nan ? -kInf : true_score[r];
       id[r] = nan ? std::numeric_limits<int32_t>::max() : t;
       below[r] = std::nextafter(score[r], -kInf);
+      if (kernel.paired) {  // the row's second slot (its queries are the same, so is the score)
+        const size_t r2 = static_cast<size_t>(i + kernel.block_rows / 2);
+        score[r2] = score[r];
+        id[r2] = id[r];
+        below[r2] = below[r];
+      }
     }
   }
 };
 
 // Combines one row's per-unit partials, in unit order, in double precision, back from base 2.
-double merge_log_z(const std::vector<LsePartial>& partials, int64_t units, int64_t rows_padded, int64_t row) {
+// A paired kernel's row has two slots (row, second): per unit, row's partial, then second's.
+double merge_log_z(const std::vector<LsePartial>& partials, int64_t units, int64_t rows_padded, int64_t row,
+                   int64_t second = -1) {
   bool nan = false, pos_inf = false;
   double shift = -std::numeric_limits<double>::infinity(), sum = 0.0;
-  for (int64_t u = 0; u < units; ++u) {
-    const LsePartial p = partials[static_cast<size_t>(u * rows_padded + row)];
+  for (int64_t w = 0; w < units * (second < 0 ? 1 : 2); ++w) {
+    const int64_t u = second < 0 ? w : w / 2;
+    const LsePartial p = partials[static_cast<size_t>(u * rows_padded + (second < 0 || w % 2 == 0 ? row : second))];
     nan = nan || std::isnan(p.sum);
     pos_inf = pos_inf || p.pos_inf;
     if (nan || p.sum == 0.0f) continue;
@@ -343,8 +368,10 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   const int32_t dim = items.dim();
   const int32_t k = req.k;
   const int32_t heap_k = static_cast<int32_t>(std::min<int64_t>(k, count));  // no row has more candidates
-  const int64_t block_rows = kernel.block_rows;
-  const int64_t row_blocks = (rows + block_rows - 1) / block_rows;
+  const int64_t block_rows = kernel.block_rows;  // slots per block
+  const bool paired = kernel.paired;               // one block: rows <= block_rows / 2, two slots each
+  const int64_t half = block_rows / 2;
+  const int64_t row_blocks = paired ? 1 : (rows + block_rows - 1) / block_rows;
   const int64_t rows_padded = row_blocks * block_rows;
   const bool bf16 = items.precision() == Precision::Bf16;
   const int32_t pairs = items.padded_dim() / 2;
@@ -352,9 +379,16 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   std::vector<float> packed;
   std::vector<uint16_t> packed_bf16;
   pack_queries(req, first, rows, dim, block_rows, rows_padded, pairs, bf16, packed, packed_bf16);
+  if (paired) {  // slot r + half: row r again
+    if (bf16)
+      for (int64_t p = 0; p < pairs; ++p)
+        std::copy_n(packed_bf16.data() + p * block_rows * 2, half * 2, packed_bf16.data() + (p * block_rows + half) * 2);
+    else
+      for (int64_t j = 0; j < dim; ++j) std::copy_n(packed.data() + j * block_rows, half, packed.data() + j * block_rows + half);
+  }
   std::vector<Exclusion> exclusions;
   std::vector<int64_t> exclusion_offsets;
-  collect_exclusions(req, first, rows, block_rows, row_blocks, count, exclusions, exclusion_offsets);
+  collect_exclusions(req, first, rows, paired ? half : block_rows, row_blocks, count, paired, exclusions, exclusion_offsets);
 
   ScanBatch batch{};
   batch.items = bf16 ? nullptr : items.data();
@@ -437,13 +471,19 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   };
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t g = first + i;
-    const double log_z = req.log_z ? merge_log_z(partials, units, rows_padded, i) : std::numeric_limits<double>::quiet_NaN();
+    const int64_t second = paired ? i + half : -1;  // the row's odd-item slot
+    const double log_z =
+        req.log_z ? merge_log_z(partials, units, rows_padded, i, second) : std::numeric_limits<double>::quiet_NaN();
     res.log_z[g] = static_cast<float>(log_z);
 
     candidates.clear();
     for (const ThreadBuffers& tb : buffers) {
       const detail::TopKHeaps& h = tb.state.heaps;
-      for (int32_t j = 0; j < h.sizes[i]; ++j) candidates.emplace_back(h.scores[i * h.stride + j], h.ids[i * h.stride + j]);
+      for (const int64_t slot : {i, second}) {
+        if (slot < 0) continue;
+        for (int32_t j = 0; j < h.sizes[slot]; ++j)
+          candidates.emplace_back(h.scores[slot * h.stride + j], h.ids[slot * h.stride + j]);
+      }
     }
     const size_t kept = std::min(candidates.size(), static_cast<size_t>(k));
     std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(kept), candidates.end(), better);
@@ -465,7 +505,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
       continue;
     }
     int64_t beaten_by = 0;
-    for (const ThreadBuffers& tb : buffers) beaten_by += tb.state.rank_count[i];
+    for (const ThreadBuffers& tb : buffers) beaten_by += tb.state.rank_count[i] + (paired ? tb.state.rank_count[second] : 0);
     res.target_rank[g] = static_cast<int32_t>(beaten_by);
     res.target_log_prob[g] =
         static_cast<float>(static_cast<double>(targets->true_score[static_cast<size_t>(i)]) / req.temperature - log_z);

@@ -102,11 +102,13 @@ class NativeItemTable : public Napi::ObjectWrap<NativeItemTable> {
     job->matrix = matrix_;
     job->args.read(o, matrix_->count(), matrix_->dim());
     job->config = read_kernel(env, o, {matrix_});
-    // A search this small takes about as long as the hop to a libuv worker thread and back (0.1 ms
-    // on a 2-core VM): it runs now, from the calling thread (with the engine's own threads), and the
-    // promise comes back settled. One-row lookups at Office size are such searches (d = 64: 1.8
-    // million multiply-adds; 0.15 ms this way, 0.3 ms through the worker).
-    constexpr double kInlineMultiplyAdds = 1 << 22;
+    // A search this small takes a few times the hop to a libuv worker thread and back (0.1 ms on a
+    // 2-core VM, and two thread wake-ups): it runs now, from the calling thread (with the engine's
+    // own threads), and the promise comes back settled. The event loop waits for it, at most about
+    // 0.3 ms on 2 threads. One-row lookups at Office size are such searches (d = 64: 1.8 million
+    // multiply-adds; 0.15 ms this way, 0.3 ms through the worker), and so are 32-row ones (57
+    // million; bf16 wall 0.34 -> 0.31 ms, CPU 0.59 -> 0.55 ms).
+    constexpr double kInlineMultiplyAdds = 1 << 26;
     if (static_cast<double>(job->args.request.rows) * static_cast<double>(matrix_->count()) * matrix_->dim() <= kInlineMultiplyAdds) {
       return run_job_now(env, std::move(job));
     }

@@ -86,6 +86,10 @@ export const CHECK_CASES: CaseSpec[] = [
   { name: 'infinities and NaN', count: 300, dim: 4, rows: 21, k: 8, exclude: 5, targets: true, bias: true, values: 'ints', special: true },
   { name: 'every item excluded', count: 40, dim: 6, rows: 9, k: 3, exclude: 'all', targets: true },
   { name: 'spans several units and threads', count: 20000, dim: 8, rows: 18, k: 30, exclude: 40, targets: true, values: 'ints' },
+  // 5 to 8 rows (4 to 8 in bf16) score two items per AVX-512 vector, with code for d = 64 and
+  // other common sizes: an odd item count leaves the table's last item alone in its pair.
+  { name: 'a few rows, two items per vector, d = 64, odd item count', count: 2001, dim: 64, rows: 7, k: 10, exclude: 25, targets: true, bias: true },
+  { name: 'a few rows, infinities and NaN', count: 301, dim: 32, rows: 6, k: 8, exclude: 5, targets: true, bias: true, values: 'ints', special: true },
 ];
 
 /**
