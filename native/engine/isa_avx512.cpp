@@ -66,9 +66,6 @@ struct Fp32PairProducts {
     }
   }
   static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
-  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
-    Fp32Products::score_list(bt, slot, ids, n, out);
-  }
 };
 
 }  // namespace

@@ -70,7 +70,7 @@ struct Bf16Products {
 // Batches of at most 8 rows, two items per vector (ScanKernel::paired): lanes 0-7 are the rows
 // against item n0 + 2c, lanes 8-15 the same rows (packed twice) against n0 + 2c + 1. Per pair of
 // items and dimension pair: two broadcasts, a blend and one 512-bit VDPBF16PS, where the 256-bit
-// kernel below took two VDPBF16PS and ran its epilogue once per item. Each lane is the same
+// kernel it replaced took two VDPBF16PS and ran its epilogue once per item. Each lane is the same
 // instruction sequence as Bf16Products::score, so the same bits.
 struct Bf16PairProducts {
   static constexpr int kItemsPerVector = 2;
@@ -83,7 +83,7 @@ struct Bf16PairProducts {
     constexpr int kLinesPerStep = (2 * C * 4 + 63) / 64;  // 2C items x 4 bytes per dimension pair
     const int64_t pairs = kPairs ? kPairs : bt.pairs;
     const uint16_t* q = bt.packed_queries_bf16 + block * pairs * bt.block_rows * 2;
-    const int32_t* e = reinterpret_cast<const int32_t*>(bt.items_bf16) + n0 * pairs;  // one value per pair
+    const uint16_t* e = bt.items_bf16 + n0 * pairs * 2;
     // The table's last item, alone in its pair, is read twice (its scores in the high half are dropped).
     const int64_t odd_step = C == 1 && n0 + 1 >= bt.count ? 0 : pairs;
     const char* next = reinterpret_cast<const char*>(bt.items_bf16 + (n0 + 2 * C < bt.count ? n0 + 2 * C : n0) * pairs * 2);
@@ -92,8 +92,12 @@ struct Bf16PairProducts {
       for (int l = 0; l < kLinesPerStep; ++l) __builtin_prefetch(next + (p * kLinesPerStep + l) * 64);
       const __m512bh qv = reinterpret_cast<__m512bh>(_mm512_loadu_si512(q + p * V::L * 2));
       for (int c = 0; c < C; ++c) {
-        const int32_t* even = e + 2 * c * pairs + p;
-        const __m512i b = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(*even), _mm512_set1_epi32(even[C == 1 ? odd_step : pairs]));
+        const uint16_t* even = e + (2 * c * pairs + p) * 2;
+        const uint16_t* odd = even + (C == 1 ? odd_step : pairs) * 2;
+        int32_t lo, hi;  // a dimension pair of each item (memcpy: the table is uint16_t)
+        std::memcpy(&lo, even, sizeof lo);
+        std::memcpy(&hi, odd, sizeof hi);
+        const __m512i b = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(lo), _mm512_set1_epi32(hi));
         acc[0][c] = _mm512_dpbf16_ps(acc[0][c], qv, reinterpret_cast<__m512bh>(b));
       }
     }

@@ -154,9 +154,9 @@ ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows) {
   if (precision == Precision::Bf16) return detail::scan_kernel_avx512_bf16(rows);
   switch (isa) {
     case Isa::Avx512:
-      // With at most 8 rows most lanes would idle; 256-bit instructions issue twice as often on
-      // CPUs that split 512-bit ones, and no slower elsewhere. The scores are the same bits.
-      // 5 to 8 rows: two items per 512-bit vector (the paired kernel), the same bits again.
+      // With few rows most of a 16-row vector would idle: up to 4 rows, the 256-bit kernels (items
+      // in lanes); 5 to 8 rows, two items per 512-bit vector (the paired kernel). The scores are
+      // the same bits on every kernel.
       if (rows <= 4) return detail::scan_kernel_avx2(rows);
       return rows <= 8 ? detail::scan_kernel_avx512_paired(rows) : detail::scan_kernel_avx512(rows);
     case Isa::Avx2: return detail::scan_kernel_avx2(rows);
