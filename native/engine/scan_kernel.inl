@@ -335,7 +335,8 @@ void scan_items(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) 
       int64_t n = c0;
       for (; n + C * kItems <= c1; n += C * kItems) scan_tile<Products, R, C>(bt, st, block, n);
       for (; n + kItems <= c1; n += kItems) scan_tile<Products, R, 1>(bt, st, block, n);
-      if (n < c1) scan_tile<Products, R, 1>(bt, st, block, n, true);  // paired: the table's last item, alone
+      if constexpr (kItems == 2)
+        if (n < c1) scan_tile<Products, R, 1>(bt, st, block, n, true);  // the table's last item, alone
     }
   }
 }
