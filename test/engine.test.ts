@@ -1,6 +1,6 @@
 // The native engine against the float64 reference, on fresh random inputs every run (the seed is
 // in each test's name, to replay a failure), on every kernel this CPU can run.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CHECK_CASES, makeCase } from '../src/engine/selftest/cases.js';
 import { checkSearch } from '../src/engine/selftest/check.js';
@@ -111,12 +111,24 @@ describe.skipIf(!BF16)(`bf16 tables (seed ${SEED})`, () => {
   });
 });
 
+// AVX-512 batches of at most 8 rows run one of two kernels, by CPU (items in lanes, or two items per
+// 512-bit vector); REGEN_SMALL_BATCH_KERNEL forces either, so that both are checked on every machine.
+const AVX512 = ISAS.includes('avx512');
+const SMALL_KERNELS = ['lanes', 'paired'] as const;
+
 describe.each([
-  ...ISAS.map((isa) => ({ isa, precision: 'fp32' as const })),
-  ...(BF16 ? [{ isa: 'avx512' as const, precision: 'bf16' as const }] : []),
-])(`small batches, $isa $precision (seed ${SEED})`, ({ isa, precision }) => {
-  // Batches of at most 8 rows run 256-bit kernels, and of at most 3-4 rows a kernel with items in
-  // lanes: every check case again at 1..8 rows (special values need 2 rows for the -Infinity query).
+  ...ISAS.map((isa) => ({ isa, precision: 'fp32' as const, kernel: 'auto' })),
+  ...(BF16 ? [{ isa: 'avx512' as const, precision: 'bf16' as const, kernel: 'auto' }] : []),
+  ...(AVX512 ? SMALL_KERNELS.map((kernel) => ({ isa: 'avx512' as const, precision: 'fp32' as const, kernel })) : []),
+  ...(BF16 ? SMALL_KERNELS.map((kernel) => ({ isa: 'avx512' as const, precision: 'bf16' as const, kernel })) : []),
+])(`small batches, $isa $precision, $kernel kernel (seed ${SEED})`, ({ isa, precision, kernel }) => {
+  // Every check case again at 1..8 rows (special values need 2 rows for the -Infinity query).
+  beforeAll(() => {
+    if (kernel !== 'auto') process.env.REGEN_SMALL_BATCH_KERNEL = kernel;
+  });
+  afterAll(() => {
+    delete process.env.REGEN_SMALL_BATCH_KERNEL;
+  });
   const bf16 = precision === 'bf16';
   it.each(CHECK_CASES.map((spec, i) => [spec.name, i] as const))('%s, at most 8 rows', async (_name, i) => {
     const spec = { ...CHECK_CASES[i], rows: Math.min(CHECK_CASES[i].rows, 1 + (i % 8)) };
@@ -299,6 +311,17 @@ describe('ItemTable behaviour', () => {
       expect(r.ids).toEqual(here.ids);
       expect(r.targetRank).toEqual(here.targetRank);
       expect(r.logZ).toEqual(here.logZ);
+    }
+  });
+
+  it('REGEN_SMALL_BATCH_KERNEL other than lanes or paired: the search fails and says what it takes', async () => {
+    const table = await ItemTable.create(new Float32Array(64), { dim: 8 });
+    try {
+      process.env.REGEN_SMALL_BATCH_KERNEL = 'pairs';
+      await expect(table.search(new Float32Array(8), { k: 2 })).rejects.toThrow(/REGEN_SMALL_BATCH_KERNEL='pairs': expected lanes or paired/);
+    } finally {
+      delete process.env.REGEN_SMALL_BATCH_KERNEL;
+      table.dispose();
     }
   });
 

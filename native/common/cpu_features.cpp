@@ -42,7 +42,10 @@ CpuFeatures detect() {
   unsigned r[4];
   cpuid(0, 0, r);
   const unsigned max_leaf = r[0];
+  const bool amd = r[1] == 0x68747541u && r[3] == 0x69746e65u && r[2] == 0x444d4163u;  // "AuthenticAMD"
   cpuid(1, 0, r);
+  const unsigned base_family = (r[0] >> 8) & 0xF;
+  const unsigned family = base_family == 0xF ? base_family + ((r[0] >> 20) & 0xFF) : base_family;
   const bool osxsave = (r[2] >> 27) & 1;
   const bool has_fma = (r[2] >> 12) & 1;
   if (!osxsave || max_leaf < 7) return f;
@@ -61,6 +64,7 @@ CpuFeatures detect() {
   f.avx512vl = f.avx512f && ((ebx >> 31) & 1);
   f.amx_bf16 = os_tile && ((edx >> 22) & 1);
   f.amx_tile = os_tile && ((edx >> 24) & 1);
+  f.zmm_split = f.avx512f && amd && family == 0x19;
   if (max_subleaf >= 1) {
     cpuid(7, 1, r);
     f.avx512bf16 = f.avx512f && ((r[0] >> 5) & 1);

@@ -21,36 +21,6 @@ namespace {
 
 #include "scan_lanes.inl"
 
-// Items in lanes for the smallest batches (scan_lanes.inl): each lane is fp32_score's chain of
-// fused multiply-adds (the product commutes exactly), then + bias.
-struct Fp32Lanes {
-  template <int ROWS>
-  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[ROWS]) {
-    const int64_t dim = bt.dim;
-    const float* e = bt.items + n0 * dim;
-    for (int r = 0; r < ROWS; ++r) acc[r] = _mm256_setzero_ps();
-    __m256 t[4];
-    int64_t j0 = 0;
-    for (; j0 + 4 <= dim; j0 += 4) {
-      load_8x4<false>(e, dim, j0, 4, t);
-      for (int jj = 0; jj < 4; ++jj)
-        for (int r = 0; r < ROWS; ++r)
-          acc[r] = _mm256_fmadd_ps(t[jj], _mm256_broadcast_ss(bt.packed_queries + r * dim + j0 + jj), acc[r]);
-    }
-    if (j0 < dim) {
-      const int width = static_cast<int>(dim - j0);
-      load_8x4<true>(e, dim, j0, width, t);
-      for (int jj = 0; jj < width; ++jj)
-        for (int r = 0; r < ROWS; ++r)
-          acc[r] = _mm256_fmadd_ps(t[jj], _mm256_broadcast_ss(bt.packed_queries + r * dim + j0 + jj), acc[r]);
-    }
-  }
-  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
-  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
-    Fp32Products::score_list(bt, slot, ids, n, out);
-  }
-};
-
 }  // namespace
 
 ScanKernel scan_kernel_avx2(int64_t rows) {

@@ -70,6 +70,31 @@ struct Fp32PairProducts {
 
 }  // namespace
 
+// The smallest batches: items in the lanes of 256-bit vectors (scan_lanes.inl), compiled here for
+// the 32 vector registers of AVX-512VL, which hold two groups of 8 items per query broadcast.
+namespace narrow {
+
+#include "common/simd_avx2.h"
+
+#include "scan_kernel.inl"
+
+#include "scan_lanes.inl"
+
+}  // namespace narrow
+
+ScanKernel scan_kernel_avx512_lanes(int64_t rows) {
+  switch (rows) {
+    case 1: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 1, 2>();
+    case 2: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 2, 2>();
+    case 3: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 3, 2>();
+    case 4: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 4, 2>();
+    case 5: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 5, 2>();
+    case 6: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 6, 2>();
+    case 7: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 7, 2>();
+    default: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 8, 2>();
+  }
+}
+
 ScanKernel scan_kernel_avx512_paired(int64_t) { return make_kernel<Fp32PairProducts, 1, 12>(); }
 
 ScanKernel scan_kernel_avx512(int64_t rows) {
@@ -91,6 +116,7 @@ REGEN_TARGET_END
 namespace regen::detail {
 ScanKernel scan_kernel_avx512(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 ScanKernel scan_kernel_avx512_paired(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+ScanKernel scan_kernel_avx512_lanes(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 XentKernel xent_kernel_avx512(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
 float fma_loop_avx512(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail

@@ -139,25 +139,30 @@ inline __m256bh broadcast_pair8(const uint16_t* p) {
 // transposed as 32-bit values; each lane is the same VDPBF16PS sequence as Bf16Products::score
 // (the two products of a pair are exact, so which operand holds the query does not matter).
 struct Bf16Lanes {
-  template <int ROWS>
-  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[ROWS]) {
+  template <int ROWS, int G>
+  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS]) {
     const int64_t pairs = bt.pairs;
     const float* e = reinterpret_cast<const float*>(bt.items_bf16 + n0 * pairs * 2);
-    for (int r = 0; r < ROWS; ++r) acc[r] = _mm256_setzero_ps();
-    __m256 t[4];
+    for (int g = 0; g < G; ++g)
+      for (int r = 0; r < ROWS; ++r) acc[g][r] = _mm256_setzero_ps();
+    __m256 t[G][4];
     int64_t p0 = 0;
     for (; p0 + 4 <= pairs; p0 += 4) {
-      load_8x4<false>(e, pairs, p0, 4, t);
+      for (int g = 0; g < G; ++g) load_group<false, G>(e + 8 * g * pairs, pairs, p0, 4, t[g]);
       for (int pp = 0; pp < 4; ++pp)
-        for (int r = 0; r < ROWS; ++r)
-          acc[r] = _mm256_dpbf16_ps(acc[r], reinterpret_cast<__m256bh>(t[pp]), broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2));
+        for (int r = 0; r < ROWS; ++r) {
+          const __m256bh b = broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2);
+          for (int g = 0; g < G; ++g) acc[g][r] = _mm256_dpbf16_ps(acc[g][r], reinterpret_cast<__m256bh>(t[g][pp]), b);
+        }
     }
     if (p0 < pairs) {
       const int width = static_cast<int>(pairs - p0);
-      load_8x4<true>(e, pairs, p0, width, t);
+      for (int g = 0; g < G; ++g) load_group<true, G>(e + 8 * g * pairs, pairs, p0, width, t[g]);
       for (int pp = 0; pp < width; ++pp)
-        for (int r = 0; r < ROWS; ++r)
-          acc[r] = _mm256_dpbf16_ps(acc[r], reinterpret_cast<__m256bh>(t[pp]), broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2));
+        for (int r = 0; r < ROWS; ++r) {
+          const __m256bh b = broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2);
+          for (int g = 0; g < G; ++g) acc[g][r] = _mm256_dpbf16_ps(acc[g][r], reinterpret_cast<__m256bh>(t[g][pp]), b);
+        }
     }
   }
   static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return Bf16Products::score(bt, slot, item); }
@@ -342,15 +347,21 @@ XentKernel xent_kernel_avx512_bf16(int64_t rows) {
 
 float fma_loop_avx512_bf16(int64_t iterations, double* flops_per_round) { return dot_loop(iterations, flops_per_round); }
 
-ScanKernel scan_kernel_avx512_bf16(int64_t rows) {
-  switch (rows) {  // at most 3 rows: items in lanes, one vector per row (more: rows in lanes is faster)
-    case 1: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 1>();
-    case 2: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 2>();
-    case 3: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 3>();
-    default: break;
+ScanKernel scan_kernel_avx512_bf16(int64_t rows, bool lanes) {
+  // At most 8 rows (search.cpp picks): items in lanes, one vector per row and group of 8 items, or
+  // two items per 512-bit vector.
+  if (lanes) {
+    switch (rows) {
+      case 1: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 1, 2>();
+      case 2: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 2, 2>();
+      case 3: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 3, 2>();
+      case 4: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 4, 2>();
+      case 5: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 5, 2>();
+      case 6: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 6, 2>();
+      case 7: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 7, 2>();
+      default: return narrow::make_lanes_kernel<narrow::Bf16Lanes, 8, 2>();
+    }
   }
-  // 4 to 8 rows: two items per vector (the 256-bit rows-in-lanes kernel it replaced: B = 8, Office
-  // d = 64, one thread, 0.25 -> 0.21 ms).
   if (rows <= V::L / 2) return make_kernel<Bf16PairProducts, 1, 12>();
   // 2 x 8 rather than 2 x 12: the epilogue holds fewer score vectors at once (one thread, Office d = 64,
   // 256 rows: 9% fewer cycles per score in bf16, 4% in fp32; the same at d = 256).
@@ -362,7 +373,7 @@ REGEN_TARGET_END
 
 #else
 namespace regen::detail {
-ScanKernel scan_kernel_avx512_bf16(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+ScanKernel scan_kernel_avx512_bf16(int64_t, bool) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 XentKernel xent_kernel_avx512_bf16(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
 float fma_loop_avx512_bf16(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail

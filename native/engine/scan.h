@@ -104,7 +104,8 @@ ScanKernel scan_kernel_scalar(int64_t rows);
 ScanKernel scan_kernel_avx2(int64_t rows);
 ScanKernel scan_kernel_avx512(int64_t rows);
 ScanKernel scan_kernel_avx512_paired(int64_t rows);  // at most 8 rows, two items per vector
-ScanKernel scan_kernel_avx512_bf16(int64_t rows);
+ScanKernel scan_kernel_avx512_lanes(int64_t rows);  // at most 8 rows, items in lanes
+ScanKernel scan_kernel_avx512_bf16(int64_t rows, bool lanes);  // lanes: at most 8 rows, items in lanes
 
 // The Fp32 score every Fp32 kernel computes: fused multiply-adds in dimension order from 0, then
 // the bias when there is one (IEEE FMA rounds identically in every instruction set).

@@ -150,15 +150,32 @@ using detail::ScanBatch;
 using detail::ScanKernel;
 using detail::ScanState;
 
+// Batches of at most 8 rows: items in lanes (scan_lanes.inl) or two items per 512-bit vector
+// (the paired kernels). REGEN_SMALL_BATCH_KERNEL=lanes|paired overrides the choice (tests and
+// benchmarks run both on any machine); the scores are the same bits either way.
+bool small_batch_lanes(Precision precision, int64_t rows) {
+  const char* choice = std::getenv("REGEN_SMALL_BATCH_KERNEL");
+  if (choice && std::strcmp(choice, "lanes") == 0) return true;
+  if (choice && std::strcmp(choice, "paired") == 0) return false;
+  if (choice && *choice)
+    throw std::invalid_argument(std::string("REGEN_SMALL_BATCH_KERNEL='") + choice + "': expected lanes or paired (or unset)");
+  // Items in lanes feed each query broadcast to two groups of 8 items in two 256-bit FMAs; pairing
+  // feeds two broadcasts to one 512-bit FMA. Where 512-bit operations are split in halves (Zen 4),
+  // lanes win up to 8 rows in fp32 and 6 in bf16 (Office d = 64, one thread: fp32 8 rows 0.65 ->
+  // 0.53 ms, bf16 4 rows 0.25 -> 0.21). Elsewhere pairing keeps 5-8 rows (bf16: 4-8), where it beat
+  // the one-group lanes kernel on Zen 5; the two-group one has not been timed there.
+  if (cpu_features().zmm_split) return precision == Precision::Bf16 ? rows <= 6 : true;
+  return precision == Precision::Bf16 ? rows <= 3 : rows <= 4;
+}
+
 ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows) {
-  if (precision == Precision::Bf16) return detail::scan_kernel_avx512_bf16(rows);
+  if (precision == Precision::Bf16) return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch_lanes(precision, rows));
   switch (isa) {
     case Isa::Avx512:
-      // With few rows most of a 16-row vector would idle: up to 4 rows, the 256-bit kernels (items
-      // in lanes); 5 to 8 rows, two items per 512-bit vector (the paired kernel). The scores are
-      // the same bits on every kernel.
-      if (rows <= 4) return detail::scan_kernel_avx2(rows);
-      return rows <= 8 ? detail::scan_kernel_avx512_paired(rows) : detail::scan_kernel_avx512(rows);
+      // With few rows most of a 16-row vector would idle: up to 8 rows, items in lanes or two items
+      // per vector (small_batch_lanes).
+      if (rows <= 8) return small_batch_lanes(precision, rows) ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
+      return detail::scan_kernel_avx512(rows);
     case Isa::Avx2: return detail::scan_kernel_avx2(rows);
     case Isa::Scalar: break;
   }

@@ -14,6 +14,9 @@ struct CpuFeatures {
   bool avx512bf16 = false;
   bool amx_tile = false;     // with OS support for tile state
   bool amx_bf16 = false;
+  // 512-bit operations run as two 256-bit halves (AMD family 19h, Zen 4): a 512-bit FMA costs two
+  // 256-bit ones, so the small-batch kernels that pair items in 512-bit vectors gain nothing there.
+  bool zmm_split = false;
 };
 
 // Reads CPUID and XGETBV once; later calls return the cached answer.
