@@ -143,12 +143,13 @@ struct Bf16Lanes {
   static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS]) {
     const int64_t pairs = bt.pairs;
     const float* e = reinterpret_cast<const float*>(bt.items_bf16 + n0 * pairs * 2);
+    const int64_t ahead = lanes_ahead_rows(pairs);
     for (int g = 0; g < G; ++g)
       for (int r = 0; r < ROWS; ++r) acc[g][r] = _mm256_setzero_ps();
     __m256 t[G][4];
     int64_t p0 = 0;
     for (; p0 + 4 <= pairs; p0 += 4) {
-      for (int g = 0; g < G; ++g) load_group<false, G>(e + 8 * g * pairs, pairs, p0, 4, t[g]);
+      for (int g = 0; g < G; ++g) load_group<false, G>(e + 8 * g * pairs, pairs, p0, 4, t[g], ahead);
       for (int pp = 0; pp < 4; ++pp)
         for (int r = 0; r < ROWS; ++r) {
           const __m256bh b = broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2);
@@ -157,7 +158,7 @@ struct Bf16Lanes {
     }
     if (p0 < pairs) {
       const int width = static_cast<int>(pairs - p0);
-      for (int g = 0; g < G; ++g) load_group<true, G>(e + 8 * g * pairs, pairs, p0, width, t[g]);
+      for (int g = 0; g < G; ++g) load_group<true, G>(e + 8 * g * pairs, pairs, p0, width, t[g], ahead);
       for (int pp = 0; pp < width; ++pp)
         for (int r = 0; r < ROWS; ++r) {
           const __m256bh b = broadcast_pair8(bt.packed_queries_bf16 + (r * pairs + p0 + pp) * 2);

@@ -27,14 +27,14 @@ inline void transpose_8x4(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 (&o
 // Values [j0, j0 + 4) of items n0 .. n0 + 7 (rows of `stride` 32-bit values); with kTail only the
 // first `width` values are read (the rest of each vector is zero and never used).
 // The 8 rows are read as 8 interleaved streams, which hardware prefetchers follow poorly once
-// rows are long; so the full blocks also prefetch the group kAhead groups ahead (8 rows x stride
+// rows are long; so the full blocks also prefetch the rows `ahead_rows` further (8 rows x stride
 // values, contiguous: 2 lines per block of 4 values), into L1 (kLocality 3) or L2 only (2). A
 // prefetch past the table is harmless.
-template <bool kTail, int kAhead = 2, int kLocality = 3>
-inline void load_8x4(const float* rows, int64_t stride, int64_t j0, int width, __m256 (&out)[4]) {
+template <bool kTail, int kLocality = 3>
+inline void load_8x4(const float* rows, int64_t stride, int64_t j0, int width, __m256 (&out)[4], int64_t ahead_rows = 16) {
   __m256 r[4];
   if (!kTail) {
-    const char* ahead = reinterpret_cast<const char*>(rows + 8 * kAhead * stride) + j0 * 32;
+    const char* ahead = reinterpret_cast<const char*>(rows + ahead_rows * stride) + j0 * 32;
     __builtin_prefetch(ahead, 0, kLocality);
     __builtin_prefetch(ahead + 64, 0, kLocality);
     for (int i = 0; i < 4; ++i)
@@ -48,13 +48,19 @@ inline void load_8x4(const float* rows, int64_t stride, int64_t j0, int width, _
   transpose_8x4(r[0], r[1], r[2], r[3], out);
 }
 
-// Groups of 16 items (two per query broadcast) read 16 rows at once and prefetch the 16 after the
-// next into L2 only: at fp32 d = 256 (rows of 1 KB) the 32 rows' lines share 4 of L1's 64 sets,
-// 8 ways each, and prefetches into L1 evicted lines before their use (one row, one thread, Zen 4:
-// 1.0-1.9 ms, against 0.63-0.66 ms with the L2 hint).
+// Groups read in pairs (16 items per query broadcast) read 16 rows at once and prefetch at least
+// 32 rows and 8 KB ahead into L2 only. At fp32 d = 256 (rows of 1 KB), 16 rows in use and 16
+// prefetched into L1 share 4 of L1's 64 sets, 8 ways each, and evicted lines before their use
+// (one row, one thread, Zen 4, Office: 1.0-1.9 ms; with the L2 hint 0.61-0.68). Short rows need
+// the 8 KB: Clothing bf16 d = 64 (128-byte rows), one row on 2 threads, 1.13 ms with 32 rows ahead,
+// 0.84-0.98 with 64.
+inline int64_t lanes_ahead_rows(int64_t stride) {
+  const int64_t rows = 8192 / (stride * 4) / 8 * 8;
+  return rows < 32 ? 32 : rows;
+}
 template <bool kTail, int kGroups>
-inline void load_group(const float* rows, int64_t stride, int64_t j0, int width, __m256 (&out)[4]) {
-  if constexpr (kGroups == 2) load_8x4<kTail, 4, 2>(rows, stride, j0, width, out);
+inline void load_group(const float* rows, int64_t stride, int64_t j0, int width, __m256 (&out)[4], int64_t ahead_rows) {
+  if constexpr (kGroups == 2) load_8x4<kTail, 2>(rows, stride, j0, width, out, ahead_rows);
   else load_8x4<kTail>(rows, stride, j0, width, out);
 }
 
@@ -200,12 +206,13 @@ struct Fp32Lanes {
   static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS]) {
     const int64_t dim = bt.dim;
     const float* e = bt.items + n0 * dim;
+    const int64_t ahead = lanes_ahead_rows(dim);
     for (int g = 0; g < G; ++g)
       for (int r = 0; r < ROWS; ++r) acc[g][r] = _mm256_setzero_ps();
     __m256 t[G][4];
     int64_t j0 = 0;
     for (; j0 + 4 <= dim; j0 += 4) {
-      for (int g = 0; g < G; ++g) load_group<false, G>(e + 8 * g * dim, dim, j0, 4, t[g]);
+      for (int g = 0; g < G; ++g) load_group<false, G>(e + 8 * g * dim, dim, j0, 4, t[g], ahead);
       for (int jj = 0; jj < 4; ++jj)
         for (int r = 0; r < ROWS; ++r) {
           const __m256 b = _mm256_broadcast_ss(bt.packed_queries + r * dim + j0 + jj);
@@ -214,7 +221,7 @@ struct Fp32Lanes {
     }
     if (j0 < dim) {
       const int width = static_cast<int>(dim - j0);
-      for (int g = 0; g < G; ++g) load_group<true, G>(e + 8 * g * dim, dim, j0, width, t[g]);
+      for (int g = 0; g < G; ++g) load_group<true, G>(e + 8 * g * dim, dim, j0, width, t[g], ahead);
       for (int jj = 0; jj < width; ++jj)
         for (int r = 0; r < ROWS; ++r) {
           const __m256 b = _mm256_broadcast_ss(bt.packed_queries + r * dim + j0 + jj);
