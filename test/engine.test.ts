@@ -314,6 +314,12 @@ describe('ItemTable behaviour', () => {
     }
   });
 
+  it('reports whether 512-bit operations run as two halves (Zen 4), never without AVX-512', () => {
+    const f = loadCpuBinding().cpuFeatures();
+    expect(typeof f.zmmSplit).toBe('boolean');
+    if (!f.avx512f) expect(f.zmmSplit).toBe(false);
+  });
+
   it('REGEN_SMALL_BATCH_KERNEL other than lanes or paired: the search fails and says what it takes', async () => {
     const table = await ItemTable.create(new Float32Array(64), { dim: 8 });
     try {

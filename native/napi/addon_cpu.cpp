@@ -208,6 +208,7 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   o.Set("avx512bf16", f.avx512bf16);
   o.Set("amxTile", f.amx_tile);
   o.Set("amxBf16", f.amx_bf16);
+  o.Set("zmmSplit", f.zmm_split);
   return o;
 }
 

@@ -5,7 +5,9 @@ const yes = (b: boolean) => (b ? 'yes' : 'no');
 
 export function formatInfo(info: Info): string {
   const f = info.cpu.features;
-  const avx512 = f.avx512f ? `yes (${['F', f.avx512bw && 'BW', f.avx512dq && 'DQ', f.avx512vl && 'VL'].filter(Boolean).join(' ')})` : 'no';
+  const avx512 = f.avx512f
+    ? `yes (${['F', f.avx512bw && 'BW', f.avx512dq && 'DQ', f.avx512vl && 'VL'].filter(Boolean).join(' ')}${f.zmmSplit ? '; 512-bit as two halves' : ''})`
+    : 'no';
   const kernels = info.supportedIsas.map((i) => (i === info.isa ? `${i} (selected)` : i)).join(', ');
   return [
     `regen-bench ${info.version} (node ${info.node}, ${info.platform})`,

@@ -23,6 +23,8 @@ export interface CpuFeatures {
   avx512bf16: boolean;
   amxTile: boolean;
   amxBf16: boolean;
+  /** 512-bit operations run as two 256-bit halves (AMD Zen 4): small batches then scan items in lanes. */
+  zmmSplit: boolean;
 }
 
 /** Arguments of NativeTable.search; outputs are filled in place. Validated by the caller. */
