@@ -82,18 +82,7 @@ namespace narrow {
 
 }  // namespace narrow
 
-ScanKernel scan_kernel_avx512_lanes(int64_t rows) {
-  switch (rows) {
-    case 1: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 1, 2>();
-    case 2: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 2, 2>();
-    case 3: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 3, 2>();
-    case 4: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 4, 2>();
-    case 5: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 5, 2>();
-    case 6: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 6, 2>();
-    case 7: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 7, 2>();
-    default: return narrow::make_lanes_kernel<narrow::Fp32Lanes, 8, 2>();
-  }
-}
+ScanKernel scan_kernel_avx512_lanes(int64_t rows) { return narrow::make_lanes_kernel_two_groups<narrow::Fp32Lanes>(rows); }
 
 ScanKernel scan_kernel_avx512_paired(int64_t) { return make_kernel<Fp32PairProducts, 1, 12>(); }
 

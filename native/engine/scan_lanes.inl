@@ -194,6 +194,21 @@ void scan_lanes(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) 
   }
 }
 
+// The two-group kernel for 1 to 8 rows (more: 8), for the files whose 32 vector registers hold it.
+template <class Lanes>
+ScanKernel make_lanes_kernel_two_groups(int64_t rows) {
+  switch (rows) {
+    case 1: return make_lanes_kernel<Lanes, 1, 2>();
+    case 2: return make_lanes_kernel<Lanes, 2, 2>();
+    case 3: return make_lanes_kernel<Lanes, 3, 2>();
+    case 4: return make_lanes_kernel<Lanes, 4, 2>();
+    case 5: return make_lanes_kernel<Lanes, 5, 2>();
+    case 6: return make_lanes_kernel<Lanes, 6, 2>();
+    case 7: return make_lanes_kernel<Lanes, 7, 2>();
+    default: return make_lanes_kernel<Lanes, 8, 2>();
+  }
+}
+
 template <class Lanes, int ROWS, int kGroups>
 ScanKernel make_lanes_kernel() {
   return ScanKernel{&scan_lanes<Lanes, ROWS, kGroups>, &Lanes::score, 1, 8 * kGroups, &Lanes::score_list, false};
