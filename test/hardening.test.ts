@@ -291,7 +291,8 @@ describe('what a model argument names', () => {
     expect(resolveModelRef(path.join(dir, 'enc'), 'semsim')).toEqual({ kind: 'folder', dir: path.join(dir, 'enc') });
     expect(resolveModelRef('Xenova/all-MiniLM-L6-v2', 'semsim')).toEqual({ kind: 'hub', id: 'Xenova/all-MiniLM-L6-v2' });
     expect(resolveModelRef('bert-base-uncased', 'encoder')).toEqual({ kind: 'hub', id: 'bert-base-uncased' });
-    for (const local of ['./models/x', '../x', '/no/such/model', '~/no-such-model-here', 'models/x/y', 'models\\x'])
+    // Names no machine has (relative ones resolve against the working directory: '../x' once existed there).
+    for (const local of ['./models/no-such-model-here', '../no-such-model-here', '/no/such/model', '~/no-such-model-here', 'models/no-such-model/y', 'models\\no-such-model'])
       expect(() => resolveModelRef(local, 'semsim'), local).toThrow(/^options\.semsim .*: no such folder \(.*\)\. A path that does not exist is not looked up on the hub/);
     writeFileSync(path.join(dir, 'file.onnx'), '');
     expect(() => resolveModelRef(path.join(dir, 'file.onnx'), 'encoder')).toThrow(/^options\.encoder .*file\.onnx is a file; give a model folder/);
