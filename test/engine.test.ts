@@ -112,7 +112,8 @@ describe.skipIf(!BF16)(`bf16 tables (seed ${SEED})`, () => {
 });
 
 // AVX-512 batches of at most 8 rows run one of two kernels, by CPU (items in lanes, or two items per
-// 512-bit vector); REGEN_SMALL_BATCH_KERNEL forces either, so that both are checked on every machine.
+// 512-bit vector); REGEN_SMALL_BATCH_KERNEL, read when a table is created, forces either, so that
+// both are checked on every machine.
 const AVX512 = ISAS.includes('avx512');
 const SMALL_KERNELS = ['lanes', 'paired'] as const;
 
@@ -163,6 +164,40 @@ describe.each([
       }
     } finally {
       table.dispose();
+    }
+  });
+});
+
+describe.skipIf(!AVX512)('which kernel a batch runs', () => {
+  const binding = loadCpuBinding();
+  const zmmSplit = binding.cpuFeatures().zmmSplit;
+  const precisions = BF16 ? (['fp32', 'bf16'] as const) : (['fp32'] as const);
+
+  it('up to 8 rows: by CPU (auto), or lanes / paired as asked; more rows: rows in lanes', () => {
+    for (const precision of precisions)
+      for (const rows of [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 300]) {
+        const lanes = precision === 'fp32' ? rows <= 4 || zmmSplit : rows <= 3 || (zmmSplit && rows <= 6);
+        const auto = rows > 8 ? 'rows' : lanes ? 'lanes' : 'paired';
+        expect(binding.scanKernelKind!('avx512', precision, rows, 'auto'), `${precision} ${rows}`).toBe(auto);
+        for (const kernel of SMALL_KERNELS) expect(binding.scanKernelKind!('avx512', precision, rows, kernel)).toBe(rows > 8 ? 'rows' : kernel);
+      }
+    expect(() => binding.scanKernelKind!('avx512', 'fp32', 4, 'pairs' as 'paired')).toThrow(/unknown smallBatchKernel 'pairs'/);
+  });
+
+  it('a table created under REGEN_SMALL_BATCH_KERNEL passes it to its searches', async () => {
+    try {
+      for (const kernel of SMALL_KERNELS) {
+        process.env.REGEN_SMALL_BATCH_KERNEL = kernel;
+        const table = await ItemTable.create(new Float32Array(64), { dim: 8 });
+        expect(table.smallBatchKernel).toBe(kernel);
+        table.dispose();
+      }
+      delete process.env.REGEN_SMALL_BATCH_KERNEL;
+      const table = await ItemTable.create(new Float32Array(64), { dim: 8 });
+      expect(table.smallBatchKernel).toBe('auto');
+      table.dispose();
+    } finally {
+      delete process.env.REGEN_SMALL_BATCH_KERNEL;
     }
   });
 });
@@ -320,14 +355,14 @@ describe('ItemTable behaviour', () => {
     if (!f.avx512f) expect(f.zmmSplit).toBe(false);
   });
 
-  it('REGEN_SMALL_BATCH_KERNEL other than lanes or paired: the search fails and says what it takes', async () => {
-    const table = await ItemTable.create(new Float32Array(64), { dim: 8 });
+  it('REGEN_SMALL_BATCH_KERNEL other than auto, lanes or paired: creating a table fails and says what it takes', async () => {
     try {
       process.env.REGEN_SMALL_BATCH_KERNEL = 'pairs';
-      await expect(table.search(new Float32Array(8), { k: 2 })).rejects.toThrow(/REGEN_SMALL_BATCH_KERNEL='pairs': expected lanes or paired/);
+      await expect(ItemTable.create(new Float32Array(64), { dim: 8 })).rejects.toThrow(
+        /REGEN_SMALL_BATCH_KERNEL environment variable to be one of auto, lanes, paired but received "pairs"/,
+      );
     } finally {
       delete process.env.REGEN_SMALL_BATCH_KERNEL;
-      table.dispose();
     }
   });
 

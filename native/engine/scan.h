@@ -97,6 +97,7 @@ struct ScanKernel {
   // r + block_rows / 2); slot r scores the even items, slot r + block_rows / 2 the odd ones, and an
   // exclusion of item x goes to slot r + (x odd ? block_rows / 2 : 0). search.cpp merges the two.
   bool paired = false;
+  bool lanes = false;  // items in lanes (scan_lanes.inl): block_rows = 1, one vector per row
 };
 
 // Picks the register tiling for the number of rows (fewer rows: a narrower block).

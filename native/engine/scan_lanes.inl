@@ -211,7 +211,7 @@ ScanKernel make_lanes_kernel_two_groups(int64_t rows) {
 
 template <class Lanes, int ROWS, int kGroups>
 ScanKernel make_lanes_kernel() {
-  return ScanKernel{&scan_lanes<Lanes, ROWS, kGroups>, &Lanes::score, 1, 8 * kGroups, &Lanes::score_list, false};
+  return ScanKernel{&scan_lanes<Lanes, ROWS, kGroups>, &Lanes::score, 1, 8 * kGroups, &Lanes::score_list, false, false, true};
 }
 
 // Fp32 items in lanes: each lane is fp32_score's chain of

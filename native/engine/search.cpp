@@ -150,15 +150,11 @@ using detail::ScanBatch;
 using detail::ScanKernel;
 using detail::ScanState;
 
-// Batches of at most 8 rows: items in lanes (scan_lanes.inl) or two items per 512-bit vector
-// (the paired kernels). REGEN_SMALL_BATCH_KERNEL=lanes|paired overrides the choice (tests and
-// benchmarks run both on any machine); the scores are the same bits either way.
-bool small_batch_lanes(Precision precision, int64_t rows) {
-  const char* choice = std::getenv("REGEN_SMALL_BATCH_KERNEL");
-  if (choice && std::strcmp(choice, "lanes") == 0) return true;
-  if (choice && std::strcmp(choice, "paired") == 0) return false;
-  if (choice && *choice)
-    throw std::invalid_argument(std::string("REGEN_SMALL_BATCH_KERNEL='") + choice + "': expected lanes or paired (or unset)");
+// Batches of at most 8 rows: items in lanes (scan_lanes.inl) or two items per 512-bit vector (the
+// paired kernels), by CPU unless the caller asks for one (SearchConfig::small_batch); the scores are
+// the same bits either way.
+bool small_batch_lanes(Precision precision, int64_t rows, SmallBatchKernel choice) {
+  if (choice != SmallBatchKernel::Auto) return choice == SmallBatchKernel::Lanes;
   // Items in lanes feed each query broadcast to two groups of 8 items in two 256-bit FMAs; pairing
   // feeds two broadcasts to one 512-bit FMA. Where 512-bit operations are split in halves (Zen 4),
   // lanes win up to 8 rows in fp32 and 6 in bf16 (Office d = 64, one thread: fp32 8 rows 0.65 ->
@@ -168,13 +164,15 @@ bool small_batch_lanes(Precision precision, int64_t rows) {
   return precision == Precision::Bf16 ? rows <= 3 : rows <= 4;
 }
 
-ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows) {
-  if (precision == Precision::Bf16) return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch_lanes(precision, rows));
+ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows, SmallBatchKernel small_batch = SmallBatchKernel::Auto) {
+  if (precision == Precision::Bf16)
+    return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch_lanes(precision, rows, small_batch));
   switch (isa) {
     case Isa::Avx512:
       // With few rows most of a 16-row vector would idle: up to 8 rows, items in lanes or two items
       // per vector (small_batch_lanes).
-      if (rows <= 8) return small_batch_lanes(precision, rows) ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
+      if (rows <= 8)
+        return small_batch_lanes(precision, rows, small_batch) ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
       return detail::scan_kernel_avx512(rows);
     case Isa::Avx2: return detail::scan_kernel_avx2(rows);
     case Isa::Scalar: break;
@@ -545,7 +543,7 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
     threads = 1;
 
   // Batch size: packed queries stay cache-sized and per-thread heaps stay bounded.
-  const ScanKernel widest = pick_kernel(cfg.isa, items.precision(), req.rows);
+  const ScanKernel widest = pick_kernel(cfg.isa, items.precision(), req.rows, cfg.small_batch);
   const int64_t block = widest.block_rows;
   int64_t batch = std::max<int64_t>(1, kQueryBatchBytes / (dim * 4) / block) * block;
   const int64_t heap_k = std::max<int64_t>(1, std::min<int64_t>(req.k, items.count()));
@@ -553,8 +551,13 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
   batch = std::min(batch, std::max<int64_t>(block, kHeapBatchBytes / (int64_t{threads} * heap_stride * 8) / block * block));
   for (int64_t first = 0; first < req.rows; first += batch) {
     const int64_t rows = std::min(batch, req.rows - first);
-    search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows), threads, first, rows);
+    search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows, cfg.small_batch), threads, first, rows);
   }
+}
+
+const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, SmallBatchKernel small_batch) {
+  const ScanKernel kernel = pick_kernel(isa, precision, rows, small_batch);
+  return kernel.lanes ? "lanes" : kernel.paired ? "paired" : "rows";
 }
 
 void score_items(const ItemMatrix& items, const float* query, const int32_t* ids, int64_t n, const float* bias,

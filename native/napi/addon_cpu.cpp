@@ -42,8 +42,8 @@ struct AddonData {
   Napi::FunctionReference table_constructor;
 };
 
-// The kernel and thread count of a CPU call ({isa, threads} in its options), checked once against
-// the precision of every table it reads.
+// The kernel and thread count of a CPU call ({isa, threads, smallBatchKernel?} in its options),
+// checked once against the precision of every table it reads.
 regen::SearchConfig read_kernel(Napi::Env env, const Napi::Object& o, const std::vector<Matrix>& tables) {
   regen::SearchConfig config;
   const std::string isa = o.Get("isa").As<Napi::String>().Utf8Value();
@@ -52,6 +52,12 @@ regen::SearchConfig read_kernel(Napi::Env env, const Napi::Object& o, const std:
   else if (isa == "avx512") config.isa = regen::Isa::Avx512;
   else throw Napi::TypeError::New(env, "native binding: unknown isa '" + isa + "'");
   config.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+  if (o.Has("smallBatchKernel") && !o.Get("smallBatchKernel").IsUndefined()) {
+    const std::string small = o.Get("smallBatchKernel").As<Napi::String>().Utf8Value();
+    if (small == "lanes") config.small_batch = regen::SmallBatchKernel::Lanes;
+    else if (small == "paired") config.small_batch = regen::SmallBatchKernel::Paired;
+    else if (small != "auto") throw Napi::TypeError::New(env, "native binding: unknown smallBatchKernel '" + small + "'");
+  }
   for (const Matrix& t : tables)
     if (!regen::precision_supported(t->precision(), config.isa, regen::cpu_features()))
       throw Napi::Error::New(env, std::string("this CPU cannot run the ") + regen::isa_name(config.isa) + " kernels at " +
@@ -210,6 +216,24 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   o.Set("amxBf16", f.amx_bf16);
   o.Set("zmmSplit", f.zmm_split);
   return o;
+}
+
+// scanKernelKind(isa, precision, rows, smallBatchKernel) -> 'lanes' | 'paired' | 'rows': the scan
+// kernel a search of `rows` rows runs (tests check the small-batch choice and its override).
+Napi::Value ScanKernelKind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsString())
+    throw Napi::TypeError::New(env, "native binding: scanKernelKind(isa, precision, rows, smallBatchKernel)");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", info[0]);
+  o.Set("threads", Napi::Number::New(env, 1));
+  o.Set("smallBatchKernel", info[3]);
+  const regen::SearchConfig config = read_kernel(env, o, {});
+  const std::string precision = info[1].As<Napi::String>().Utf8Value();
+  if (precision != "fp32" && precision != "bf16") throw Napi::TypeError::New(env, "native binding: unknown precision '" + precision + "'");
+  const int64_t rows = info[2].As<Napi::Number>().Int64Value();
+  return Napi::String::New(env, regen::scan_kernel_kind(config.isa, precision == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32, rows,
+                                                        config.small_batch));
 }
 
 Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {
@@ -640,6 +664,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backend", "cpu");
   exports.Set("createTable", Napi::Function::New(env, CreateTable));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
+  exports.Set("scanKernelKind", Napi::Function::New(env, ScanKernelKind));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads));
   exports.Set("bf16Supported", Napi::Function::New(env, Bf16Supported));

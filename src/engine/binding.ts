@@ -64,10 +64,19 @@ export interface NativeCrossEntropyArgs {
   gradQueries: Float32Array;
 }
 
+/**
+ * The AVX-512 kernel of searches of at most 8 rows: 'auto' (by CPU), items in 'lanes', or two items
+ * per 512-bit vector ('paired'). The scores, ids and ranks are the same bits either way.
+ */
+export const SMALL_BATCH_KERNELS = ['auto', 'lanes', 'paired'] as const;
+export type SmallBatchKernel = (typeof SMALL_BATCH_KERNELS)[number];
+
 /** The CPU kernel and thread count of a CPU call (a GPU's kernels are the device's). */
 export interface CpuKernel {
   isa: IsaName;
   threads: number;
+  /** Absent: 'auto'. */
+  smallBatchKernel?: SmallBatchKernel;
 }
 
 /** fmaPeak's answer: GFLOP/s over the slowest thread's elapsed time, and over its CPU time. */
@@ -280,6 +289,8 @@ export interface NativeCpuBinding {
    * about `seconds`: the hardware ceiling benchmarks compare against. Missing from older addons.
    */
   fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<FmaPeak>;
+  /** The scan kernel a search of `rows` rows runs (tests). */
+  scanKernelKind?(isa: IsaName, precision: Precision, rows: number, smallBatchKernel: SmallBatchKernel): 'lanes' | 'paired' | 'rows';
   /** Memory read bandwidth of `threads` threads streaming a `bytes` buffer. Missing from addons built before it. */
   readBandwidth?(threads: number, bytes: number, seconds: number): Promise<ReadBandwidth>;
   /** A transformer body for training (regen/train.h), parameters initialised from seed. Missing from addons built before training. */

@@ -181,7 +181,7 @@ export async function decodeStep(tables: readonly ItemTable[], input: StepInput,
   // would cost more than the work. Larger ones run on a worker thread.
   let work = 0;
   for (let r = 0; r < rows; r++) work += tables[table[r]].count;
-  const cpuArgs = { ...args, tables: tables.map((t) => nativeTable(t) as NativeCpuTable), isa: first.isa, threads: first.threads };
+  const cpuArgs = { ...args, tables: tables.map((t) => nativeTable(t) as NativeCpuTable), isa: first.isa, threads: first.threads, smallBatchKernel: first.smallBatchKernel };
   if (work * dim < SYNC_WORK && binding.decodeStepSync) binding.decodeStepSync(cpuArgs);
   else await binding.decodeStep(cpuArgs);
   return out;

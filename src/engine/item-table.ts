@@ -1,6 +1,16 @@
 // ItemTable: an item embedding table held by the native engine, searched in one fused pass per
 // batch of queries (scores, top-k, log-sum-exp, target rank; no rows x items matrix is stored).
-import { loadCpuBinding, loadCudaBinding, type IsaName, type NativeCpuTable, type NativeCudaTable, type NativeTable, type Precision } from './binding.js';
+import {
+  SMALL_BATCH_KERNELS,
+  loadCpuBinding,
+  loadCudaBinding,
+  type IsaName,
+  type NativeCpuTable,
+  type NativeCudaTable,
+  type NativeTable,
+  type Precision,
+  type SmallBatchKernel,
+} from './binding.js';
 import type { Device } from './device.js';
 import { Engine } from './engine.js';
 import {
@@ -103,6 +113,18 @@ export function nativeTable(table: ItemTable): NativeTable {
   return native;
 }
 
+/**
+ * The AVX-512 kernel of searches of at most 8 rows: REGEN_SMALL_BATCH_KERNEL (lanes or paired, for
+ * tests and benchmarks), else 'auto' (by CPU).
+ */
+function resolveSmallBatchKernel(): SmallBatchKernel {
+  const env = process.env.REGEN_SMALL_BATCH_KERNEL;
+  if (env === undefined || env === '') return 'auto';
+  if (!(SMALL_BATCH_KERNELS as readonly string[]).includes(env))
+    throw new RangeError(`Expected the REGEN_SMALL_BATCH_KERNEL environment variable to be one of ${SMALL_BATCH_KERNELS.join(', ')} but received ${JSON.stringify(env)}`);
+  return env as SmallBatchKernel;
+}
+
 export class ItemTable {
   /** Number of items. */
   readonly count: number;
@@ -118,6 +140,8 @@ export class ItemTable {
   readonly deviceNote?: string;
   /** The largest k one search returns (the CUDA backend keeps top-k lists in shared memory). */
   readonly maxK: number;
+  /** @internal The AVX-512 kernel of searches of at most 8 rows (REGEN_SMALL_BATCH_KERNEL, else 'auto'). */
+  readonly smallBatchKernel: SmallBatchKernel;
 
   private constructor(
     native: NativeTable,
@@ -126,7 +150,7 @@ export class ItemTable {
     isa: IsaName | 'cuda',
     threads: number,
     precision: Precision,
-    device: { name: string; note?: string; maxK: number },
+    device: { name: string; note?: string; maxK: number; smallBatchKernel?: SmallBatchKernel },
   ) {
     natives.set(this, native);
     this.count = count;
@@ -138,6 +162,7 @@ export class ItemTable {
     this.deviceName = device.name;
     this.deviceNote = device.note;
     this.maxK = device.maxK;
+    this.smallBatchKernel = device.smallBatchKernel ?? 'auto';
   }
 
   /**
@@ -169,8 +194,9 @@ export class ItemTable {
       const native = await device.binding.createTable(items, count, dim, precision, device.index);
       return new ItemTable(native, count, dim, 'cuda', 1, precision, { name: engine.deviceName, note: device.note, maxK: native.maxK() });
     }
+    const smallBatchKernel = resolveSmallBatchKernel();
     const native = await loadCpuBinding().createTable(items, count, dim, precision);
-    return new ItemTable(native, count, dim, isa, engine.threads, precision, { name: 'cpu', note: device.note, maxK: MAX_OUTPUT });
+    return new ItemTable(native, count, dim, isa, engine.threads, precision, { name: 'cpu', note: device.note, maxK: MAX_OUTPUT, smallBatchKernel });
   }
 
   /** Whether dispose() has been called. */
@@ -247,7 +273,7 @@ export class ItemTable {
         result.logZ.fill(NaN);
         if (result.targetLogProb) for (let i = 0; i < rows; i++) if (result.targetLogProb[i] !== -Infinity) result.targetLogProb[i] = NaN;
       }
-    } else await (native as NativeCpuTable).search({ ...args, isa: this.isa, threads: this.threads });
+    } else await (native as NativeCpuTable).search({ ...args, isa: this.isa, threads: this.threads, smallBatchKernel: this.smallBatchKernel });
     return result;
   }
 

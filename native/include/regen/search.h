@@ -96,13 +96,23 @@ struct SearchResult {
   float* target_log_prob = nullptr;
 };
 
+// The AVX-512 kernel of batches of at most 8 rows: items in lanes, or two items per 512-bit vector;
+// Auto picks by CPU (search.cpp). Either gives the same scores, ids and ranks; logZ agrees to float
+// rounding.
+enum class SmallBatchKernel { Auto, Lanes, Paired };
+
 struct SearchConfig {
   Isa isa = Isa::Scalar;
   int threads = 1;  // worker threads, including the calling thread
+  SmallBatchKernel small_batch = SmallBatchKernel::Auto;
 };
 
 void search(const ItemMatrix& items, const SearchRequest& request, const SearchResult& result,
             const SearchConfig& config);
+
+// The kind of scan kernel search() runs on a batch of `rows` rows: "lanes" (items in lanes),
+// "paired" (two items per 512-bit vector) or "rows" (rows in lanes). For tests and benchmarks.
+const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, SmallBatchKernel small_batch);
 
 // The scores of one query (dim values) against n listed items (ids in [0, count)), each
 // bit-identical to the score search() computes for that pair with the same isa (+ bias[id] when
