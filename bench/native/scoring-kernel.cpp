@@ -8,7 +8,9 @@
 //
 // Build and run (after `node scripts/build-native.mjs`, which leaves build/libregen_kernels_cpu.a):
 //   g++ -O2 -std=c++17 -Inative/include bench/native/scoring-kernel.cpp build/libregen_kernels_cpu.a
-//       -lpthread -o /tmp/scoring-kernel && /tmp/scoring-kernel [fp32|bf16] [clothing]
+//       -lpthread -o /tmp/scoring-kernel && /tmp/scoring-kernel [fp32|bf16] [clothing] [lanes|paired]
+// lanes|paired: the kernel of batches of at most 8 rows (default: by CPU, as search() picks; the
+// kernel of each small batch is printed).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -40,9 +42,12 @@ int main(int argc, char** argv) {
   using namespace regen;
   std::string only;
   bool clothing = false;
+  SmallBatchKernel small_batch = SmallBatchKernel::Auto;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "clothing") clothing = true;
+    else if (a == "lanes") small_batch = SmallBatchKernel::Lanes;
+    else if (a == "paired") small_batch = SmallBatchKernel::Paired;
     else only = a;
   }
   const Isa isa = isa_supported(Isa::Avx512, cpu_features()) ? Isa::Avx512 : Isa::Avx2;
@@ -59,7 +64,7 @@ int main(int argc, char** argv) {
     for (int rows : {1, 2, 4, 8, 32, 256}) shapes.push_back({n, dim, rows});
   std::mt19937 rng(12345);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::printf("precision  items  dim rows       ms   floor ms  bound  x floor  cycles/vector\n");
+  std::printf("precision  items  dim rows       ms   floor ms  bound  x floor  cycles/vector  kernel\n");
   for (Precision precision : {Precision::Fp32, Precision::Bf16}) {
     if (precision == Precision::Bf16 && !has_bf16) continue;
     if (!only.empty() && only != precision_name(precision)) continue;
@@ -94,7 +99,7 @@ int main(int argc, char** argv) {
       double best = 1e30;
       for (int r = 0; r < reps; ++r) {
         const double t0 = thread_cpu_seconds();
-        search(*table, req, res, SearchConfig{isa, 1});
+        search(*table, req, res, SearchConfig{isa, 1, small_batch});
         best = std::min(best, thread_cpu_seconds() - t0);
       }
       const double peak = precision == Precision::Fp32 ? fp32.cpu_gflops : bf16.cpu_gflops;
@@ -102,9 +107,10 @@ int main(int argc, char** argv) {
       const double memory = static_cast<double>(table->bytes()) / bw.cpu_gbps / 1e9;
       const double floor = std::max(compute, memory);
       const double vectors = static_cast<double>(s.items) * ((s.rows + 15) / 16);
-      std::printf("%-9s %6lld %4d %4d %8.3f %10.3f  %s %8.2f %14.1f\n", precision_name(precision),
+      std::printf("%-9s %6lld %4d %4d %8.3f %10.3f  %s %8.2f %14.1f  %s\n", precision_name(precision),
                   static_cast<long long>(s.items), s.dim, s.rows, best * 1e3, floor * 1e3,
-                  compute >= memory ? "fma" : "mem", best / floor, best * ghz * 1e9 / vectors);
+                  compute >= memory ? "fma" : "mem", best / floor, best * ghz * 1e9 / vectors,
+                  scan_kernel_kind(precision == Precision::Bf16 ? Isa::Avx512 : isa, precision, s.rows, small_batch));
     }
   }
   return 0;
