@@ -1,9 +1,10 @@
 // The fused scan for the smallest batches (a few query rows), items in lanes: 8 consecutive items
 // per 256-bit vector, one vector per query row. Included after scan_kernel.inl by a file whose
 // traits `V` are 256-bit (common/simd_avx2.h), inside the same namespace; `Lanes` provides
-//   template <int ROWS> static void group(const ScanBatch&, int64_t n0, __m256 (&acc)[ROWS]):
-// the products of items [n0, n0 + 8) with each row, every lane the same instruction sequence over
-// the dimensions, in order, as the rows-in-lanes kernels (so the same bits).
+//   template <int ROWS, int G> static void group(const ScanBatch&, int64_t n0, __m256 (&acc)[G][ROWS]):
+// the products of items [n0, n0 + 8 G) with each row (group g: items n0 + 8 g ..), every lane the
+// same instruction sequence over the dimensions, in order, as the rows-in-lanes kernels (so the
+// same bits). With G = 2 each query broadcast feeds two FMAs; that needs AVX-512VL's 32 registers.
 //
 // Why: with rows in lanes, a batch of one row uses one lane of eight and pays the whole epilogue
 // (log-sum-exp, rank, top-k test) per item; here the item rows are transposed in registers (8 x 4
@@ -64,7 +65,7 @@ inline void load_group(const float* rows, int64_t stride, int64_t j0, int width,
   else load_8x4<kTail>(rows, stride, j0, width, out);
 }
 
-// A scan kernel of this kind: block_rows = 1, 8 items per group.
+// A scan kernel of this kind: block_rows = 1, 8 items per group, kGroups groups per step.
 template <class Lanes, int ROWS, int kGroups = 1>
 ScanKernel make_lanes_kernel();
 
@@ -214,8 +215,8 @@ ScanKernel make_lanes_kernel() {
   return ScanKernel{&scan_lanes<Lanes, ROWS, kGroups>, &Lanes::score, 1, 8 * kGroups, &Lanes::score_list, false, false, true};
 }
 
-// Fp32 items in lanes: each lane is fp32_score's chain of
-// fused multiply-adds (the product commutes exactly), then + bias.
+// Fp32 items in lanes: each lane is fp32_score's chain of fused multiply-adds (the product commutes
+// exactly), then + bias.
 struct Fp32Lanes {
   template <int ROWS, int G>
   static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS]) {
