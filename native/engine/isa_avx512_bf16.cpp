@@ -119,8 +119,9 @@ struct Bf16PairProducts {
 
 #include "xent_kernel.inl"
 
-// The smallest batches (at most 3 rows) scan with items in the lanes of 256-bit vectors
-// (scan_lanes.inl, which needs the AVX2 traits and the scan code instantiated over them).
+// The smallest batches (up to 3 rows; on Zen 4 up to 6, see search.cpp) scan with items in the lanes
+// of 256-bit vectors (scan_lanes.inl, which needs the AVX2 traits and the scan code instantiated over
+// them), two groups of 8 items per query broadcast in AVX-512VL's 32 registers.
 namespace narrow {
 
 #include "common/simd_avx2.h"
