@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CHECK_CASES, makeCase } from '../src/engine/selftest/cases.js';
 import { checkSearch } from '../src/engine/selftest/check.js';
-import { ItemTable, type SearchOptions, type SearchResult } from '../src/engine/item-table.js';
+import { ItemTable, nativeTable, type SearchOptions, type SearchResult } from '../src/engine/item-table.js';
 import { referenceScores, referenceSearch, roundToBf16 } from '../src/engine/selftest/reference.js';
-import { loadCpuBinding } from '../src/engine/binding.js';
+import { loadCpuBinding, type NativeCpuTable } from '../src/engine/binding.js';
 import { rng } from '../src/util/random.js';
 
 const ISAS = loadCpuBinding().supportedIsas();
@@ -185,16 +185,25 @@ describe.skipIf(!AVX512)('which kernel a batch runs', () => {
   });
 
   it('a table created under REGEN_SMALL_BATCH_KERNEL passes it to its searches', async () => {
+    // What the native search receives, seen through a wrapper on the table's native object.
+    const passed = async (table: ItemTable) => {
+      const native = nativeTable(table) as NativeCpuTable;
+      let seen: unknown = 'not called';
+      const search = native.search.bind(native);
+      Object.defineProperty(native, 'search', { configurable: true, value: (args: Parameters<NativeCpuTable['search']>[0]) => ((seen = args.smallBatchKernel), search(args)) });
+      await table.search(new Float32Array(8), { k: 2 });
+      return seen;
+    };
     try {
       for (const kernel of SMALL_KERNELS) {
         process.env.REGEN_SMALL_BATCH_KERNEL = kernel;
         const table = await ItemTable.create(new Float32Array(64), { dim: 8 });
-        expect(table.smallBatchKernel).toBe(kernel);
+        delete process.env.REGEN_SMALL_BATCH_KERNEL; // read at creation, not at search
+        expect(await passed(table)).toBe(kernel);
         table.dispose();
       }
-      delete process.env.REGEN_SMALL_BATCH_KERNEL;
       const table = await ItemTable.create(new Float32Array(64), { dim: 8 });
-      expect(table.smallBatchKernel).toBe('auto');
+      expect(await passed(table)).toBe('auto');
       table.dispose();
     } finally {
       delete process.env.REGEN_SMALL_BATCH_KERNEL;

@@ -141,10 +141,9 @@ inline __m256bh broadcast_pair8(const uint16_t* p) {
 // (the two products of a pair are exact, so which operand holds the query does not matter).
 struct Bf16Lanes {
   template <int ROWS, int G>
-  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS]) {
+  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS], int64_t ahead) {
     const int64_t pairs = bt.pairs;
     const float* e = reinterpret_cast<const float*>(bt.items_bf16 + n0 * pairs * 2);
-    const int64_t ahead = lanes_ahead_rows(pairs);
     for (int g = 0; g < G; ++g)
       for (int r = 0; r < ROWS; ++r) acc[g][r] = _mm256_setzero_ps();
     __m256 t[G][4];
@@ -167,6 +166,7 @@ struct Bf16Lanes {
         }
     }
   }
+  static int64_t row_values(const ScanBatch& bt) { return bt.pairs; }
   static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return Bf16Products::score(bt, slot, item); }
   static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
     score_list_each<Bf16Lanes>(bt, slot, ids, n, out);

@@ -1,10 +1,13 @@
 // The fused scan for the smallest batches (a few query rows), items in lanes: 8 consecutive items
 // per 256-bit vector, one vector per query row. Included after scan_kernel.inl by a file whose
 // traits `V` are 256-bit (common/simd_avx2.h), inside the same namespace; `Lanes` provides
-//   template <int ROWS, int G> static void group(const ScanBatch&, int64_t n0, __m256 (&acc)[G][ROWS]):
+//   template <int ROWS, int G> static void group(const ScanBatch&, int64_t n0, __m256 (&acc)[G][ROWS],
+//                                                int64_t ahead_rows):
 // the products of items [n0, n0 + 8 G) with each row (group g: items n0 + 8 g ..), every lane the
 // same instruction sequence over the dimensions, in order, as the rows-in-lanes kernels (so the
-// same bits). With G = 2 each query broadcast feeds two FMAs; that needs AVX-512VL's 32 registers.
+// same bits), prefetching ahead_rows on (two groups; see load_group). With G = 2 each query
+// broadcast feeds two FMAs; that needs AVX-512VL's 32 registers. And
+//   static int64_t row_values(const ScanBatch&): the 32-bit values of an item row.
 //
 // Why: with rows in lanes, a batch of one row uses one lane of eight and pays the whole epilogue
 // (log-sum-exp, rank, top-k test) per item; here the item rows are transposed in registers (8 x 4
@@ -161,15 +164,16 @@ void scan_lanes(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) 
     }
   };
 
+  const int64_t ahead = lanes_ahead_rows(Lanes::row_values(bt));  // once: a division
   int64_t n0 = begin;
   for (; n0 + 8 * kGroups <= end; n0 += 8 * kGroups) {
     F acc[kGroups][ROWS];
-    Lanes::template group<ROWS, kGroups>(bt, n0, acc);
+    Lanes::template group<ROWS, kGroups>(bt, n0, acc, ahead);
     for (int g = 0; g < kGroups; ++g) fold(n0 + 8 * g, 8, acc[g], true);
   }
   for (; n0 + 8 <= end; n0 += 8) {
     F acc[1][ROWS];
-    Lanes::template group<ROWS, 1>(bt, n0, acc);
+    Lanes::template group<ROWS, 1>(bt, n0, acc, ahead);
     fold(n0, 8, acc[0], true);
   }
   if (n0 < end) {
@@ -219,10 +223,9 @@ ScanKernel make_lanes_kernel() {
 // exactly), then + bias.
 struct Fp32Lanes {
   template <int ROWS, int G>
-  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS]) {
+  static void group(const ScanBatch& bt, int64_t n0, __m256 (&acc)[G][ROWS], int64_t ahead) {
     const int64_t dim = bt.dim;
     const float* e = bt.items + n0 * dim;
-    const int64_t ahead = lanes_ahead_rows(dim);
     for (int g = 0; g < G; ++g)
       for (int r = 0; r < ROWS; ++r) acc[g][r] = _mm256_setzero_ps();
     __m256 t[G][4];
@@ -245,6 +248,7 @@ struct Fp32Lanes {
         }
     }
   }
+  static int64_t row_values(const ScanBatch& bt) { return bt.dim; }
   static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
   static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
     Fp32Products::score_list(bt, slot, ids, n, out);
