@@ -55,11 +55,22 @@ describe('regen-bench CLI', () => {
     expect(run('info').stdout).toMatch(/AVX-512/);
   });
 
-  it('info honours REGEN_ISA and REGEN_THREADS', () => {
-    const r = spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, REGEN_ISA: 'scalar', REGEN_THREADS: '1' } });
+  it('info honours REGEN_ISA, REGEN_THREADS and REGEN_SPIN_US', () => {
+    const r = spawnSync(process.execPath, [bin, 'info', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, REGEN_ISA: 'scalar', REGEN_THREADS: '1', REGEN_SPIN_US: '0' },
+    });
     const info = JSON.parse(r.stdout);
     expect(info.isa).toBe('scalar');
     expect(info.threads.perSearch).toBe(1);
+    expect(info.threads.idleSpinMicroseconds).toBe(0);
+    const { REGEN_SPIN_US: _unset, ...env } = process.env;
+    expect(JSON.parse(spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8', env }).stdout).threads.idleSpinMicroseconds).toBe(200);
+    for (const bad of ['abc', '-5', '1e3', '2000000']) {
+      const b = spawnSync(process.execPath, [bin, 'info'], { encoding: 'utf8', env: { ...process.env, REGEN_SPIN_US: bad } });
+      expect(b.status).not.toBe(0);
+      expect(b.stderr).toContain(`REGEN_SPIN_US environment variable to be an integer number of microseconds in [0, 1000000] (0: idle engine threads sleep at once) but received "${bad}"`);
+    }
   });
 
   it('selftest passes and says so', () => {

@@ -303,6 +303,39 @@ describe('ItemTable behaviour', () => {
     await expect(table.search(c.queries, { k: 5 })).rejects.toThrow(/disposed/);
   });
 
+  it('gives the same results whether idle engine threads sleep at once or spin (REGEN_SPIN_US)', async () => {
+    const binding = loadCpuBinding();
+    const initial = binding.spinMicroseconds!();
+    expect(initial).toBe(process.env.REGEN_SPIN_US ? Number(process.env.REGEN_SPIN_US) : 200);
+    const c = makeCase({ name: 'spin', count: 40_000, dim: 48, rows: 40, k: 7 }, SEED + 550);
+    const table = await ItemTable.create(c.items, { dim: 48, threads: 2 });
+    const byMode: SearchResult[][] = [];
+    try {
+      // 0: every wait sleeps (the condition variables alone); 1000: waits spin, and back-to-back
+      // calls find the worker spinning. Both with 1- and 40-row searches, run three at once.
+      for (const us of [0, 1000, 200]) {
+        binding.setSpinMicroseconds!(us);
+        expect(binding.spinMicroseconds!()).toBe(us);
+        const one = c.queries.subarray(0, 48);
+        byMode.push(await Promise.all([table.search(c.queries, { k: 7 }), table.search(one, { k: 7 }), table.search(c.queries, { k: 7 })]));
+      }
+    } finally {
+      binding.setSpinMicroseconds!(initial);
+      table.dispose();
+    }
+    const ref = referenceSearch(c.items, 48, c.queries.subarray(0, 48), { k: 7 });
+    for (const results of byMode) {
+      expect(Array.from(results[1].ids)).toEqual(Array.from(ref.ids));
+      for (const r of [results[0], results[2]]) {
+        expect(r.ids).toEqual(byMode[0][0].ids);
+        expect(r.scores).toEqual(byMode[0][0].scores);
+        expect(r.logZ).toEqual(byMode[0][0].logZ);
+      }
+    }
+    expect(() => binding.setSpinMicroseconds!(-1)).toThrow(RangeError);
+    expect(() => binding.setSpinMicroseconds!(0.5)).toThrow(RangeError);
+  });
+
   it('leaves the event loop free while it searches', async () => {
     const r = rng(SEED + 600);
     const dim = 64;

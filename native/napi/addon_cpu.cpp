@@ -21,6 +21,7 @@
 #include "regen/search.h"
 #include "regen/step.h"
 #include "regen/text_stats.h"
+#include "regen/threads.h"
 #include "regen/xent.h"
 
 namespace regen::napi {
@@ -250,6 +251,19 @@ Napi::Value Bf16Supported(const Napi::CallbackInfo& info) {
 
 Napi::Value HardwareThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), std::thread::hardware_concurrency());
+}
+
+// spinMicroseconds() / setSpinMicroseconds(us): how long idle engine threads spin before sleeping
+// (regen/threads.h; the JavaScript side checks REGEN_SPIN_US and passes an integer in [0, 1e6]).
+Napi::Value SpinMicroseconds(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), regen::spin_microseconds()); }
+Napi::Value SetSpinMicroseconds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "native binding: setSpinMicroseconds(us)");
+  const double us = info[0].As<Napi::Number>().DoubleValue();
+  if (!(us >= 0 && us <= 1e6) || us != static_cast<double>(static_cast<int>(us)))
+    throw Napi::RangeError::New(env, "native binding: setSpinMicroseconds expects an integer in [0, 1000000]");
+  regen::set_spin_microseconds(static_cast<int>(us));
+  return env.Undefined();
 }
 
 // A JS string's UTF-16 code units (the text kernels work on code units, as JavaScript does).
@@ -667,6 +681,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanKernelKind", Napi::Function::New(env, ScanKernelKind));
   exports.Set("supportedIsas", Napi::Function::New(env, SupportedIsas));
   exports.Set("hardwareThreads", Napi::Function::New(env, HardwareThreads));
+  exports.Set("spinMicroseconds", Napi::Function::New(env, SpinMicroseconds));
+  exports.Set("setSpinMicroseconds", Napi::Function::New(env, SetSpinMicroseconds));
   exports.Set("bf16Supported", Napi::Function::New(env, Bf16Supported));
   exports.Set("bleuChunkStats", Napi::Function::New(env, BleuChunkStats));
   exports.Set("rougeChunkStats", Napi::Function::New(env, RougeChunkStats));

@@ -15,7 +15,8 @@ export function formatInfo(info: Info): string {
     `kernels:  ${kernels}   [set REGEN_ISA=scalar|avx2|avx512 to force one]`,
     `cpu:      ${info.cpu.model}`,
     `          AVX2 ${yes(f.avx2)} · FMA ${yes(f.fma)} · AVX-512 ${avx512} · AVX512-BF16 ${yes(f.avx512bf16)} · AMX ${yes(f.amxTile)}${f.amxBf16 ? ' (BF16)' : ''}`,
-    `threads:  ${info.threads.perSearch} per search, ${info.threads.hardware} in hardware   [REGEN_THREADS]`,
+    `threads:  ${info.threads.perSearch} per search, ${info.threads.hardware} in hardware   [REGEN_THREADS]` +
+      (info.threads.idleSpinMicroseconds === null ? '' : `; idle threads spin ${info.threads.idleSpinMicroseconds} us before sleeping   [REGEN_SPIN_US]`),
     ...formatCuda(info.cuda),
   ].join('\n');
 }

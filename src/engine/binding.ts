@@ -238,6 +238,9 @@ export interface NativeCpuBinding {
   /** The kernels this CPU can run, best first. */
   supportedIsas(): IsaName[];
   hardwareThreads(): number;
+  /** How long idle engine threads spin before sleeping, in microseconds (REGEN_SPIN_US). Missing from addons built before it. */
+  spinMicroseconds?(): number;
+  setSpinMicroseconds?(us: number): void;
   /** Whether this CPU runs bf16 tables (AVX-512 with AVX512-BF16). */
   bf16Supported(): boolean;
   /** Column sums of `samples` bootstrap resamples of the rows of values (n x columns), seeded, on worker threads. */
@@ -377,8 +380,25 @@ export function loadCudaBinding(): { binding: NativeCudaBinding; file: string } 
 let cached: NativeCpuBinding | undefined;
 
 /** Loads the CPU addon once (lazily, so `--help` works without it). */
+/**
+ * REGEN_SPIN_US: how long idle engine threads (and a caller waiting for them) spin, yielding the
+ * CPU, before they sleep; null when unset (the addon's default, 200). 0 sleeps at once, for machines
+ * shared with other busy work.
+ */
+export function spinMicrosecondsFromEnv(): number | null {
+  const env = process.env.REGEN_SPIN_US;
+  if (env === undefined || env === '') return null;
+  if (!/^\d{1,7}$/.test(env) || Number(env) > 1_000_000)
+    throw new RangeError(
+      `Expected the REGEN_SPIN_US environment variable to be an integer number of microseconds in [0, 1000000] ` +
+        `(0: idle engine threads sleep at once) but received ${JSON.stringify(env)}`,
+    );
+  return Number(env);
+}
+
 export function loadCpuBinding(): NativeCpuBinding {
   if (cached) return cached;
+  const spin = spinMicrosecondsFromEnv(); // a bad value stops here, before anything runs
   const require = createRequire(import.meta.url);
   const tried: string[] = [];
   for (const file of cpuBinaryCandidates()) {
@@ -386,12 +406,16 @@ export function loadCpuBinding(): NativeCpuBinding {
       tried.push(`${file} (not found)`);
       continue;
     }
+    let binding: NativeCpuBinding;
     try {
-      cached = require(file) as NativeCpuBinding;
-      return cached;
+      binding = require(file) as NativeCpuBinding;
     } catch (e) {
       tried.push(`${file} (${(e as Error).message.split('\n')[0]})`);
+      continue;
     }
+    if (spin !== null) binding.setSpinMicroseconds?.(spin);
+    cached = binding;
+    return cached;
   }
   throw new Error(
     'regen-bench: the native CPU addon could not be loaded.\n' +

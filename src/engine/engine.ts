@@ -224,7 +224,8 @@ export function diceSearch(
   let binding: NativeCpuBinding;
   try {
     binding = loadCpuBinding();
-  } catch {
+  } catch (e) {
+    if (e instanceof RangeError) throw e; // a bad REGEN_SPIN_US, not a missing addon
     return null;
   }
   if (!binding.diceSearch) return null;
@@ -253,9 +254,22 @@ export function defaultEngine(): Engine {
 }
 
 /** What this CPU and the CPU addon run (for `regen-bench info`, kernel loops in tests and benches). */
-export function cpuCapabilities(): { supportedIsas: IsaName[]; bf16: boolean; features: CpuFeatures; hardwareThreads: number } {
+export function cpuCapabilities(): {
+  supportedIsas: IsaName[];
+  bf16: boolean;
+  features: CpuFeatures;
+  hardwareThreads: number;
+  /** How long idle engine threads spin before sleeping (REGEN_SPIN_US); null from an addon built before it. */
+  spinMicroseconds: number | null;
+} {
   const binding = loadCpuBinding();
-  return { supportedIsas: binding.supportedIsas(), bf16: binding.bf16Supported(), features: binding.cpuFeatures(), hardwareThreads: binding.hardwareThreads() };
+  return {
+    supportedIsas: binding.supportedIsas(),
+    bf16: binding.bf16Supported(),
+    features: binding.cpuFeatures(),
+    hardwareThreads: binding.hardwareThreads(),
+    spinMicroseconds: binding.spinMicroseconds?.() ?? null,
+  };
 }
 
 /** The native text kernels (BLEU/ROUGE statistics, the Porter stemmer); null without an addon that has them. */
@@ -271,7 +285,8 @@ export function textKernels(): TextKernels | null {
   let binding: NativeCpuBinding;
   try {
     binding = loadCpuBinding();
-  } catch {
+  } catch (e) {
+    if (e instanceof RangeError) throw e; // a bad REGEN_SPIN_US, not a missing addon
     return null; // no addon: the TypeScript implementation computes the same numbers
   }
   const { bleuChunkStats, rougeChunkStats, porterStem, textChunkStats } = binding;

@@ -16,7 +16,8 @@ export interface Info {
   isa: IsaName;
   supportedIsas: IsaName[];
   cpu: { model: string; features: CpuFeatures };
-  threads: { perSearch: number; hardware: number };
+  /** idleSpinMicroseconds: how long idle engine threads spin before sleeping (REGEN_SPIN_US); null from an older addon. */
+  threads: { perSearch: number; hardware: number; idleSpinMicroseconds: number | null };
   cuda: {
     /** The CUDA addon that loaded, or null. */
     binary: string | null;
@@ -53,7 +54,7 @@ export function collectInfo(): Info {
     isa: engine.isa as IsaName,
     supportedIsas: cpu.supportedIsas,
     cpu: { model: os.cpus()[0]?.model ?? 'unknown', features: cpu.features },
-    threads: { perSearch: engine.threads, hardware: cpu.hardwareThreads },
+    threads: { perSearch: engine.threads, hardware: cpu.hardwareThreads, idleSpinMicroseconds: cpu.spinMicroseconds },
     cuda: {
       binary: cuda.file,
       driver: nvidiaDriver(),
