@@ -30,6 +30,12 @@ double thread_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
+double wall_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 struct Shape {
   int64_t items;
   int dim;
@@ -43,9 +49,14 @@ int main(int argc, char** argv) {
   std::string only;
   bool clothing = false;
   SmallBatchKernel small_batch = SmallBatchKernel::Auto;
+  int threads = 1, only_rows = 0, only_dim = 0, min_reps = 5;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "clothing") clothing = true;
+    else if (a.rfind("threads=", 0) == 0) threads = std::max(1, std::atoi(a.c_str() + 8));
+    else if (a.rfind("rows=", 0) == 0) only_rows = std::atoi(a.c_str() + 5);
+    else if (a.rfind("dim=", 0) == 0) only_dim = std::atoi(a.c_str() + 4);
+    else if (a.rfind("reps=", 0) == 0) min_reps = std::max(1, std::atoi(a.c_str() + 5));
     else if (a == "lanes") small_batch = SmallBatchKernel::Lanes;
     else if (a == "paired") small_batch = SmallBatchKernel::Paired;
     else only = a;
@@ -61,7 +72,8 @@ int main(int argc, char** argv) {
   std::vector<Shape> shapes;
   const int64_t n = clothing ? 376847 : 27887;
   for (int dim : {64, 256})
-    for (int rows : {1, 2, 4, 8, 32, 256}) shapes.push_back({n, dim, rows});
+    for (int rows : {1, 2, 4, 8, 32, 256})
+      if ((only_rows == 0 || rows == only_rows) && (only_dim == 0 || dim == only_dim)) shapes.push_back({n, dim, rows});
   std::mt19937 rng(12345);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   std::printf("precision  items  dim rows       ms   floor ms  bound  x floor  cycles/vector  kernel\n");
@@ -95,16 +107,17 @@ int main(int argc, char** argv) {
       std::vector<float> out_scores(static_cast<size_t>(s.rows) * 10), log_z(s.rows), log_prob(s.rows);
       const SearchResult res{out_ids.data(), out_scores.data(), log_z.data(), rank.data(), log_prob.data()};
       const double flops = 2.0 * s.rows * static_cast<double>(s.items) * s.dim;
-      const int reps = std::max(5, std::min(60, static_cast<int>(4e9 / flops)));
+      const int reps = std::max(min_reps, std::min(60, static_cast<int>(4e9 / flops)));
       double best = 1e30;
       for (int r = 0; r < reps; ++r) {
-        const double t0 = thread_cpu_seconds();
-        search(*table, req, res, SearchConfig{isa, 1, small_batch});
-        best = std::min(best, thread_cpu_seconds() - t0);
+        const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
+        search(*table, req, res, SearchConfig{isa, threads, small_batch});
+        best = std::min(best, (threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
       }
       const double peak = precision == Precision::Fp32 ? fp32.cpu_gflops : bf16.cpu_gflops;
-      const double compute = flops / peak / 1e9;
-      const double memory = static_cast<double>(table->bytes()) / bw.cpu_gbps / 1e9;
+      // With threads > 1: wall time, against one thread's floors divided by the thread count.
+      const double compute = flops / peak / 1e9 / threads;
+      const double memory = static_cast<double>(table->bytes()) / bw.cpu_gbps / 1e9 / threads;
       const double floor = std::max(compute, memory);
       const double vectors = static_cast<double>(s.items) * ((s.rows + 15) / 16);
       std::printf("%-9s %6lld %4d %4d %8.3f %10.3f  %s %8.2f %14.1f  %s\n", precision_name(precision),
