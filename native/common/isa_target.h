@@ -15,3 +15,7 @@
 #else
 #error "regen-bench's CPU kernels need GCC or Clang (for per-function instruction-set targets)"
 #endif
+
+// For the product loops: a tile's accumulators stay in registers only when the loop is inlined into
+// the epilogue that reads them; an out-of-line call passes them through memory.
+#define REGEN_ALWAYS_INLINE inline __attribute__((always_inline))

@@ -90,6 +90,11 @@ export const CHECK_CASES: CaseSpec[] = [
   // other common sizes: an odd item count leaves the table's last item alone in its pair.
   { name: 'a few rows, two items per vector, d = 64, odd item count', count: 2001, dim: 64, rows: 7, k: 10, exclude: 25, targets: true, bias: true },
   { name: 'a few rows, infinities and NaN', count: 301, dim: 32, rows: 6, k: 8, exclude: 5, targets: true, bias: true, values: 'ints', special: true },
+  // The bf16 row-block kernels have code for d = 32, 64, 128 and 256 (the item rows at constant
+  // offsets), one block of 16 rows or blocks of 32.
+  { name: 'd = 32, two row blocks', count: 1999, dim: 32, rows: 37, k: 10, exclude: 15, targets: true, bias: true },
+  { name: 'd = 128, one block of 16 rows', count: 2003, dim: 128, rows: 13, k: 10, exclude: 15, targets: true },
+  { name: 'd = 256, 16 rows', count: 1001, dim: 256, rows: 16, k: 10, exclude: 15, targets: true, bias: true },
 ];
 
 /**
