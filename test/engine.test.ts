@@ -173,15 +173,16 @@ describe.skipIf(!AVX512)('which kernel a batch runs', () => {
   const zmmSplit = binding.cpuFeatures().zmmSplit;
   const precisions = BF16 ? (['fp32', 'bf16'] as const) : (['fp32'] as const);
 
-  it('up to 8 rows: by CPU (auto), or lanes / paired as asked; more rows: rows in lanes', () => {
+  it('up to 8 rows: by CPU and dimension (auto), or lanes / paired as asked; more rows: rows in lanes', () => {
     for (const precision of precisions)
-      for (const rows of [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 300]) {
-        const lanes = precision === 'fp32' ? rows <= 4 || zmmSplit : rows <= 3 || (zmmSplit && rows <= 6);
-        const auto = rows > 8 ? 'rows' : lanes ? 'lanes' : 'paired';
-        expect(binding.scanKernelKind!('avx512', precision, rows, 'auto'), `${precision} ${rows}`).toBe(auto);
-        for (const kernel of SMALL_KERNELS) expect(binding.scanKernelKind!('avx512', precision, rows, kernel)).toBe(rows > 8 ? 'rows' : kernel);
-      }
-    expect(() => binding.scanKernelKind!('avx512', 'fp32', 4, 'pairs' as 'paired')).toThrow(/unknown smallBatchKernel 'pairs'/);
+      for (const dim of [64, 128, 129, 256])
+        for (const rows of [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 300]) {
+          const lanes = precision === 'fp32' ? rows <= 4 || zmmSplit : rows <= 3 || (zmmSplit && (rows <= 6 || dim > 128));
+          const auto = rows > 8 ? 'rows' : lanes ? 'lanes' : 'paired';
+          expect(binding.scanKernelKind!('avx512', precision, rows, dim, 'auto'), `${precision} ${rows} rows, d = ${dim}`).toBe(auto);
+          for (const kernel of SMALL_KERNELS) expect(binding.scanKernelKind!('avx512', precision, rows, dim, kernel)).toBe(rows > 8 ? 'rows' : kernel);
+        }
+    expect(() => binding.scanKernelKind!('avx512', 'fp32', 4, 64, 'pairs' as 'paired')).toThrow(/unknown smallBatchKernel 'pairs'/);
   });
 
   it('a table created under REGEN_SMALL_BATCH_KERNEL passes it to its searches', async () => {

@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
   for (int dim : {64, 256})
     for (int rows : {1, 2, 4, 8, 32, 256})
       if ((only_rows == 0 || rows == only_rows) && (only_dim == 0 || dim == only_dim)) shapes.push_back({n, dim, rows});
+  if (only_rows != 0 && shapes.empty())  // a row count of its own
+    for (int dim : {64, 256})
+      if (only_dim == 0 || dim == only_dim) shapes.push_back({n, dim, only_rows});
   std::mt19937 rng(12345);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   std::printf("precision  items  dim rows       ms   floor ms  bound  x floor  cycles/vector  kernel\n");
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
       std::printf("%-9s %6lld %4d %4d %8.3f %10.3f  %s %8.2f %14.1f  %s\n", precision_name(precision),
                   static_cast<long long>(s.items), s.dim, s.rows, best * 1e3, floor * 1e3,
                   compute >= memory ? "fma" : "mem", best / floor, best * ghz * 1e9 / vectors,
-                  scan_kernel_kind(precision == Precision::Bf16 ? Isa::Avx512 : isa, precision, s.rows, small_batch));
+                  scan_kernel_kind(precision == Precision::Bf16 ? Isa::Avx512 : isa, precision, s.rows, s.dim, small_batch));
     }
   }
   return 0;

@@ -153,26 +153,28 @@ using detail::ScanState;
 // Batches of at most 8 rows: items in lanes (scan_lanes.inl) or two items per 512-bit vector (the
 // paired kernels), by CPU unless the caller asks for one (SearchConfig::small_batch); the scores are
 // the same bits either way.
-bool small_batch_lanes(Precision precision, int64_t rows, SmallBatchKernel choice) {
+bool small_batch_lanes(Precision precision, int64_t rows, int64_t dim, SmallBatchKernel choice) {
   if (choice != SmallBatchKernel::Auto) return choice == SmallBatchKernel::Lanes;
   // Items in lanes feed each query broadcast to two groups of 8 items in two 256-bit FMAs; pairing
   // feeds two broadcasts to one 512-bit FMA. Where 512-bit operations are split in halves (Zen 4),
   // lanes win up to 8 rows in fp32 and 6 in bf16 (Office d = 64, one thread: fp32 8 rows 0.65 ->
-  // 0.53 ms, bf16 4 rows 0.25 -> 0.21). Elsewhere pairing keeps 5-8 rows (bf16: 4-8), where it beat
-  // the one-group lanes kernel on Zen 5; the two-group one has not been timed there.
-  if (cpu_features().zmm_split) return precision == Precision::Bf16 ? rows <= 6 : true;
+  // 0.53 ms, bf16 4 rows 0.25 -> 0.21), and 7-8 rows in bf16 from d = 192 on (Office d = 256, one
+  // thread: 7 rows 0.80-0.87 -> 0.70-0.75 ms; Clothing, 8 rows on 2 threads: 10.0-10.6 -> 6.5-7.8;
+  // at d = 128 they tie, at d = 64 pairing wins by 15-25%). Elsewhere pairing keeps 5-8 rows (bf16:
+  // 4-8), where it beat the one-group lanes kernel on Zen 5; the two-group one has not been timed there.
+  if (cpu_features().zmm_split) return precision == Precision::Bf16 ? rows <= 6 || dim > 128 : true;
   return precision == Precision::Bf16 ? rows <= 3 : rows <= 4;
 }
 
-ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows, SmallBatchKernel small_batch = SmallBatchKernel::Auto) {
+ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch = SmallBatchKernel::Auto) {
   if (precision == Precision::Bf16)
-    return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch_lanes(precision, rows, small_batch));
+    return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch_lanes(precision, rows, dim, small_batch));
   switch (isa) {
     case Isa::Avx512:
       // With few rows most of a 16-row vector would idle: up to 8 rows, items in lanes or two items
       // per vector (small_batch_lanes).
       if (rows <= 8)
-        return small_batch_lanes(precision, rows, small_batch) ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
+        return small_batch_lanes(precision, rows, dim, small_batch) ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
       return detail::scan_kernel_avx512(rows);
     case Isa::Avx2: return detail::scan_kernel_avx2(rows);
     case Isa::Scalar: break;
@@ -543,7 +545,7 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
     threads = 1;
 
   // Batch size: packed queries stay cache-sized and per-thread heaps stay bounded.
-  const ScanKernel widest = pick_kernel(cfg.isa, items.precision(), req.rows, cfg.small_batch);
+  const ScanKernel widest = pick_kernel(cfg.isa, items.precision(), req.rows, dim, cfg.small_batch);
   const int64_t block = widest.block_rows;
   int64_t batch = std::max<int64_t>(1, kQueryBatchBytes / (dim * 4) / block) * block;
   const int64_t heap_k = std::max<int64_t>(1, std::min<int64_t>(req.k, items.count()));
@@ -551,12 +553,12 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
   batch = std::min(batch, std::max<int64_t>(block, kHeapBatchBytes / (int64_t{threads} * heap_stride * 8) / block * block));
   for (int64_t first = 0; first < req.rows; first += batch) {
     const int64_t rows = std::min(batch, req.rows - first);
-    search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows, cfg.small_batch), threads, first, rows);
+    search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows, dim, cfg.small_batch), threads, first, rows);
   }
 }
 
-const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, SmallBatchKernel small_batch) {
-  const ScanKernel kernel = pick_kernel(isa, precision, rows, small_batch);
+const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch) {
+  const ScanKernel kernel = pick_kernel(isa, precision, rows, dim, small_batch);
   return kernel.lanes ? "lanes" : kernel.paired ? "paired" : "rows";
 }
 
@@ -566,7 +568,7 @@ void score_items(const ItemMatrix& items, const float* query, const int32_t* ids
   if (!precision_supported(items.precision(), isa, cpu_features()))
     throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(isa) + " kernels at " +
                              precision_name(items.precision()) + " precision");
-  const ScanKernel kernel = pick_kernel(isa, items.precision(), 1);
+  const ScanKernel kernel = pick_kernel(isa, items.precision(), 1, items.dim());
   const bool bf16 = items.precision() == Precision::Bf16;
   const int32_t dim = items.dim();
   const int32_t pairs = items.padded_dim() / 2;

@@ -219,22 +219,25 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// scanKernelKind(isa, precision, rows, smallBatchKernel) -> 'lanes' | 'paired' | 'rows': the scan
-// kernel a search of `rows` rows runs (tests check the small-batch choice and its override).
+// scanKernelKind(isa, precision, rows, dim, smallBatchKernel) -> 'lanes' | 'paired' | 'rows': the
+// scan kernel a search of `rows` rows runs on a table of dimension dim (tests check the small-batch
+// choice and its override).
 Napi::Value ScanKernelKind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsString())
-    throw Napi::TypeError::New(env, "native binding: scanKernelKind(isa, precision, rows, smallBatchKernel)");
+  if (info.Length() != 5 || !info[0].IsString() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber() ||
+      !info[4].IsString())
+    throw Napi::TypeError::New(env, "native binding: scanKernelKind(isa, precision, rows, dim, smallBatchKernel)");
   Napi::Object o = Napi::Object::New(env);
   o.Set("isa", info[0]);
   o.Set("threads", Napi::Number::New(env, 1));
-  o.Set("smallBatchKernel", info[3]);
+  o.Set("smallBatchKernel", info[4]);
   const regen::SearchConfig config = read_kernel(env, o, {});
   const std::string precision = info[1].As<Napi::String>().Utf8Value();
   if (precision != "fp32" && precision != "bf16") throw Napi::TypeError::New(env, "native binding: unknown precision '" + precision + "'");
   const int64_t rows = info[2].As<Napi::Number>().Int64Value();
+  const int64_t dim = info[3].As<Napi::Number>().Int64Value();
   return Napi::String::New(env, regen::scan_kernel_kind(config.isa, precision == "bf16" ? regen::Precision::Bf16 : regen::Precision::Fp32, rows,
-                                                        config.small_batch));
+                                                        dim, config.small_batch));
 }
 
 Napi::Value SupportedIsas(const Napi::CallbackInfo& info) {

@@ -293,7 +293,7 @@ export interface NativeCpuBinding {
    */
   fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<FmaPeak>;
   /** The scan kernel a search of `rows` rows runs (tests). */
-  scanKernelKind?(isa: IsaName, precision: Precision, rows: number, smallBatchKernel: SmallBatchKernel): 'lanes' | 'paired' | 'rows';
+  scanKernelKind?(isa: IsaName, precision: Precision, rows: number, dim: number, smallBatchKernel: SmallBatchKernel): 'lanes' | 'paired' | 'rows';
   /** Memory read bandwidth of `threads` threads streaming a `bytes` buffer. Missing from addons built before it. */
   readBandwidth?(threads: number, bytes: number, seconds: number): Promise<ReadBandwidth>;
   /** A transformer body for training (regen/train.h), parameters initialised from seed. Missing from addons built before training. */

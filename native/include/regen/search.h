@@ -110,9 +110,10 @@ struct SearchConfig {
 void search(const ItemMatrix& items, const SearchRequest& request, const SearchResult& result,
             const SearchConfig& config);
 
-// The kind of scan kernel search() runs on a batch of `rows` rows: "lanes" (items in lanes),
-// "paired" (two items per 512-bit vector) or "rows" (rows in lanes). For tests and benchmarks.
-const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, SmallBatchKernel small_batch);
+// The kind of scan kernel search() runs on a batch of `rows` rows of a table of dimension `dim`:
+// "lanes" (items in lanes), "paired" (two items per 512-bit vector) or "rows" (rows in lanes). For
+// tests and benchmarks.
+const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch);
 
 // The scores of one query (dim values) against n listed items (ids in [0, count)), each
 // bit-identical to the score search() computes for that pair with the same isa (+ bias[id] when
