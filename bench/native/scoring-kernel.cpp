@@ -9,8 +9,11 @@
 // Build and run (after `node scripts/build-native.mjs`, which leaves build/libregen_kernels_cpu.a):
 //   g++ -O2 -std=c++17 -Inative/include bench/native/scoring-kernel.cpp build/libregen_kernels_cpu.a
 //       -lpthread -o /tmp/scoring-kernel && /tmp/scoring-kernel [fp32|bf16] [clothing] [lanes|paired]
+//       [threads=N] [rows=R] [dim=D] [reps=M]
 // lanes|paired: the kernel of batches of at most 8 rows (default: by CPU, as search() picks; the
-// kernel of each small batch is printed).
+// kernel of each small batch is printed). threads=N: N threads, timed by wall time, against one
+// thread's floors divided by N. rows=R / dim=D: only that row count (any, not only the listed ones)
+// or dimension. reps=M: at least M calls per shape (for perf record).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
