@@ -29,9 +29,9 @@ inline void cpu_relax() {
 // How long a worker waits for its next task, and a caller for its workers, spinning before they
 // sleep (regen/threads.h). A sleeping thread costs a wake-up when work arrives: a futex call, and on
 // the 2-core VMs here an idle vCPU that starts slow. A 32-row Office bf16 search on 2 threads had its
-// worker start 20-60 us late and run 15% slower than the caller, and its caller woken 30-40 us after
-// the worker finished; back-to-back searches through ItemTable took 0.55-0.77 ms where 0.40 with
-// spinning, and 1-row ones 0.12 where 0.07 (README, "Idle threads spin").
+// worker start 16-58 us late and run 13-20% slower than the caller, and its caller woken 30-45 us
+// after the worker finished; back-to-back searches through ItemTable took 0.55-0.77 ms where 0.40
+// with spinning, and 1-row ones 0.12 where 0.07 (README, "Zen 4, fourth session").
 std::atomic<int> g_spin_us{200};
 
 // Spins until ready() or the spin time has passed; returns ready(). Each round yields the CPU to
@@ -54,7 +54,7 @@ bool spin_until(Ready ready) {
 
 class Pool {
  public:
-  // Grows to `threads` workers on demand; never shrinks (workers sleep when idle).
+  // Grows to `threads` workers on demand; never shrinks (idle workers spin a while, then sleep).
   void ensure(int threads) {
     std::lock_guard<std::mutex> lock(mutex_);
     while (static_cast<int>(workers_.size()) < threads) workers_.emplace_back([this] { loop(); });
