@@ -64,6 +64,8 @@ describe('regen-bench CLI', () => {
     expect(info.isa).toBe('scalar');
     expect(info.threads.perSearch).toBe(1);
     expect(info.threads.idleSpinMicroseconds).toBe(0);
+    const text = spawnSync(process.execPath, [bin, 'info'], { encoding: 'utf8', env: { ...process.env, REGEN_SPIN_US: '0' } });
+    expect(text.stdout).toContain('idle ones spin 0 us before they sleep   [REGEN_SPIN_US]');
     const { REGEN_SPIN_US: _unset, ...env } = process.env;
     expect(JSON.parse(spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8', env }).stdout).threads.idleSpinMicroseconds).toBe(200);
     for (const bad of ['abc', '-5', '1e3', '2000000']) {

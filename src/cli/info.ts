@@ -16,7 +16,7 @@ export function formatInfo(info: Info): string {
     `cpu:      ${info.cpu.model}`,
     `          AVX2 ${yes(f.avx2)} · FMA ${yes(f.fma)} · AVX-512 ${avx512} · AVX512-BF16 ${yes(f.avx512bf16)} · AMX ${yes(f.amxTile)}${f.amxBf16 ? ' (BF16)' : ''}`,
     `threads:  ${info.threads.perSearch} per search, ${info.threads.hardware} in hardware   [REGEN_THREADS]` +
-      (info.threads.idleSpinMicroseconds === null ? '' : `; idle threads spin ${info.threads.idleSpinMicroseconds} us before sleeping   [REGEN_SPIN_US]`),
+      (info.threads.idleSpinMicroseconds === null ? '' : `\n          idle ones spin ${info.threads.idleSpinMicroseconds} us before they sleep   [REGEN_SPIN_US]`),
     ...formatCuda(info.cuda),
   ].join('\n');
 }
