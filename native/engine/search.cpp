@@ -315,7 +315,8 @@ void collect_exclusions(const SearchRequest& req, int64_t first, int64_t rows, i
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     const uint64_t slot_mask = (uint64_t{1} << slot_bits) - 1;
     // Written in place: push_back built each entry on the stack with two 32-bit stores and copied it
-    // with one 64-bit load, a store-forwarding stall per exclusion (the merge's largest cost in perf).
+    // with one 64-bit load, a store-forwarding stall per exclusion (in perf, the largest cost left
+    // outside the kernels once the merge no longer sorted).
     const size_t at = out.size();
     out.resize(at + keys.size());
     Exclusion* dst = out.data() + at;

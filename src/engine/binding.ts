@@ -379,7 +379,6 @@ export function loadCudaBinding(): { binding: NativeCudaBinding; file: string } 
 
 let cached: NativeCpuBinding | undefined;
 
-/** Loads the CPU addon once (lazily, so `--help` works without it). */
 /**
  * REGEN_SPIN_US: how long idle engine threads (and a caller waiting for them) spin, yielding the
  * CPU, before they sleep; null when unset (the addon's default, 200). 0 sleeps at once, for machines
@@ -396,6 +395,7 @@ export function spinMicrosecondsFromEnv(): number | null {
   return Number(env);
 }
 
+/** Loads the CPU addon once (lazily, so `--help` works without it), and applies REGEN_SPIN_US to it. */
 export function loadCpuBinding(): NativeCpuBinding {
   if (cached) return cached;
   const spin = spinMicrosecondsFromEnv(); // a bad value stops here, before anything runs
