@@ -436,7 +436,9 @@ __global__ void __launch_bounds__(kThreads, 2) scan_kernel(ScanParams p) {
         const bool nan = isnan(x[c]);
         beaten[i] |= (live && nan ? kNanBit : 0u) | (live && x[c] == INFINITY ? kPosInfBit : 0u);
         finite[c] = live && !nan && fabsf(x[c]) != INFINITY;
-        y[c] = x[c] * p.scale;
+        // Not contracted into the fma(x, scale, -top) below: for scores near 1e30 that fma keeps
+        // the product's rounding error (about 1e23), and exp2 of it is +Infinity.
+        y[c] = __fmul_rn(x[c], p.scale);
         if (finite[c]) top = fmaxf(top, y[c]);
         beaten[i] += (live && tg >= 0 && !nan && (ts_nan || beats(x[c], id, ts, tg))) ? 1u : 0u;
         cand[c] = live && !nan && beats(x[c], id, last_s, last_i);

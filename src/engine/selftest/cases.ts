@@ -15,9 +15,10 @@ export interface CaseSpec {
   bias?: boolean;
   /**
    * 'float': uniform in [-1, 1); 'ints': integers in [-3, 3] and 'bits': 0 or 1, so float32
-   * arithmetic is exact and ties abound ('bits': nearly every score ties with many others).
+   * arithmetic is exact and ties abound ('bits': nearly every score ties with many others);
+   * 'large': uniform in [-1e15, 1e15), so scores reach 1e30 (float32 holds 3.4e38).
    */
-  values?: 'float' | 'ints' | 'bits';
+  values?: 'float' | 'ints' | 'bits' | 'large';
   /** Plant +-Infinity and NaN in the data (with 'ints'). */
   special?: boolean;
 }
@@ -35,7 +36,13 @@ export function makeCase(spec: CaseSpec, seed: number): Case {
   const r = rng(seed);
   const ints = spec.values === 'ints' || spec.values === 'bits';
   const value =
-    spec.values === 'bits' ? () => (r() < 0.5 ? 0 : 1) : ints ? () => Math.floor(r() * 7) - 3 : () => r() * 2 - 1;
+    spec.values === 'bits'
+      ? () => (r() < 0.5 ? 0 : 1)
+      : ints
+        ? () => Math.floor(r() * 7) - 3
+        : spec.values === 'large'
+          ? () => (r() * 2 - 1) * 1e15
+          : () => r() * 2 - 1;
   const items = Float32Array.from({ length: spec.count * spec.dim }, value);
   const queries = Float32Array.from({ length: spec.rows * spec.dim }, value);
   const options: SearchOptions = { k: spec.k };
@@ -85,6 +92,8 @@ export const CHECK_CASES: CaseSpec[] = [
   { name: 'nearly all scores tied, k = 11', count: 3001, dim: 2, rows: 35, k: 11, exclude: 30, targets: true, values: 'bits' },
   { name: 'infinities and NaN', count: 300, dim: 4, rows: 21, k: 8, exclude: 5, targets: true, bias: true, values: 'ints', special: true },
   { name: 'every item excluded', count: 40, dim: 6, rows: 9, k: 3, exclude: 'all', targets: true },
+  // Scores near 1e30: the log-sum-exp must stay finite (an fma of score x log2(e) - max overflowed exp2 on the GPU).
+  { name: 'large scores (near 1e30)', count: 1000, dim: 16, rows: 40, k: 10, exclude: 10, targets: true, bias: true, values: 'large' },
   { name: 'spans several units and threads', count: 20000, dim: 8, rows: 18, k: 30, exclude: 40, targets: true, values: 'ints' },
   // 5 to 8 rows (4 to 8 in bf16) score two items per AVX-512 vector, with code for d = 64 and
   // other common sizes: an odd item count leaves the table's last item alone in its pair.
