@@ -15,8 +15,13 @@
 namespace regen::cuda {
 namespace {
 
-constexpr int kDimChunk = 16;                 // dimensions of E (or Q) staged per pass
-constexpr int kStageStride = kDimChunk + 1;   // floats per staged row (no bank conflicts)
+// Dimensions staged per pass: 32 of E's 128 items (dQ kernel), 64 of Q's 64 rows (dE kernel); the
+// same 16 KB either way. Staged rows are unpadded: every read of a staged row is a warp reading
+// consecutive 16-byte vectors of one row (no bank conflicts), every write consecutive floats.
+constexpr int kDqDims = 32;
+constexpr int kDeDims = 64;
+constexpr size_t kStageBytes = sizeof(float) * kTileItems * kDqDims;
+static_assert(kStageBytes == sizeof(float) * kRows * kDeDims, "one stage size for both kernels");
 constexpr int kMaskWords = kTileItems / 32;
 
 struct XentParams {
@@ -33,13 +38,15 @@ struct XentParams {
   float* db;                // count (zeroed), or null
 };
 
-// Shared memory beyond the score tile (whose bytes the tile code also uses for staging).
+// Shared memory beyond the score tile (whose bytes the tile code also uses for staging, and which
+// holds G once the scores are turned into it): the tile's exclusion bits, the staged E or Q chunk,
+// per-row scalars. About 51 KB: within the 64 KB a block may have on every supported GPU.
 struct XentShared {
   size_t masks, stage, rows, total;
   __host__ __device__ XentShared() {
     masks = kTileBytes;
     stage = masks + sizeof(unsigned) * kRows * kMaskWords;
-    rows = stage + sizeof(float) * kTileItems * kStageStride;
+    rows = stage + kStageBytes;
     total = rows + sizeof(float) * kRows * 3;
   }
 };
@@ -111,60 +118,76 @@ __device__ __forceinline__ float query_value(const XentParams& p, int row, int j
   else return p.scan.queries[static_cast<int64_t>(row) * p.scan.dim + j];
 }
 
+// dQ partial of a (64-row tile, item split): per item tile, G times the tile's E, a chunk of 32
+// dimensions at a time. Thread (ty, tx) owns rows ty*2..+2 and dimensions tx*4..+4 of the chunk, in
+// registers: per 4 items, 2 + 4 16-byte shared loads feed 32 FMAs. Per output the items of a tile
+// are summed in order from 0, and each tile's sum is added to the partial in tile order.
 template <bool kBf16>
-__global__ void __launch_bounds__(kThreads) xent_dq_kernel(XentParams p) {
+__global__ void __launch_bounds__(kThreads, 2) xent_dq_kernel(XentParams p) {
   extern __shared__ __align__(128) unsigned char smem[];
   const XentShared layout;
   float* S = reinterpret_cast<float*>(smem);
   unsigned* masks = reinterpret_cast<unsigned*>(smem + layout.masks);
-  float* stage = reinterpret_cast<float*>(smem + layout.stage);  // kTileItems x kStageStride
+  float* stage = reinterpret_cast<float*>(smem + layout.stage);  // kTileItems x kDqDims
   float* row_lz = reinterpret_cast<float*>(smem + layout.rows);
   float* row_w = row_lz + kRows;
   int* row_t = reinterpret_cast<int*>(row_w + kRows);
-  const int tid = threadIdx.x;
+  const int tid = threadIdx.x, ty = tid / 8, tx = tid % 8;
   const int row0 = blockIdx.x * kRows;
   const int split = blockIdx.y;
   const int64_t begin = split * p.split_items;
   const int64_t end = min(p.scan.count, begin + p.split_items);
   const int dim = p.scan.dim;
-  // This thread's outputs in a dimension chunk: row tid / 4, dimensions (tid % 4) * 4 .. + 4.
-  const int my_row = tid / 4, my_col = (tid % 4) * 4;
-  float* out = p.dq_part + (static_cast<int64_t>(split) * p.scan.rows + row0 + my_row) * dim;
-  const bool my_live = row0 + my_row < p.scan.rows;
-  if (my_live)
-    for (int j = my_col; j < dim; j += kDimChunk)
-      for (int k = 0; k < 4 && j + k < dim; ++k) out[j + k] = 0.0f;
+  float* out = p.dq_part + (static_cast<int64_t>(split) * p.scan.rows + row0) * dim;  // row r of the tile: out + r * dim
+  for (int r = ty * 2; r < ty * 2 + 2; ++r)
+    if (row0 + r < p.scan.rows)
+      for (int j0 = 0; j0 < dim; j0 += kDqDims)
+        for (int k = 0; k < 4; ++k)
+          if (j0 + tx * 4 + k < dim) out[r * dim + j0 + tx * 4 + k] = 0.0f;
   if (begin >= end) return;  // uniform across the block
   load_rows(p, row0, row_lz, row_w, row_t);
 
   for (int64_t n0 = begin; n0 < end; n0 += kTileItems) {
-    __syncthreads();  // the previous tile's readers are done with S and the stage
+    __syncthreads();  // the previous tile's readers are done with S (G) and the stage
     if (tid < kRows) tile_mask(p, row0 + tid, n0, masks + tid * kMaskWords);
     if constexpr (kBf16) tile_scores_bf16(p.scan, smem, row0, n0, S);
     else tile_scores_fp32(p.scan, smem, row0, n0, S);
     __syncthreads();
     scores_to_g(p, S, masks, row_lz, row_w, row_t, row0, n0);
-    // dQ += G E_tile, a chunk of dimensions at a time; per output, items in order.
-    for (int j0 = 0; j0 < dim; j0 += kDimChunk) {
+    for (int j0 = 0; j0 < dim; j0 += kDqDims) {
       __syncthreads();  // G is complete; the stage is free
-      for (int i = tid; i < kTileItems * kDimChunk; i += kThreads) {
-        const int c = i / kDimChunk, j = i % kDimChunk;
+      for (int i = tid; i < kTileItems * kDqDims; i += kThreads) {
+        const int c = i / kDqDims, j = i % kDqDims;
         const int64_t n = n0 + c;
-        stage[c * kStageStride + j] = (n < p.scan.count && j0 + j < dim) ? item_value<kBf16>(p, n, j0 + j) : 0.0f;
+        stage[i] = (n < p.scan.count && j0 + j < dim) ? item_value<kBf16>(p, n, j0 + j) : 0.0f;
       }
       __syncthreads();
-      float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      const float* g = S + my_row * kScoreStride;
-#pragma unroll 4
-      for (int c = 0; c < kTileItems; ++c) {
-        const float gv = g[c];
+      float acc[2][4];
 #pragma unroll
-        for (int k = 0; k < 4; ++k) acc[k] = __fmaf_rn(gv, stage[c * kStageStride + my_col + k], acc[k]);
+      for (int r = 0; r < 2; ++r)
+#pragma unroll
+        for (int k = 0; k < 4; ++k) acc[r][k] = 0.0f;
+#pragma unroll 2
+      for (int c = 0; c < kTileItems; c += 4) {
+        const float4 g0 = *reinterpret_cast<const float4*>(S + (ty * 2) * kScoreStride + c);
+        const float4 g1 = *reinterpret_cast<const float4*>(S + (ty * 2 + 1) * kScoreStride + c);
+        const float gv[2][4] = {{g0.x, g0.y, g0.z, g0.w}, {g1.x, g1.y, g1.z, g1.w}};
+#pragma unroll
+        for (int cc = 0; cc < 4; ++cc) {
+          const float4 e = *reinterpret_cast<const float4*>(stage + (c + cc) * kDqDims + tx * 4);
+          const float ev[4] = {e.x, e.y, e.z, e.w};
+#pragma unroll
+          for (int r = 0; r < 2; ++r)
+#pragma unroll
+            for (int k = 0; k < 4; ++k) acc[r][k] = __fmaf_rn(gv[r][cc], ev[k], acc[r][k]);
+        }
       }
-      if (my_live)
 #pragma unroll
-        for (int k = 0; k < 4; ++k)
-          if (j0 + my_col + k < dim) out[j0 + my_col + k] += acc[k];
+      for (int r = 0; r < 2; ++r)
+        if (row0 + ty * 2 + r < p.scan.rows)
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            if (j0 + tx * 4 + k < dim) out[(ty * 2 + r) * dim + j0 + tx * 4 + k] += acc[r][k];
     }
   }
 }
@@ -180,23 +203,23 @@ __global__ void xent_dq_merge(const float* dq_part, int splits, int rows, int di
   }
 }
 
+// dE and dBias of a 128-item tile: per row tile in order, G^T times the tile's Q, a chunk of 64
+// dimensions at a time. Thread (ti, tj) owns items ti*8..+8 and dimensions tj*4..+4 of the chunk:
+// per row three 16-byte shared loads feed 32 FMAs. Per output the rows of a tile are summed in
+// order from 0, and each tile's sum is added to dE in row-tile order.
 template <bool kBf16>
-__global__ void __launch_bounds__(kThreads) xent_de_kernel(XentParams p) {
+__global__ void __launch_bounds__(kThreads, 2) xent_de_kernel(XentParams p) {
   extern __shared__ __align__(128) unsigned char smem[];
   const XentShared layout;
   float* S = reinterpret_cast<float*>(smem);
   unsigned* masks = reinterpret_cast<unsigned*>(smem + layout.masks);
-  float* stage = reinterpret_cast<float*>(smem + layout.stage);  // kRows x kStageStride
+  float* stage = reinterpret_cast<float*>(smem + layout.stage);  // kRows x kDeDims
   float* row_lz = reinterpret_cast<float*>(smem + layout.rows);
   float* row_w = row_lz + kRows;
   int* row_t = reinterpret_cast<int*>(row_w + kRows);
-  const int tid = threadIdx.x;
+  const int tid = threadIdx.x, ti = tid / 16, tj = tid % 16;
   const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kTileItems;
   const int dim = p.scan.dim;
-  // This thread's outputs in a dimension chunk: item tid / 2, dimensions (tid % 2) * 8 .. + 8.
-  const int my_item = tid / 2, my_col = (tid % 2) * 8;
-  const int64_t item = n0 + my_item;
-  const bool my_live = item < p.scan.count;
   float bias_sum = 0.0f;  // threads tid < kTileItems: item n0 + tid's dBias, rows in order
 
   for (int row0 = 0; row0 < p.scan.rows; row0 += kRows) {
@@ -211,25 +234,37 @@ __global__ void __launch_bounds__(kThreads) xent_de_kernel(XentParams p) {
     if (p.db && tid < kTileItems)
       for (int r = 0; r < kRows; ++r) bias_sum += S[r * kScoreStride + tid];
     if (!p.de) continue;
-    // dE += G^T Q_tile, a chunk of dimensions at a time; per output, rows in order.
-    for (int j0 = 0; j0 < dim; j0 += kDimChunk) {
-      __syncthreads();
-      for (int i = tid; i < kRows * kDimChunk; i += kThreads) {
-        const int r = i / kDimChunk, j = i % kDimChunk;
-        stage[r * kStageStride + j] = (row0 + r < p.scan.rows && j0 + j < dim) ? query_value<kBf16>(p, row0 + r, j0 + j) : 0.0f;
+    for (int j0 = 0; j0 < dim; j0 += kDeDims) {
+      __syncthreads();  // the previous chunk's readers are done with the stage
+      for (int i = tid; i < kRows * kDeDims; i += kThreads) {
+        const int r = i / kDeDims, j = i % kDeDims;
+        stage[i] = (row0 + r < p.scan.rows && j0 + j < dim) ? query_value<kBf16>(p, row0 + r, j0 + j) : 0.0f;
       }
       __syncthreads();
-      float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+      float acc[8][4];
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int k = 0; k < 4; ++k) acc[i][k] = 0.0f;
+#pragma unroll 4
       for (int r = 0; r < kRows; ++r) {
-        const float gv = S[r * kScoreStride + my_item];
+        const float4 g0 = *reinterpret_cast<const float4*>(S + r * kScoreStride + ti * 8);
+        const float4 g1 = *reinterpret_cast<const float4*>(S + r * kScoreStride + ti * 8 + 4);
+        const float4 q = *reinterpret_cast<const float4*>(stage + r * kDeDims + tj * 4);
+        const float gv[8] = {g0.x, g0.y, g0.z, g0.w, g1.x, g1.y, g1.z, g1.w};
+        const float qv[4] = {q.x, q.y, q.z, q.w};
 #pragma unroll
-        for (int k = 0; k < 8; ++k) acc[k] = __fmaf_rn(gv, stage[r * kStageStride + my_col + k], acc[k]);
+        for (int i = 0; i < 8; ++i)
+#pragma unroll
+          for (int k = 0; k < 4; ++k) acc[i][k] = __fmaf_rn(gv[i], qv[k], acc[i][k]);
       }
-      if (my_live) {
-        float* out = p.de + item * dim + j0 + my_col;
 #pragma unroll
-        for (int k = 0; k < 8; ++k)
-          if (j0 + my_col + k < dim) out[k] += acc[k];
+      for (int i = 0; i < 8; ++i) {
+        const int64_t item = n0 + ti * 8 + i;
+        if (item < p.scan.count)
+#pragma unroll
+          for (int k = 0; k < 4; ++k)
+            if (j0 + tj * 4 + k < dim) p.de[item * dim + j0 + tj * 4 + k] += acc[i][k];
       }
     }
   }
@@ -403,23 +438,22 @@ XentStats DeviceTable::cross_entropy(const XentRequest& req, const XentResult& r
 
   std::vector<float> dq(static_cast<size_t>(n * dim));
   CUDA_CHECK(cudaMemcpyAsync(dq.data(), m.x_dq.ptr, sizeof(float) * dq.size(), cudaMemcpyDeviceToHost, s));
-  std::vector<float> de(want_de ? static_cast<size_t>(count * dim) : 0), db(want_db ? static_cast<size_t>(count) : 0);
-  if (want_de) CUDA_CHECK(cudaMemcpyAsync(de.data(), m.x_de.ptr, sizeof(float) * de.size(), cudaMemcpyDeviceToHost, s));
-  if (want_db) CUDA_CHECK(cudaMemcpyAsync(db.data(), m.x_db.ptr, sizeof(float) * db.size(), cudaMemcpyDeviceToHost, s));
+  // Gradients to be written go straight into the caller's buffers (the N-API glue's reused ones);
+  // only gradients to be added to pass through host copies. At Clothing scale a fresh 96 MB copy
+  // and its page faults cost more than the kernels.
+  const bool direct = res.assign_grads;
+  std::vector<float> de(want_de && !direct ? static_cast<size_t>(count * dim) : 0), db(want_db && !direct ? static_cast<size_t>(count) : 0);
+  if (want_de)
+    CUDA_CHECK(cudaMemcpyAsync(direct ? res.grad_items : de.data(), m.x_de.ptr, sizeof(float) * count * dim, cudaMemcpyDeviceToHost, s));
+  if (want_db) CUDA_CHECK(cudaMemcpyAsync(direct ? res.grad_bias : db.data(), m.x_db.ptr, sizeof(float) * count, cudaMemcpyDeviceToHost, s));
   CUDA_CHECK(cudaStreamSynchronize(s));
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(res.grad_queries + active[static_cast<size_t>(i)] * dim, dq.data() + i * dim, sizeof(float) * static_cast<size_t>(dim));
-  if (want_de) {
-    if (res.assign_grads) std::memcpy(res.grad_items, de.data(), sizeof(float) * de.size());
-    else for (size_t i = 0; i < de.size(); ++i) res.grad_items[i] += de[i];
-  }
-  if (want_db) {
-    if (res.assign_grads) std::memcpy(res.grad_bias, db.data(), sizeof(float) * db.size());
-    else for (size_t i = 0; i < db.size(); ++i) res.grad_bias[i] += db[i];
-  }
+  for (size_t i = 0; i < de.size(); ++i) res.grad_items[i] += de[i];
+  for (size_t i = 0; i < db.size(); ++i) res.grad_bias[i] += db[i];
   // Device scratch of pass 2 (the table's reusable buffers) and the host copies.
-  stats.scratch_bytes = static_cast<int64_t>(sizeof(float)) * (n * dim * (splits + 2) + 3 * n + (want_de ? 2 * count * dim : 0) +
-                                                                (want_db ? 2 * count : 0)) +
+  stats.scratch_bytes = static_cast<int64_t>(sizeof(float)) * (n * dim * (splits + 2) + 3 * n + (want_de ? count * dim : 0) +
+                                                                (want_db ? count : 0) + static_cast<int64_t>(de.size() + db.size())) +
                         static_cast<int64_t>(sizeof(int32_t)) * static_cast<int64_t>(a_off.size() + a_ids.size());
   return stats;
 }
