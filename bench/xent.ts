@@ -197,7 +197,8 @@ export async function benchXent(args: string[]): Promise<void> {
     const pct = (x: number | null) => (x === null ? '  n/a' : `${(100 * x).toFixed(0).padStart(4)}%`);
     console.log(
       `${name} ${String(shape.rows).padStart(5)} ${ms.toFixed(1).padStart(8)} ${gflops.toFixed(1).padStart(8)} ${pct(row.fractionOfPeak)}   ` +
-        `${(row.coreMs ?? NaN).toFixed(1).padStart(8)} ${(gflopsCpu ?? NaN).toFixed(1).padStart(8)} ${pct(row.fractionOfPeakCpu)}   ` +
+        // A GPU has no CPU-time columns (n/a).
+        `${(row.coreMs === null ? 'n/a' : row.coreMs.toFixed(1)).padStart(8)} ${(gflopsCpu === null ? 'n/a' : gflopsCpu.toFixed(1)).padStart(8)} ${pct(row.fractionOfPeakCpu)}   ` +
         `${mib(first.scratchBytes).padStart(11)}  ${mib(peakExtra).padStart(12)} ${mib(peakExtraSteady).padStart(12)}`,
     );
   }
@@ -212,11 +213,11 @@ export async function benchXent(args: string[]): Promise<void> {
       [
         path.join('bench', 'xent_torch.py'),
         '--device',
-        device === 'cpu' ? 'cpu' : 'cuda',
+        device === 'cpu' ? 'cpu' : `cuda:${device.gpu}`,
         '--shapes',
         spec,
-        '--max-bytes',
-        arg(args, '--torch-max-bytes') ?? String(8 * 2 ** 30),
+        // Default: the Python side's (8 GiB on the CPU, half the free memory on a GPU).
+        ...(arg(args, '--torch-max-bytes') !== undefined ? ['--max-bytes', arg(args, '--torch-max-bytes')!] : []),
         ...(threadsUsed ? ['--threads', String(threadsUsed)] : []),
       ],
       { encoding: 'utf8', maxBuffer: 1 << 24 },

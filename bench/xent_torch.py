@@ -10,8 +10,9 @@ Prints JSON for bench/xent.ts.
 
 Usage: python3 bench/xent_torch.py [--device cpu|cuda] [--shapes dataset:items:dim:rows:precision,...]
        [--max-bytes N] [--threads N] [--budget-seconds S]
-Shapes whose logits would pass --max-bytes (default 8 GiB on the CPU: the forward and backward
-hold about three B x N float32 arrays) are skipped and reported with their logits' size.
+Shapes whose logits would pass --max-bytes (default 8 GiB on the CPU, half the free memory on a GPU:
+the forward and backward hold about three B x N float32 arrays) are skipped and reported with their
+logits' size.
 """
 import json
 import os
@@ -58,7 +59,8 @@ def main():
     cuda = device.type == "cuda"
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False
-    max_bytes = int(float(arg("--max-bytes", str(8 * 2**30))))
+    default_bytes = torch.cuda.mem_get_info(device)[0] // 2 if cuda else 8 * 2**30
+    max_bytes = int(float(arg("--max-bytes", str(default_bytes))))
     shapes = []
     for spec in arg("--shapes", "office:27887:64:1024:fp32").split(","):
         dataset, items, dim, rows, precision = spec.split(":")

@@ -82,6 +82,12 @@ describe('regen-bench CLI', () => {
     expect(r.stdout).toMatch(/selftest passed: \d+ checks \(seed 7\)/);
   });
 
+  it('selftest --quick narrows the GPU selftest only: alone it says to add --gpu', () => {
+    const r = run('selftest', '--quick');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--quick narrows the GPU selftest: give it with --gpu N/);
+  });
+
   it('a bad flag value is a one-line error and a non-zero exit', () => {
     const r = run('selftest', '--seed', 'abc');
     expect(r.status).not.toBe(0);

@@ -97,6 +97,12 @@ describe('CUDA backend without a GPU', () => {
     expect(auto.stdout).toMatch(/backend:cpu-/);
   }, 60_000);
 
+  it.skipIf(noGpu === null)('CLI: selftest --gpu 0 --quick fails with the reason no GPU is usable', () => {
+    const r = spawnSync(process.execPath, [bin, 'selftest', '--gpu', '0', '--quick'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/GPU 0, but /);
+  });
+
   it('info --json lists the CUDA state', () => {
     const r = spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);

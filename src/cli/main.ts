@@ -64,12 +64,14 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
     .description('check the native engine against a float64 reference on every kernel this CPU runs (or on a GPU), and time it')
     .addOption(new Option('--seed <n>', 'seed for the random inputs (default: random)').argParser(intIn('--seed', 0, 2 ** 32 - 1)))
     .addOption(new Option('--gpu <n>', 'check the CUDA backend on GPU n instead (float64 reference, CPU bit identity)').argParser(intIn('--gpu', 0, 1024)))
+    .option('--quick', 'with --gpu: the small cases only (a run under compute-sanitizer, about 100x slower)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { seed?: number; gpu?: number; json?: boolean }) => {
+    .action(async (opts: { seed?: number; gpu?: number; quick?: boolean; json?: boolean }) => {
       const { runGpuSelftest, runSelftest } = await import('../engine/selftest/selftest.js');
       const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
       const log = opts.json ? undefined : (line: string) => console.log(line);
-      const report = opts.gpu === undefined ? await runSelftest(seed, log) : await runGpuSelftest(seed, opts.gpu, log);
+      if (opts.quick && opts.gpu === undefined) throw new Error('--quick narrows the GPU selftest: give it with --gpu N');
+      const report = opts.gpu === undefined ? await runSelftest(seed, log) : await runGpuSelftest(seed, opts.gpu, log, { quick: opts.quick });
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else {
         const timings = 'device' in report ? report.timing : [report.timing];
