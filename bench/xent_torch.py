@@ -8,7 +8,7 @@ set then; CUDA: torch.cuda.max_memory_allocated minus the memory allocated befor
 bytes (the least any unfused implementation holds), and the GEMM rate of Q @ E.T alone for context.
 Prints JSON for bench/xent.ts.
 
-Usage: python3 bench/xent_torch.py [--device cpu|cuda] [--shapes dataset:items:dim:rows:precision,...]
+Usage: python3 bench/xent_torch.py [--device cpu|cuda|cuda:N] [--shapes dataset:items:dim:rows:precision,...]
        [--max-bytes N] [--threads N] [--budget-seconds S]
 Shapes whose logits would pass --max-bytes (default 8 GiB on the CPU, half the free memory on a GPU:
 the forward and backward hold about three B x N float32 arrays) are skipped and reported with their
