@@ -240,7 +240,8 @@ export async function benchXent(args: string[]): Promise<void> {
       const tms = tr.ms as number;
       const tcore = typeof tr.cpuMs === 'number' && torch.threads ? tr.cpuMs / torch.threads : null;
       const extra = tr.peakExtraBytes as number | undefined;
-      // On a GPU PyTorch's figure is device memory: set the table's device scratch against it.
+      // On a GPU PyTorch's figure is device memory; ours is the call's scratch (the device's and the
+      // host gradient buffers), which bounds the device memory it took.
       const ours = (device !== 'cpu' ? row.scratchBytes : (row.peakRssExtraBytesLaterCall ?? row.peakRssExtraBytes ?? row.scratchBytes)) as number;
       const speedCore = tcore !== null && row.coreMs ? `${(tcore / (row.coreMs as number)).toFixed(1)}x` : 'n/a';
       console.log(
