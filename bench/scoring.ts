@@ -3,11 +3,11 @@
 // Runs fp32 tables, and bf16 ones where the CPU has AVX512-BF16.
 // Each case is also printed as a multiple of its hardware floor, measured in the same run: the compute
 // floor 2*B*N*d / FMA peak (fp32 FMA or bf16 VDPBF16PS, fmaPeak) and the memory floor (table bytes /
-// read bandwidth: readBandwidth over 512 MiB at the start, and for batches of at most 8 rows
-// sampled again over 256 MiB before each round of the case's searches, column GB/s); the floor is
-// the larger of the two. Both over elapsed time (wall) and over CPU time (cpu: the search's process
-// CPU time per thread against the peak over the threads' CPU time), which is the steadier figure
-// when other work shares the cores.
+// read bandwidth, readBandwidth); the floor is the larger of the two. Both floors move on a shared
+// machine, so each case runs in rounds, each after its own sample of the peak (and for at most 8
+// rows of the bandwidth, column GB/s), and its multiple is the median over rounds of each round's
+// median time against that round's floor. Both over elapsed time (wall) and over CPU time (cpu: the
+// search's process CPU time per thread against the peak over the threads' CPU time).
 // Usage: npm run bench -- scoring [--quick] [--isa avx512|avx2|scalar] [--threads N] [--precision fp32|bf16]
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -33,14 +33,23 @@ interface Shape {
 
 const K = 10;
 const EXCLUDED_PER_ROW = 50;
-// Read-bandwidth samples beside each small-batch case: 256 MiB (8x this machine's L3) for 0.05 s.
-const BANDWIDTH_ROUNDS = 4;
+// Each case runs in rounds, each after a sample of the FMA peak (0.05 s) and, for at most 8 rows, of
+// the read bandwidth (256 MiB, 8x this machine's L3, for 0.05 s).
+const ROUNDS = 4;
+const PEAK_SAMPLE_SECONDS = 0.05;
 const BANDWIDTH_SAMPLE_BYTES = 256 * 2 ** 20;
 const BANDWIDTH_SAMPLE_SECONDS = 0.05;
 
 interface Timing {
   wall: number;
   cpu: number;
+}
+
+interface Round {
+  peak: FmaPeak | null;
+  bw: ReadBandwidth | null;
+  full: Timing;
+  rank: Timing;
 }
 
 function shapes(quick: boolean, precisions: Precision[]): Shape[] {
@@ -78,7 +87,8 @@ export async function benchScoring(args: string[]): Promise<void> {
   let table: ItemTable | undefined;
   let items = new Float32Array(0);
 
-  // The floors, measured once per run on the kernel and threads the tables use.
+  // The floors on the kernel and threads the tables use, at the start (printed for context; every
+  // case samples them again).
   const engine = Engine.open({ isa, threads });
   const peaks = new Map<Precision, FmaPeak | null>();
   for (const precision of precisions) peaks.set(precision, await fmaPeak(engine, precision));
@@ -126,45 +136,56 @@ export async function benchScoring(args: string[]): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       cpuPerThread.push((cpu.user + cpu.system) / 1000 / t.threads); // ms of CPU per thread
     };
-    // Small batches are judged against the memory floor, and this VM's two-thread read bandwidth
-    // moves between about 30 and 50 GB/s from one second to the next (the scans move with it). So
-    // their searches run in rounds, each after its own bandwidth sample, and each round is set
-    // against its own floor: a start-of-run figure had made the same search 1.0x or 1.7x.
-    const sampled = bandwidth !== null && shape.rows <= 8;
-    const rounds = sampled ? BANDWIDTH_ROUNDS : 1;
-    const perRound: { bw: ReadBandwidth; full: Timing; rank: Timing }[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const bw = sampled ? ((await readBandwidth(engineThreads, BANDWIDTH_SAMPLE_BYTES, BANDWIDTH_SAMPLE_SECONDS)) ?? bandwidth!) : bandwidth;
+    // This VM's floors move while the bench runs: its two-thread read bandwidth between about 30
+    // and 50 GB/s from one second to the next, and its FMA rate with whatever else runs on the
+    // host's cores (two runs minutes apart measured 231 and 117 GFLOP/s on 2 threads at their start),
+    // and the searches move with them. So every case runs in rounds, each after its own sample of
+    // the FMA peak (small batches: also of the read bandwidth), and each round's median is set
+    // against that round's floor; a case's multiple is the median over its rounds.
+    const small = shape.rows <= 8;
+    const startPeak = peaks.get(shape.precision) ?? null;
+    const perRound: Round[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const peak = startPeak ? ((await fmaPeak(engine, shape.precision, PEAK_SAMPLE_SECONDS)) ?? startPeak) : null;
+      const bw = bandwidth && small ? ((await readBandwidth(engineThreads, BANDWIDTH_SAMPLE_BYTES, BANDWIDTH_SAMPLE_SECONDS)) ?? bandwidth) : bandwidth;
       const first = times.length;
-      for (let i = 0; i < Math.ceil(reps / rounds); i++) {
+      for (let i = 0; i < Math.ceil(reps / ROUNDS); i++) {
         await timed(options, times, cpuTimes);
         await timed({ ...options, logZ: false }, rankTimes, rankCpuTimes);
       }
-      if (bw)
-        perRound.push({
-          bw,
-          full: { wall: median(times.slice(first)), cpu: median(cpuTimes.slice(first)) },
-          rank: { wall: median(rankTimes.slice(first)), cpu: median(rankCpuTimes.slice(first)) },
-        });
+      perRound.push({
+        peak,
+        bw,
+        full: { wall: median(times.slice(first)), cpu: median(cpuTimes.slice(first)) },
+        rank: { wall: median(rankTimes.slice(first)), cpu: median(rankCpuTimes.slice(first)) },
+      });
     }
     const ms = median(times);
     const cpuMs = median(cpuTimes);
     const rankMs = median(rankTimes);
     const rankCpuMs = median(rankCpuTimes);
-    const peak = peaks.get(shape.precision) ?? null;
-    const computeFloor = peak ? { wall: flops / peak.wallGflops / 1e6, cpu: flops / peak.cpuGflops / 1e6 } : null;
-    // The bandwidth of this case: the median of its samples (or the start-of-run figure).
-    const caseBandwidth: ReadBandwidth | null = perRound.length
-      ? { wallGbps: median(perRound.map((p) => p.bw.wallGbps)), cpuGbps: median(perRound.map((p) => p.bw.cpuGbps)) }
-      : null;
-    const memoryFloor = caseBandwidth ? { wall: tableBytes / caseBandwidth.wallGbps / 1e6, cpu: tableBytes / caseBandwidth.cpuGbps / 1e6 } : null;
+    // A round's floors, ms: compute (flops over its peak sample) and memory (table bytes over its bandwidth).
+    const roundFloor = (p: Round, kind: 'fma' | 'mem', clock: 'wall' | 'cpu'): number | null => {
+      if (kind === 'fma') return p.peak ? flops / (clock === 'wall' ? p.peak.wallGflops : p.peak.cpuGflops) / 1e6 : null;
+      return p.bw ? tableBytes / (clock === 'wall' ? p.bw.wallGbps : p.bw.cpuGbps) / 1e6 : null;
+    };
+    const medianFloor = (kind: 'fma' | 'mem', clock: 'wall' | 'cpu') => {
+      const xs = perRound.map((p) => roundFloor(p, kind, clock)).filter((x): x is number => x !== null);
+      return xs.length ? median(xs) : null;
+    };
+    const computeFloor = medianFloor('fma', 'wall') === null ? null : { wall: medianFloor('fma', 'wall')!, cpu: medianFloor('fma', 'cpu')! };
+    const memoryFloor = medianFloor('mem', 'wall') === null ? null : { wall: medianFloor('mem', 'wall')!, cpu: medianFloor('mem', 'cpu')! };
     const bound = !memoryFloor || (computeFloor && computeFloor.wall >= memoryFloor.wall) ? 'fma' : 'mem';
     const floor = bound === 'fma' ? computeFloor : memoryFloor;
-    // Multiples of the memory floor: the median over rounds of each round's median against its own floor.
-    const memoryMultiple = (pick: (p: (typeof perRound)[number]) => number, clock: 'wall' | 'cpu') =>
-      perRound.length ? median(perRound.map((p) => (pick(p) * (clock === 'wall' ? p.bw.wallGbps : p.bw.cpuGbps) * 1e6) / tableBytes)) : null;
-    const multiple = (ms: number, pick: (p: (typeof perRound)[number]) => number, clock: 'wall' | 'cpu') =>
-      bound === 'mem' ? memoryMultiple(pick, clock) : floor ? ms / floor[clock] : null;
+    // The median over rounds of each round's median time against that round's floor.
+    const multiple = (pick: (p: Round) => Timing, clock: 'wall' | 'cpu', kind: 'fma' | 'mem' = bound): number | null => {
+      const xs = perRound.flatMap((p) => {
+        const f = roundFloor(p, kind, clock);
+        return f === null ? [] : [pick(p)[clock] / f];
+      });
+      return xs.length ? median(xs) : null;
+    };
+    const caseBandwidth = small ? memoryFloor && { wallGbps: tableBytes / memoryFloor.wall / 1e6, cpuGbps: tableBytes / memoryFloor.cpu / 1e6 } : null;
 
     // The JavaScript yardstick costs the same per row, so it is timed on a few rows and scaled.
     const jsRows = Math.min(shape.rows, shape.items * shape.dim > 3e7 ? 1 : 4);
@@ -180,10 +201,10 @@ export async function benchScoring(args: string[]): Promise<void> {
     const row = {
       ...shape, isa: t.isa, threads: t.threads, ms, cpuMs, gflops: flops / ms / 1e6, jsMs, jsRowsTimed: jsRows, speedup: jsMs / ms, reps,
       tableBytes, computeFloorMs: computeFloor, memoryFloorMs: memoryFloor, bound, bandwidth: caseBandwidth,
-      bandwidthSamples: perRound.length > 1 ? perRound.map((p) => p.bw) : undefined,
-      floorMultiple: multiple(ms, (p) => p.full.wall, 'wall'), cpuFloorMultiple: multiple(cpuMs, (p) => p.full.cpu, 'cpu'),
-      memoryFloorMultiple: memoryMultiple((p) => p.full.wall, 'wall'),
-      rankingOnly: { ms: rankMs, cpuMs: rankCpuMs, floorMultiple: multiple(rankMs, (p) => p.rank.wall, 'wall'), cpuFloorMultiple: multiple(rankCpuMs, (p) => p.rank.cpu, 'cpu') },
+      rounds: perRound.map((p) => ({ peak: p.peak, bandwidth: small ? p.bw : undefined, ms: p.full.wall, rankMs: p.rank.wall })),
+      floorMultiple: multiple((p) => p.full, 'wall'), cpuFloorMultiple: multiple((p) => p.full, 'cpu'),
+      memoryFloorMultiple: multiple((p) => p.full, 'wall', 'mem'),
+      rankingOnly: { ms: rankMs, cpuMs: rankCpuMs, floorMultiple: multiple((p) => p.rank, 'wall'), cpuFloorMultiple: multiple((p) => p.rank, 'cpu') },
     };
     results.push(row);
     const name = `${shape.dataset} d=${shape.dim} ${shape.precision}`.padEnd(26);
