@@ -38,6 +38,25 @@ describe.each(ISAS)(`kernel %s (seed ${SEED})`, (isa) => {
     expect(checkSearch(c.items, 24, c.queries, c.options, result, { maxProblems: 5 })).toEqual([]);
   });
 
+  // A row block's exclusions are radix-sorted by item once there are 512 or more: with one or two
+  // items the sort has zero or one bit to sort on (zero bits once divided by zero), and repeats of
+  // an id must still count once.
+  it.each([1, 2, 3])('%i-item table, 600 exclusions per row, ids repeated', async (count) => {
+    const r = rng(SEED + 150 + count);
+    const dim = 5;
+    const items = Float32Array.from({ length: count * dim }, () => r() * 2 - 1);
+    const rows = 6;
+    const queries = Float32Array.from({ length: rows * dim }, () => r() * 2 - 1);
+    const offsets = Int32Array.from({ length: rows + 1 }, (_, b) => b * 600);
+    // Every row excludes item 0; with several items, row b also excludes item 1 when b is odd.
+    const ids = Int32Array.from({ length: rows * 600 }, (_, p) => (count > 1 && Math.floor(p / 600) % 2 === 1 && p % 3 === 0 ? 1 : 0));
+    const targets = Int32Array.from({ length: rows }, (_, b) => b % count);
+    const options = { k: 2, exclude: { offsets, ids }, targets };
+    const result = await search(items, dim, queries, options, { isa });
+    expect(checkSearch(items, dim, queries, options, result)).toEqual([]);
+    if (count === 1) expect(Array.from(result.logZ)).toEqual(new Array(rows).fill(-Infinity));
+  });
+
   it('zero query rows gives empty results', async () => {
     const c = makeCase({ name: 'B=0', count: 10, dim: 4, rows: 0, k: 3 }, SEED);
     const r = await search(c.items, 4, c.queries, { k: 3, targets: new Int32Array(0), exclude: { offsets: new Int32Array(1), ids: new Int32Array(0) } }, { isa });

@@ -276,6 +276,7 @@ void sort_keys(std::vector<uint64_t>& keys, std::vector<uint64_t>& scratch, std:
     std::sort(keys.begin(), keys.end());
     return;
   }
+  if (bits <= 0) return;  // one item: every key has the same sort bits, and the order stays
   const int passes = (bits + 10) / 11;
   const int digit = (bits + passes - 1) / passes;
   const size_t buckets = size_t{1} << digit;
