@@ -121,7 +121,7 @@ export async function benchScoring(args: string[]): Promise<void> {
     await t.search(queries, options); // warm-up
     const flops = 2 * shape.rows * shape.items * shape.dim;
     const tableBytes = shape.items * shape.dim * (shape.precision === 'bf16' ? 2 : 4);
-    // Short searches get more rounds: their medians move with every thread wake-up.
+    // Short searches get more repetitions: their medians move with every thread wake-up.
     const reps = Math.max(3, Math.min(200, Math.round(2e10 / flops)));
     const times: number[] = [];
     const cpuTimes: number[] = [];
@@ -136,12 +136,10 @@ export async function benchScoring(args: string[]): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       cpuPerThread.push((cpu.user + cpu.system) / 1000 / t.threads); // ms of CPU per thread
     };
-    // This VM's floors move while the bench runs: its two-thread read bandwidth between about 30
-    // and 50 GB/s from one second to the next, and its FMA rate with whatever else runs on the
-    // host's cores (two runs minutes apart measured 231 and 117 GFLOP/s on 2 threads at their start),
-    // and the searches move with them. So every case runs in rounds, each after its own sample of
-    // the FMA peak (small batches: also of the read bandwidth), and each round's median is set
-    // against that round's floor; a case's multiple is the median over its rounds.
+    // The floors move while the bench runs, and the searches with them: this VM's two-thread read
+    // bandwidth between about 30 and 50 GB/s from one second to the next, its FMA rate with whatever
+    // else runs on the host's cores (two runs' start-of-run fp32 peaks minutes apart: 231 and 117
+    // GFLOP/s). Hence the rounds, each against its own samples (file header).
     const small = shape.rows <= 8;
     const startPeak = peaks.get(shape.precision) ?? null;
     const perRound: Round[] = [];
@@ -173,8 +171,12 @@ export async function benchScoring(args: string[]): Promise<void> {
       const xs = perRound.map((p) => roundFloor(p, kind, clock)).filter((x): x is number => x !== null);
       return xs.length ? median(xs) : null;
     };
-    const computeFloor = medianFloor('fma', 'wall') === null ? null : { wall: medianFloor('fma', 'wall')!, cpu: medianFloor('fma', 'cpu')! };
-    const memoryFloor = medianFloor('mem', 'wall') === null ? null : { wall: medianFloor('mem', 'wall')!, cpu: medianFloor('mem', 'cpu')! };
+    const floorsOf = (kind: 'fma' | 'mem') => {
+      const wall = medianFloor(kind, 'wall'), cpu = medianFloor(kind, 'cpu');
+      return wall === null || cpu === null ? null : { wall, cpu };
+    };
+    const computeFloor = floorsOf('fma');
+    const memoryFloor = floorsOf('mem');
     const bound = !memoryFloor || (computeFloor && computeFloor.wall >= memoryFloor.wall) ? 'fma' : 'mem';
     const floor = bound === 'fma' ? computeFloor : memoryFloor;
     // The median over rounds of each round's median time against that round's floor.
