@@ -39,7 +39,7 @@ describe.each(ISAS)(`kernel %s (seed ${SEED})`, (isa) => {
   });
 
   // A row block's exclusions are radix-sorted by item once there are 512 or more: with one or two
-  // items the sort has zero or one bit to sort on (zero bits once divided by zero), and repeats of
+  // items the sort has zero or one bit to sort on (with zero it once divided by zero), and repeats of
   // an id must still count once.
   it.each([1, 2, 3])('%i-item table, 600 exclusions per row, ids repeated', async (count) => {
     const r = rng(SEED + 150 + count);
