@@ -165,8 +165,9 @@ bool small_batch_lanes(Precision precision, int64_t rows, int64_t dim, SmallBatc
   // lanes win up to 8 rows in fp32 and 6 in bf16 (Office d = 64, one thread: fp32 8 rows 0.65 ->
   // 0.53 ms, bf16 4 rows 0.25 -> 0.21), and 7-8 rows in bf16 when d > 128 (measured at d = 192, 8
   // rows 7-12% faster, and d = 256: Office, one thread, 7 rows 0.80-0.87 -> 0.70-0.75 ms; Clothing,
-  // 8 rows on 2 threads, 10.0-10.6 -> 6.5-7.8; at d = 128 they tie, at d = 64 pairing wins by 15-25%). Elsewhere pairing keeps 5-8 rows (bf16:
-  // 4-8), where it beat the one-group lanes kernel on Zen 5; the two-group one has not been timed there.
+  // 8 rows on 2 threads, 10.0-10.6 -> 6.5-7.8; at d = 128 they tie, at d = 64 pairing wins by
+  // 15-25%). Elsewhere pairing keeps 5-8 rows (bf16: 4-8), where it beat the one-group lanes kernel
+  // on Zen 5; the two-group one has not been timed there.
   if (cpu_features().zmm_split) return precision == Precision::Bf16 ? rows <= 6 || dim > 128 : true;
   return precision == Precision::Bf16 ? rows <= 3 : rows <= 4;
 }
