@@ -130,11 +130,12 @@ describe.skipIf(!BF16)(`bf16 tables (seed ${SEED})`, () => {
   });
 });
 
-// AVX-512 batches of at most 8 rows run one of two kernels, by CPU (items in lanes, or two items per
-// 512-bit vector); REGEN_SMALL_BATCH_KERNEL, read when a table is created, forces either, so that
-// both are checked on every machine.
+// AVX-512 batches of at most 8 rows run one of three kernels (items in lanes from the table's blocked
+// copy, the default; items in lanes transposed from the rows; or two items per 512-bit vector);
+// REGEN_SMALL_BATCH_KERNEL, read when a table is created, forces one, so that all are checked on
+// every machine.
 const AVX512 = ISAS.includes('avx512');
-const SMALL_KERNELS = ['lanes', 'paired'] as const;
+const SMALL_KERNELS = ['lanes', 'paired', 'blocked'] as const;
 
 describe.each([
   ...ISAS.map((isa) => ({ isa, precision: 'fp32' as const, kernel: 'auto' })),
@@ -189,18 +190,17 @@ describe.each([
 
 describe.skipIf(!AVX512)('which kernel a batch runs', () => {
   const binding = loadCpuBinding();
-  const zmmSplit = binding.cpuFeatures().zmmSplit;
   const precisions = BF16 ? (['fp32', 'bf16'] as const) : (['fp32'] as const);
 
-  it('up to 8 rows: by CPU and dimension (auto), or lanes / paired as asked; more rows: rows in lanes', () => {
+  it('up to 8 rows: blocked (auto), or lanes / paired / blocked as asked; more rows: rows in lanes', () => {
     for (const precision of precisions)
       for (const dim of [64, 128, 129, 256])
         for (const rows of [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 300]) {
-          const lanes = precision === 'fp32' ? rows <= 4 || zmmSplit : rows <= 3 || (zmmSplit && (rows <= 6 || dim > 128));
-          const auto = rows > 8 ? 'rows' : lanes ? 'lanes' : 'paired';
-          expect(binding.scanKernelKind!('avx512', precision, rows, dim, 'auto'), `${precision} ${rows} rows, d = ${dim}`).toBe(auto);
+          expect(binding.scanKernelKind!('avx512', precision, rows, dim, 'auto'), `${precision} ${rows} rows, d = ${dim}`).toBe(rows > 8 ? 'rows' : 'blocked');
           for (const kernel of SMALL_KERNELS) expect(binding.scanKernelKind!('avx512', precision, rows, dim, kernel)).toBe(rows > 8 ? 'rows' : kernel);
         }
+    // Other instruction sets keep their own kernels.
+    expect(binding.scanKernelKind!('avx2', 'fp32', 4, 64, 'auto')).not.toBe('blocked');
     expect(() => binding.scanKernelKind!('avx512', 'fp32', 4, 64, 'pairs' as 'paired')).toThrow(/unknown smallBatchKernel 'pairs'/);
   });
 
@@ -229,6 +229,31 @@ describe.skipIf(!AVX512)('which kernel a batch runs', () => {
       delete process.env.REGEN_SMALL_BATCH_KERNEL;
     }
   });
+
+  it('the blocked copy follows setItems, and searches that start together share one copy', async () => {
+    for (const precision of precisions) {
+      // 8 rows x 140,000 items x 64 is over 2^26 multiply-adds: these searches run on libuv workers,
+      // at once, and the first to need the blocked copy builds it while the others wait for it.
+      const dim = 64;
+      const c = makeCase({ name: 'blocked', count: 140_000, dim, rows: 8, k: 7, exclude: 9, targets: true, bias: true }, SEED + 650);
+      const other = makeCase({ name: 'blocked', count: 140_000, dim, rows: 8, k: 7 }, SEED + 651);
+      const table = await ItemTable.create(c.items, { dim, precision });
+      const fresh = await ItemTable.create(other.items, { dim, precision });
+      try {
+        const together = await Promise.all([0, 1, 2, 3].map(() => table.search(c.queries, c.options)));
+        const items = precision === 'bf16' ? roundToBf16(c.items) : c.items;
+        const queries = precision === 'bf16' ? roundToBf16(c.queries) : c.queries;
+        expect(checkSearch(items, dim, queries, c.options, together[0], { exact: c.exact })).toEqual([]);
+        for (const r of together.slice(1)) expect(r).toEqual(together[0]);
+        table.setItems(other.items); // nothing in flight: overwritten in place, the copy dropped
+        const after = await table.search(c.queries.subarray(0, 3 * dim), { k: 7 });
+        expect(after).toEqual(await fresh.search(c.queries.subarray(0, 3 * dim), { k: 7 }));
+      } finally {
+        table.dispose();
+        fresh.dispose();
+      }
+    }
+  });
 });
 
 describe(`results do not depend on the kernel or the thread count (seed ${SEED})`, () => {
@@ -245,6 +270,16 @@ describe(`results do not depend on the kernel or the thread count (seed ${SEED})
       const sameIsa = runs.find((x) => x.isa === run.isa)!;
       expect(run.r.logZ).toEqual(sameIsa.r.logZ);
       expect(run.r.targetLogProb).toEqual(sameIsa.r.targetLogProb);
+    }
+  });
+
+  it.each([1, 5, 8])('small batches (%i rows, the blocked kernel on AVX-512): everything bit-identical across thread counts', async (rows) => {
+    const c = makeCase({ name: 'bits-small', count: 40_000, dim: 20, rows, k: 15, exclude: 25, targets: true, bias: true }, SEED + 320 + rows);
+    const precisions = loadCpuBinding().bf16Supported() ? (['fp32', 'bf16'] as const) : (['fp32'] as const);
+    for (const precision of precisions) {
+      const runs = [];
+      for (const threads of [1, 2, 3]) runs.push(await search(c.items, 20, c.queries, c.options, { precision, threads }));
+      for (const r of runs.slice(1)) expect(r).toEqual(runs[0]);
     }
   });
 
@@ -417,11 +452,11 @@ describe('ItemTable behaviour', () => {
     if (!f.avx512f) expect(f.zmmSplit).toBe(false);
   });
 
-  it('REGEN_SMALL_BATCH_KERNEL other than auto, lanes or paired: creating a table fails and says what it takes', async () => {
+  it('REGEN_SMALL_BATCH_KERNEL other than auto, lanes, paired or blocked: creating a table fails and says what it takes', async () => {
     try {
       process.env.REGEN_SMALL_BATCH_KERNEL = 'pairs';
       await expect(ItemTable.create(new Float32Array(64), { dim: 8 })).rejects.toThrow(
-        /REGEN_SMALL_BATCH_KERNEL environment variable to be one of auto, lanes, paired but received "pairs"/,
+        /REGEN_SMALL_BATCH_KERNEL environment variable to be one of auto, lanes, paired, blocked but received "pairs"/,
       );
     } finally {
       delete process.env.REGEN_SMALL_BATCH_KERNEL;

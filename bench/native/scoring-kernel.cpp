@@ -12,8 +12,11 @@
 //       [threads=N] [rows=R] [dim=D] [reps=M]
 // lanes|paired: the kernel of batches of at most 8 rows (default: by CPU, as search() picks; the
 // kernel of each small batch is printed). threads=N: N threads, timed by wall time, against one
-// thread's floors divided by N. rows=R / dim=D: only that row count (any, not only the listed ones)
-// or dimension. reps=M: at least M calls per shape (for perf record).
+// thread's floors divided by N. rows=R / dim=D / items=N: only that row count (any, not only the
+// listed ones), dimension or table size. reps=M: at least M calls per shape (for perf record).
+// nolse / notargets / noexclusions: leave out the log-sum-exp (a ranking-only search), the targets'
+// ranks or the 50 history exclusions per row, so that each part's cost is the difference it makes.
+// The FMA peak is sampled again (0.1 s) before each shape: this VM's peak drifts within a run.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -53,6 +56,8 @@ int main(int argc, char** argv) {
   bool clothing = false;
   SmallBatchKernel small_batch = SmallBatchKernel::Auto;
   int threads = 1, only_rows = 0, only_dim = 0, min_reps = 5;
+  int64_t only_items = 0;
+  bool want_log_z = true, with_targets = true, with_exclusions = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "clothing") clothing = true;
@@ -60,6 +65,10 @@ int main(int argc, char** argv) {
     else if (a.rfind("rows=", 0) == 0) only_rows = std::atoi(a.c_str() + 5);
     else if (a.rfind("dim=", 0) == 0) only_dim = std::atoi(a.c_str() + 4);
     else if (a.rfind("reps=", 0) == 0) min_reps = std::max(1, std::atoi(a.c_str() + 5));
+    else if (a.rfind("items=", 0) == 0) only_items = std::max<int64_t>(1, std::atoll(a.c_str() + 6));
+    else if (a == "nolse") want_log_z = false;
+    else if (a == "notargets") with_targets = false;
+    else if (a == "noexclusions") with_exclusions = false;
     else if (a == "lanes") small_batch = SmallBatchKernel::Lanes;
     else if (a == "paired") small_batch = SmallBatchKernel::Paired;
     else only = a;
@@ -69,11 +78,10 @@ int main(int argc, char** argv) {
   const bool has_bf16 = precision_supported(Precision::Bf16, Isa::Avx512, cpu_features());
   const FmaPeak bf16 = has_bf16 ? fma_peak(Isa::Avx512, Precision::Bf16, 1, 0.3) : FmaPeak{};
   const ReadBandwidth bw = read_bandwidth(1, size_t{512} << 20, 0.5);
-  const double ghz = fp32.cpu_gflops / 32.0;
   std::printf("one thread, over CPU time: fp32 peak %.0f GFLOP/s, bf16 %.0f, read %.1f GB/s (%s kernels)\n",
               fp32.cpu_gflops, bf16.cpu_gflops, bw.cpu_gbps, isa_name(isa));
   std::vector<Shape> shapes;
-  const int64_t n = clothing ? 376847 : 27887;
+  const int64_t n = only_items ? only_items : clothing ? 376847 : 27887;
   for (int dim : {64, 256})
     for (int rows : {1, 2, 4, 8, 32, 256})
       if ((only_rows == 0 || rows == only_rows) && (only_dim == 0 || dim == only_dim)) shapes.push_back({n, dim, rows});
@@ -82,7 +90,7 @@ int main(int argc, char** argv) {
       if (only_dim == 0 || dim == only_dim) shapes.push_back({n, dim, only_rows});
   std::mt19937 rng(12345);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::printf("precision  items  dim rows       ms   floor ms  bound  x floor  cycles/vector  kernel\n");
+  std::printf("precision  items  dim rows       ms   floor ms  bound  x floor  cycles/vector  GFLOP/s  GB/s  kernel\n");
   for (Precision precision : {Precision::Fp32, Precision::Bf16}) {
     if (precision == Precision::Bf16 && !has_bf16) continue;
     if (!only.empty() && only != precision_name(precision)) continue;
@@ -106,9 +114,12 @@ int main(int argc, char** argv) {
       req.queries = queries.data();
       req.rows = s.rows;
       req.k = 10;
-      req.exclude_offsets = offsets.data();
-      req.exclude_ids = ids.data();
-      req.targets = targets.data();
+      if (with_exclusions) {
+        req.exclude_offsets = offsets.data();
+        req.exclude_ids = ids.data();
+      }
+      if (with_targets) req.targets = targets.data();
+      req.log_z = want_log_z;
       std::vector<int32_t> out_ids(static_cast<size_t>(s.rows) * 10), rank(s.rows);
       std::vector<float> out_scores(static_cast<size_t>(s.rows) * 10), log_z(s.rows), log_prob(s.rows);
       const SearchResult res{out_ids.data(), out_scores.data(), log_z.data(), rank.data(), log_prob.data()};
@@ -120,15 +131,21 @@ int main(int argc, char** argv) {
         search(*table, req, res, SearchConfig{isa, threads, small_batch});
         best = std::min(best, (threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
       }
-      const double peak = precision == Precision::Fp32 ? fp32.cpu_gflops : bf16.cpu_gflops;
+      // The shape's own floors, sampled right after it (the start-of-run figures drift on this VM;
+      // GFLOP/s and GB/s columns): the FMA peak of its precision, the fp32 one for the clock, and
+      // for batches of at most 8 rows the read bandwidth.
+      const FmaPeak shape_fp32 = fma_peak(isa, Precision::Fp32, 1, 0.1);
+      const double peak = precision == Precision::Fp32 ? shape_fp32.cpu_gflops : fma_peak(Isa::Avx512, Precision::Bf16, 1, 0.1).cpu_gflops;
+      const double gbps = s.rows <= 8 ? read_bandwidth(1, size_t{256} << 20, 0.1).cpu_gbps : bw.cpu_gbps;
+      const double ghz = shape_fp32.cpu_gflops / 32.0;
       // With threads > 1: wall time, against one thread's floors divided by the thread count.
       const double compute = flops / peak / 1e9 / threads;
-      const double memory = static_cast<double>(table->bytes()) / bw.cpu_gbps / 1e9 / threads;
+      const double memory = static_cast<double>(table->bytes()) / gbps / 1e9 / threads;
       const double floor = std::max(compute, memory);
       const double vectors = static_cast<double>(s.items) * ((s.rows + 15) / 16);
-      std::printf("%-9s %6lld %4d %4d %8.3f %10.3f  %s %8.2f %14.1f  %s\n", precision_name(precision),
+      std::printf("%-9s %6lld %4d %4d %8.3f %10.3f  %s %8.2f %14.1f %8.0f %5.1f  %s\n", precision_name(precision),
                   static_cast<long long>(s.items), s.dim, s.rows, best * 1e3, floor * 1e3,
-                  compute >= memory ? "fma" : "mem", best / floor, best * ghz * 1e9 / vectors,
+                  compute >= memory ? "fma" : "mem", best / floor, best * ghz * 1e9 / vectors, peak, gbps,
                   scan_kernel_kind(precision == Precision::Bf16 ? Isa::Avx512 : isa, precision, s.rows, s.dim, small_batch));
     }
   }

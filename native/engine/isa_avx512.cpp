@@ -68,6 +68,39 @@ struct Fp32PairProducts {
   static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
 };
 
+#include "scan_blocked.inl"
+
+// Fp32 items in the lanes of the blocked copy (scan_blocked.inl): per dimension, one load of 16
+// items' values and one FMA per row against the row's broadcast value (fp32_score's chain in each
+// lane: the product commutes exactly).
+struct Fp32Blocked {
+  template <int ROWS>
+  static void block(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
+    if (blocked_prefetch(bt, bt.dim)) block_loop<ROWS, true>(bt, b, acc);
+    else block_loop<ROWS, false>(bt, b, acc);
+  }
+  template <int ROWS, bool kPrefetch>
+  static void block_loop(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
+    const int64_t dim = bt.dim;
+    const float* e = reinterpret_cast<const float*>(bt.items_blocked) + b * dim * 16;
+    const float* q = bt.packed_queries;  // block_rows = 1: row r's value j at r * dim + j
+    const float* ahead = e + blocked_ahead(dim) * dim * 16;
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < dim; ++j) {
+      if (kPrefetch) __builtin_prefetch(ahead + j * 16, 0, 2);
+      const __m512 ev = _mm512_load_ps(e + j * 16);
+#pragma GCC unroll 8
+      for (int r = 0; r < ROWS; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * dim + j]), ev, acc[r]);
+    }
+  }
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return fp32_score(bt, slot, item); }
+  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
+    Fp32Products::score_list(bt, slot, ids, n, out);
+  }
+};
+
+
 }  // namespace
 
 // The smallest batches: items in the lanes of 256-bit vectors (scan_lanes.inl), compiled here for
@@ -85,6 +118,8 @@ namespace narrow {
 ScanKernel scan_kernel_avx512_lanes(int64_t rows) { return narrow::make_lanes_kernel_two_groups<narrow::Fp32Lanes>(rows); }
 
 ScanKernel scan_kernel_avx512_paired(int64_t) { return make_kernel<Fp32PairProducts, 1, 12>(); }
+
+ScanKernel scan_kernel_avx512_blocked(int64_t rows) { return make_blocked_kernel_for<Fp32Blocked>(rows); }
 
 ScanKernel scan_kernel_avx512(int64_t rows) {
   // 2 x 8 rather than 2 x 12: the epilogue holds fewer score vectors at once (one thread, Office d = 64,
@@ -106,6 +141,7 @@ namespace regen::detail {
 ScanKernel scan_kernel_avx512(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 ScanKernel scan_kernel_avx512_paired(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 ScanKernel scan_kernel_avx512_lanes(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+ScanKernel scan_kernel_avx512_blocked(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 XentKernel xent_kernel_avx512(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
 float fma_loop_avx512(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail

@@ -133,6 +133,39 @@ struct Bf16PairProducts {
 
 #include "xent_kernel.inl"
 
+#include "scan_blocked.inl"
+
+// Items in the lanes of the blocked copy (scan_blocked.inl): per dimension pair, one load of 16
+// items' pairs and one VDPBF16PS per row against the row's broadcast pair (the two products of a
+// pair are exact, so which operand holds the query does not matter: Bf16Products::score's bits).
+struct Bf16Blocked {
+  template <int ROWS>
+  static void block(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
+    if (blocked_prefetch(bt, bt.pairs)) block_loop<ROWS, true>(bt, b, acc);
+    else block_loop<ROWS, false>(bt, b, acc);
+  }
+  template <int ROWS, bool kPrefetch>
+  static void block_loop(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
+    const int64_t pairs = bt.pairs;
+    const uint32_t* e = bt.items_blocked + b * pairs * 16;
+    const uint16_t* q = bt.packed_queries_bf16;  // block_rows = 1: row r's pair p at (r * pairs + p) * 2
+    const uint32_t* ahead = e + blocked_ahead(pairs) * pairs * 16;
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < pairs; ++p) {
+      if (kPrefetch) __builtin_prefetch(ahead + p * 16, 0, 2);
+      const __m512bh ev = reinterpret_cast<__m512bh>(_mm512_load_si512(e + p * 16));
+#pragma GCC unroll 8
+      for (int r = 0; r < ROWS; ++r) acc[r] = _mm512_dpbf16_ps(acc[r], broadcast_pair(q + (r * pairs + p) * 2), ev);
+    }
+  }
+  static float score(const ScanBatch& bt, int64_t slot, int64_t item) { return Bf16Products::score(bt, slot, item); }
+  static void score_list(const ScanBatch& bt, int64_t slot, const int32_t* ids, int64_t n, float* out) {
+    score_list_each<Bf16Products>(bt, slot, ids, n, out);
+  }
+};
+
+
 // The smallest batches (up to 3 rows; on Zen 4 up to 6, see search.cpp) scan with items in the lanes
 // of 256-bit vectors (scan_lanes.inl, which needs the AVX2 traits and the scan code instantiated over
 // them), two groups of 8 items per query broadcast in AVX-512VL's 32 registers.
@@ -373,12 +406,15 @@ ScanKernel scan_kernel_avx512_bf16(int64_t rows, bool lanes) {
   return rows <= V::L ? make_kernel<Bf16Products, 1, 16>() : make_kernel<Bf16Products, 2, 8>();
 }
 
+ScanKernel scan_kernel_avx512_bf16_blocked(int64_t rows) { return make_blocked_kernel_for<Bf16Blocked>(rows); }
+
 }  // namespace regen::detail
 REGEN_TARGET_END
 
 #else
 namespace regen::detail {
 ScanKernel scan_kernel_avx512_bf16(int64_t, bool) { return ScanKernel{nullptr, nullptr, 0, 0}; }
+ScanKernel scan_kernel_avx512_bf16_blocked(int64_t) { return ScanKernel{nullptr, nullptr, 0, 0}; }
 XentKernel xent_kernel_avx512_bf16(int64_t) { return XentKernel{nullptr, 0, 0, 0}; }
 float fma_loop_avx512_bf16(int64_t, double* flops_per_round) { *flops_per_round = 0.0; return 0.0f; }
 }  // namespace regen::detail

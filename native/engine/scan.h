@@ -61,6 +61,7 @@ struct ScanBatch {
   const Exclusion* exclusions;    // per row block, sorted by (item, slot), no duplicates
   const int64_t* exclusion_offsets;  // row_blocks + 1
   int64_t chunk_items;            // items scanned per row block before moving to the next block
+  const uint32_t* items_blocked;  // the blocked kernels: ItemMatrix::blocked()
 };
 
 // What one thread accumulates. shift/sum/pos_inf are the online log-sum-exp of the current unit,
@@ -98,6 +99,7 @@ struct ScanKernel {
   // exclusion of item x goes to slot r + (x odd ? block_rows / 2 : 0). search.cpp merges the two.
   bool paired = false;
   bool lanes = false;  // items in lanes (scan_lanes.inl): block_rows = 1, one vector per row
+  bool blocked = false;  // items in lanes from the blocked copy (scan_blocked.inl); lanes is set too
 };
 
 // Picks the register tiling for the number of rows (fewer rows: a narrower block).
@@ -107,6 +109,8 @@ ScanKernel scan_kernel_avx512(int64_t rows);
 ScanKernel scan_kernel_avx512_paired(int64_t rows);  // at most 8 rows, two items per vector
 ScanKernel scan_kernel_avx512_lanes(int64_t rows);  // at most 8 rows, items in lanes
 ScanKernel scan_kernel_avx512_bf16(int64_t rows, bool lanes);  // lanes: at most 8 rows, items in lanes
+ScanKernel scan_kernel_avx512_blocked(int64_t rows);       // at most 8 rows, from ItemMatrix::blocked()
+ScanKernel scan_kernel_avx512_bf16_blocked(int64_t rows);  // the same, bf16
 
 // The Fp32 score every Fp32 kernel computes: fused multiply-adds in dimension order from 0, then
 // the bias when there is one (IEEE FMA rounds identically in every instruction set).

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <utility>
@@ -77,8 +78,15 @@ uint16_t to_bf16(float x) { return bf16_of(x); }
 
 void ItemMatrix::FreeAligned::operator()(void* p) const { std::free(p); }
 
+// The blocked copy (ItemMatrix::blocked()): built once under the lock, then read without it.
+struct ItemMatrix::Blocked {
+  std::mutex lock;
+  std::atomic<const uint32_t*> ready{nullptr};
+  std::unique_ptr<void, FreeAligned> data;
+};
+
 ItemMatrix::ItemMatrix(const float* items, int64_t count, int32_t dim, Precision precision)
-    : count_(count), dim_(dim), precision_(precision) {
+    : blocked_(std::make_unique<Blocked>()), count_(count), dim_(dim), precision_(precision) {
   const size_t rounded = (static_cast<size_t>(bytes()) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
   if (!p) throw std::bad_alloc();
@@ -86,7 +94,35 @@ ItemMatrix::ItemMatrix(const float* items, int64_t count, int32_t dim, Precision
   assign(items);
 }
 
+ItemMatrix::~ItemMatrix() = default;
+ItemMatrix::ItemMatrix(ItemMatrix&&) noexcept = default;
+ItemMatrix& ItemMatrix::operator=(ItemMatrix&&) noexcept = default;
+
+const uint32_t* ItemMatrix::blocked() const {
+  if (const uint32_t* p = blocked_->ready.load(std::memory_order_acquire)) return p;
+  std::lock_guard<std::mutex> guard(blocked_->lock);
+  if (const uint32_t* p = blocked_->ready.load(std::memory_order_relaxed)) return p;
+  const int64_t values = row_values(), blocks = (count_ + 15) / 16;
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(1, blocks * values)) * 16 * sizeof(uint32_t);
+  uint32_t* out = static_cast<uint32_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  if (!out) throw std::bad_alloc();
+  blocked_->data.reset(out);
+  // Rows are read in order; each block (values x 64 bytes) is written while it sits in cache.
+  const uint32_t* rows = static_cast<const uint32_t*>(data_.get());
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint32_t* block = out + b * values * 16;
+    for (int64_t l = 0; l < 16; ++l) {
+      const int64_t item = b * 16 + l;
+      for (int64_t j = 0; j < values; ++j) block[j * 16 + l] = item < count_ ? rows[item * values + j] : 0u;
+    }
+  }
+  blocked_->ready.store(out, std::memory_order_release);
+  return out;
+}
+
 void ItemMatrix::assign(const float* items) {
+  blocked_->ready.store(nullptr, std::memory_order_relaxed);  // nothing reads the table now (see search.h)
+  blocked_->data.reset();
   void* p = data_.get();
   if (precision_ == Precision::Fp32) {
     if (count_) std::memcpy(p, items, static_cast<size_t>(count_) * static_cast<size_t>(dim_) * sizeof(float));
@@ -173,12 +209,20 @@ bool small_batch_lanes(Precision precision, int64_t rows, int64_t dim, SmallBatc
 }
 
 ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch = SmallBatchKernel::Auto) {
-  if (precision == Precision::Bf16)
+  // Up to 8 rows on AVX-512, by default items in the lanes of 512-bit vectors, read from the table's
+  // blocked copy: no transposition and no idle lanes, so the products run at the FMA rate. Office d
+  // = 64, 8 rows, one thread (kernel driver): fp32 0.53 ms with the lanes kernel, bf16 0.26 with the
+  // paired one. SEE README for the blocked kernel's figures.
+  const bool blocked = rows <= 8 && (small_batch == SmallBatchKernel::Auto || small_batch == SmallBatchKernel::Blocked);
+  if (precision == Precision::Bf16) {
+    if (blocked) return detail::scan_kernel_avx512_bf16_blocked(rows);
     return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch_lanes(precision, rows, dim, small_batch));
+  }
   switch (isa) {
     case Isa::Avx512:
       // With few rows most of a 16-row vector would idle: up to 8 rows, items in lanes or two items
-      // per vector (small_batch_lanes).
+      // per vector.
+      if (blocked) return detail::scan_kernel_avx512_blocked(rows);
       if (rows <= 8)
         return small_batch_lanes(precision, rows, dim, small_batch) ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
       return detail::scan_kernel_avx512(rows);
@@ -454,6 +498,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   batch.rows = rows;
   batch.exclusions = exclusions.data();
   batch.exclusion_offsets = exclusion_offsets.data();
+  batch.items_blocked = kernel.blocked ? items.blocked() : nullptr;
   const int64_t item_bytes = bf16 ? int64_t{pairs} * 4 : int64_t{dim} * 4;
   batch.chunk_items = std::max<int64_t>(1, kChunkBytes / item_bytes / kernel.tile_items) * kernel.tile_items;
   std::unique_ptr<Targets> targets;
@@ -619,7 +664,7 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
 
 const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch) {
   const ScanKernel kernel = pick_kernel(isa, precision, rows, dim, small_batch);
-  return kernel.lanes ? "lanes" : kernel.paired ? "paired" : "rows";
+  return kernel.blocked ? "blocked" : kernel.lanes ? "lanes" : kernel.paired ? "paired" : "rows";
 }
 
 void score_items(const ItemMatrix& items, const float* query, const int32_t* ids, int64_t n, const float* bias,

@@ -57,6 +57,7 @@ regen::SearchConfig read_kernel(Napi::Env env, const Napi::Object& o, const std:
     const std::string small = o.Get("smallBatchKernel").As<Napi::String>().Utf8Value();
     if (small == "lanes") config.small_batch = regen::SmallBatchKernel::Lanes;
     else if (small == "paired") config.small_batch = regen::SmallBatchKernel::Paired;
+    else if (small == "blocked") config.small_batch = regen::SmallBatchKernel::Blocked;
     else if (small != "auto") throw Napi::TypeError::New(env, "native binding: unknown smallBatchKernel '" + small + "'");
   }
   for (const Matrix& t : tables)
@@ -219,7 +220,7 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// scanKernelKind(isa, precision, rows, dim, smallBatchKernel) -> 'lanes' | 'paired' | 'rows': the
+// scanKernelKind(isa, precision, rows, dim, smallBatchKernel) -> 'lanes' | 'paired' | 'blocked' | 'rows': the
 // scan kernel a search of `rows` rows runs on a table of dimension dim (tests check the small-batch
 // choice and its override).
 Napi::Value ScanKernelKind(const Napi::CallbackInfo& info) {

@@ -65,10 +65,12 @@ export interface NativeCrossEntropyArgs {
 }
 
 /**
- * The AVX-512 kernel of searches of at most 8 rows: 'auto' (by CPU), items in 'lanes', or two items
- * per 512-bit vector ('paired'). The scores, ids and ranks are the same bits either way.
+ * The AVX-512 kernel of searches of at most 8 rows: 'auto' ('blocked'), items in 'lanes' (transposed
+ * from the rows as they are read), two items per 512-bit vector ('paired'), or items in lanes read
+ * from a blocked copy of the table ('blocked': built by the first such search, the table's memory
+ * twice over from then on). The scores, ids and ranks are the same bits in every one.
  */
-export const SMALL_BATCH_KERNELS = ['auto', 'lanes', 'paired'] as const;
+export const SMALL_BATCH_KERNELS = ['auto', 'lanes', 'paired', 'blocked'] as const;
 export type SmallBatchKernel = (typeof SMALL_BATCH_KERNELS)[number];
 
 /** The CPU kernel and thread count of a CPU call (a GPU's kernels are the device's). */
@@ -293,7 +295,7 @@ export interface NativeCpuBinding {
    */
   fmaPeak?(isa: IsaName, precision: Precision, threads: number, seconds: number): Promise<FmaPeak>;
   /** The scan kernel a search of `rows` rows runs (tests). */
-  scanKernelKind?(isa: IsaName, precision: Precision, rows: number, dim: number, smallBatchKernel: SmallBatchKernel): 'lanes' | 'paired' | 'rows';
+  scanKernelKind?(isa: IsaName, precision: Precision, rows: number, dim: number, smallBatchKernel: SmallBatchKernel): 'lanes' | 'paired' | 'blocked' | 'rows';
   /** Memory read bandwidth of `threads` threads streaming a `bytes` buffer. Missing from addons built before it. */
   readBandwidth?(threads: number, bytes: number, seconds: number): Promise<ReadBandwidth>;
   /** A transformer body for training (regen/train.h), parameters initialised from seed. Missing from addons built before training. */

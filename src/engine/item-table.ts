@@ -114,7 +114,7 @@ export function nativeTable(table: ItemTable): NativeTable {
 }
 
 /**
- * The AVX-512 kernel of searches of at most 8 rows: REGEN_SMALL_BATCH_KERNEL (lanes or paired, for
+ * The AVX-512 kernel of searches of at most 8 rows: REGEN_SMALL_BATCH_KERNEL (lanes, paired or blocked, for
  * tests and benchmarks), else 'auto' (by CPU).
  */
 function resolveSmallBatchKernel(): SmallBatchKernel {

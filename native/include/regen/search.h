@@ -41,9 +41,21 @@ uint16_t to_bf16(float x);
 class ItemMatrix {
  public:
   ItemMatrix(const float* items, int64_t count, int32_t dim, Precision precision = Precision::Fp32);
-  // Overwrites every item with new values (count x dim float32, converted as the constructor does).
-  // The caller makes sure nothing reads the table meanwhile.
+  ~ItemMatrix();
+  ItemMatrix(ItemMatrix&&) noexcept;
+  ItemMatrix& operator=(ItemMatrix&&) noexcept;
+  // Overwrites every item with new values (count x dim float32, converted as the constructor does)
+  // and drops the blocked copy. The caller makes sure nothing reads the table meanwhile.
   void assign(const float* items);
+  // The table again in blocks of 16 items, for the small-batch kernel that keeps items in lanes
+  // (SmallBatchKernel::Blocked): value j of items 16 b .. 16 b + 15 side by side at
+  // [(b * row_values() + j) * 16 + lane], a value being a float32 (Fp32) or a dimension pair of
+  // bfloat16 (Bf16, the row's 32-bit words); items past count are zero. Built by the first search
+  // that asks for it (one at a time; later calls wait for it), kept until assign(): the table's
+  // memory twice over from then on.
+  const uint32_t* blocked() const;
+  // 32-bit values per item row: dim (Fp32) or padded_dim() / 2 (Bf16).
+  int32_t row_values() const { return precision_ == Precision::Bf16 ? padded_dim() / 2 : dim_; }
   Precision precision() const { return precision_; }
   const float* data() const { return static_cast<const float*>(data_.get()); }
   const uint16_t* data_bf16() const { return static_cast<const uint16_t*>(data_.get()); }
@@ -54,7 +66,9 @@ class ItemMatrix {
 
  private:
   struct FreeAligned { void operator()(void* p) const; };
+  struct Blocked;  // the blocked copy and its lock (search.cpp)
   std::unique_ptr<void, FreeAligned> data_;
+  std::unique_ptr<Blocked> blocked_;
   int64_t count_;
   int32_t dim_;
   Precision precision_;
@@ -96,10 +110,11 @@ struct SearchResult {
   float* target_log_prob = nullptr;
 };
 
-// The AVX-512 kernel of batches of at most 8 rows: items in lanes, or two items per 512-bit vector;
-// Auto picks by CPU (search.cpp). Either gives the same scores, ids and ranks; logZ agrees to float
-// rounding.
-enum class SmallBatchKernel { Auto, Lanes, Paired };
+// The AVX-512 kernel of batches of at most 8 rows: items in lanes, transposed from the rows as they
+// are read (Lanes); two items per 512-bit vector (Paired); or items in the lanes of 512-bit vectors
+// read from the table's blocked copy (Blocked, ItemMatrix::blocked()). Auto picks Blocked. All give
+// the same scores, ids and ranks; logZ agrees to float rounding.
+enum class SmallBatchKernel { Auto, Lanes, Paired, Blocked };
 
 struct SearchConfig {
   Isa isa = Isa::Scalar;
@@ -111,8 +126,8 @@ void search(const ItemMatrix& items, const SearchRequest& request, const SearchR
             const SearchConfig& config);
 
 // The kind of scan kernel search() runs on a batch of `rows` rows of a table of dimension `dim`:
-// "lanes" (items in lanes), "paired" (two items per 512-bit vector) or "rows" (rows in lanes). For
-// tests and benchmarks.
+// "lanes" (items in lanes), "paired" (two items per 512-bit vector), "blocked" (items in lanes, from
+// the blocked copy) or "rows" (rows in lanes). For tests and benchmarks.
 const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch);
 
 // The scores of one query (dim values) against n listed items (ids in [0, count)), each
