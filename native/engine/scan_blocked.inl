@@ -64,6 +64,7 @@ void scan_blocked(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end
     F acc[ROWS];
     Blocked::template block<ROWS>(bt, n0 / 16, acc);
     const I ids = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(n0)), lane_index);
+#pragma GCC unroll 8
     for (int r = 0; r < ROWS; ++r) {
       F s = acc[r];
       if (bt.bias) s = V::add(s, _mm512_maskz_loadu_ps(live, bt.bias + n0));

@@ -14,6 +14,9 @@
 #include <new>
 #include <stdexcept>
 #include <utility>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <vector>
 
 #include "regen/search.h"
@@ -104,8 +107,15 @@ const uint32_t* ItemMatrix::blocked() const {
   if (const uint32_t* p = blocked_->ready.load(std::memory_order_relaxed)) return p;
   const int64_t values = row_values(), blocks = (count_ + 15) / 16;
   const size_t bytes = static_cast<size_t>(std::max<int64_t>(1, blocks * values)) * 16 * sizeof(uint32_t);
-  uint32_t* out = static_cast<uint32_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  // Large copies in 2 MB pages where the kernel allows: this VM's page faults are slow (a 386 MB copy,
+  // Clothing d = 256 fp32, took 1.2 s to build in 4 KB pages).
+  const size_t align = bytes >= (size_t{4} << 20) ? size_t{2} << 20 : 64;
+  const size_t rounded = (bytes + align - 1) / align * align;
+  uint32_t* out = static_cast<uint32_t*>(std::aligned_alloc(align, rounded));
   if (!out) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (align > 64) madvise(out, rounded, MADV_HUGEPAGE);
+#endif
   blocked_->data.reset(out);
   // Rows are read in order; each block (values x 64 bytes) is written while it sits in cache.
   const uint32_t* rows = static_cast<const uint32_t*>(data_.get());
@@ -191,40 +201,26 @@ using detail::ScanBatch;
 using detail::ScanKernel;
 using detail::ScanState;
 
-// Batches of at most 8 rows: items in lanes (scan_lanes.inl) or two items per 512-bit vector (the
-// paired kernels), by CPU unless the caller asks for one (SearchConfig::small_batch); the scores are
-// the same bits either way.
-bool small_batch_lanes(Precision precision, int64_t rows, int64_t dim, SmallBatchKernel choice) {
-  if (choice != SmallBatchKernel::Auto) return choice == SmallBatchKernel::Lanes;
-  // Items in lanes feed each query broadcast to two groups of 8 items in two 256-bit FMAs; pairing
-  // feeds two broadcasts to one 512-bit FMA. Where 512-bit operations are split in halves (Zen 4),
-  // lanes win up to 8 rows in fp32 and 6 in bf16 (Office d = 64, one thread: fp32 8 rows 0.65 ->
-  // 0.53 ms, bf16 4 rows 0.25 -> 0.21), and 7-8 rows in bf16 when d > 128 (measured at d = 192, 8
-  // rows 7-12% faster, and d = 256: Office, one thread, 7 rows 0.80-0.87 -> 0.70-0.75 ms; Clothing,
-  // 8 rows on 2 threads, 10.0-10.6 -> 6.5-7.8; at d = 128 they tie, at d = 64 pairing wins by
-  // 15-25%). Elsewhere pairing keeps 5-8 rows (bf16: 4-8), where it beat the one-group lanes kernel
-  // on Zen 5; the two-group one has not been timed there.
-  if (cpu_features().zmm_split) return precision == Precision::Bf16 ? rows <= 6 || dim > 128 : true;
-  return precision == Precision::Bf16 ? rows <= 3 : rows <= 4;
-}
-
-ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch = SmallBatchKernel::Auto) {
+ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows, SmallBatchKernel small_batch = SmallBatchKernel::Auto) {
   // Up to 8 rows on AVX-512, by default items in the lanes of 512-bit vectors, read from the table's
-  // blocked copy: no transposition and no idle lanes, so the products run at the FMA rate. Office d
-  // = 64, 8 rows, one thread (kernel driver): fp32 0.53 ms with the lanes kernel, bf16 0.26 with the
-  // paired one. SEE README for the blocked kernel's figures.
+  // blocked copy: no transposition and no idle lanes, so the products run at the FMA rate. One
+  // thread, Zen 4, calls alternating between the kernels, median ms blocked / lanes / paired: Office
+  // d = 64 fp32 1 row 0.18 / 0.21 / 0.70, 8 rows 0.60 / 0.89 / 0.79; bf16 8 rows 0.31 / 0.40 / 0.30;
+  // Clothing d = 64 fp32 8 rows 5.9 / 9.4 / 10.1, d = 256 8 rows 20.0 / 29.5 / 46.4. Where the
+  // table fits the L3 only once (Office d = 256), alternating calls favour the lanes kernel (1 row
+  // 1.55 / 1.39 ms); the blocked kernel alone ran 0.66 ms there, the lanes one 0.90 (README).
   const bool blocked = rows <= 8 && (small_batch == SmallBatchKernel::Auto || small_batch == SmallBatchKernel::Blocked);
   if (precision == Precision::Bf16) {
     if (blocked) return detail::scan_kernel_avx512_bf16_blocked(rows);
-    return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch_lanes(precision, rows, dim, small_batch));
+    return detail::scan_kernel_avx512_bf16(rows, rows <= 8 && small_batch == SmallBatchKernel::Lanes);
   }
   switch (isa) {
     case Isa::Avx512:
-      // With few rows most of a 16-row vector would idle: up to 8 rows, items in lanes or two items
-      // per vector.
+      // With few rows most of a 16-row vector would idle: up to 8 rows, items in lanes (from the
+      // blocked copy, or transposed as they are read: Lanes) or two items per vector (Paired).
       if (blocked) return detail::scan_kernel_avx512_blocked(rows);
       if (rows <= 8)
-        return small_batch_lanes(precision, rows, dim, small_batch) ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
+        return small_batch == SmallBatchKernel::Lanes ? detail::scan_kernel_avx512_lanes(rows) : detail::scan_kernel_avx512_paired(rows);
       return detail::scan_kernel_avx512(rows);
     case Isa::Avx2: return detail::scan_kernel_avx2(rows);
     case Isa::Scalar: break;
@@ -650,7 +646,7 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
     threads = 1;
 
   // Batch size: packed queries stay cache-sized and per-thread heaps stay bounded.
-  const ScanKernel widest = pick_kernel(cfg.isa, items.precision(), req.rows, dim, cfg.small_batch);
+  const ScanKernel widest = pick_kernel(cfg.isa, items.precision(), req.rows, cfg.small_batch);
   const int64_t block = widest.block_rows;
   int64_t batch = std::max<int64_t>(1, kQueryBatchBytes / (dim * 4) / block) * block;
   const int64_t heap_k = std::max<int64_t>(1, std::min<int64_t>(req.k, items.count()));
@@ -658,12 +654,12 @@ void search(const ItemMatrix& items, const SearchRequest& req, const SearchResul
   batch = std::min(batch, std::max<int64_t>(block, kHeapBatchBytes / (int64_t{threads} * heap_stride * 8) / block * block));
   for (int64_t first = 0; first < req.rows; first += batch) {
     const int64_t rows = std::min(batch, req.rows - first);
-    search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows, dim, cfg.small_batch), threads, first, rows);
+    search_batch(items, req, res, pick_kernel(cfg.isa, items.precision(), rows, cfg.small_batch), threads, first, rows);
   }
 }
 
-const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch) {
-  const ScanKernel kernel = pick_kernel(isa, precision, rows, dim, small_batch);
+const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, int64_t /*dim*/, SmallBatchKernel small_batch) {
+  const ScanKernel kernel = pick_kernel(isa, precision, rows, small_batch);
   return kernel.blocked ? "blocked" : kernel.lanes ? "lanes" : kernel.paired ? "paired" : "rows";
 }
 
@@ -673,7 +669,7 @@ void score_items(const ItemMatrix& items, const float* query, const int32_t* ids
   if (!precision_supported(items.precision(), isa, cpu_features()))
     throw std::runtime_error(std::string("this CPU cannot run the ") + isa_name(isa) + " kernels at " +
                              precision_name(items.precision()) + " precision");
-  const ScanKernel kernel = pick_kernel(isa, items.precision(), 1, items.dim());
+  const ScanKernel kernel = pick_kernel(isa, items.precision(), 1);
   const bool bf16 = items.precision() == Precision::Bf16;
   const int32_t dim = items.dim();
   const int32_t pairs = items.padded_dim() / 2;

@@ -127,7 +127,8 @@ void search(const ItemMatrix& items, const SearchRequest& request, const SearchR
 
 // The kind of scan kernel search() runs on a batch of `rows` rows of a table of dimension `dim`:
 // "lanes" (items in lanes), "paired" (two items per 512-bit vector), "blocked" (items in lanes, from
-// the blocked copy) or "rows" (rows in lanes). For tests and benchmarks.
+// the blocked copy) or "rows" (rows in lanes). For tests and benchmarks. (dim no longer changes the
+// choice; it stays in the signature for the callers that pass it.)
 const char* scan_kernel_kind(Isa isa, Precision precision, int64_t rows, int64_t dim, SmallBatchKernel small_batch);
 
 // The scores of one query (dim values) against n listed items (ids in [0, count)), each
