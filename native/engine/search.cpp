@@ -208,7 +208,7 @@ ScanKernel pick_kernel(Isa isa, Precision precision, int64_t rows, SmallBatchKer
   // d = 64 fp32 1 row 0.18 / 0.21 / 0.70, 8 rows 0.60 / 0.89 / 0.79; bf16 8 rows 0.31 / 0.40 / 0.30;
   // Clothing d = 64 fp32 8 rows 5.9 / 9.4 / 10.1, d = 256 8 rows 20.0 / 29.5 / 46.4. Where the
   // table fits the L3 only once (Office d = 256), alternating calls favour the lanes kernel (1 row
-  // 1.55 / 1.39 ms); the blocked kernel alone ran 0.66 ms there, the lanes one 0.90 (README).
+  // 1.55 / 1.39 ms); the blocked kernel alone ran 0.57-0.66 ms there, the lanes one 0.81-0.84 (README).
   const bool blocked = rows <= 8 && (small_batch == SmallBatchKernel::Auto || small_batch == SmallBatchKernel::Blocked);
   if (precision == Precision::Bf16) {
     if (blocked) return detail::scan_kernel_avx512_bf16_blocked(rows);
