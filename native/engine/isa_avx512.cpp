@@ -10,8 +10,9 @@
 #include "common/isa_target.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's AVX-512 headers trip this warning on their own _mm512_undefined_ps().
+// GCC 12's AVX-512 headers trip these warnings on their own _mm512_undefined_ps() (__Y = __Y).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 REGEN_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
@@ -100,11 +101,11 @@ struct Fp32Blocked {
   }
 };
 
-
 }  // namespace
 
-// The smallest batches: items in the lanes of 256-bit vectors (scan_lanes.inl), compiled here for
-// the 32 vector registers of AVX-512VL, which hold two groups of 8 items per query broadcast.
+// Batches of at most 8 rows when asked (REGEN_SMALL_BATCH_KERNEL=lanes; the default reads the blocked
+// copy): items in the lanes of 256-bit vectors (scan_lanes.inl), compiled here for the 32 vector
+// registers of AVX-512VL, which hold two groups of 8 items per query broadcast.
 namespace narrow {
 
 #include "common/simd_avx2.h"

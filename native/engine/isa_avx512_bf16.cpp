@@ -12,7 +12,9 @@
 #include "common/isa_target.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's AVX-512 headers trip these warnings on their own _mm512_undefined_ps() (__Y = __Y).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 REGEN_TARGET_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma")
@@ -165,10 +167,10 @@ struct Bf16Blocked {
   }
 };
 
-
-// The smallest batches (up to 3 rows; on Zen 4 up to 6, see search.cpp) scan with items in the lanes
-// of 256-bit vectors (scan_lanes.inl, which needs the AVX2 traits and the scan code instantiated over
-// them), two groups of 8 items per query broadcast in AVX-512VL's 32 registers.
+// Batches of at most 8 rows when asked (REGEN_SMALL_BATCH_KERNEL=lanes; the default reads the blocked
+// copy) scan with items in the lanes of 256-bit vectors (scan_lanes.inl, which needs the AVX2 traits
+// and the scan code instantiated over them), two groups of 8 items per query broadcast in
+// AVX-512VL's 32 registers.
 namespace narrow {
 
 #include "common/simd_avx2.h"
