@@ -101,7 +101,7 @@ ItemMatrix::~ItemMatrix() = default;
 ItemMatrix::ItemMatrix(ItemMatrix&&) noexcept = default;
 ItemMatrix& ItemMatrix::operator=(ItemMatrix&&) noexcept = default;
 
-const uint32_t* ItemMatrix::blocked() const {
+const uint32_t* ItemMatrix::blocked(int threads) const {
   if (const uint32_t* p = blocked_->ready.load(std::memory_order_acquire)) return p;
   std::lock_guard<std::mutex> guard(blocked_->lock);
   if (const uint32_t* p = blocked_->ready.load(std::memory_order_relaxed)) return p;
@@ -118,15 +118,24 @@ const uint32_t* ItemMatrix::blocked() const {
   if (align > 64) madvise(out, rounded, MADV_HUGEPAGE);
 #endif
   blocked_->data.reset(out);
-  // Rows are read in order; each block (values x 64 bytes) is written while it sits in cache.
+  // Rows are read in order; each block (values x 64 bytes) is written while it sits in cache. The
+  // threads take runs of 64 blocks from a shared counter (run_parallel's tasks may start late): the
+  // first touch of each page, which the kernel clears, is most of the time (Clothing d = 256 fp32 on
+  // 2 threads: 1.06 s on one, 0.52 s on two; Office d = 64 fp32: 4.7 -> 2.4 ms).
   const uint32_t* rows = static_cast<const uint32_t*>(data_.get());
-  for (int64_t b = 0; b < blocks; ++b) {
-    uint32_t* block = out + b * values * 16;
-    for (int64_t l = 0; l < 16; ++l) {
-      const int64_t item = b * 16 + l;
-      for (int64_t j = 0; j < values; ++j) block[j * 16 + l] = item < count_ ? rows[item * values + j] : 0u;
-    }
-  }
+  constexpr int64_t kRun = 64;
+  const int64_t runs = (blocks + kRun - 1) / kRun;
+  std::atomic<int64_t> next{0};
+  detail::run_parallel(static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, runs))), [&](int) {
+    for (int64_t run; (run = next.fetch_add(1, std::memory_order_relaxed)) < runs;)
+      for (int64_t b = run * kRun; b < std::min(blocks, (run + 1) * kRun); ++b) {
+        uint32_t* block = out + b * values * 16;
+        for (int64_t l = 0; l < 16; ++l) {
+          const int64_t item = b * 16 + l;
+          for (int64_t j = 0; j < values; ++j) block[j * 16 + l] = item < count_ ? rows[item * values + j] : 0u;
+        }
+      }
+  });
   blocked_->ready.store(out, std::memory_order_release);
   return out;
 }
@@ -495,7 +504,7 @@ void search_batch(const ItemMatrix& items, const SearchRequest& req, const Searc
   batch.rows = rows;
   batch.exclusions = exclusions.data();
   batch.exclusion_offsets = exclusion_offsets.data();
-  batch.items_blocked = kernel.blocked ? items.blocked() : nullptr;
+  batch.items_blocked = kernel.blocked ? items.blocked(threads) : nullptr;
   const int64_t item_bytes = bf16 ? int64_t{pairs} * 4 : int64_t{dim} * 4;
   batch.chunk_items = std::max<int64_t>(1, kChunkBytes / item_bytes / kernel.tile_items) * kernel.tile_items;
   std::unique_ptr<Targets> targets;

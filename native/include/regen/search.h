@@ -51,9 +51,9 @@ class ItemMatrix {
   // (SmallBatchKernel::Blocked): value j of items 16 b .. 16 b + 15 side by side at
   // [(b * row_values() + j) * 16 + lane], a value being a float32 (Fp32) or a dimension pair of
   // bfloat16 (Bf16, the row's 32-bit words); items past count are zero. Built by the first search
-  // that asks for it (one at a time; later calls wait for it), kept until assign(): the table's
-  // memory twice over from then on.
-  const uint32_t* blocked() const;
+  // that asks for it, on that search's threads (one build at a time; later calls wait for it), kept
+  // until assign(): the table's memory twice over from then on.
+  const uint32_t* blocked(int threads = 1) const;
   // 32-bit values per item row: dim (Fp32) or padded_dim() / 2 (Bf16).
   int32_t row_values() const { return precision_ == Precision::Bf16 ? padded_dim() / 2 : dim_; }
   Precision precision() const { return precision_; }
