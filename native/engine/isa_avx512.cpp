@@ -75,13 +75,9 @@ struct Fp32PairProducts {
 // items' values and one FMA per row against the row's broadcast value (fp32_score's chain in each
 // lane: the product commutes exactly).
 struct Fp32Blocked {
-  template <int ROWS>
-  static void block(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
-    if (blocked_prefetch(bt, bt.dim)) block_loop<ROWS, true>(bt, b, acc);
-    else block_loop<ROWS, false>(bt, b, acc);
-  }
+  static int64_t values(const ScanBatch& bt) { return bt.dim; }
   template <int ROWS, bool kPrefetch>
-  static void block_loop(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
+  static void block(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
     const int64_t dim = bt.dim;
     const float* e = reinterpret_cast<const float*>(bt.items_blocked) + b * dim * 16;
     const float* q = bt.packed_queries;  // block_rows = 1: row r's value j at r * dim + j

@@ -141,13 +141,9 @@ struct Bf16PairProducts {
 // items' pairs and one VDPBF16PS per row against the row's broadcast pair (the two products of a
 // pair are exact, so which operand holds the query does not matter: Bf16Products::score's bits).
 struct Bf16Blocked {
-  template <int ROWS>
-  static void block(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
-    if (blocked_prefetch(bt, bt.pairs)) block_loop<ROWS, true>(bt, b, acc);
-    else block_loop<ROWS, false>(bt, b, acc);
-  }
+  static int64_t values(const ScanBatch& bt) { return bt.pairs; }
   template <int ROWS, bool kPrefetch>
-  static void block_loop(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
+  static void block(const ScanBatch& bt, int64_t b, __m512 (&acc)[ROWS]) {
     const int64_t pairs = bt.pairs;
     const uint32_t* e = bt.items_blocked + b * pairs * 16;
     const uint16_t* q = bt.packed_queries_bf16;  // block_rows = 1: row r's pair p at (r * pairs + p) * 2

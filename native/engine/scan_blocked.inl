@@ -1,9 +1,10 @@
 // The fused scan for batches of at most 8 rows, items in the 16 lanes of 512-bit vectors, read from
 // the table's blocked copy (ItemMatrix::blocked(): value j of 16 consecutive items side by side).
 // Included after scan_kernel.inl by the AVX-512 files (V: simd_avx512.h); `Blocked` provides
-//   template <int ROWS> static void block(const ScanBatch&, int64_t b, __m512 (&acc)[ROWS]):
+//   template <int ROWS, bool kPrefetch> static void block(const ScanBatch&, int64_t b, __m512 (&acc)[ROWS]):
 // the products of items 16 b .. 16 b + 15 with each row, every lane the same instruction sequence
-// over the dimensions, in order, as the rows-in-lanes kernels (so the same bits), and score /
+// over the dimensions, in order, as the rows-in-lanes kernels (so the same bits), prefetching
+// blocked_ahead() blocks on when asked; values(bt), the 32-bit values of an item row; and score /
 // score_list as those kernels.
 //
 // Why: each dimension step is one load of 16 items and one FMA per row, where the lanes kernel
@@ -56,13 +57,15 @@ void scan_blocked(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end
     count[r] = _mm512_setzero_si512();
   }
   bool pos_inf[ROWS] = {};
+  const bool prefetch = blocked_prefetch(bt, Blocked::values(bt));
 
   // Units start at multiples of 64 items (search.cpp), so every block but the table's last is whole.
   for (int64_t n0 = begin; n0 < end; n0 += 16) {
     const int64_t n = min64(16, end - n0);
     const M live = static_cast<M>(n == 16 ? 0xFFFFu : (1u << n) - 1u);
     F acc[ROWS];
-    Blocked::template block<ROWS>(bt, n0 / 16, acc);
+    if (prefetch) Blocked::template block<ROWS, true>(bt, n0 / 16, acc);
+    else Blocked::template block<ROWS, false>(bt, n0 / 16, acc);
     const I ids = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(n0)), lane_index);
 #pragma GCC unroll 8
     for (int r = 0; r < ROWS; ++r) {
