@@ -230,7 +230,7 @@ describe.skipIf(!AVX512)('which kernel a batch runs', () => {
     }
   });
 
-  it('the blocked copy follows setItems, and searches that start together share one copy', async () => {
+  it('the blocked copy follows setItems, and searches that start together on a fresh table agree', async () => {
     for (const precision of precisions) {
       // 8 rows x 140,000 items x 64 is over 2^26 multiply-adds: these searches run on libuv workers,
       // at once, and the first to need the blocked copy builds it while the others wait for it.

@@ -105,6 +105,20 @@ __device__ void load_rows(const XentParams& p, int row0, float* lz, float* w, in
   }
 }
 
+// G of one (row tile, item tile) in S, as both backward kernels need it: the tile's exclusion masks,
+// its scores (recomputed exactly as the forward pass did), then G. Every thread of the block calls
+// it; the row tile's logZ, weights and targets are loaded (load_rows) and the previous readers of S
+// and the stage are done (the caller's __syncthreads()).
+template <bool kBf16>
+__device__ void tile_g(const XentParams& p, unsigned char* smem, float* S, unsigned* masks, const float* row_lz,
+                       const float* row_w, const int* row_t, int row0, int64_t n0) {
+  if (threadIdx.x < kRows) tile_mask(p, row0 + threadIdx.x, n0, masks + threadIdx.x * kMaskWords);
+  if constexpr (kBf16) tile_scores_bf16(p.scan, smem, row0, n0, S);
+  else tile_scores_fp32(p.scan, smem, row0, n0, S);
+  __syncthreads();
+  scores_to_g(p, S, masks, row_lz, row_w, row_t, row0, n0);
+}
+
 // Item j of row `item` of the table as float32 (bf16 tables: widened exactly).
 template <bool kBf16>
 __device__ __forceinline__ float item_value(const XentParams& p, int64_t item, int j) {
@@ -149,11 +163,7 @@ __global__ void __launch_bounds__(kThreads, 2) xent_dq_kernel(XentParams p) {
 
   for (int64_t n0 = begin; n0 < end; n0 += kTileItems) {
     __syncthreads();  // the previous tile's readers are done with S (G) and the stage
-    if (tid < kRows) tile_mask(p, row0 + tid, n0, masks + tid * kMaskWords);
-    if constexpr (kBf16) tile_scores_bf16(p.scan, smem, row0, n0, S);
-    else tile_scores_fp32(p.scan, smem, row0, n0, S);
-    __syncthreads();
-    scores_to_g(p, S, masks, row_lz, row_w, row_t, row0, n0);
+    tile_g<kBf16>(p, smem, S, masks, row_lz, row_w, row_t, row0, n0);
     for (int j0 = 0; j0 < dim; j0 += kDqDims) {
       __syncthreads();  // G is complete; the stage is free
       for (int i = tid; i < kTileItems * kDqDims; i += kThreads) {
@@ -225,11 +235,7 @@ __global__ void __launch_bounds__(kThreads, 2) xent_de_kernel(XentParams p) {
   for (int row0 = 0; row0 < p.scan.rows; row0 += kRows) {
     __syncthreads();
     load_rows(p, row0, row_lz, row_w, row_t);
-    if (tid < kRows) tile_mask(p, row0 + tid, n0, masks + tid * kMaskWords);
-    if constexpr (kBf16) tile_scores_bf16(p.scan, smem, row0, n0, S);
-    else tile_scores_fp32(p.scan, smem, row0, n0, S);
-    __syncthreads();
-    scores_to_g(p, S, masks, row_lz, row_w, row_t, row0, n0);
+    tile_g<kBf16>(p, smem, S, masks, row_lz, row_w, row_t, row0, n0);
     __syncthreads();
     if (p.db && tid < kTileItems)
       for (int r = 0; r < kRows; ++r) bias_sum += S[r * kScoreStride + tid];

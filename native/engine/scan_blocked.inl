@@ -12,7 +12,8 @@
 // second item: at Office d = 64 and 8 rows the products run at the FMA rate.
 //
 // As in scan_lanes.inl, each row's log-sum-exp is kept per lane and folded into the row's unit state,
-// lanes in order, when the call ends (one unit): the result does not depend on the thread count.
+// lanes in order, when the call ends (one unit; fold_lanes): the result does not depend on the thread
+// count.
 // Queries are packed with block_rows = 1 (row r's value j at r * row values + j).
 
 // Whether the products prefetch, one line per step into L2, 16 KB ahead (blocked_ahead blocks of
@@ -25,19 +26,6 @@ inline bool blocked_prefetch(const ScanBatch& bt, int64_t values) {
   return values * 64 >= (8 << 10) || bt.count * values * 4 <= (int64_t{32} << 20);
 }
 inline int64_t blocked_ahead(int64_t values) { return (256 + values - 1) / values; }
-
-// Folds one row's 16 per-lane log-sum-exp partials into the row's unit state, lanes in order.
-inline void fold_lanes16(ScanState& st, int64_t row, __m512 shift_v, __m512 sum_v) {
-  alignas(64) float shift[16], sum[16];
-  _mm512_store_ps(shift, shift_v);
-  _mm512_store_ps(sum, sum_v);
-  float top = st.shift[row];
-  for (int l = 0; l < 16; ++l) top = shift[l] > top ? shift[l] : top;
-  float total = st.sum[row] * __builtin_exp2f(st.shift[row] - top);
-  for (int l = 0; l < 16; ++l) total += sum[l] * __builtin_exp2f(shift[l] - top);
-  st.shift[row] = top;
-  st.sum[row] = total;
-}
 
 template <class Blocked, int ROWS>
 void scan_blocked(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) {
@@ -125,7 +113,7 @@ void scan_blocked(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end
   }
 
   for (int r = 0; r < ROWS; ++r) {
-    fold_lanes16(st, r, shift[r], sum[r]);
+    fold_lanes(st, r, shift[r], sum[r]);
     if (pos_inf[r]) st.pos_inf[r] = 1;
     st.rank_count[r] += _mm512_reduce_add_epi32(count[r]);
   }

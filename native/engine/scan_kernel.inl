@@ -106,6 +106,20 @@ constexpr ScoreListFn score_list_of() {
   else return &score_list_each<Products>;
 }
 
+// Folds one row's per-lane log-sum-exp partials (the items-in-lanes kernels keep one per lane) into
+// the row's unit state, lanes in order.
+inline void fold_lanes(ScanState& st, int64_t row, typename V::F shift_v, typename V::F sum_v) {
+  alignas(64) float shift[V::L], sum[V::L];
+  V::store(shift, shift_v);
+  V::store(sum, sum_v);
+  float top = st.shift[row];
+  for (int l = 0; l < V::L; ++l) top = shift[l] > top ? shift[l] : top;
+  float total = st.sum[row] * __builtin_exp2f(st.shift[row] - top);
+  for (int l = 0; l < V::L; ++l) total += sum[l] * __builtin_exp2f(shift[l] - top);
+  st.shift[row] = top;
+  st.sum[row] = total;
+}
+
 // The sum of n vectors as a balanced tree: a short dependency chain (the order is fixed, so the
 // result is the same bits wherever the tile is scanned).
 template <int N>

@@ -72,19 +72,6 @@ inline void load_group(const float* rows, int64_t stride, int64_t j0, int width,
 template <class Lanes, int ROWS, int kGroups = 1>
 ScanKernel make_lanes_kernel();
 
-// Folds one row's 8 per-lane log-sum-exp partials into the row's unit state, lanes in order.
-inline void fold_lanes(ScanState& st, int64_t row, __m256 shift_v, __m256 sum_v) {
-  alignas(32) float shift[8], sum[8];
-  _mm256_store_ps(shift, shift_v);
-  _mm256_store_ps(sum, sum_v);
-  float top = st.shift[row];
-  for (int l = 0; l < 8; ++l) top = shift[l] > top ? shift[l] : top;
-  float total = st.sum[row] * __builtin_exp2f(st.shift[row] - top);
-  for (int l = 0; l < 8; ++l) total += sum[l] * __builtin_exp2f(shift[l] - top);
-  st.shift[row] = top;
-  st.sum[row] = total;
-}
-
 template <class Lanes, int ROWS, int kGroups>
 void scan_lanes(const ScanBatch& bt, ScanState& st, int64_t begin, int64_t end) {
   using F = __m256;

@@ -120,8 +120,8 @@ const uint32_t* ItemMatrix::blocked(int threads) const {
   blocked_->data.reset(out);
   // Rows are read in order; each block (values x 64 bytes) is written while it sits in cache. The
   // threads take runs of 64 blocks from a shared counter (run_parallel's tasks may start late): the
-  // first touch of each page, which the kernel clears, is most of the time (Clothing d = 256 fp32 on
-  // 2 threads: 1.06 s on one, 0.52 s on two; Office d = 64 fp32: 4.7 -> 2.4 ms).
+  // first touch of each page, which the kernel clears, is most of the time (Clothing d = 256 fp32:
+  // 1.06 s on one thread, 0.46-0.52 s on two; Office d = 64 fp32: 4.7 ms on one, 2.4-6.2 on two).
   const uint32_t* rows = static_cast<const uint32_t*>(data_.get());
   constexpr int64_t kRun = 64;
   const int64_t runs = (blocks + kRun - 1) / kRun;
