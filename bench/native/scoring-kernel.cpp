@@ -8,10 +8,13 @@
 //
 // Build and run (after `node scripts/build-native.mjs`, which leaves build/libregen_kernels_cpu.a):
 //   g++ -O2 -std=c++17 -Inative/include bench/native/scoring-kernel.cpp build/libregen_kernels_cpu.a
-//       -lpthread -o /tmp/scoring-kernel && /tmp/scoring-kernel [fp32|bf16] [clothing] [lanes|paired]
-//       [threads=N] [rows=R] [dim=D] [reps=M]
-// lanes|paired: the kernel of batches of at most 8 rows (default: by CPU, as search() picks; the
-// kernel of each small batch is printed). threads=N: N threads, timed by wall time, against one
+//       -lpthread -o /tmp/scoring-kernel && /tmp/scoring-kernel [fp32|bf16] [clothing]
+//       [lanes|paired|compare] [threads=N] [rows=R] [dim=D] [items=N] [reps=M] [nolse] [notargets]
+//       [noexclusions]
+// lanes|paired: the kernel of batches of at most 8 rows (default: blocked, as search() picks; the
+// kernel of each shape is printed). compare: for batches of at most 8 rows, calls alternate between
+// the blocked, lanes and paired kernels in turn (so that the machine's drift falls on all three), and
+// a line per shape gives each one's min / median ms (at least 3 x reps calls). threads=N: N threads, timed by wall time, against one
 // thread's floors divided by N. rows=R / dim=D / items=N: only that row count (any, not only the
 // listed ones), dimension or table size. reps=M: at least M calls per shape (for perf record).
 // nolse / notargets / noexclusions: leave out the log-sum-exp (a ranking-only search), the targets'
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
   SmallBatchKernel small_batch = SmallBatchKernel::Auto;
   int threads = 1, only_rows = 0, only_dim = 0, min_reps = 5;
   int64_t only_items = 0;
+  bool compare = false;
   bool want_log_z = true, with_targets = true, with_exclusions = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
     else if (a == "noexclusions") with_exclusions = false;
     else if (a == "lanes") small_batch = SmallBatchKernel::Lanes;
     else if (a == "paired") small_batch = SmallBatchKernel::Paired;
+    else if (a == "compare") compare = true;
     else only = a;
   }
   const Isa isa = isa_supported(Isa::Avx512, cpu_features()) ? Isa::Avx512 : Isa::Avx2;
@@ -125,6 +130,24 @@ int main(int argc, char** argv) {
       const SearchResult res{out_ids.data(), out_scores.data(), log_z.data(), rank.data(), log_prob.data()};
       const double flops = 2.0 * s.rows * static_cast<double>(s.items) * s.dim;
       const int reps = std::max(min_reps, std::min(60, static_cast<int>(4e9 / flops)));
+      if (compare && s.rows <= 8) {
+        const SmallBatchKernel kernels[3] = {SmallBatchKernel::Blocked, SmallBatchKernel::Lanes, SmallBatchKernel::Paired};
+        std::vector<double> times[3];
+        for (int r = 0; r < 3 * std::max(reps, 30); ++r) {
+          const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
+          search(*table, req, res, SearchConfig{isa, threads, kernels[r % 3]});
+          times[r % 3].push_back((threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
+        }
+        std::printf("%-9s %6lld %4d %4d  alternating, min / median ms:", precision_name(precision), static_cast<long long>(s.items),
+                    s.dim, s.rows);
+        for (int k = 0; k < 3; ++k) {
+          std::sort(times[k].begin(), times[k].end());
+          std::printf("  %s %.3f / %.3f", k == 0 ? "blocked" : k == 1 ? "lanes" : "paired", times[k][0] * 1e3,
+                      times[k][times[k].size() / 2] * 1e3);
+        }
+        std::printf("\n");
+        continue;
+      }
       double best = 1e30;
       for (int r = 0; r < reps; ++r) {
         const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
